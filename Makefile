@@ -1,0 +1,50 @@
+# Tandem — every developer and CI entry point. `make demo` and `make test`
+# do all set-up on a fresh machine (Node 20, npm, apt).
+SHELL := /bin/bash
+NPM_STAMP := node_modules/.install-stamp
+DEB_PACKAGES := slapd ldap-utils
+TAP_ARGS ?=
+BENCH ?=
+
+.PHONY: install deps-debian build typecheck test test-ci bench demo clean
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+# Debian packages the tests need (installed only when missing; needs root or sudo).
+deps-debian:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then \
+	  echo "creating system user postgres (PostgreSQL refuses to run as root)"; useradd --system --no-create-home postgres; fi
+
+install: $(NPM_STAMP) deps-debian build
+
+build: $(NPM_STAMP)
+	npx tsc -p tsconfig.json
+
+typecheck: $(NPM_STAMP)
+	npx tsc -p tsconfig.json --noEmit
+
+# All tests (tap, real PostgreSQL/slapd/GCS emulator). TAP_ARGS="test/x.test.ts" runs some.
+test: install
+	npx tap $(TAP_ARGS)
+
+# What .ci/run calls: full TAP stream to a file, then the pass/fail count.
+test-ci: install
+	set -o pipefail; npx tap --reporter=tap $(TAP_ARGS) | tee .tap/ci-report.tap
+
+# Benchmarks under test/bench/ (BENCH=name runs one group); writes test/bench/results.json and REPORT.md.
+bench: install
+	node dist/test/bench/run.js $(BENCH)
+
+demo: install
+	node bin/tandem.js demo
+
+clean:
+	rm -rf dist .tap

@@ -1,0 +1,7 @@
+/** Every `tandem` subcommand, in the order `tandem --help` lists them. */
+import type { Command } from './command.js';
+import { migrateCommand } from './migrate.js';
+import { serverCommand } from './server.js';
+import { demoCommand } from './demo.js';
+
+export const commands: Command[] = [serverCommand, migrateCommand, demoCommand];

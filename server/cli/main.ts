@@ -1,0 +1,139 @@
+/**
+ * `tandem` entry point: finds the subcommand, parses its flags strictly, and
+ * turns errors into a one-line message and an exit code (2 for usage errors).
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { TandemError, errorMessage, isTandemError } from '../errors.js';
+import type { Command, FlagSpec } from './command.js';
+import { commands } from './commands.js';
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'Usage: tandem <command> [flags]',
+    '',
+    'Tandem is a job server with cross-site disaster recovery.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Global flags:',
+    '  --help, -h     show help (also: tandem <command> --help)',
+    '  --version      print the version',
+    '',
+    'Example:',
+    '  tandem migrate --database-url postgres://tandem@db-a:5432/tandem',
+  ].join('\n');
+}
+
+const commonFlags: FlagSpec = {
+  help: { type: 'boolean', short: 'h' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+};
+
+/** Find the longest command name matching the leading words of argv. */
+function findCommand(argv: string[]): { cmd?: Command; rest: string[] } {
+  const words: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith('-')) break;
+    words.push(a);
+  }
+  for (let n = words.length; n > 0; n--) {
+    const name = words.slice(0, n).join(' ');
+    const cmd = commands.find((c) => c.name === name);
+    if (cmd) return { cmd, rest: argv.slice(n) };
+  }
+  return { rest: argv };
+}
+
+class UsageError extends TandemError {
+  constructor(message: string) {
+    super('usage', message, { exitCode: 2 });
+  }
+}
+
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+  const err = (s: string) => process.stderr.write(s + '\n');
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    if (argv[0] === 'help' && argv[1]) return main([...argv.slice(1), '--help'], out);
+    out(usage());
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === '--version' || argv[0] === 'version') {
+    out(`tandem ${version()}`);
+    return 0;
+  }
+  const { cmd, rest } = findCommand(argv);
+  if (!cmd) {
+    const what = argv[0]!.startsWith('-') ? `unknown flag ${argv[0]}` : `unknown command "${argv.filter((a) => !a.startsWith('-')).join(' ')}"`;
+    err(`tandem: ${what}`);
+    err(usage());
+    return 2;
+  }
+  const options: FlagSpec = { ...commonFlags, ...cmd.flags };
+  for (const flag of Object.keys(cmd.configFlags ?? {})) options[flag] ??= { type: 'string' };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: cmd.allowPositionals ?? false });
+  } catch (e) {
+    const msg = errorMessage(e).replace(/\. To specify a positional argument starting with a '-'.*$/, '');
+    err(`tandem ${cmd.name}: ${msg}`);
+    err(`Run "tandem ${cmd.name} --help" for usage.`);
+    return 2;
+  }
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  if (values.help) {
+    out(cmd.help.trim());
+    return 0;
+  }
+  const level = (values['log-level'] as string | undefined) ?? process.env.TANDEM_LOG_LEVEL;
+  const log = createLogger(
+    { component: cmd.name.split(' ')[0] },
+    level && ['debug', 'info', 'warn', 'error'].includes(level) ? { level: level as 'info' } : {},
+  );
+  const controller = new AbortController();
+  const onSignal = (sig: string) => {
+    if (controller.signal.aborted) {
+      err(`tandem: second ${sig}, exiting now`);
+      process.exit(130);
+    }
+    controller.abort(new Error(sig));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const flags: Record<string, unknown> = {};
+    for (const [flag, key] of Object.entries(cmd.configFlags ?? {})) if (values[flag] !== undefined) flags[key] = values[flag];
+    const code = await cmd.run({
+      values,
+      positionals: parsed.positionals,
+      config: () => loadConfig({ file: values.config as string | undefined, flags }),
+      log,
+      out,
+      signal: controller.signal,
+    });
+    return code ?? 0;
+  } catch (e) {
+    if (isTandemError(e)) {
+      err(`tandem ${cmd.name}: ${e.message}`);
+      return e.exitCode;
+    }
+    err(`tandem ${cmd.name}: ${errorMessage(e)}`);
+    if (process.env.TANDEM_DEBUG) err((e as Error).stack ?? '');
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export { UsageError };

@@ -1,0 +1,112 @@
+/**
+ * Every configuration key Tandem understands, with its type, default, flag and
+ * description. The environment variable of a key is derived from its path
+ * (`auth.ldap.bindDn` → `TANDEM_AUTH_LDAP_BIND_DN`), see load.ts.
+ *
+ * Add keys here (in the section of the feature that owns them); nothing else
+ * reads raw configuration.
+ */
+import { bool, duration, httpUrl, int, list, map, oneOf, pgUrl, port, size, str, type Field } from './fields.js';
+
+export interface SiteEntry {
+  databaseUrl: string;
+  url: string;
+}
+
+function siteEntry(name: string, v: unknown): SiteEntry {
+  if (!v || typeof v !== 'object') throw `${name}: expected a mapping with databaseUrl and url`;
+  const o = v as Record<string, unknown>;
+  const db = pgUrl({ description: '' });
+  const url = httpUrl({ description: '' });
+  let databaseUrl: string, siteUrl: string;
+  try {
+    databaseUrl = db.parse(o.databaseUrl, false);
+  } catch (why) {
+    throw `${name}.databaseUrl: ${String(why)}`;
+  }
+  try {
+    siteUrl = url.parse(o.url, false);
+  } catch (why) {
+    throw `${name}.url: ${String(why)}`;
+  }
+  return { databaseUrl, url: siteUrl };
+}
+
+export const configSchema = {
+  database: {
+    url: pgUrl({ flag: '--database-url', secret: true, description: 'PostgreSQL URL of this site\'s database' }),
+    poolSize: int({ default: 10, min: 1, max: 200, description: 'connections in the job server\'s pool' }),
+  },
+  server: {
+    host: str({ default: '127.0.0.1', flag: '--host', description: 'address the HTTP server listens on' }),
+    port: port({ default: 4440, flag: '--port', description: 'HTTP port' }),
+    bodyLimit: size({ default: 1024 * 1024, description: 'largest accepted request body' }),
+    trustProxy: bool({ default: false, description: 'trust X-Forwarded-* headers from a load balancer' }),
+    drainTimeout: duration({ default: 30_000, description: 'on SIGTERM, how long running executions may take to finish' }),
+    memberName: str({ description: 'name of this job-server member (default: hostname:port)' }),
+  },
+  logs: {
+    store: oneOf(['filesystem', 'gcs'] as const, { default: 'filesystem', description: 'where execution logs are stored' }),
+    dir: str({ default: './var/logs', description: 'directory of the filesystem log store' }),
+    spoolDir: str({ default: './var/spool', description: 'local spool for logs waiting to be uploaded' }),
+    pathTemplate: str({ default: '${project}/${executionId}.log', description: 'object key template for a log' }),
+  },
+  gcs: {
+    bucket: str({ description: 'bucket for execution logs' }),
+    prefix: str({ default: '', description: 'key prefix inside the bucket' }),
+    apiEndpoint: str({ description: 'custom JSON API endpoint (emulators)' }),
+    projectId: str({ description: 'Google Cloud project id' }),
+    keyFile: str({ secret: true, description: 'service-account key file (default: Application Default Credentials)' }),
+    checkpointInterval: duration({ default: 1000, description: 'upload a running log at least this often' }),
+    checkpointBytes: size({ default: 256 * 1024, description: 'upload a running log after this many new bytes' }),
+  },
+  auth: {
+    usersFile: str({ description: 'local users file (scrypt hashes), the default when no LDAP is configured' }),
+    aclDir: str({ description: 'directory of *.aclpolicy files' }),
+    sessionIdleTimeout: duration({ default: 30 * 60_000, description: 'session idle expiry' }),
+    sessionAbsoluteTimeout: duration({ default: 12 * 3_600_000, description: 'session absolute expiry' }),
+    ldap: {
+      urls: list({ description: 'LDAP server URLs, tried in order' }),
+      bindDn: str({ description: 'service account DN' }),
+      bindPassword: str({ secret: true, description: 'service account password' }),
+      userBase: str({ description: 'search base for users' }),
+      userFilter: str({ default: '(uid={username})', description: 'user search filter template' }),
+      groupBase: str({ description: 'search base for groups' }),
+      groupFilter: str({
+        default: '(|(member={dn})(uniqueMember={dn})(memberUid={username}))',
+        description: 'group search filter template ({dn}, {username})',
+      }),
+      nestedGroups: bool({ default: false, description: 'follow groups that are members of groups' }),
+      roleMap: str({ default: '', description: 'group=role,group=role' }),
+      supplementalRoles: list({ default: [], description: 'roles every authenticated user gets' }),
+      timeoutMs: int({ default: 5000, min: 1, description: 'connect and operation timeout' }),
+      caFile: str({ description: 'CA bundle for ldaps:// and StartTLS' }),
+      startTls: bool({ default: false, description: 'upgrade ldap:// connections with StartTLS' }),
+    },
+  },
+  site: str({ description: 'name of this site (a key of `sites`)' }),
+  sites: map(siteEntry, { description: 'every site: name → { databaseUrl, url }' }),
+  replication: {
+    source: pgUrl({ flag: '--source', secret: true, description: 'active site database URL' }),
+    target: pgUrl({ flag: '--target', secret: true, description: 'this (passive) site database URL' }),
+    schemas: list({ default: ['tandem'], description: 'schemas to replicate' }),
+    slot: str({ flag: '--slot', description: 'replication slot name (default: derived from the target site)' }),
+    publication: str({ flag: '--publication', default: 'tandem_pub', description: 'publication name on the source' }),
+    applicationName: str({ flag: '--application-name', description: 'application_name (for synchronous_standby_names)' }),
+    walWarnBytes: size({ default: 1024 ** 3, description: 'warn when the slot retains more WAL than this' }),
+    sequenceSyncInterval: duration({ default: 10_000, description: 'how often sequence values are copied' }),
+  },
+  log: {
+    level: oneOf(['debug', 'info', 'warn', 'error'] as const, { default: 'info', flag: '--log-level', description: 'log level' }),
+    format: oneOf(['auto', 'json', 'pretty'] as const, { default: 'auto', description: 'log line format' }),
+  },
+} as const;
+
+export type Schema = typeof configSchema;
+
+type Infer<S> = S extends Field<infer T>
+  ? T
+  : { -readonly [K in keyof S]: S[K] extends Field<infer T> ? (S[K] extends { default: unknown } ? T : T | undefined) : Infer<S[K]> };
+
+/** The validated configuration, as every module receives it. */
+export type Config = Infer<Schema>;

@@ -1,0 +1,97 @@
+/**
+ * One error type for the whole product. Every failure a user can cause or see
+ * carries a stable machine-readable `code`; HTTP handlers turn it into
+ * `{error:{code,message,field?}}` with `status`, the CLI prints `message` and
+ * exits with `exitCode`.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'invalid_config'
+  | 'invalid_yaml'
+  | 'invalid_cron'
+  | 'invalid_option'
+  | 'validation_failed'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'too_many_requests'
+  | 'site_passive'
+  | 'unavailable'
+  | 'migration_checksum_mismatch'
+  | 'replication_setup'
+  | 'replication_apply'
+  | 'replication_slot_lost'
+  | 'usage'
+  | 'internal';
+
+const defaultStatus: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_config: 400,
+  invalid_yaml: 400,
+  invalid_cron: 400,
+  invalid_option: 400,
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  too_many_requests: 429,
+  site_passive: 503,
+  unavailable: 503,
+  migration_checksum_mismatch: 500,
+  replication_setup: 500,
+  replication_apply: 500,
+  replication_slot_lost: 500,
+  usage: 400,
+  internal: 500,
+};
+
+export interface TandemErrorOptions {
+  field?: string;
+  status?: number;
+  /** Extra JSON-safe details included in the HTTP error body (never secrets). */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+  /** Process exit code when this error ends a CLI command (default 1). */
+  exitCode?: number;
+}
+
+export class TandemError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly field?: string;
+  readonly details?: Record<string, unknown>;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, opts: TandemErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'TandemError';
+    this.code = code;
+    this.status = opts.status ?? defaultStatus[code];
+    this.field = opts.field;
+    this.details = opts.details;
+    this.exitCode = opts.exitCode ?? (code === 'usage' ? 2 : 1);
+  }
+
+  toJSON(): { error: Record<string, unknown> } {
+    const error: Record<string, unknown> = { code: this.code, message: this.message };
+    if (this.field !== undefined) error.field = this.field;
+    if (this.details) Object.assign(error, this.details);
+    return { error };
+  }
+}
+
+export function isTandemError(e: unknown): e is TandemError {
+  return e instanceof TandemError;
+}
+
+/** Message of any thrown value, for logs and CLI output. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
