@@ -1,0 +1,20 @@
+import type { Db } from './db.js';
+import { jobColumns, type JobRow } from './jobs.js';
+
+export async function getJob(db: Db, id: string): Promise<JobRow | null> {
+  const { rows } = await db.query<JobRow>({
+    name: 'tandem.getJob',
+    text: `select ${jobColumns} from tandem.jobs j join tandem.projects p on p.id = j.project_id where j.id = $1`,
+    values: [id],
+  });
+  return rows[0] ?? null;
+}
+
+export async function getJobs(db: Db, ids: string[]): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>({
+    name: 'tandem.getJobs',
+    text: `select ${jobColumns} from tandem.jobs j join tandem.projects p on p.id = j.project_id where j.id = any($1::text[])`,
+    values: [ids],
+  });
+  return rows;
+}

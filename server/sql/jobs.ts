@@ -1,0 +1,25 @@
+import type { JobDefinition } from '../jobs/definition.js';
+
+/** Row shape of tandem.jobs. */
+export interface JobRow {
+  id: string;
+  projectId: string;
+  project: string;
+  groupPath: string;
+  name: string;
+  description: string;
+  definition: JobDefinition;
+  scheduleEnabled: boolean;
+  executionEnabled: boolean;
+  multipleExecutions: boolean;
+  version: number;
+  createdBy: string | null;
+  updatedBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const jobColumns = `j.id, j.project_id as "projectId", p.name as project, j.group_path as "groupPath", j.name,
+  j.description, j.definition, j.schedule_enabled as "scheduleEnabled", j.execution_enabled as "executionEnabled",
+  j.multiple_executions as "multipleExecutions", j.version, j.created_by as "createdBy", j.updated_by as "updatedBy",
+  j.created_at as "createdAt", j.updated_at as "updatedAt"`;
