@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'validation_failed'
   | 'unauthorized'
   | 'forbidden'
+  | 'csrf_failed'
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
@@ -36,6 +37,7 @@ const defaultStatus: Record<ErrorCode, number> = {
   validation_failed: 400,
   unauthorized: 401,
   forbidden: 403,
+  csrf_failed: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

@@ -3,5 +3,6 @@ import type { Command } from './command.js';
 import { migrateCommand } from './migrate.js';
 import { serverCommand } from './server.js';
 import { demoCommand } from './demo.js';
+import { tokenCommands } from './token.js';
 
-export const commands: Command[] = [serverCommand, migrateCommand, demoCommand];
+export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, ...tokenCommands];

@@ -65,6 +65,13 @@ export const configSchema = {
     aclDir: str({ description: 'directory of *.aclpolicy files' }),
     sessionIdleTimeout: duration({ default: 30 * 60_000, description: 'session idle expiry' }),
     sessionAbsoluteTimeout: duration({ default: 12 * 3_600_000, description: 'session absolute expiry' }),
+    throttle: {
+      maxFailuresPerUser: int({ default: 5, min: 1, description: 'failed logins of one user name before attempts are delayed' }),
+      maxFailuresPerAddress: int({ default: 20, min: 1, description: 'failed logins from one client address before attempts are delayed' }),
+      window: duration({ default: 15 * 60_000, description: 'failures older than this (and no longer blocking) are forgotten' }),
+      baseDelay: duration({ default: 30_000, description: 'first delay once the limit is reached; doubles with each further failure' }),
+      maxDelay: duration({ default: 15 * 60_000, description: 'longest delay, so nobody is locked out for good' }),
+    },
     ldap: {
       urls: list({ description: 'LDAP server URLs, tried in order' }),
       bindDn: str({ description: 'service account DN' }),

@@ -1,0 +1,51 @@
+/**
+ * Writing the audit trail. `recordAudit` waits for the row (use it where the
+ * event must not be lost, e.g. before answering a login); `auditInBackground`
+ * is for synchronous code paths (an ACL denial is thrown as an exception
+ * right away) and logs a failed write as an error instead of dropping it.
+ */
+import type { Logger } from '../log.js';
+import type { Db } from './sql/db.js';
+import { insertAudit, type AuditRow } from './sql/insertAudit.js';
+
+export type AuditEvent =
+  | 'login'
+  | 'logout'
+  | 'token.created'
+  | 'token.revoked'
+  | 'acl.denied'
+  | 'job.created'
+  | 'job.updated'
+  | 'job.deleted'
+  | 'execution.started'
+  | 'execution.aborted'
+  | 'project.created'
+  | 'project.deleted';
+
+export interface AuditInput {
+  event: AuditEvent | (string & {});
+  outcome: AuditRow['outcome'];
+  username?: string | null;
+  clientAddr?: string | null;
+  target?: string | null;
+  details?: Record<string, unknown>;
+}
+
+function row(e: AuditInput): AuditRow {
+  return {
+    event: e.event,
+    outcome: e.outcome,
+    username: e.username ?? null,
+    clientAddr: e.clientAddr ?? null,
+    target: e.target ?? null,
+    details: e.details ?? {},
+  };
+}
+
+export async function recordAudit(db: Db, e: AuditInput): Promise<void> {
+  await insertAudit(db, row(e));
+}
+
+export function auditInBackground(db: Db, log: Logger, e: AuditInput): void {
+  insertAudit(db, row(e)).catch((err: unknown) => log.error('audit event not written', { event: e.event, user: e.username, err }));
+}

@@ -1,0 +1,77 @@
+/**
+ * Authentication middleware. Sets ctx.state.principal from an
+ * `Authorization: Bearer` API token or the session cookie. Requests under
+ * /api/ without valid credentials get 401; other paths (the login page,
+ * /auth/*, health checks) pass through unauthenticated. Cookie-authenticated
+ * requests that change state must carry the session's CSRF token in
+ * `X-CSRF-Token` or come from a same-origin page (checked Origin header);
+ * token-authenticated requests need neither (browsers do not add tokens).
+ */
+import type Koa from 'koa';
+import { TandemError } from '../../errors.js';
+import { authService, type AuthDeps } from '../service.js';
+import { checkToken } from '../tokens.js';
+import { touchToken } from '../sql/touchToken.js';
+import { SESSION_COOKIE, csrfMatches, resumeSession } from '../sessions.js';
+import { authState } from '../principal.js';
+import { clientAddress, isSameOrigin } from './request.js';
+import { sendError } from './errorBody.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function isApi(path: string): boolean {
+  return path === '/api' || path.startsWith('/api/');
+}
+
+export function authenticate(deps: AuthDeps): Koa.Middleware {
+  const svc = authService(deps);
+  const trustProxy = deps.config.server.trustProxy;
+  return async (ctx, next) => {
+    const state = authState(ctx);
+    state.auth = svc;
+    state.clientAddr = clientAddress(ctx, trustProxy);
+    const api = isApi(ctx.path);
+    const refuse = (message: string) => {
+      if (api) sendError(ctx, new TandemError('unauthorized', message));
+      return api;
+    };
+
+    const header = ctx.get('authorization');
+    if (header) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (!m) {
+        if (refuse('unsupported Authorization header: send "Authorization: Bearer TOKEN"')) return;
+        return next();
+      }
+      const check = await checkToken(svc.pool, m[1]!);
+      if (!check.ok) {
+        if (refuse(`invalid API token (${check.reason})`)) return;
+        return next();
+      }
+      state.principal = { user: check.token.username, roles: check.token.roles, groups: [], via: 'token', tokenId: check.token.id };
+      await touchToken(svc.pool, check.token.id);
+      return next();
+    }
+
+    const cookie = ctx.cookies.get(SESSION_COOKIE);
+    if (cookie) {
+      const s = await resumeSession(svc.pool, deps.config.auth, cookie);
+      if (s) {
+        if (api && !SAFE_METHODS.has(ctx.method) && !csrfMatches(s.csrfToken, ctx.get('x-csrf-token') || undefined) && !isSameOrigin(ctx, trustProxy)) {
+          return sendError(
+            ctx,
+            new TandemError('csrf_failed', 'missing or wrong CSRF token: send the X-CSRF-Token header (from /api/v1/me) with cookie-authenticated changes'),
+          );
+        }
+        state.principal = { user: s.username, roles: s.roles, groups: s.groups, via: 'session', sessionId: s.idHash };
+        state.csrfToken = s.csrfToken;
+        return next();
+      }
+      if (refuse('session expired or unknown: log in again at /login')) return;
+      return next();
+    }
+
+    if (refuse('authentication required: send Authorization: Bearer TOKEN or log in at /login')) return;
+    return next();
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * One login attempt: throttle check, password check (a local user of the
+ * users file first — the break-glass account —, else LDAP when configured),
+ * throttle bookkeeping, profile update and audit row. Wrong password and
+ * unknown user get the same answer.
+ */
+import { TandemError } from '../errors.js';
+import { recordAudit } from './audit.js';
+import type { Identity, LoginOutcome } from './identity.js';
+import type { AuthService } from './service.js';
+import { upsertProfile } from './sql/upsertProfile.js';
+
+export async function checkLogin(svc: AuthService, username: string, password: string, clientAddr: string | null): Promise<Identity> {
+  const userKey = username.normalize('NFC').toLowerCase();
+  const addrKey = clientAddr ?? 'unknown';
+  const wait = Math.max(svc.throttleUser.retryAfterMs(userKey), svc.throttleAddress.retryAfterMs(addrKey));
+  const audit = (outcome: 'success' | 'failure', details: Record<string, unknown>, user = username) =>
+    recordAudit(svc.pool, { event: 'login', outcome, username: user, clientAddr, details });
+  if (wait > 0) {
+    await audit('failure', { reason: 'throttled' });
+    const seconds = Math.ceil(wait / 1000);
+    throw new TandemError('too_many_requests', `too many failed logins; try again in ${seconds} s`, { details: { retryAfter: seconds } });
+  }
+  if (username.length > 256 || password.length > 1024) {
+    svc.throttleAddress.fail(addrKey);
+    await audit('failure', { reason: 'oversized credentials' }, username.slice(0, 256));
+    throw new TandemError('unauthorized', 'wrong user name or password');
+  }
+
+  let outcome: LoginOutcome;
+  let source: string;
+  try {
+    if (svc.local && (svc.local.has(username) || !svc.ldap)) {
+      source = 'local';
+      outcome = password === '' ? { ok: false, reason: 'bad_credentials' } : await svc.local.authenticate(username, password);
+    } else if (svc.ldap) {
+      source = 'ldap';
+      outcome = await svc.ldap.authenticate(username, password);
+    } else {
+      source = 'none';
+      outcome = { ok: false, reason: 'unknown_user' };
+    }
+  } catch (e) {
+    // Directory down: not the user's fault, so not counted against them.
+    await audit('failure', { reason: 'directory unavailable' });
+    throw e;
+  }
+
+  if (!outcome.ok) {
+    svc.throttleUser.fail(userKey);
+    svc.throttleAddress.fail(addrKey);
+    await audit('failure', { reason: outcome.reason, source });
+    svc.log.info('login failed', { user: username, clientAddr, reason: outcome.reason, source });
+    throw new TandemError('unauthorized', 'wrong user name or password');
+  }
+  const id = outcome.identity;
+  svc.throttleUser.succeed(userKey);
+  await upsertProfile(svc.pool, { username: id.user, displayName: id.displayName, email: id.email, source: id.source, groups: id.groups, roles: id.roles });
+  await audit('success', { source: id.source, roles: id.roles, groups: id.groups }, id.user);
+  svc.log.info('login', { user: id.user, clientAddr, source: id.source, roles: id.roles });
+  return id;
+}

@@ -1,0 +1,62 @@
+/**
+ * Everything authentication needs at run time, built once per set of
+ * dependencies: the ACL policies, the login throttles and the user sources.
+ * `authenticate(deps)` and `authRoutes(deps)` are given the same `deps`
+ * object by the app and so share one service (the memo below is keyed by
+ * that object, which keeps no global state of its own).
+ */
+import type pg from 'pg';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { loadPolicies } from './acl/load.js';
+import type { PolicySet } from './acl/evaluate.js';
+import { LdapAuthenticator } from './ldap/ldapAuthenticator.js';
+import { LocalAuthenticator } from './local/localAuthenticator.js';
+import { Throttle } from './throttle.js';
+
+export interface AuthDeps {
+  pool: pg.Pool;
+  config: Config;
+  log: Logger;
+  /** Policies to use instead of loading `auth.aclDir` (tests, benchmarks). */
+  policies?: PolicySet;
+}
+
+export interface AuthService {
+  pool: pg.Pool;
+  config: Config;
+  log: Logger;
+  policies: PolicySet;
+  throttleUser: Throttle;
+  throttleAddress: Throttle;
+  local?: LocalAuthenticator;
+  ldap?: LdapAuthenticator;
+}
+
+const services = new WeakMap<AuthDeps, AuthService>();
+
+export function authService(deps: AuthDeps): AuthService {
+  let svc = services.get(deps);
+  if (!svc) {
+    svc = createAuthService(deps);
+    services.set(deps, svc);
+  }
+  return svc;
+}
+
+function createAuthService(deps: AuthDeps): AuthService {
+  const a = deps.config.auth;
+  const log = deps.log.child({ component: 'auth' });
+  const throttle = (maxFailures: number) =>
+    new Throttle({ maxFailures, windowMs: a.throttle.window, baseBlockMs: a.throttle.baseDelay, maxBlockMs: a.throttle.maxDelay });
+  const ldap = a.ldap.urls && a.ldap.urls.length ? new LdapAuthenticator(a.ldap, log) : undefined;
+  const local = a.usersFile ? new LocalAuthenticator(a.usersFile) : undefined;
+  const policies = deps.policies ?? loadPolicies(a.aclDir);
+  log.info('authentication ready', {
+    ldap: ldap ? a.ldap.urls : null,
+    usersFile: a.usersFile ?? null,
+    policies: a.aclDir ?? 'embedded default',
+    policyCount: policies.policies.length,
+  });
+  return { pool: deps.pool, config: deps.config, log, policies, throttleUser: throttle(a.throttle.maxFailuresPerUser), throttleAddress: throttle(a.throttle.maxFailuresPerAddress), local, ldap };
+}

@@ -1,0 +1,49 @@
+import type { Db } from './db.js';
+
+export interface SessionRecord {
+  idHash: string;
+  username: string;
+  roles: string[];
+  groups: string[];
+  csrfToken: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * A live session: not past its absolute expiry and used within the idle
+ * timeout. Expired rows are simply not found (and cleaned up later).
+ */
+export async function getLiveSession(db: Db, idHash: string, idleTimeoutMs: number): Promise<SessionRecord | undefined> {
+  const { rows } = await db.query<{
+    id_hash: string;
+    username: string;
+    roles: string[];
+    groups: string[];
+    csrf_token: string;
+    created_at: Date;
+    last_seen_at: Date;
+    expires_at: Date;
+  }>({
+    name: 'tandem.auth.getLiveSession',
+    text: `select id_hash, username, roles, groups, csrf_token, created_at, last_seen_at, expires_at
+           from tandem.sessions
+           where id_hash = $1 and expires_at > now()
+             and last_seen_at > now() - $2::bigint * interval '1 millisecond'`,
+    values: [idHash, idleTimeoutMs],
+  });
+  const r = rows[0];
+  return r
+    ? {
+        idHash: r.id_hash,
+        username: r.username,
+        roles: r.roles,
+        groups: r.groups,
+        csrfToken: r.csrf_token,
+        createdAt: r.created_at,
+        lastSeenAt: r.last_seen_at,
+        expiresAt: r.expires_at,
+      }
+    : undefined;
+}
