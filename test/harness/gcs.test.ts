@@ -259,6 +259,15 @@ t.test('faults: 503s, dropped connections and hangs are retried by the client', 
   gcs.faults.clear();
   t.equal((await pending)[0].name, 'f.log', 'the hung request is retried once the store is back');
 
+  // A dropped answer: the write happens, the client cannot know, and its retry meets the precondition.
+  gcs.faults.set({ dropResponses: 1, only: ['upload'] });
+  const lost = storage.bucket('logs').file('lost.log');
+  const retried = await lost.save('written once', { resumable: false, preconditionOpts: { ifGenerationMatch: 0 } }).then(() => undefined, (e: unknown) => e);
+  t.equal(gcs.counters.droppedResponses, 1, 'one answer dropped');
+  t.equal(statusOf(retried), 412, 'the retry of a write that did happen fails its precondition');
+  t.equal((await lost.download())[0].toString(), 'written once', 'the first attempt was stored');
+  gcs.faults.clear();
+
   gcs.faults.resetCounters();
   t.equal(gcs.counters.requests, 0, 'counters reset');
 });

@@ -26,6 +26,11 @@ export interface FaultSpec {
   hang?: boolean;
   /** Destroy the connection of the next n requests (or all) without an answer. */
   dropConnections?: number | 'always';
+  /**
+   * Carry out the next n requests (or all), then destroy the connection
+   * instead of answering: the client cannot know the write happened.
+   */
+  dropResponses?: number | 'always';
   /** Only requests of these kinds are affected (default: all). */
   only?: RequestKind[];
   /** Serve this many matching requests normally before the faults start (e.g. fail the second chunk of an upload). */
@@ -40,6 +45,8 @@ export interface Counters {
   servedByKind: Record<RequestKind, number>;
   injected503: number;
   dropped: number;
+  /** Requests carried out whose answers were dropped. */
+  droppedResponses: number;
   hung: number;
 }
 
@@ -49,7 +56,7 @@ const zero = (): Record<RequestKind, number> => Object.fromEntries(kinds.map((k)
 export class Faults {
   private spec: FaultSpec = {};
   private hanging = new Set<IncomingMessage>();
-  readonly counters: Counters = { requests: 0, byKind: zero(), servedByKind: zero(), injected503: 0, dropped: 0, hung: 0 };
+  readonly counters: Counters = { requests: 0, byKind: zero(), servedByKind: zero(), injected503: 0, dropped: 0, droppedResponses: 0, hung: 0 };
 
   /** Replaces the active faults. */
   set(spec: FaultSpec): void {
@@ -64,46 +71,52 @@ export class Faults {
   }
 
   resetCounters(): void {
-    Object.assign(this.counters, { requests: 0, byKind: zero(), servedByKind: zero(), injected503: 0, dropped: 0, hung: 0 });
+    Object.assign(this.counters, { requests: 0, byKind: zero(), servedByKind: zero(), injected503: 0, dropped: 0, droppedResponses: 0, hung: 0 });
   }
 
   /** Whether any fault is active. */
   get active(): boolean {
-    return Boolean(this.spec.hang || this.spec.status503 || this.spec.dropConnections);
+    return Boolean(this.spec.hang || this.spec.status503 || this.spec.dropConnections || this.spec.dropResponses);
   }
 
   /**
-   * Counts the request and applies a fault if one matches. Returns true when
-   * the request was taken care of (faulted) and must not be served.
+   * Counts the request and applies a fault if one matches. Returns 'faulted'
+   * when the request was taken care of and must not be served, 'dropResponse'
+   * when it must be served but its answer replaced by a closed connection.
    */
-  intercept(kind: RequestKind, req: IncomingMessage, send503: () => void): boolean {
+  intercept(kind: RequestKind, req: IncomingMessage, send503: () => void): 'faulted' | 'dropResponse' | 'serve' {
     this.counters.requests++;
     this.counters.byKind[kind]++;
     const s = this.spec;
     if ((s.only && !s.only.includes(kind)) || (s.after !== undefined && s.after-- > 0)) {
       this.counters.servedByKind[kind]++;
-      return false;
+      return 'serve';
     }
     if (s.hang) {
       this.counters.hung++;
       this.hanging.add(req);
       req.socket.once('close', () => this.hanging.delete(req));
-      return true;
+      return 'faulted';
     }
     if (s.dropConnections) {
       if (typeof s.dropConnections === 'number') s.dropConnections--;
       this.counters.dropped++;
       req.socket.destroy();
-      return true;
+      return 'faulted';
     }
     if (s.status503) {
       if (typeof s.status503 === 'number') s.status503--;
       this.counters.injected503++;
       send503();
-      return true;
+      return 'faulted';
     }
     this.counters.servedByKind[kind]++;
-    return false;
+    if (s.dropResponses) {
+      if (typeof s.dropResponses === 'number') s.dropResponses--;
+      this.counters.droppedResponses++;
+      return 'dropResponse';
+    }
+    return 'serve';
   }
 
   private releaseHanging(): void {

@@ -77,7 +77,16 @@ export class GcsEmulator {
       this.sendError(res, e);
       return;
     }
-    if (this.faults.intercept(route.kind, req, () => this.sendError(res, backendError()))) return;
+    const verdict = this.faults.intercept(route.kind, req, () => this.sendError(res, backendError()));
+    if (verdict === 'faulted') return;
+    if (verdict === 'dropResponse') {
+      // The request is carried out in full; only its answer is lost.
+      res.writeHead = (() => res) as unknown as typeof res.writeHead;
+      res.end = (() => {
+        req.socket.destroy();
+        return res;
+      }) as unknown as typeof res.end;
+    }
     try {
       await route.handle();
     } catch (e) {
