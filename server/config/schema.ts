@@ -45,6 +45,16 @@ export const configSchema = {
     drainTimeout: duration({ default: 30_000, description: 'on SIGTERM, how long running executions may take to finish' }),
     memberName: str({ description: 'name of this job-server member (default: hostname:port)' }),
   },
+  executions: {
+    killGrace: duration({ default: 5000, description: 'on abort or timeout, time between SIGTERM and SIGKILL of a step\'s process group' }),
+    abortPollInterval: duration({ default: 1000, description: 'how often a member looks for abort requests made through other members' }),
+  },
+  scheduler: {
+    enabled: bool({ default: true, description: 'run the scheduler loop in this member (any number of members may)' }),
+    interval: duration({ default: 1000, description: 'how often the scheduler looks for due firings' }),
+    misfireGrace: duration({ default: 60_000, description: 'a firing later than this is a misfire (after downtime)' }),
+    misfirePolicy: oneOf(['runOnce', 'skip'] as const, { default: 'runOnce', description: 'misfire: run the latest missed firing once now, or skip it' }),
+  },
   logs: {
     store: oneOf(['filesystem', 'gcs'] as const, { default: 'filesystem', description: 'where execution logs are stored' }),
     dir: str({ default: './var/logs', description: 'directory of the filesystem log store' }),
