@@ -1,23 +1,34 @@
 /**
- * The Koa application. Placeholder of the foundation issue: health and system
- * info only; the job server issue adds the API.
+ * The Koa application: error answers, health checks, authentication, the
+ * auth routes and the job server API (one router file per resource under
+ * routes/). Every API route authorizes its action itself.
  */
 import Koa from 'koa';
 import Router from '@koa/router';
-import pg from 'pg';
-import { version } from '../cli/main.js';
+import { authenticate, authRoutes } from '../auth/middleware.js';
+import type { AppDeps } from './deps.js';
+import { errorMiddleware } from './errors.js';
+import { mountExecutionRoutes } from './routes/executions.js';
+import { mountJobRoutes } from './routes/jobs.js';
+import { mountProjectRoutes } from './routes/projects.js';
+import { mountSystemRoutes } from './routes/system.js';
 
-export interface AppDeps {
-  pool: pg.Pool;
-}
+export type { AppDeps } from './deps.js';
 
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa();
-  const router = new Router();
-  router.get('/health/live', (ctx) => {
+  const app = new Koa({ proxy: deps.config.server.trustProxy });
+  app.use(errorMiddleware(deps.log.child({ component: 'http' })));
+
+  const health = new Router();
+  health.get('/health/live', (ctx) => {
     ctx.body = { status: 'ok' };
   });
-  router.get('/health/ready', async (ctx) => {
+  health.get('/health/ready', async (ctx) => {
+    if (!deps.engine.isAccepting) {
+      ctx.status = 503;
+      ctx.body = { error: { code: 'unavailable', message: 'shutting down' } };
+      return;
+    }
     try {
       await deps.pool.query('select 1');
       ctx.body = { status: 'ok' };
@@ -26,9 +37,17 @@ export function createApp(deps: AppDeps): Koa {
       ctx.body = { error: { code: 'unavailable', message: `database unreachable: ${(e as Error).message}` } };
     }
   });
-  router.get('/api/v1/system/info', (ctx) => {
-    ctx.body = { name: 'tandem', version: version() };
-  });
-  app.use(router.routes()).use(router.allowedMethods());
+  app.use(health.routes());
+
+  app.use(authenticate(deps.auth));
+  const auth = authRoutes(deps.auth);
+  app.use(auth.routes()).use(auth.allowedMethods());
+
+  const api = new Router();
+  mountSystemRoutes(api, deps);
+  mountProjectRoutes(api, deps);
+  mountJobRoutes(api, deps);
+  mountExecutionRoutes(api, deps);
+  app.use(api.routes()).use(api.allowedMethods());
   return app;
 }

@@ -1,0 +1,86 @@
+/**
+ * Creating an execution of a job: option values are validated (required,
+ * enforced values, regex) before anything is written, secure values are
+ * masked in the stored row (the clear values only live in memory, handed to
+ * the engine), and `multipleExecutions: false` is enforced by the database
+ * (a unique partial index) so that two concurrent requests cannot both win.
+ *
+ * Runs on a client that is inside the caller's transaction, after the
+ * caller's `assertWritable`.
+ */
+import type pg from 'pg';
+import { TandemError } from '../errors.js';
+import type { JobDefinition } from '../jobs/definition.js';
+import { resolveOptionValues } from '../jobs/options.js';
+import { insertExecution } from '../sql/insertExecution.js';
+import { isUniqueViolation } from '../sql/tx.js';
+import type { ExecutionTrigger } from '../sql/executions.js';
+
+/** What is needed of a job to run it (a job row, or the snapshot of an execution being retried). */
+export interface RunnableJob {
+  projectId: string;
+  jobId: string | null;
+  name: string;
+  group: string;
+  definition: JobDefinition;
+}
+
+export interface CreateExecutionInput {
+  job: RunnableJob;
+  /** Option values as given by the caller (validated here), or already resolved values for a retry. */
+  options: Record<string, unknown>;
+  trigger: ExecutionTrigger;
+  user: string | null;
+  member: string;
+  attempt?: number;
+  retryOf?: string | null;
+  scheduledTime?: Date | null;
+}
+
+export interface CreatedExecution {
+  id: string;
+  /** Clear option values for the engine (never stored). */
+  values: Record<string, string>;
+}
+
+export const MASK = '****';
+
+export function maskedOptions(def: JobDefinition, values: Record<string, string>): Record<string, string> {
+  const secure = new Set(def.options.filter((o) => o.secure).map((o) => o.name));
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secure.has(k) ? MASK : v]));
+}
+
+export async function createExecution(client: pg.ClientBase, input: CreateExecutionInput): Promise<CreatedExecution> {
+  const def = input.job.definition;
+  if (!def.executionEnabled) {
+    throw new TandemError('conflict', `execution of job "${jobTitle(input.job)}" is disabled (executionEnabled: false)`);
+  }
+  const values = resolveOptionValues(def, input.options);
+  try {
+    const { id } = await insertExecution(client, {
+      projectId: input.job.projectId,
+      jobId: input.job.jobId,
+      jobName: input.job.name,
+      jobGroup: input.job.group,
+      definition: def,
+      options: maskedOptions(def, values),
+      trigger: input.trigger,
+      userName: input.user,
+      member: input.member,
+      exclusive: !def.multipleExecutions,
+      attempt: input.attempt ?? 1,
+      retryOf: input.retryOf ?? null,
+      scheduledTime: input.scheduledTime ?? null,
+    });
+    return { id, values };
+  } catch (e) {
+    if (isUniqueViolation(e, 'executions_one_active')) {
+      throw new TandemError('conflict', `job "${jobTitle(input.job)}" is already running and does not allow multiple executions`);
+    }
+    throw e;
+  }
+}
+
+export function jobTitle(j: { name: string; group: string }): string {
+  return j.group ? `${j.group}/${j.name}` : j.name;
+}

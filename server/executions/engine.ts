@@ -1,0 +1,287 @@
+/**
+ * The execution engine of one job-server member: takes queued executions,
+ * marks them running (inside a transaction that checks the site may write),
+ * runs their steps with the executor, writes the log, applies the timeout,
+ * honours abort requests (local ones at once, those made through another
+ * member by polling), closes the execution and schedules Rundeck-style
+ * retries. On SIGTERM `drain()` lets running executions finish for a while,
+ * then kills and closes the rest.
+ */
+import type pg from 'pg';
+import { errorMessage } from '../errors.js';
+import type { JobDefinition } from '../jobs/definition.js';
+import { secureOptionValues } from '../jobs/options.js';
+import type { Logger } from '../log.js';
+import type { LogStore, LogWriter } from '../logs/store.js';
+import { assertWritable } from '../site/guard.js';
+import type { ExecutionRow, ExecutionStatus } from '../sql/executions.js';
+import { finishExecution } from '../sql/finishExecution.js';
+import { getExecution } from '../sql/getExecution.js';
+import { listAbortRequested } from '../sql/listAbortRequested.js';
+import { markExecutionRunning } from '../sql/markExecutionRunning.js';
+import { withTransaction } from '../sql/tx.js';
+import { upsertLogObject } from '../sql/upsertLogObject.js';
+import { createExecution, jobTitle } from './create.js';
+import type { Executor, StepProcess } from './executor.js';
+import { logKeyFor } from './log-key.js';
+import { notify } from './notify.js';
+import { runSequence, systemLine, type StopReason } from './steps.js';
+
+export interface EngineOptions {
+  pool: pg.Pool;
+  store: LogStore;
+  executor: Executor;
+  log: Logger;
+  /** This member's name, recorded on every execution it runs. */
+  member: string;
+  /** Log object key template (`${project}/${executionId}.log`). */
+  pathTemplate: string;
+  /** How often to look for abort requests made through other members (default 1 s). */
+  abortPollMs?: number;
+}
+
+interface Running {
+  id: string;
+  stop: StopReason | null;
+  stoppedBy: string | null;
+  current: StepProcess | null;
+  done: Promise<void>;
+}
+
+export class ExecutionEngine {
+  private readonly running = new Map<string, Running>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private accepting = true;
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: EngineOptions) {
+    this.pollTimer = setInterval(() => void this.pollAborts(), o.abortPollMs ?? 1000);
+    this.pollTimer.unref();
+  }
+
+  get member(): string {
+    return this.o.member;
+  }
+
+  /** False once draining: callers must refuse new executions. */
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  runningIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /**
+   * Start a queued execution in the background. `values` are the clear
+   * option values (secure ones included), which exist only in memory.
+   * Resolves once the execution is running (or could not start).
+   */
+  start(id: string, values: Record<string, string>): Promise<void> {
+    let markedRunning!: () => void;
+    const started = new Promise<void>((r) => (markedRunning = r));
+    const r: Running = { id, stop: null, stoppedBy: null, current: null, done: Promise.resolve() };
+    this.running.set(id, r);
+    r.done = this.run(r, values, markedRunning)
+      .catch((e) => this.o.log.error('execution failed in the engine', { executionId: id, error: e }))
+      .finally(() => {
+        this.running.delete(id);
+        markedRunning();
+      });
+    return started;
+  }
+
+  /** Kill a running execution of this member; false when it does not run here. */
+  abort(id: string, by: string | null): boolean {
+    const r = this.running.get(id);
+    if (!r) return false;
+    this.stop(r, 'aborted', by);
+    return true;
+  }
+
+  /** Wait for an execution of this member to end (tests, drain). */
+  async wait(id: string): Promise<void> {
+    await this.running.get(id)?.done;
+  }
+
+  private stop(r: Running, reason: StopReason, by: string | null): void {
+    if (r.stop) return;
+    r.stop = reason;
+    r.stoppedBy = by;
+    r.current?.kill();
+  }
+
+  private async pollAborts(): Promise<void> {
+    if (!this.running.size) return;
+    try {
+      for (const id of await listAbortRequested(this.o.pool, this.o.member)) {
+        const r = this.running.get(id);
+        if (r) this.stop(r, 'aborted', null);
+      }
+    } catch (e) {
+      this.o.log.warn('cannot poll abort requests', { error: e });
+    }
+  }
+
+  private async run(r: Running, values: Record<string, string>, markedRunning: () => void): Promise<void> {
+    const log = this.o.log.child({ executionId: r.id });
+    const row = await getExecution(this.o.pool, r.id);
+    if (!row) return;
+    const def = row.definition as JobDefinition;
+    const key = logKeyFor(this.o.pathTemplate, row);
+    let writer: LogWriter;
+    try {
+      writer = await this.o.store.open(key);
+    } catch (e) {
+      log.error('cannot open the execution log', { key, error: e });
+      await withTransaction(this.o.pool, async (c) => {
+        await assertWritable(c);
+        await finishExecution(c, r.id, 'failed', `cannot open the execution log: ${errorMessage(e)}`);
+      });
+      return;
+    }
+    const startedOk = await withTransaction(this.o.pool, async (c) => {
+      await assertWritable(c);
+      if (!(await markExecutionRunning(c, r.id, this.o.member))) return false;
+      await upsertLogObject(c, { executionId: r.id, store: this.o.store.kind, key, size: 0, sha256: null, complete: false });
+      return true;
+    }).catch((e) => {
+      log.error('cannot mark the execution running', { error: e });
+      return false;
+    });
+    markedRunning();
+    if (!startedOk) {
+      await writer.finish().catch(() => undefined);
+      return;
+    }
+    void notify(log, def.notification, 'onstart', this.payload(row, 'running'));
+    systemLine(writer, `execution ${r.id} of ${jobTitle({ name: row.jobName, group: row.jobGroup })} started on ${this.o.member} (attempt ${row.attempt})`);
+
+    let timer: NodeJS.Timeout | undefined;
+    if (def.timeoutMs && def.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        systemLine(writer, `execution timed out after ${formatMs(def.timeoutMs!)}`, null, 'ERROR');
+        this.stop(r, 'timedout', null);
+      }, def.timeoutMs);
+    }
+    let status: ExecutionStatus;
+    let reason: string | null = null;
+    try {
+      const result = await runSequence(
+        {
+          pool: this.o.pool,
+          executor: this.o.executor,
+          log,
+          executionId: r.id,
+          project: row.project,
+          writer,
+          secrets: secureOptionValues(def, values),
+          stopReason: () => r.stop,
+          setCurrent: (p) => {
+            r.current = p;
+          },
+        },
+        def,
+        values,
+      );
+      if (r.stop === 'aborted') {
+        status = 'aborted';
+        reason = r.stoppedBy ? `aborted by ${r.stoppedBy}` : 'aborted';
+      } else if (r.stop === 'timedout') {
+        status = 'timedout';
+        reason = `timed out after ${formatMs(def.timeoutMs ?? 0)}`;
+      } else if (result.ok) {
+        status = 'succeeded';
+      } else {
+        status = 'failed';
+        reason = result.failure ?? 'failed';
+      }
+    } catch (e) {
+      status = 'failed';
+      reason = `internal error: ${errorMessage(e)}`;
+      log.error('execution failed', { error: e });
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    systemLine(writer, `execution ${status}${reason ? `: ${reason}` : ''}`, null, status === 'succeeded' ? 'NORMAL' : 'ERROR');
+    const info = await writer.finish();
+    await withTransaction(this.o.pool, async (c) => {
+      await assertWritable(c);
+      await finishExecution(c, r.id, status, reason);
+      await upsertLogObject(c, { executionId: r.id, store: this.o.store.kind, key, size: info.size, sha256: info.sha256, complete: true });
+    });
+    log.info('execution ended', { status, reason });
+    if (status === 'succeeded') void notify(log, def.notification, 'onsuccess', this.payload(row, status));
+    else if (status !== 'aborted') void notify(log, def.notification, 'onfailure', this.payload(row, status));
+    if ((status === 'failed' || status === 'timedout') && row.attempt <= (def.retry?.count ?? 0)) this.scheduleRetry(row, def, values);
+  }
+
+  /** Rundeck retry: a new execution (attempt + 1) after the job's retry delay, unless draining. */
+  private scheduleRetry(row: ExecutionRow, def: JobDefinition, values: Record<string, string>): void {
+    const t = setTimeout(async () => {
+      this.retryTimers.delete(t);
+      if (!this.accepting) return;
+      try {
+        const created = await withTransaction(this.o.pool, async (c) => {
+          await assertWritable(c);
+          return createExecution(c, {
+            job: { projectId: row.projectId, jobId: row.jobId, name: row.jobName, group: row.jobGroup, definition: def },
+            options: values,
+            trigger: 'retry',
+            user: row.userName,
+            member: this.o.member,
+            attempt: row.attempt + 1,
+            retryOf: row.retryOf ?? row.id,
+          });
+        });
+        this.o.log.info('retrying execution', { executionId: row.id, retry: created.id, attempt: row.attempt + 1 });
+        void this.start(created.id, created.values);
+      } catch (e) {
+        this.o.log.error('cannot retry execution', { executionId: row.id, error: e });
+      }
+    }, def.retry.delayMs);
+    this.retryTimers.add(t);
+  }
+
+  private payload(row: ExecutionRow, status: ExecutionStatus): Record<string, unknown> {
+    return { id: row.id, project: row.project, job: { id: row.jobId, name: row.jobName, group: row.jobGroup }, status, attempt: row.attempt, user: row.userName };
+  }
+
+  /**
+   * SIGTERM: accept nothing new, give running executions `timeoutMs` to
+   * finish, then abort the rest (they are closed as aborted with a reason).
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.accepting = false;
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      all().then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), timeoutMs))),
+    ]);
+    if (timer) clearTimeout(timer);
+    if (timedOut) {
+      this.o.log.warn('drain timeout: aborting executions still running', { executions: this.runningIds() });
+      for (const r of this.running.values()) this.stop(r, 'aborted', 'server shutdown (drain timeout)');
+      await all();
+    }
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    this.accepting = false;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+  }
+}
+
+export function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

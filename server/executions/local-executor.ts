@@ -1,0 +1,120 @@
+/**
+ * Runs steps on this machine. Every step is started in its own process group
+ * (`detached: true` makes the child a group leader), so that abort and
+ * timeout can signal the whole tree at once with `kill(-pgid)`: the shell,
+ * what it started, and what those started, unless they deliberately left the
+ * group (setsid).
+ */
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import type { Executor, StepCommand, StepExit, StepProcess } from './executor.js';
+
+export interface LocalExecutorOptions {
+  log: Logger;
+  /** Time between SIGTERM and SIGKILL of a step's process group (default 5 s). */
+  killGraceMs?: number;
+  /** Directory for script steps' temporary files (default: the system temp dir). */
+  tmpDir?: string;
+  /** Base environment of steps (default: this process's environment). */
+  baseEnv?: NodeJS.ProcessEnv;
+}
+
+export class LocalExecutor implements Executor {
+  readonly kind = 'local';
+  private readonly groups = new Set<number>();
+  private readonly killGraceMs: number;
+
+  constructor(private readonly opts: LocalExecutorOptions) {
+    this.killGraceMs = opts.killGraceMs ?? 5000;
+  }
+
+  async start(cmd: StepCommand): Promise<StepProcess> {
+    let cleanup: (() => Promise<void>) | undefined;
+    let argv: string[];
+    if (cmd.kind === 'shell') {
+      argv = ['/bin/sh', '-c', cmd.command];
+    } else {
+      const dir = await mkdtemp(path.join(this.opts.tmpDir ?? tmpdir(), 'tandem-step-'));
+      const file = path.join(dir, 'script');
+      await writeFile(file, cmd.script, { mode: 0o700 });
+      await chmod(file, 0o700);
+      cleanup = () => rm(dir, { recursive: true, force: true });
+      const quoted = shellQuote(file);
+      const line = cmd.interpreter
+        ? `${cmd.interpreter} ${quoted} ${cmd.args}`
+        : cmd.script.startsWith('#!')
+          ? `${quoted} ${cmd.args}`
+          : `/bin/sh ${quoted} ${cmd.args}`;
+      argv = ['/bin/sh', '-c', line];
+    }
+    const child = spawn(argv[0]!, argv.slice(1), {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...(this.opts.baseEnv ?? process.env), ...cmd.env },
+    });
+    const pgid = child.pid;
+    if (pgid !== undefined) this.groups.add(pgid);
+    let killTimer: NodeJS.Timeout | undefined;
+    const signalGroup = (sig: NodeJS.Signals) => {
+      if (pgid === undefined) return;
+      try {
+        process.kill(-pgid, sig);
+      } catch (e) {
+        // ESRCH: the group is already gone, which is what we wanted.
+        if ((e as NodeJS.ErrnoException).code !== 'ESRCH') this.opts.log.warn('cannot signal step process group', { pgid, error: e });
+      }
+    };
+    const exited = new Promise<StepExit>((resolve) => {
+      let exit: StepExit | undefined;
+      child.once('error', (e) => {
+        this.opts.log.warn('step process failed to start', { error: e });
+        exit = { exitCode: 127, signal: null };
+        finish();
+      });
+      child.once('exit', (code, signal) => {
+        exit = { exitCode: code, signal };
+        // The leader is gone; members of its group that still hold the output
+        // pipes open (background jobs) must not keep the step alive forever.
+        setTimeout(() => {
+          if (!child.stdout!.destroyed || !child.stderr!.destroyed) signalGroup('SIGKILL');
+        }, 2000).unref();
+      });
+      child.once('close', () => finish());
+      const finish = () => {
+        if (killTimer) clearTimeout(killTimer);
+        if (pgid !== undefined) this.groups.delete(pgid);
+        void (cleanup?.() ?? Promise.resolve())
+          .catch((e) => this.opts.log.warn('cannot remove script file', { error: e }))
+          .then(() => resolve(exit ?? { exitCode: null, signal: null }));
+      };
+    });
+    return {
+      stdout: child.stdout!,
+      stderr: child.stderr!,
+      exited,
+      kill: () => {
+        signalGroup('SIGTERM');
+        killTimer ??= setTimeout(() => signalGroup('SIGKILL'), this.killGraceMs);
+        killTimer.unref();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const pgid of this.groups) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    this.groups.clear();
+  }
+}
+
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,47 @@
+/**
+ * Start-up recovery of one member: executions it left queued or running when
+ * it stopped (crash, kill -9, power loss) are closed as `failed` with a
+ * reason, their step results closed, and their logs sealed as they are (the
+ * lines written before the crash are kept; a torn last line is dropped) and
+ * recorded as complete.
+ */
+import type pg from 'pg';
+import type { Logger } from '../log.js';
+import type { LogStore } from '../logs/store.js';
+import { assertWritable } from '../site/guard.js';
+import { closeLeftoverExecutions } from '../sql/closeLeftoverExecutions.js';
+import { closeStepResults } from '../sql/closeStepResults.js';
+import { withTransaction } from '../sql/tx.js';
+import { upsertLogObject } from '../sql/upsertLogObject.js';
+import { logTime } from '../logs/store.js';
+import { LOCAL_NODE } from './steps.js';
+
+export const RESTART_REASON = 'the server stopped while the execution was running (closed at restart)';
+
+export async function recoverLeftoverExecutions(deps: { pool: pg.Pool; store: LogStore; log: Logger; member: string }): Promise<string[]> {
+  const closed = await withTransaction(deps.pool, async (c) => {
+    await assertWritable(c);
+    const rows = await closeLeftoverExecutions(c, deps.member, RESTART_REASON);
+    if (rows.length) await closeStepResults(c, rows.map((r) => r.id), 'the server stopped during this step');
+    return rows;
+  });
+  for (const { id, logKey } of closed) {
+    if (!logKey) continue;
+    try {
+      // Say in the log itself why it ends here, then seal it (unless a previous recovery already did).
+      const existing = await deps.store.stat(logKey);
+      let info = existing;
+      if (!existing?.complete) {
+        const w = await deps.store.open(logKey);
+        w.append({ time: logTime(), level: 'ERROR', step: null, node: LOCAL_NODE, stream: 'system', text: `execution failed: ${RESTART_REASON}` });
+        info = await w.finish();
+      }
+      if (!info) continue;
+      await upsertLogObject(deps.pool, { executionId: id, store: deps.store.kind, key: logKey, size: info.size, sha256: info.sha256, complete: true });
+    } catch (e) {
+      deps.log.error('cannot seal the log of an interrupted execution', { executionId: id, key: logKey, error: e });
+    }
+  }
+  if (closed.length) deps.log.warn('closed executions left running by a previous run of this member', { count: closed.length, member: deps.member });
+  return closed.map((r) => r.id);
+}

@@ -1,0 +1,161 @@
+/**
+ * Runs a job's sequence of steps in order on the local node: `exec` and
+ * `script` steps through the Executor, `jobref` steps by running the
+ * referenced job's own sequence inline (its steps are numbered `2/1`,
+ * `2/2`, ... under the referencing step 2), like Rundeck. `keepgoing: false`
+ * stops at the first failed step; `true` runs the rest and fails at the end.
+ */
+import { hostname } from 'node:os';
+import type pg from 'pg';
+import { errorMessage } from '../errors.js';
+import type { JobDefinition, Step } from '../jobs/definition.js';
+import { expandOptions, optionEnv } from '../jobs/interpolate.js';
+import { resolveOptionValues, secureOptionValues } from '../jobs/options.js';
+import type { Logger } from '../log.js';
+import { logTime, type LogLevel, type LogWriter } from '../logs/store.js';
+import { getJob } from '../sql/getJob.js';
+import { getJobByName } from '../sql/getJobByName.js';
+import { finishStepResult, startStepResult, type StepStatus } from '../sql/stepResults.js';
+import type { Executor, StepCommand, StepProcess } from './executor.js';
+import { parseJobRefArgs } from './jobref-args.js';
+import { captureStream, makeMasker } from './output.js';
+
+export const LOCAL_NODE = hostname();
+const MAX_JOBREF_DEPTH = 10;
+
+export type StopReason = 'aborted' | 'timedout';
+
+/** Shared by every step of one execution. */
+export interface StepRunContext {
+  pool: pg.Pool;
+  executor: Executor;
+  log: Logger;
+  executionId: string;
+  project: string;
+  writer: LogWriter;
+  /** Masks every secure value of the execution and of referenced jobs. */
+  secrets: string[];
+  /** Set when the execution must stop (abort, timeout). */
+  stopReason(): StopReason | null;
+  /** The step process currently running, so abort/timeout can kill it. */
+  setCurrent(p: StepProcess | null): void;
+}
+
+export interface SequenceResult {
+  ok: boolean;
+  /** First failure, for the execution's status reason. */
+  failure?: string;
+}
+
+export function systemLine(w: LogWriter, text: string, step: string | null = null, level: LogLevel = 'NORMAL'): void {
+  w.append({ time: logTime(), level, step, node: LOCAL_NODE, stream: 'system', text });
+}
+
+export async function runSequence(
+  ctx: StepRunContext,
+  def: JobDefinition,
+  values: Record<string, string>,
+  prefix = '',
+  depth = 0,
+): Promise<SequenceResult> {
+  let result: SequenceResult = { ok: true };
+  const steps = def.sequence.steps;
+  for (let i = 0; i < steps.length; i++) {
+    if (ctx.stopReason()) return { ok: false, failure: result.failure };
+    const id = prefix ? `${prefix}/${i + 1}` : String(i + 1);
+    const step = steps[i]!;
+    const r = step.kind === 'jobref' ? await runJobRef(ctx, step, values, id, depth) : await runCommandStep(ctx, step, values, id);
+    if (!r.ok) {
+      result = { ok: false, failure: result.failure ?? r.failure };
+      if (!def.sequence.keepgoing) break;
+    }
+  }
+  return result;
+}
+
+function stepCommand(step: Exclude<Step, { kind: 'jobref' }>, values: Record<string, string>, env: Record<string, string>): StepCommand {
+  if (step.kind === 'exec') return { kind: 'shell', node: LOCAL_NODE, command: expandOptions(step.exec, values), env };
+  return {
+    kind: 'script',
+    node: LOCAL_NODE,
+    script: expandOptions(step.script, values),
+    args: expandOptions(step.args ?? '', values),
+    interpreter: step.interpreter,
+    env,
+  };
+}
+
+async function runCommandStep(ctx: StepRunContext, step: Exclude<Step, { kind: 'jobref' }>, values: Record<string, string>, id: string): Promise<SequenceResult> {
+  const mask = makeMasker(ctx.secrets);
+  const what = step.description ?? (step.kind === 'exec' ? step.exec : `script${step.args ? ' ' + step.args : ''}`);
+  await startStepResult(ctx.pool, ctx.executionId, id, LOCAL_NODE);
+  // The template is logged, not the expanded command, so secure values never appear.
+  systemLine(ctx.writer, `step ${id} started: ${mask(what)}`, id);
+  const env = { ...optionEnv(values), TANDEM_EXECUTION_ID: ctx.executionId, TANDEM_PROJECT: ctx.project, TANDEM_STEP: id };
+  let status: StepStatus;
+  let exitCode: number | null = null;
+  let message: string | null = null;
+  try {
+    const proc = await ctx.executor.start(stepCommand(step, values, env));
+    ctx.setCurrent(proc);
+    // A stop requested while the process was being started must still kill it.
+    if (ctx.stopReason()) proc.kill();
+    const capture = { writer: ctx.writer, step: id, node: LOCAL_NODE, mask };
+    const [exit] = await Promise.all([proc.exited, captureStream(proc.stdout, 'stdout', capture), captureStream(proc.stderr, 'stderr', capture)]);
+    ctx.setCurrent(null);
+    exitCode = exit.exitCode;
+    const stop = ctx.stopReason();
+    if (stop) {
+      status = stop;
+      message = stop === 'aborted' ? 'killed: execution aborted' : 'killed: execution timed out';
+    } else if (exit.exitCode === 0) {
+      status = 'succeeded';
+    } else {
+      status = 'failed';
+      message = exit.signal ? `ended by signal ${exit.signal}` : `exit code ${exit.exitCode}`;
+    }
+  } catch (e) {
+    ctx.setCurrent(null);
+    status = 'failed';
+    message = `could not run: ${errorMessage(e)}`;
+  }
+  await finishStepResult(ctx.pool, { executionId: ctx.executionId, step: id, node: LOCAL_NODE, status, exitCode, message });
+  systemLine(ctx.writer, `step ${id} ${status}${message ? ` (${message})` : ''}`, id, status === 'succeeded' ? 'NORMAL' : 'ERROR');
+  return status === 'succeeded' ? { ok: true } : { ok: false, failure: `step ${id} ${status}${message ? ` (${message})` : ''}` };
+}
+
+async function runJobRef(
+  ctx: StepRunContext,
+  step: Extract<Step, { kind: 'jobref' }>,
+  values: Record<string, string>,
+  id: string,
+  depth: number,
+): Promise<SequenceResult> {
+  const ref = step.ref;
+  const title = ref.uuid ?? `${ref.group ? ref.group + '/' : ''}${ref.name ?? '?'}`;
+  const fail = async (message: string): Promise<SequenceResult> => {
+    await startStepResult(ctx.pool, ctx.executionId, id, LOCAL_NODE);
+    await finishStepResult(ctx.pool, { executionId: ctx.executionId, step: id, node: LOCAL_NODE, status: 'failed', exitCode: null, message });
+    systemLine(ctx.writer, `step ${id} failed: ${message}`, id, 'ERROR');
+    return { ok: false, failure: `step ${id} failed (${message})` };
+  };
+  if (depth >= MAX_JOBREF_DEPTH) return fail(`job references nested deeper than ${MAX_JOBREF_DEPTH} (a cycle?)`);
+  try {
+    const job = ref.uuid
+      ? await getJob(ctx.pool, ref.uuid)
+      : await getJobByName(ctx.pool, ref.project ?? ctx.project, ref.group ?? '', ref.name ?? '');
+    if (!job) return fail(`referenced job ${title} not found`);
+    const given = parseJobRefArgs(expandOptions(ref.args ?? '', values));
+    const subValues = resolveOptionValues(job.definition, given);
+    ctx.secrets.push(...secureOptionValues(job.definition, subValues));
+    systemLine(ctx.writer, `step ${id}: job reference ${job.groupPath ? job.groupPath + '/' : ''}${job.name}`, id);
+    await startStepResult(ctx.pool, ctx.executionId, id, LOCAL_NODE);
+    const r = await runSequence(ctx, job.definition, subValues, id, depth + 1);
+    const stop = ctx.stopReason();
+    const status: StepStatus = r.ok ? 'succeeded' : stop ?? 'failed';
+    await finishStepResult(ctx.pool, { executionId: ctx.executionId, step: id, node: LOCAL_NODE, status, exitCode: null, message: r.failure ?? null });
+    return r;
+  } catch (e) {
+    return fail(errorMessage(e));
+  }
+}

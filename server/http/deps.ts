@@ -1,0 +1,17 @@
+/** What the HTTP layer needs from the rest of the server (built by the composition root, server/app/). */
+import type pg from 'pg';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { LogStore } from '../logs/store.js';
+import type { ExecutionEngine } from '../executions/engine.js';
+import type { AuthDeps } from '../auth/middleware.js';
+
+export interface AppDeps {
+  pool: pg.Pool;
+  config: Config;
+  log: Logger;
+  store: LogStore;
+  engine: ExecutionEngine;
+  /** Shared by authenticate and authRoutes (one throttle, one policy set). */
+  auth: AuthDeps;
+}

@@ -1,0 +1,25 @@
+/** Query-string and path parameters, refused with 400 naming the parameter. */
+import { TandemError } from '../errors.js';
+
+export function intParam(raw: string | string[] | undefined, field: string, dflt: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return dflt;
+  const s = Array.isArray(raw) ? raw[0]! : raw;
+  if (!/^\d+$/.test(s)) throw new TandemError('bad_request', `${field} must be a whole number`, { field });
+  const n = Number(s);
+  if (n < min || n > max) throw new TandemError('bad_request', `${field} must be between ${min} and ${max}`, { field });
+  return n;
+}
+
+export function enumParam<T extends string>(raw: string | string[] | undefined, field: string, values: readonly T[]): T | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const s = Array.isArray(raw) ? raw[0]! : raw;
+  if (!(values as readonly string[]).includes(s)) throw new TandemError('bad_request', `${field} must be one of ${values.join(', ')}`, { field });
+  return s as T;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Execution ids are UUIDs: anything else cannot exist (404, not a database error). */
+export function isUuid(s: string): boolean {
+  return UUID.test(s);
+}

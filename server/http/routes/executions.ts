@@ -1,0 +1,102 @@
+import type Router from '@koa/router';
+import { authorize } from '../../auth/middleware.js';
+import { requirePrincipal } from '../../auth/principal.js';
+import { TandemError } from '../../errors.js';
+import { createExecution } from '../../executions/create.js';
+import { assertWritable } from '../../site/guard.js';
+import { finalStatuses, type ExecutionStatus } from '../../sql/executions.js';
+import { getExecution } from '../../sql/getExecution.js';
+import { listExecutions } from '../../sql/listExecutions.js';
+import { listStepResults } from '../../sql/listStepResults.js';
+import { requestAbort } from '../../sql/requestAbort.js';
+import { withTransaction } from '../../sql/tx.js';
+import { readJsonObject } from '../body.js';
+import type { AppDeps } from '../deps.js';
+import { enumParam, intParam } from '../params.js';
+import { jobResource, mustGetExecution, mustGetJob, mustGetProject } from '../lookup.js';
+import { executionView } from '../views.js';
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'aborted', 'timedout'] as const;
+
+function executionResource(e: { project: string; jobName: string; jobGroup: string }) {
+  return { type: 'execution' as const, ...jobResource({ project: e.project, name: e.jobName, group: e.jobGroup }) };
+}
+
+export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
+  /** Run a job: `{options: {...}}` → 201 with the (queued) execution. */
+  router.post('/api/v1/jobs/:id/run', async (ctx) => {
+    const job = await mustGetJob(deps.pool, ctx.params.id!);
+    authorize(ctx, 'run', { type: 'job', ...jobResource(job) });
+    const body = await readJsonObject(ctx, deps.config.server.bodyLimit);
+    const options = body.options ?? {};
+    if (!options || typeof options !== 'object' || Array.isArray(options)) {
+      throw new TandemError('invalid_option', 'options must be an object of option name to value', { field: 'options' });
+    }
+    if (!deps.engine.isAccepting) throw new TandemError('unavailable', 'the server is shutting down and accepts no new executions');
+    const user = requirePrincipal(ctx).user;
+    const created = await withTransaction(deps.pool, async (c) => {
+      await assertWritable(c);
+      return createExecution(c, {
+        job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: job.definition },
+        options: options as Record<string, unknown>,
+        trigger: 'user',
+        user,
+        member: deps.engine.member,
+      });
+    });
+    void deps.engine.start(created.id, created.values);
+    const row = await getExecution(deps.pool, created.id);
+    ctx.status = 201;
+    ctx.body = executionView(row!);
+  });
+
+  router.get('/api/v1/projects/:project/executions', async (ctx) => {
+    const project = await mustGetProject(deps.pool, ctx.params.project!);
+    authorize(ctx, 'read', { type: 'execution', project: project.name });
+    const status = enumParam(ctx.query.status, 'status', STATUSES);
+    const limit = intParam(ctx.query.limit, 'limit', 20, 1, 1000);
+    const offset = intParam(ctx.query.offset, 'offset', 0, 0, 10_000_000);
+    const jobId = typeof ctx.query.jobId === 'string' && ctx.query.jobId ? ctx.query.jobId : undefined;
+    const { rows, total } = await listExecutions(deps.pool, { projectId: project.id, status, jobId, limit, offset });
+    ctx.body = { project: project.name, total, limit, offset, executions: rows.map((e) => executionView(e)) };
+  });
+
+  router.get('/api/v1/executions/:id', async (ctx) => {
+    const e = await mustGetExecution(deps.pool, ctx.params.id!);
+    authorize(ctx, 'read', executionResource(e));
+    ctx.body = executionView(e, await listStepResults(deps.pool, e.id));
+  });
+
+  /** Abort: a queued execution is closed at once; a running one is killed by the member running it. */
+  router.post('/api/v1/executions/:id/abort', async (ctx) => {
+    const e = await mustGetExecution(deps.pool, ctx.params.id!);
+    authorize(ctx, 'kill', executionResource(e));
+    if ((finalStatuses as readonly ExecutionStatus[]).includes(e.status)) {
+      throw new TandemError('conflict', `execution ${e.id} has already ended (${e.status})`);
+    }
+    const user = requirePrincipal(ctx).user;
+    const after = await withTransaction(deps.pool, async (c) => {
+      await assertWritable(c);
+      return requestAbort(c, e.id, user);
+    });
+    if (after?.status === 'running') deps.engine.abort(e.id, user);
+    ctx.status = 202;
+    ctx.body = executionView((await getExecution(deps.pool, e.id))!);
+  });
+
+  /** Log entries from a byte offset; `complete: true` once the log is sealed and fully read (stop tailing). */
+  router.get('/api/v1/executions/:id/output', async (ctx) => {
+    const e = await mustGetExecution(deps.pool, ctx.params.id!);
+    authorize(ctx, 'read', executionResource(e));
+    const offset = intParam(ctx.query.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const maxBytes = intParam(ctx.query.maxBytes, 'maxBytes', 1024 * 1024, 1024, 16 * 1024 * 1024);
+    const ended = (finalStatuses as readonly ExecutionStatus[]).includes(e.status);
+    if (!e.logKey) {
+      // Not started (queued), or closed before it started: there is no log, and none will come once ended.
+      ctx.body = { id: e.id, status: e.status, offset, nextOffset: offset, complete: ended, entries: [] };
+      return;
+    }
+    const r = await deps.store.read(e.logKey, offset, { maxBytes });
+    ctx.body = { id: e.id, status: e.status, offset, nextOffset: r.nextOffset, complete: r.complete, entries: r.entries };
+  });
+}
