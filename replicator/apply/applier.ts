@@ -1,0 +1,344 @@
+/**
+ * The apply loop: reads decoded messages from the replication connection in
+ * order and applies them to the target as they stream, inside one open target
+ * transaction (NOTES #8), so memory stays bounded whatever a source
+ * transaction's size.
+ *
+ * Exactly once: each target transaction also records the commit LSN and end
+ * LSN of the last source transaction it holds (bookkeeping/record-progress);
+ * the source is told that end LSN only after the target committed; a source
+ * transaction whose commit LSN is below the recorded end LSN is already on the
+ * target and is skipped when it is delivered again.
+ *
+ * Throughput: consecutive inserts into one table go through one COPY; several
+ * small source transactions that are already waiting are grouped into one
+ * target transaction, each of them whole, so a reader never sees part of one.
+ * A group is committed as soon as nothing more is waiting, so lag stays low.
+ *
+ * Errors stop: the target transaction is rolled back, nothing is acknowledged,
+ * and the error names the change (table, key, commit LSN).
+ */
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { TandemError } from '../../server/errors.js';
+import type { Logger } from '../../server/log.js';
+import { recordProgress } from '../bookkeeping/record-progress.js';
+import { formatLsn, type Lsn } from '../lsn.js';
+import type { ReplicationConnection } from '../stream/connection.js';
+import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
+import { checkTargetTables } from '../setup/target.js';
+import { applyError } from './apply-error.js';
+import { copyLine } from './copy-text.js';
+import type { ApplyHook, AppliedChange } from './hooks.js';
+import { copyStatement, deleteStatement, describeKey, insertStatement, relationEntry, updateStatement, type RelationEntry } from './relation.js';
+
+export interface ApplierOptions {
+  target: pg.Client;
+  stream: ReplicationConnection;
+  slot: string;
+  /** End LSN of the last source transaction the target holds (from bookkeeping). */
+  appliedEnd: Lsn;
+  hooks?: ApplyHook[];
+  log: Logger;
+  /** Called after every target commit and every confirmed keepalive position. */
+  onConfirmed?: (confirmed: Lsn, info: { appliedEnd: Lsn; commitTime: Date | null }) => void;
+  /** Group at most this many source transactions in one target transaction (default 2000). */
+  maxGroupTxns?: number;
+  maxGroupRows?: number;
+  maxGroupMs?: number;
+  /** Flush an insert run through COPY at this many rows (default 5000). */
+  copyBatchRows?: number;
+}
+
+interface InsertRun {
+  rel: RelationEntry;
+  tuples: Tuple[];
+  bytes: number;
+}
+
+interface CurrentTxn {
+  commitLsn: Lsn;
+  xid: number;
+  skipping: boolean;
+}
+
+const COPY_MIN_ROWS = 3;
+const COPY_MAX_BYTES = 8 * 1024 * 1024;
+
+export function microsToTimestamp(us: bigint): string {
+  const ms = us / 1000n;
+  const rest = us % 1000n;
+  const iso = new Date(Number(ms) + 946_684_800_000).toISOString(); // ...sss Z
+  return iso.slice(0, 23) + rest.toString().padStart(3, '0') + '+00';
+}
+
+export class Applier {
+  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks'>> & Pick<ApplierOptions, 'onConfirmed'>;
+  private readonly relations = new Map<number, RelationEntry>();
+  private readonly hooks = new Map<string, ApplyHook[]>();
+  private appliedEnd: Lsn;
+  private lastCommitTime: Date | null = null;
+  private txn: CurrentTxn | null = null;
+  private targetOpen = false;
+  private group = { txns: 0, rows: 0, started: 0, last: null as CommitMessage | null };
+  private run: InsertRun | null = null;
+  private stopped = false;
+  /** Source transactions applied (committed on the target) by this applier. */
+  appliedTxns = 0;
+  skippedTxns = 0;
+
+  constructor(opts: ApplierOptions) {
+    this.o = {
+      maxGroupTxns: 2000,
+      maxGroupRows: 50_000,
+      maxGroupMs: 250,
+      copyBatchRows: 5000,
+      ...opts,
+    } as typeof this.o;
+    this.appliedEnd = opts.appliedEnd;
+    for (const h of opts.hooks ?? []) this.hooks.set(h.table, [...(this.hooks.get(h.table) ?? []), h]);
+  }
+
+  get position(): { appliedEnd: Lsn; commitTime: Date | null } {
+    return { appliedEnd: this.appliedEnd, commitTime: this.lastCommitTime };
+  }
+
+  /** Stop after the current message; the open target transaction is rolled back. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Apply until the stream fails or `stop()`; a change that cannot be applied throws (after rollback). */
+  async runLoop(): Promise<void> {
+    const { stream } = this.o;
+    try {
+      while (!this.stopped) {
+        // Between source transactions with nothing waiting: make the group durable and acknowledge it now.
+        if (this.targetOpen && !this.txn && stream.pending === 0) await this.commitGroup();
+        const item = await stream.next();
+        if (this.stopped) break;
+        if (item.kind === 'keepalive') {
+          if (this.targetOpen && !this.txn) await this.commitGroup();
+          // Everything the server sent is applied: the slot may move to its position (lag reads 0 when idle).
+          if (!this.txn && !this.targetOpen && stream.pending === 0) {
+            if (item.walEnd > stream.confirmed) stream.confirm(item.walEnd);
+            this.o.onConfirmed?.(stream.confirmed, this.position);
+          }
+          continue;
+        }
+        await this.handle(item.msg);
+      }
+    } finally {
+      if (this.targetOpen) {
+        this.targetOpen = false;
+        this.run = null;
+        await this.o.target.query('rollback').catch((e: Error) => this.o.log.debug('rollback after stop', { error: e }));
+      }
+    }
+  }
+
+  private async handle(msg: PgoutputMessage): Promise<void> {
+    switch (msg.tag) {
+      case 'begin':
+        return this.onBegin(msg);
+      case 'commit':
+        return this.onCommit(msg);
+      case 'relation':
+        return this.onRelation(msg);
+      case 'insert':
+        return this.txn?.skipping ? undefined : this.onInsert(msg);
+      case 'update':
+        return this.txn?.skipping ? undefined : this.onUpdate(msg);
+      case 'delete':
+        return this.txn?.skipping ? undefined : this.onDelete(msg);
+      case 'truncate':
+        return this.txn?.skipping ? undefined : this.onTruncate(msg);
+      default:
+        return; // origin, type, logical messages: nothing to apply
+    }
+  }
+
+  private async onBegin(msg: BeginMessage): Promise<void> {
+    // Already on the target (delivered again after a crash or reconnect): skip it whole.
+    const skipping = msg.commitLsn < this.appliedEnd;
+    this.txn = { commitLsn: msg.commitLsn, xid: msg.xid, skipping };
+    if (skipping) {
+      this.skippedTxns++;
+      this.o.log.debug('skipping a source transaction already applied', { commitLsn: formatLsn(msg.commitLsn), xid: msg.xid });
+      return;
+    }
+    if (!this.targetOpen) {
+      await this.o.target.query('begin');
+      this.targetOpen = true;
+      this.group = { txns: 0, rows: 0, started: Date.now(), last: null };
+    }
+  }
+
+  private async onCommit(msg: CommitMessage): Promise<void> {
+    const txn = this.txn;
+    this.txn = null;
+    if (!txn || txn.skipping) return;
+    await this.flushRun();
+    this.group.txns++;
+    this.group.last = msg;
+    const g = this.group;
+    if (g.txns >= this.o.maxGroupTxns || g.rows >= this.o.maxGroupRows || Date.now() - g.started >= this.o.maxGroupMs) await this.commitGroup();
+  }
+
+  private async commitGroup(): Promise<void> {
+    await this.flushRun();
+    const last = this.group.last;
+    if (!last) {
+      // An open transaction with no complete source transaction cannot happen between transactions; be safe.
+      await this.o.target.query('rollback');
+      this.targetOpen = false;
+      return;
+    }
+    await recordProgress(this.o.target, this.o.slot, last.commitLsn, last.endLsn, microsToTimestamp(last.commitTimeMicros), this.group.txns);
+    await this.o.target.query('commit');
+    this.targetOpen = false;
+    this.appliedTxns += this.group.txns;
+    this.appliedEnd = last.endLsn;
+    this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + 946_684_800_000);
+    this.group = { txns: 0, rows: 0, started: 0, last: null };
+    // Only now, with the target transaction durable, may the source forget these transactions.
+    this.o.stream.confirm(last.endLsn);
+    this.o.onConfirmed?.(this.o.stream.confirmed, this.position);
+  }
+
+  private async onRelation(msg: RelationMessage): Promise<void> {
+    await this.flushRun();
+    const entry = relationEntry(msg);
+    const prev = this.relations.get(msg.relationOid);
+    if (!prev || prev.columns.join('\0') !== entry.columns.join('\0') || prev.table !== entry.table) {
+      // A table first seen, or changed on the source: the target must have every column it now sends.
+      await checkTargetTables(this.o.target, [{ schema: msg.schema, name: msg.name, columns: entry.columns }]);
+    }
+    this.relations.set(msg.relationOid, entry);
+  }
+
+  private rel(oid: number): RelationEntry {
+    const r = this.relations.get(oid);
+    if (!r) throw new TandemError('replication_apply', `change for unknown relation OID ${oid} (no relation message received)`);
+    return r;
+  }
+
+  private context(rel: RelationEntry, change: string, tuple: Tuple | null) {
+    return {
+      table: rel.table,
+      change,
+      key: tuple ? describeKey(rel, tuple) : undefined,
+      commitLsn: this.txn ? formatLsn(this.txn.commitLsn) : undefined,
+      xid: this.txn?.xid,
+    };
+  }
+
+  private async onInsert(msg: InsertMessage): Promise<void> {
+    const rel = this.rel(msg.relationOid);
+    this.group.rows++;
+    const hooks = this.hooks.get(rel.table);
+    if (hooks) {
+      await this.flushRun();
+      await this.exec(rel, 'insert', msg.newTuple, insertStatement(rel), msg.newTuple as (string | null)[], false);
+      await this.callHooks(hooks, rel, 'insert', msg.newTuple, null);
+      return;
+    }
+    if (this.run && this.run.rel !== rel) await this.flushRun();
+    if (!this.run) this.run = { rel, tuples: [], bytes: 0 };
+    this.run.tuples.push(msg.newTuple);
+    for (const v of msg.newTuple) if (v) this.run.bytes += v.length;
+    if (this.run.tuples.length >= this.o.copyBatchRows || this.run.bytes >= COPY_MAX_BYTES) await this.flushRun();
+  }
+
+  /** Apply the pending run of inserts: one INSERT each for short runs, one COPY for longer ones. */
+  private async flushRun(): Promise<void> {
+    const run = this.run;
+    if (!run) return;
+    this.run = null;
+    if (run.tuples.length < COPY_MIN_ROWS) {
+      for (const t of run.tuples) await this.exec(run.rel, 'insert', t, insertStatement(run.rel), t as (string | null)[], false);
+      return;
+    }
+    let text = '';
+    for (const t of run.tuples) text += copyLine(t);
+    try {
+      const stream = this.o.target.query(copyStreams.from(copyStatement(run.rel)));
+      await new Promise<void>((resolve, reject) => {
+        stream.on('finish', resolve);
+        stream.on('error', reject);
+        stream.end(Buffer.from(text, 'utf8'));
+      });
+    } catch (e) {
+      throw applyError(e, this.context(run.rel, `insert (one of ${run.tuples.length} rows)`, null));
+    }
+  }
+
+  private async onUpdate(msg: UpdateMessage): Promise<void> {
+    await this.flushRun();
+    const rel = this.rel(msg.relationOid);
+    this.group.rows++;
+    const newTuple = msg.newTuple;
+    // Without a key change there is no old tuple: the key is in the new one.
+    const oldTuple = msg.oldTuple ?? msg.newTuple;
+    const { stmt, values } = updateStatement(rel, oldTuple, newTuple);
+    await this.exec(rel, 'update', oldTuple, stmt, values, true);
+    const hooks = this.hooks.get(rel.table);
+    if (hooks) await this.callHooks(hooks, rel, 'update', newTuple, msg.oldTuple);
+  }
+
+  private async onDelete(msg: DeleteMessage): Promise<void> {
+    await this.flushRun();
+    const rel = this.rel(msg.relationOid);
+    this.group.rows++;
+    const { stmt, values } = deleteStatement(rel, msg.oldTuple);
+    await this.exec(rel, 'delete', msg.oldTuple, stmt, values, true);
+    const hooks = this.hooks.get(rel.table);
+    if (hooks) await this.callHooks(hooks, rel, 'delete', null, msg.oldTuple);
+  }
+
+  private async onTruncate(msg: TruncateMessage): Promise<void> {
+    await this.flushRun();
+    const rels = msg.relationOids.map((oid) => this.rel(oid));
+    // RESTART IDENTITY is not applied: target sequences only move forward (see sequences/sync.ts).
+    const sql = `truncate table ${rels.map((r) => r.qualified).join(', ')}${msg.cascade ? ' cascade' : ''}`;
+    try {
+      await this.o.target.query(sql);
+    } catch (e) {
+      throw applyError(e, { ...this.context(rels[0]!, 'truncate', null), table: rels.map((r) => r.table).join(', ') });
+    }
+  }
+
+  private async exec(rel: RelationEntry, kind: string, keyTuple: Tuple, stmt: { name: string; text: string }, values: (string | null)[], mustMatch: boolean): Promise<void> {
+    let res: pg.QueryResult;
+    try {
+      res = await this.o.target.query({ name: stmt.name, text: stmt.text, values });
+    } catch (e) {
+      throw applyError(e, this.context(rel, kind, keyTuple));
+    }
+    if (mustMatch && res.rowCount !== 1)
+      throw applyError(new Error(`the row to ${kind} does not exist on the target`), this.context(rel, kind, keyTuple));
+  }
+
+  private async callHooks(hooks: ApplyHook[], rel: RelationEntry, kind: AppliedChange['kind'], newTuple: Tuple | null, oldTuple: Tuple | null): Promise<void> {
+    const toRow = (t: Tuple | null) => {
+      if (!t) return null;
+      const row: Record<string, string | null> = {};
+      t.forEach((v, i) => v !== undefined && (row[rel.columns[i]!] = v));
+      return row;
+    };
+    const change: AppliedChange = {
+      kind,
+      table: rel.table,
+      newRow: toRow(newTuple),
+      oldRow: toRow(oldTuple),
+      commitLsn: this.txn ? formatLsn(this.txn.commitLsn) : '',
+    };
+    for (const h of hooks) {
+      try {
+        await h.onRow(this.o.target, change);
+      } catch (e) {
+        throw applyError(e, this.context(rel, `${kind} hook`, newTuple ?? oldTuple));
+      }
+    }
+  }
+}

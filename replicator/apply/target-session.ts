@@ -1,0 +1,34 @@
+/**
+ * The target connection the applier writes through. Its settings mirror the
+ * source connections' (ISO dates, UTC, exact floats) so that a value's text
+ * means the same thing on both sides, and `session_replication_role = replica`
+ * keeps user triggers and foreign-key checks from firing on replicated rows,
+ * as PostgreSQL's own apply worker does (a transaction's rows may arrive in an
+ * order the constraints would refuse mid-way; the source already checked them).
+ */
+import pg from 'pg';
+import type { Logger } from '../../server/log.js';
+
+export const TARGET_SESSION_SQL =
+  "set datestyle = ISO; set intervalstyle = postgres; set extra_float_digits = 3; set timezone = 'UTC'; " +
+  'set bytea_output = hex; set standard_conforming_strings = on';
+
+export async function openTargetClient(url: string, log: Logger, applicationName = 'tandem-replicator'): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  await client.connect();
+  try {
+    await client.query(TARGET_SESSION_SQL);
+    try {
+      await client.query('set session_replication_role = replica');
+    } catch (e) {
+      // Not a superuser: triggers and foreign keys will fire on the target. Works for most schemas; say so once.
+      log.warn('could not set session_replication_role = replica on the target; triggers and foreign-key checks will run on applied rows', {
+        error: e as Error,
+      });
+    }
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw e;
+  }
+  return client;
+}

@@ -1,0 +1,46 @@
+/**
+ * The replicator's own bookkeeping on the target, in the per-site schema
+ * `tandem_site` (never replicated). Created here, idempotently, so that a
+ * target only needs `tandem migrate` for the replicated tables.
+ */
+import type pg from 'pg';
+
+const DDL = `
+create schema if not exists tandem_site;
+-- One row per slot: the last source transaction committed on this target.
+-- Written in the same target transaction as the changes it describes, so
+-- after a crash it says exactly which source transactions are already applied.
+create table if not exists tandem_site.replication_progress (
+  slot_name text primary key,
+  source_commit_lsn pg_lsn not null,
+  -- where streaming resumes; also what is acknowledged to the source
+  source_end_lsn pg_lsn not null,
+  source_commit_time timestamptz,
+  applied_txns bigint not null default 0,
+  initial_sync_lsn pg_lsn not null,
+  initial_sync_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+-- What the replicator is doing, and the last error with the change that caused it.
+create table if not exists tandem_site.replication_state (
+  slot_name text primary key,
+  state text not null check (state in ('initial_sync', 'streaming', 'stopped', 'error')),
+  last_error jsonb,
+  pid integer,
+  host text,
+  updated_at timestamptz not null default now()
+);
+`;
+
+export async function ensureBookkeeping(client: pg.ClientBase): Promise<void> {
+  // Several replicators may start at once against one target: serialise the DDL.
+  await client.query('begin');
+  try {
+    await client.query("select pg_advisory_xact_lock(hashtext('tandem_site.replication_bookkeeping'))");
+    await client.query(DDL);
+    await client.query('commit');
+  } catch (e) {
+    await client.query('rollback').catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * runReplicator: set-up checks, initial copy when the target has none, then
+ * streaming with reconnects. Connection failures are retried with backoff
+ * from the target's own bookkeeping; set-up errors, apply errors and a lost
+ * slot stop it with a TandemError (recorded for `tandem replication status`).
+ */
+import pg from 'pg';
+import { TandemError, isTandemError, errorMessage } from '../server/errors.js';
+import { silentLogger, type Logger } from '../server/log.js';
+import { Applier } from './apply/applier.js';
+import { isConnectionError } from './apply/apply-error.js';
+import type { ApplyHook } from './apply/hooks.js';
+import { openTargetClient } from './apply/target-session.js';
+import { ensureBookkeeping } from './bookkeeping/ensure-schema.js';
+import { getProgress } from './bookkeeping/get-progress.js';
+import { setState, type ReplicationErrorInfo } from './bookkeeping/set-state.js';
+import { initialCopy } from './copy/initial-copy.js';
+import { formatLsn, parseLsn, type Lsn } from './lsn.js';
+import { syncSequencesWith } from './sequences/sync.js';
+import { checkSourceServer, ensurePublication, publishedTables, type PublishedTable } from './setup/source.js';
+import { dropSlot, slotInfo } from './setup/slot.js';
+import { checkTargetTables } from './setup/target.js';
+import { defaultSlotName, validSlotName } from './slot-name.js';
+import { ReplicationConnection, SOURCE_SESSION_OPTIONS } from './stream/connection.js';
+
+export interface ReplicatorOptions {
+  sourceUrl: string;
+  targetUrl: string;
+  /** Schemas to replicate (default `tandem`). */
+  schemas?: string[];
+  slot?: string;
+  publication?: string;
+  /** application_name on the replication connection: list it in synchronous_standby_names for synchronous mode. */
+  applicationName?: string;
+  /** Resolve once everything committed on the source before the start is committed on the target. */
+  untilCaughtUp?: boolean;
+  /** Rebuild the target tables from a new snapshot (after the slot was lost or dropped). */
+  resync?: boolean;
+  hooks?: ApplyHook[];
+  log?: Logger;
+  signal?: AbortSignal;
+  /** Warn when the slot retains more WAL than this (default 1 GiB). */
+  walWarnBytes?: number;
+  /** Copy sequence values this often (default 10 s). */
+  sequenceSyncIntervalMs?: number;
+  /** Check the slot's health this often (default 10 s). */
+  slotCheckIntervalMs?: number;
+  /** First reconnect delay; doubles up to 30 s (default 500 ms). */
+  retryDelayMs?: number;
+  /** Called after each target commit / confirmed keepalive. */
+  onProgress?: (p: { confirmed: string; appliedEnd: string; commitTime: Date | null; appliedTxns: number }) => void;
+}
+
+export interface ReplicatorResult {
+  reason: 'caught_up' | 'aborted';
+  /** End LSN of the last source transaction on the target. */
+  appliedLsn: string;
+  /** Source transactions this run applied. */
+  appliedTxns: number;
+}
+
+function slotLost(slot: string, why: string): TandemError {
+  return new TandemError(
+    'replication_slot_lost',
+    `replication slot "${slot}" ${why} on the source: changes since the target's last position are gone from the source's WAL. ` +
+      'Run `tandem replicate ... --resync` to rebuild the target tables from a new snapshot',
+    { exitCode: 5 },
+  );
+}
+
+const SLOT_LOST_MESSAGE = /replication slot ".*" does not exist|can no longer get changes|has been invalidated|cannot read from logical replication slot|requested WAL segment .* has already been removed/i;
+
+function parseDurationSetting(v: string): number {
+  const m = /^(\d+)\s*(ms|s|min|h)?$/.exec(v.trim());
+  if (!m) return 60_000;
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'min' ? n * 60_000 : m[2] === 'h' ? n * 3_600_000 : n * 1000;
+}
+
+function abortable(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export async function runReplicator(opts: ReplicatorOptions): Promise<ReplicatorResult> {
+  const log = opts.log ?? silentLogger;
+  const schemas = opts.schemas?.length ? opts.schemas : ['tandem'];
+  const slot = opts.slot ?? defaultSlotName(opts.targetUrl);
+  if (!validSlotName(slot)) throw new TandemError('invalid_option', `slot name "${slot}" is invalid: use lower-case letters, digits and underscores (at most 63)`, { field: 'slot' });
+  const publication = opts.publication ?? 'tandem_pub';
+  const applicationName = opts.applicationName ?? slot;
+
+  const sourceCtl = new pg.Client({ connectionString: opts.sourceUrl, application_name: 'tandem-replicator-control', options: SOURCE_SESSION_OPTIONS });
+  const targetCtl = new pg.Client({ connectionString: opts.targetUrl, application_name: 'tandem-replicator-control' });
+  sourceCtl.on('error', (e) => log.warn('source control connection error', { error: e }));
+  targetCtl.on('error', (e) => log.warn('target control connection error', { error: e }));
+  await sourceCtl.connect();
+  try {
+    await targetCtl.connect();
+  } catch (e) {
+    await sourceCtl.end().catch(() => undefined);
+    throw e;
+  }
+  let tables: PublishedTable[];
+  let totalApplied = 0;
+  let lastApplied: Lsn = 0n as Lsn;
+  let resync = opts.resync ?? false;
+  try {
+    // Set-up: every check passes before anything is created.
+    await checkSourceServer(sourceCtl);
+    await ensureBookkeeping(targetCtl);
+    await ensurePublication(sourceCtl, publication, schemas, log);
+    tables = await publishedTables(sourceCtl, publication, schemas);
+    await checkTargetTables(targetCtl, tables);
+    const senderTimeout = parseDurationSetting((await sourceCtl.query<{ wal_sender_timeout: string }>('show wal_sender_timeout')).rows[0]!.wal_sender_timeout);
+    const statusIntervalMs = senderTimeout > 0 ? Math.max(200, Math.min(10_000, Math.floor(senderTimeout / 3))) : 10_000;
+    const caughtUpAt: Lsn | null = opts.untilCaughtUp
+      ? parseLsn((await sourceCtl.query<{ lsn: string }>('select pg_current_wal_flush_lsn()::text as lsn')).rows[0]!.lsn)
+      : null;
+    log.info('replicator set up', { slot, publication, schemas, tables: tables.length, applicationName, caughtUpAt: caughtUpAt === null ? undefined : formatLsn(caughtUpAt) });
+
+    let delay = opts.retryDelayMs ?? 500;
+    for (;;) {
+      if (opts.signal?.aborted) break;
+      let result: 'caught_up' | 'aborted';
+      try {
+        result = await session();
+      } catch (e) {
+        if (opts.signal?.aborted) break;
+        let err = e;
+        if (!isTandemError(err) && SLOT_LOST_MESSAGE.test(errorMessage(err))) err = slotLost(slot, `cannot be used (${errorMessage(err)})`);
+        if (isTandemError(err) || !isConnectionError(err)) {
+          const details = (isTandemError(err) ? (err.details?.replication as ReplicationErrorInfo | undefined) : undefined) ?? {
+            message: errorMessage(err),
+            code: isTandemError(err) ? err.code : (err as { code?: string }).code,
+            at: new Date().toISOString(),
+          };
+          await setState(targetCtl, slot, 'error', details).catch((se: Error) => log.warn('could not record the error on the target', { error: se }));
+          log.error('replication stopped', { error: errorMessage(err) });
+          throw err;
+        }
+        log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(err) });
+        await abortable(delay, opts.signal);
+        delay = Math.min(delay * 2, 30_000);
+        continue;
+      }
+      if (result === 'caught_up') {
+        await syncSequencesWith(sourceCtl, targetCtl, schemas, log);
+        await setState(targetCtl, slot, 'stopped');
+        log.info('caught up with the source', { appliedLsn: formatLsn(lastApplied) });
+        return { reason: 'caught_up', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
+      }
+      break;
+    }
+    await setState(targetCtl, slot, 'stopped').catch(() => undefined);
+    return { reason: 'aborted', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
+
+    async function session(): Promise<'caught_up' | 'aborted'> {
+      const target = await openTargetClient(opts.targetUrl, log);
+      const repl = new ReplicationConnection({ connectionString: opts.sourceUrl, applicationName, log });
+      let applier: Applier | null = null;
+      let finished: 'caught_up' | 'aborted' | null = null;
+      const timers: NodeJS.Timeout[] = [];
+      const finish = (why: 'caught_up' | 'aborted') => {
+        if (finished) return;
+        finished = why;
+        applier?.stop();
+        void repl.close();
+      };
+      const onAbort = () => finish('aborted');
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      target.on('error', (e) => log.warn('target connection error', { error: e }));
+      try {
+        const progress = await getProgress(target, slot);
+        const existing = await slotInfo(sourceCtl, slot);
+        let startAt: Lsn;
+        await repl.connect();
+        if (resync || !progress) {
+          if (existing) {
+            // Left by an interrupted initial copy (no progress recorded) or lost: start over from a new snapshot.
+            if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`, { exitCode: 3 });
+            await dropSlot(sourceCtl, slot);
+            log.info('dropped the old replication slot before a new initial copy', { slot });
+          }
+          await setState(targetCtl, slot, 'initial_sync');
+          startAt = await initialCopy({ repl, sourceUrl: opts.sourceUrl, target, slot, tables, log });
+          resync = false;
+        } else {
+          if (!existing) throw slotLost(slot, 'does not exist (it was dropped)');
+          if (existing.walStatus === 'lost') throw slotLost(slot, 'is lost (wal_status = lost: the WAL it needed was removed)');
+          if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`, { exitCode: 3 });
+          startAt = progress.endLsn;
+        }
+        lastApplied = startAt;
+        await setState(targetCtl, slot, 'streaming');
+        repl.start(slot, publication, startAt, statusIntervalMs);
+        log.info('streaming', { slot, from: formatLsn(startAt) });
+        applier = new Applier({
+          target,
+          stream: repl,
+          slot,
+          appliedEnd: startAt,
+          hooks: opts.hooks,
+          log,
+          onConfirmed: (confirmed, pos) => {
+            lastApplied = pos.appliedEnd;
+            opts.onProgress?.({ confirmed: formatLsn(confirmed), appliedEnd: formatLsn(pos.appliedEnd), commitTime: pos.commitTime, appliedTxns: totalApplied + (applier?.appliedTxns ?? 0) });
+            if (caughtUpAt !== null && confirmed >= caughtUpAt) finish('caught_up');
+          },
+        });
+        if (caughtUpAt !== null) {
+          // Ask for keepalives: their position tells when an idle stream has nothing older left.
+          timers.push(setInterval(() => repl.confirm(repl.confirmed, true), 200));
+        }
+        timers.push(setInterval(() => void checkSlot(), opts.slotCheckIntervalMs ?? 10_000));
+        timers.push(
+          setInterval(
+            () => void syncSequencesWith(sourceCtl, targetCtl, schemas, log).catch((e: Error) => log.warn('sequence sync failed', { error: e })),
+            opts.sequenceSyncIntervalMs ?? 10_000,
+          ),
+        );
+        let lastLogged = 0;
+        timers.push(
+          setInterval(() => {
+            const n = applier?.appliedTxns ?? 0;
+            if (n !== lastLogged) log.info('replicating', { appliedTxns: totalApplied + n, position: formatLsn(applier!.position.appliedEnd), pending: repl.pending });
+            lastLogged = n;
+          }, 10_000),
+        );
+        try {
+          await applier.runLoop();
+        } catch (e) {
+          if (!finished) throw e;
+        }
+        return finished ?? 'aborted';
+      } finally {
+        for (const t of timers) clearInterval(t);
+        opts.signal?.removeEventListener('abort', onAbort);
+        totalApplied += applier?.appliedTxns ?? 0;
+        await repl.close();
+        await target.end().catch(() => undefined);
+      }
+
+      async function checkSlot(): Promise<void> {
+        try {
+          const info = await slotInfo(sourceCtl, slot);
+          if (!info || info.walStatus === 'lost') {
+            log.error('replication slot lost', { slot, walStatus: info?.walStatus ?? 'dropped' });
+            return; // the stream fails on its own; the restart then reports slot_lost
+          }
+          const warnAt = opts.walWarnBytes ?? 1024 ** 3;
+          if (info.retainedBytes !== null && info.retainedBytes > warnAt)
+            log.warn('the replication slot retains a lot of WAL on the source', { slot, retainedBytes: info.retainedBytes, threshold: warnAt, walStatus: info.walStatus });
+        } catch (e) {
+          log.warn('could not check the replication slot', { error: e as Error });
+        }
+      }
+    }
+  } finally {
+    await sourceCtl.end().catch(() => undefined);
+    await targetCtl.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Source-side set-up: refuse a source that cannot be replicated (with a
+ * message saying what to change), create the publication when absent, and
+ * list the tables it publishes. Nothing is created before every check passed.
+ */
+import type pg from 'pg';
+import { TandemError } from '../../server/errors.js';
+import type { Logger } from '../../server/log.js';
+import { quoteIdent } from '../stream/connection.js';
+
+export interface PublishedTable {
+  schema: string;
+  name: string;
+  /** Quoted `"schema"."name"`. */
+  qualified: string;
+  /** Published columns (generated columns are never published). */
+  columns: string[];
+}
+
+function setupError(message: string): TandemError {
+  return new TandemError('replication_setup', message, { exitCode: 3 });
+}
+
+/** wal_level and the role's privileges. */
+export async function checkSourceServer(client: pg.ClientBase): Promise<void> {
+  const wal = (await client.query<{ wal_level: string }>('show wal_level')).rows[0]!.wal_level;
+  if (wal !== 'logical')
+    throw setupError(
+      `the source database has wal_level=${wal}; logical replication needs wal_level=logical (set it in postgresql.conf and restart the source)`,
+    );
+  const role = (
+    await client.query<{ rolname: string; rolsuper: boolean; rolreplication: boolean }>(
+      'select rolname, rolsuper, rolreplication from pg_roles where rolname = current_user',
+    )
+  ).rows[0]!;
+  if (!role.rolsuper && !role.rolreplication)
+    throw setupError(
+      `the source role "${role.rolname}" may not replicate: run ALTER ROLE ${quoteIdent(role.rolname)} REPLICATION on the source (as a superuser)`,
+    );
+}
+
+/** Create the publication for `schemas` when absent; add missing schemas to an existing one. */
+export async function ensurePublication(client: pg.ClientBase, publication: string, schemas: string[], log: Logger): Promise<void> {
+  const found = await client.query<{ nspname: string }>('select nspname from pg_namespace where nspname = any($1::text[])', [schemas]);
+  const missing = schemas.filter((s) => !found.rows.some((r) => r.nspname === s));
+  if (missing.length) throw setupError(`schema(s) ${missing.join(', ')} do not exist on the source (run \`tandem migrate\` there first)`);
+
+  const pub = await client.query<{ puballtables: boolean; pubviaroot: boolean; schemas: string[] }>(
+    `select p.puballtables, p.pubviaroot,
+            coalesce(array(select n.nspname::text from pg_publication_namespace pn join pg_namespace n on n.oid = pn.pnnspid
+                            where pn.pnpubid = p.oid), '{}') as schemas
+       from pg_publication p where p.pubname = $1`,
+    [publication],
+  );
+  const schemaList = schemas.map(quoteIdent).join(', ');
+  try {
+    if (!pub.rows.length) {
+      // publish_via_partition_root: a partitioned table arrives as one table, whatever its partitions are called on the target.
+      await client.query(`create publication ${quoteIdent(publication)} for tables in schema ${schemaList} with (publish_via_partition_root = true)`);
+      log.info('created publication on the source', { publication, schemas });
+      return;
+    }
+    const p = pub.rows[0]!;
+    if (!p.puballtables) {
+      const add = schemas.filter((s) => !p.schemas.includes(s));
+      if (add.length) {
+        await client.query(`alter publication ${quoteIdent(publication)} add tables in schema ${add.map(quoteIdent).join(', ')}`);
+        log.info('added schemas to the publication', { publication, schemas: add });
+      }
+    }
+    if (!p.pubviaroot) await client.query(`alter publication ${quoteIdent(publication)} set (publish_via_partition_root = true)`);
+  } catch (e) {
+    if ((e as { code?: string }).code === '42501')
+      throw setupError(
+        `no privilege to create or change publication "${publication}" on the source (${(e as Error).message}); ` +
+          `a superuser must run: CREATE PUBLICATION ${quoteIdent(publication)} FOR TABLES IN SCHEMA ${schemaList} WITH (publish_via_partition_root = true)`,
+      );
+    throw e;
+  }
+}
+
+/** Published tables of `schemas`; refuses tables whose UPDATE/DELETE could not be replicated. */
+export async function publishedTables(client: pg.ClientBase, publication: string, schemas: string[]): Promise<PublishedTable[]> {
+  const res = await client.query<{
+    schemaname: string;
+    tablename: string;
+    attnames: string[];
+    relreplident: string;
+    has_pk: boolean;
+    has_ident_index: boolean;
+  }>(
+    `select pt.schemaname::text, pt.tablename::text, pt.attnames::text[] as attnames, c.relreplident::text as relreplident,
+            exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary) as has_pk,
+            exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisreplident) as has_ident_index
+       from pg_publication_tables pt
+       join pg_namespace n on n.nspname = pt.schemaname
+       join pg_class c on c.relnamespace = n.oid and c.relname = pt.tablename
+      where pt.pubname = $1 and pt.schemaname = any($2::text[])
+      order by 1, 2`,
+    [publication, schemas],
+  );
+  const bad: string[] = [];
+  for (const r of res.rows) {
+    const ok = r.relreplident === 'f' || (r.relreplident === 'd' && r.has_pk) || (r.relreplident === 'i' && r.has_ident_index);
+    if (!ok) bad.push(`${r.schemaname}.${r.tablename}`);
+  }
+  if (bad.length)
+    throw setupError(
+      `table(s) without primary key or replica identity: ${bad.join(', ')}; their updates and deletes cannot be replicated. ` +
+        `Add a primary key, or ALTER TABLE ... REPLICA IDENTITY FULL`,
+    );
+  return res.rows.map((r) => ({
+    schema: r.schemaname,
+    name: r.tablename,
+    qualified: `${quoteIdent(r.schemaname)}.${quoteIdent(r.tablename)}`,
+    columns: r.attnames,
+  }));
+}

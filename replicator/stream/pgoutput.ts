@@ -1,0 +1,257 @@
+/**
+ * pgoutput protocol version 1 decoder that keeps every column value in the
+ * exact text form PostgreSQL sent (NOTES #4): no type parsers, no Date, no
+ * JSON.parse. A tuple is an array in relation column order whose entries are
+ * the text value, `null` for SQL NULL, or `undefined` for an unchanged TOAST
+ * value (NOTES #5), which an UPDATE must leave out of its SET list.
+ *
+ * https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
+ */
+import type { Lsn } from '../lsn.js';
+
+export type TupleValue = string | null | undefined;
+export type Tuple = TupleValue[];
+
+export type ReplicaIdentity = 'default' | 'nothing' | 'full' | 'index';
+
+export interface RelationColumn {
+  name: string;
+  /** Part of the replica identity (primary key, identity index, or every column for FULL). */
+  isKey: boolean;
+  typeOid: number;
+  typeMod: number;
+}
+
+export interface RelationMessage {
+  tag: 'relation';
+  relationOid: number;
+  schema: string;
+  name: string;
+  replicaIdentity: ReplicaIdentity;
+  columns: RelationColumn[];
+}
+
+export interface BeginMessage {
+  tag: 'begin';
+  /** LSN of the transaction's commit record ("final LSN"). */
+  commitLsn: Lsn;
+  /** Microseconds since 2000-01-01 UTC. */
+  commitTimeMicros: bigint;
+  xid: number;
+}
+
+export interface CommitMessage {
+  tag: 'commit';
+  commitLsn: Lsn;
+  /** End of the commit record: the position to acknowledge once applied. */
+  endLsn: Lsn;
+  commitTimeMicros: bigint;
+}
+
+export interface InsertMessage {
+  tag: 'insert';
+  relationOid: number;
+  newTuple: Tuple;
+}
+
+export interface UpdateMessage {
+  tag: 'update';
+  relationOid: number;
+  /** Old key ('K', when the key changed) or whole old row ('O', REPLICA IDENTITY FULL). */
+  oldTuple: Tuple | null;
+  oldKind: 'key' | 'full' | null;
+  newTuple: Tuple;
+}
+
+export interface DeleteMessage {
+  tag: 'delete';
+  relationOid: number;
+  oldTuple: Tuple;
+  oldKind: 'key' | 'full';
+}
+
+export interface TruncateMessage {
+  tag: 'truncate';
+  relationOids: number[];
+  cascade: boolean;
+  restartIdentity: boolean;
+}
+
+export interface OtherMessage {
+  tag: 'origin' | 'type' | 'message';
+}
+
+export type PgoutputMessage =
+  | BeginMessage
+  | CommitMessage
+  | RelationMessage
+  | InsertMessage
+  | UpdateMessage
+  | DeleteMessage
+  | TruncateMessage
+  | OtherMessage;
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  u8(): number {
+    return this.buf[this.pos++]!;
+  }
+  i16(): number {
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  i32(): number {
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u32(): number {
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u64(): bigint {
+    const v = this.buf.readBigUInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  i64(): bigint {
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  cstring(): string {
+    const end = this.buf.indexOf(0, this.pos);
+    if (end < 0) throw new Error('pgoutput: unterminated string');
+    const s = this.buf.toString('utf8', this.pos, end);
+    this.pos = end + 1;
+    return s;
+  }
+  text(len: number): string {
+    const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+}
+
+const identities: Record<number, ReplicaIdentity> = { 0x64: 'default', 0x6e: 'nothing', 0x66: 'full', 0x69: 'index' };
+
+function readTuple(r: Reader): Tuple {
+  const n = r.i16();
+  const out: Tuple = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const kind = r.u8();
+    switch (kind) {
+      case 0x74: // 't' text
+        out[i] = r.text(r.i32());
+        break;
+      case 0x6e: // 'n' null
+        out[i] = null;
+        break;
+      case 0x75: // 'u' unchanged TOAST value
+        out[i] = undefined;
+        break;
+      case 0x62: // 'b' binary: never requested (we do not ask for binary mode)
+        throw new Error('pgoutput: binary tuple data not supported');
+      default:
+        throw new Error(`pgoutput: unknown tuple data kind 0x${kind.toString(16)}`);
+    }
+  }
+  return out;
+}
+
+/** Decode one XLogData payload (after the 25-byte 'w' header). */
+export function decodePgoutput(buf: Buffer): PgoutputMessage {
+  const r = new Reader(buf);
+  const tag = r.u8();
+  switch (tag) {
+    case 0x42: {
+      // 'B'
+      const commitLsn = r.u64() as Lsn;
+      const commitTimeMicros = r.i64();
+      const xid = r.u32();
+      return { tag: 'begin', commitLsn, commitTimeMicros, xid };
+    }
+    case 0x43: {
+      // 'C'
+      r.u8(); // flags (unused)
+      const commitLsn = r.u64() as Lsn;
+      const endLsn = r.u64() as Lsn;
+      const commitTimeMicros = r.i64();
+      return { tag: 'commit', commitLsn, endLsn, commitTimeMicros };
+    }
+    case 0x52: {
+      // 'R'
+      const relationOid = r.u32();
+      const schema = r.cstring();
+      const name = r.cstring();
+      const ident = r.u8();
+      const replicaIdentity = identities[ident];
+      if (!replicaIdentity) throw new Error(`pgoutput: unknown replica identity ${ident}`);
+      const n = r.i16();
+      const columns: RelationColumn[] = [];
+      for (let i = 0; i < n; i++) {
+        const flags = r.u8();
+        const colName = r.cstring();
+        const typeOid = r.u32();
+        const typeMod = r.i32();
+        columns.push({ name: colName, isKey: (flags & 1) === 1, typeOid, typeMod });
+      }
+      return { tag: 'relation', relationOid, schema, name, replicaIdentity, columns };
+    }
+    case 0x49: {
+      // 'I'
+      const relationOid = r.u32();
+      r.u8(); // 'N'
+      return { tag: 'insert', relationOid, newTuple: readTuple(r) };
+    }
+    case 0x55: {
+      // 'U'
+      const relationOid = r.u32();
+      let sub = r.u8();
+      let oldTuple: Tuple | null = null;
+      let oldKind: 'key' | 'full' | null = null;
+      if (sub === 0x4b || sub === 0x4f) {
+        oldKind = sub === 0x4b ? 'key' : 'full';
+        oldTuple = readTuple(r);
+        sub = r.u8();
+      }
+      if (sub !== 0x4e) throw new Error(`pgoutput: unexpected update submessage 0x${sub.toString(16)}`);
+      return { tag: 'update', relationOid, oldTuple, oldKind, newTuple: readTuple(r) };
+    }
+    case 0x44: {
+      // 'D'
+      const relationOid = r.u32();
+      const sub = r.u8();
+      if (sub !== 0x4b && sub !== 0x4f) throw new Error(`pgoutput: unexpected delete submessage 0x${sub.toString(16)}`);
+      return { tag: 'delete', relationOid, oldKind: sub === 0x4b ? 'key' : 'full', oldTuple: readTuple(r) };
+    }
+    case 0x54: {
+      // 'T'
+      const n = r.i32();
+      const flags = r.u8();
+      const relationOids: number[] = [];
+      for (let i = 0; i < n; i++) relationOids.push(r.u32());
+      return { tag: 'truncate', relationOids, cascade: (flags & 1) !== 0, restartIdentity: (flags & 2) !== 0 };
+    }
+    case 0x4f: // 'O' origin
+      return { tag: 'origin' };
+    case 0x59: // 'Y' type
+      return { tag: 'type' };
+    case 0x4d: // 'M' logical decoding message
+      return { tag: 'message' };
+    default:
+      throw new Error(`pgoutput: unknown message type 0x${tag.toString(16)}`);
+  }
+}
+
+/** PostgreSQL epoch (2000-01-01) microseconds → Date (millisecond precision is enough for lag). */
+export function pgMicrosToDate(us: bigint): Date {
+  return new Date(Number(us / 1000n) + 946_684_800_000);
+}
+
+export function dateToPgMicros(d: number): bigint {
+  return BigInt(d - 946_684_800_000) * 1000n;
+}

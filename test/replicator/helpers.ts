@@ -1,0 +1,50 @@
+/**
+ * Shared set-up for replicator tests: a source and a target cluster (real
+ * PostgreSQL from the harness), the same DDL on both, and per-table checksums.
+ */
+import pg from 'pg';
+import { startPostgres, type TestPostgres, type StartPostgresOptions } from '../harness/postgres.js';
+import type { Teardown } from '../harness/tmp.js';
+
+export interface Pair {
+  source: TestPostgres;
+  target: TestPostgres;
+  sourceUrl: string;
+  targetUrl: string;
+  /** Run SQL on the source database. */
+  src(sql: string, params?: unknown[]): Promise<pg.QueryResult>;
+  dst(sql: string, params?: unknown[]): Promise<pg.QueryResult>;
+}
+
+export async function startPair(t: Teardown, ddl: string, opts: { source?: StartPostgresOptions; target?: StartPostgresOptions } = {}): Promise<Pair> {
+  const [source, target] = await Promise.all([
+    startPostgres(t, { name: 'source', ...opts.source }),
+    startPostgres(t, { name: 'target', ...opts.target }),
+  ]);
+  const [sourceUrl, targetUrl] = await Promise.all([source.createDatabase('app'), target.createDatabase('app')]);
+  await Promise.all([source.query(ddl, [], 'app'), target.query(ddl, [], 'app')]);
+  return {
+    source,
+    target,
+    sourceUrl,
+    targetUrl,
+    src: (sql, params) => source.query(sql, params, 'app'),
+    dst: (sql, params) => target.query(sql, params, 'app'),
+  };
+}
+
+/** md5 of every row's text form, ordered: equal checksums mean equal tables. */
+export async function checksum(q: (sql: string) => Promise<pg.QueryResult>, table: string): Promise<{ rows: number; md5: string | null }> {
+  const res = await q(`select count(*)::int as rows, md5(string_agg(x.t, E'\\n' order by x.t)) as md5 from (select r::text as t from ${table} r) x`);
+  return res.rows[0] as { rows: number; md5: string | null };
+}
+
+/** Poll `cond` until true or the deadline (no fixed sleeps in tests). */
+export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
