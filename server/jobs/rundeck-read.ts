@@ -34,13 +34,16 @@ export function isRecord(v: unknown): v is Raw {
 class JobReader {
   constructor(readonly warnings: string[]) {}
 
-  /** Moves keys not in `known` into a new map, warning once per key. */
-  rest(raw: Raw, known: readonly string[], path: string): Raw {
+  /**
+   * Moves keys not in `known` into a new map, warning once per key except for
+   * `quiet` ones (kept in `extra` but understood, e.g. an option's `multivalued`).
+   */
+  rest(raw: Raw, known: readonly string[], path: string, quiet: readonly string[] = []): Raw {
     const out: Raw = {};
     for (const [k, v] of Object.entries(raw)) {
       if (known.includes(k)) continue;
       out[k] = v;
-      this.warnings.push(`${path}.${k}: unknown field, kept`);
+      if (!quiet.includes(k)) this.warnings.push(`${path}.${k}: unknown field, kept`);
     }
     return out;
   }
@@ -191,7 +194,8 @@ class JobReader {
       required: this.bool(raw.required, `${path}.required`, false),
       enforced: this.bool(raw.enforced, `${path}.enforced`, false),
       secure: this.bool(raw.secure, `${path}.secure`, false),
-      extra: this.rest(raw, known, path),
+      // options.ts reads `multivalued` and `delimiter` from `extra`.
+      extra: this.rest(raw, known, path, ['multivalued', 'delimiter']),
     };
     const description = this.text(raw.description, `${path}.description`);
     if (description !== undefined) option.description = description;
