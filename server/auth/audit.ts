@@ -31,14 +31,20 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
+/** PostgreSQL text cannot hold NUL; an attacker-chosen user name may contain one. */
+function clean(s: string | null | undefined): string | null {
+  return s === undefined || s === null ? null : s.replace(/\u0000/g, '\uFFFD');
+}
+
 function row(e: AuditInput): AuditRow {
+  const details = e.details ? (JSON.parse(JSON.stringify(e.details).replace(/\\u0000/g, '\\ufffd')) as Record<string, unknown>) : {};
   return {
     event: e.event,
     outcome: e.outcome,
-    username: e.username ?? null,
-    clientAddr: e.clientAddr ?? null,
-    target: e.target ?? null,
-    details: e.details ?? {},
+    username: clean(e.username),
+    clientAddr: clean(e.clientAddr),
+    target: clean(e.target),
+    details,
   };
 }
 

@@ -21,7 +21,8 @@ export async function checkLogin(svc: AuthService, username: string, password: s
     const seconds = Math.ceil(wait / 1000);
     throw new TandemError('too_many_requests', `too many failed logins; try again in ${seconds} s`, { details: { retryAfter: seconds } });
   }
-  if (username.length > 256 || password.length > 1024) {
+  // No real user name has control characters (and PostgreSQL text cannot even store NUL).
+  if (username.length > 256 || password.length > 1024 || /[\u0000-\u001f\u007f]/.test(username)) {
     svc.throttleAddress.fail(addrKey);
     await audit('failure', { reason: 'oversized credentials' }, username.slice(0, 256));
     throw new TandemError('unauthorized', 'wrong user name or password');

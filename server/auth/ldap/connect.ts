@@ -58,7 +58,9 @@ export async function connectService(o: LdapConnectOptions, log: Logger): Promis
   const failures: string[] = [];
   for (const url of o.urls) {
     const tls = tlsOptions(url, o.ca);
-    const client = new Client({ url, timeout: o.timeoutMs, connectTimeout: o.timeoutMs, tlsOptions: tls, strictDN: false });
+    // ldapts speaks TLS from the first byte whenever tlsOptions is given, so only for ldaps://.
+    const secure = url.startsWith('ldaps:');
+    const client = new Client({ url, timeout: o.timeoutMs, connectTimeout: o.timeoutMs, ...(secure ? { tlsOptions: tls } : {}), strictDN: false });
     try {
       if (o.startTls && url.startsWith('ldap:')) await client.startTLS(tls);
       if (o.bindDn) await client.bind(o.bindDn, o.bindPassword ?? '');
