@@ -4,5 +4,6 @@ import { migrateCommand } from './migrate.js';
 import { serverCommand } from './server.js';
 import { demoCommand } from './demo.js';
 import { tokenCommands } from './token.js';
+import { replicatorCommands } from '../../replicator/cli/index.js';
 
-export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, ...tokenCommands];
+export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, ...tokenCommands, ...replicatorCommands];

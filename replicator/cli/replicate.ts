@@ -1,0 +1,83 @@
+/** `tandem replicate`: run the replicator at a passive site. */
+import { requireKeys } from '../../server/config/load.js';
+import type { Command } from '../../server/cli/command.js';
+import { runReplicator } from '../run.js';
+import { defaultSlotName } from '../slot-name.js';
+
+export const replicateCommand: Command = {
+  name: 'replicate',
+  summary: "stream the active site's database changes into this (passive) site's database",
+  help: `
+Usage: tandem replicate --source URL --target URL [--schema NAME]... [--slot NAME]
+                        [--publication NAME] [--application-name NAME]
+                        [--until-caught-up] [--resync]
+
+Runs at a passive site. On the source it creates (when absent) a publication
+for the schemas and a logical replication slot named after this site; on the
+target it keeps its progress in schema tandem_site. The first run copies the
+existing rows from a consistent snapshot, then streams every change. Each
+source transaction is applied exactly once, in one target transaction; the
+source keeps its WAL until the target has committed it. It reconnects on
+connection errors and stops on a change it cannot apply (see
+"tandem replication status" for the error and the change).
+
+Flags:
+  --source URL             active site's database (replication.source, TANDEM_REPLICATION_SOURCE)
+  --target URL             this site's database (replication.target, TANDEM_REPLICATION_TARGET)
+  --schema NAME            schema to replicate; repeat for several (default: tandem)
+  --slot NAME              replication slot (default: tandem_<site>, from the target)
+  --publication NAME       publication on the source (default: tandem_pub)
+  --application-name NAME  name the source sees; list it in the source's
+                           synchronous_standby_names for synchronous (zero-loss) mode
+  --until-caught-up        exit 0 once everything committed on the source before
+                           the start is committed on the target
+  --resync                 rebuild the target tables from a new snapshot (after
+                           the slot was lost or dropped)
+
+Exit status: 0 caught up or stopped by a signal, 3 bad set-up, 4 a change could
+not be applied, 5 the slot was lost (run again with --resync).
+
+Example:
+  tandem replicate --source postgres://replicator@db-a:5432/tandem \\
+                   --target postgres://tandem@db-b:5432/tandem --until-caught-up
+`,
+  flags: {
+    schema: { type: 'string', multiple: true },
+    'until-caught-up': { type: 'boolean' },
+    resync: { type: 'boolean' },
+  },
+  configFlags: {
+    source: 'replication.source',
+    target: 'replication.target',
+    slot: 'replication.slot',
+    publication: 'replication.publication',
+    'application-name': 'replication.applicationName',
+  },
+  async run(ctx) {
+    const cfg = ctx.config();
+    requireKeys(cfg, ['replication.source', 'replication.target']);
+    const r = cfg.replication;
+    const schemas = (ctx.values.schema as string[] | undefined)?.length ? (ctx.values.schema as string[]) : r.schemas;
+    const slot = r.slot ?? defaultSlotName(r.target!, cfg.site);
+    const untilCaughtUp = ctx.values['until-caught-up'] === true;
+    const res = await runReplicator({
+      sourceUrl: r.source!,
+      targetUrl: r.target!,
+      schemas,
+      slot,
+      publication: r.publication,
+      applicationName: r.applicationName,
+      untilCaughtUp,
+      resync: ctx.values.resync === true,
+      walWarnBytes: r.walWarnBytes,
+      sequenceSyncIntervalMs: r.sequenceSyncInterval,
+      log: ctx.log,
+      signal: ctx.signal,
+    });
+    ctx.out(
+      res.reason === 'caught_up'
+        ? `caught up: applied ${res.appliedTxns} source transaction(s); target is at source LSN ${res.appliedLsn}`
+        : `stopped: applied ${res.appliedTxns} source transaction(s); target is at source LSN ${res.appliedLsn}`,
+    );
+  },
+};

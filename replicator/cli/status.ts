@@ -1,0 +1,66 @@
+/** `tandem replication status`: where a passive site's replica stands. */
+import { requireKeys } from '../../server/config/load.js';
+import type { Command } from '../../server/cli/command.js';
+import { defaultSlotName } from '../slot-name.js';
+import { replicationStatus, type ReplicationStatus } from '../status/status.js';
+
+function bytes(n: number | null): string {
+  if (n === null) return '?';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function formatStatus(s: ReplicationStatus): string[] {
+  const lines = [
+    `slot:              ${s.slot}`,
+    `state:             ${s.state.replace('_', ' ')}${s.running === null ? '' : s.running ? ' (replicator connected)' : ' (no replicator connected)'}`,
+    `applied up to:     ${s.appliedLsn ?? '-'}${s.commitTime ? ` (source commit at ${s.commitTime})` : ''}`,
+    `transactions:      ${s.appliedTxns} applied since the initial copy`,
+    `lag:               ${s.lagBytes === null ? '?' : bytes(s.lagBytes)}, ${s.lagSeconds === null ? '?' : `${s.lagSeconds.toFixed(1)} s`}`,
+    `slot on source:    ${s.slotExists === null ? '?' : s.slotExists ? `wal_status ${s.walStatus ?? '-'}, retains ${bytes(s.retainedWalBytes)} of WAL` : 'MISSING (run tandem replicate --resync)'}`,
+  ];
+  if (s.sourceError) lines.push(`source:            not reachable (${s.sourceError})`);
+  if (s.lastError) {
+    lines.push(`last error:        ${s.lastError.message}`);
+    lines.push(`  at:              ${s.lastError.at}`);
+  }
+  return lines;
+}
+
+export const replicationStatusCommand: Command = {
+  name: 'replication status',
+  summary: "show a passive site's replication state, position, lag and last error",
+  help: `
+Usage: tandem replication status --target URL [--source URL] [--slot NAME] [--json]
+
+Reads the replicator's bookkeeping on the target (state, last applied source
+transaction and its commit time, last error with the change that caused it)
+and, with --source, the slot on the source (lag in bytes and seconds, WAL
+retained, wal_status). Exit status 0, or 1 when the replicator stopped on an
+error or its slot is missing or lost.
+
+Flags:
+  --target URL   this (passive) site's database
+  --source URL   active site's database (optional; adds lag and slot health)
+  --slot NAME    slot name (default: the only one on the target, else tandem_<site>)
+  --json         one JSON object instead of text
+
+Example:
+  tandem replication status --source postgres://replicator@db-a/tandem --target postgres://tandem@db-b/tandem --json
+`,
+  flags: { json: { type: 'boolean' } },
+  configFlags: { source: 'replication.source', target: 'replication.target', slot: 'replication.slot' },
+  async run(ctx) {
+    const cfg = ctx.config();
+    requireKeys(cfg, ['replication.target']);
+    const r = cfg.replication;
+    const slot = r.slot ?? (cfg.site ? defaultSlotName(r.target!, cfg.site) : undefined);
+    const s = await replicationStatus({ targetUrl: r.target!, sourceUrl: r.source, slot });
+    if (ctx.values.json) ctx.out(JSON.stringify(s));
+    else for (const l of formatStatus(s)) ctx.out(l);
+    const bad = s.state === 'error' || s.slotExists === false || s.walStatus === 'lost';
+    return bad ? 1 : 0;
+  },
+};
