@@ -14,7 +14,7 @@
  * sealed logs not yet uploaded are uploaded.
  */
 import { createHash } from 'node:crypto';
-import { TandemError } from '../../errors.js';
+import { errorMessage, isTandemError, TandemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Db } from '../../sql/db.js';
 import { parseLines, type LogObjectInfo, type LogReadOptions, type LogReadResult, type LogStore, type LogWriter } from '../store.js';
@@ -232,6 +232,10 @@ export class GcsLogStore implements LogStore {
   }
 
   async read(key: string, offset: number, opts: LogReadOptions = {}): Promise<LogReadResult> {
+    return unavailableOnFailure(key, () => this.readFrom(key, offset, opts));
+  }
+
+  private async readFrom(key: string, offset: number, opts: LogReadOptions): Promise<LogReadResult> {
     checkKey(key);
     if (!Number.isInteger(offset) || offset < 0) throw new TandemError('bad_request', 'offset must be a non-negative integer', { field: 'offset' });
     const maxBytes = opts.maxBytes ?? DEFAULT_READ;
@@ -281,6 +285,10 @@ export class GcsLogStore implements LogStore {
   }
 
   async stat(key: string): Promise<LogObjectInfo | null> {
+    return unavailableOnFailure(key, () => this.statFrom(key));
+  }
+
+  private async statFrom(key: string): Promise<LogObjectInfo | null> {
     checkKey(key);
     const local = this.logs.get(key);
     if (local && !local.removed) return { key, size: local.spool.size, sha256: local.spool.sha256(), complete: local.spool.state.sealed };
@@ -334,6 +342,16 @@ export class GcsLogStore implements LogStore {
 }
 
 class GenerationGone extends Error {}
+
+/** Bucket failures (other than Tandem's own errors) become `unavailable` (HTTP 503) with the key in the message. */
+async function unavailableOnFailure<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isTandemError(e)) throw e;
+    throw new TandemError('unavailable', `log store unreachable while reading ${key}: ${errorMessage(e)}`, { cause: e });
+  }
+}
 
 /** Keys are object names below the prefix: no empty, absolute, `..` or control characters. */
 function checkKey(key: string): void {
