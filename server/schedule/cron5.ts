@@ -28,20 +28,33 @@ export function planCron5(text: string): CronPlan {
   const days = expandField(dom, DAY_OF_MONTH);
   // 7 is another name for Sunday.
   const weekdays = [...new Set(expandField(dow, CRON_DAY_OF_WEEK).map((d) => d % 7))].sort((a, b) => a - b);
-  const plan: CronPlan = {
-    expression: ['0', listText(expandField(min, MINUTES), MINUTES), listText(expandField(hour, HOURS), HOURS), '*', listText(expandField(month, MONTH), MONTH), '*'].join(' '),
-  };
+  const months = expandField(month, MONTH);
+  const time = ['0', listText(expandField(min, MINUTES), MINUTES), listText(expandField(hour, HOURS), HOURS)];
+  const monthText = listText(months, MONTH);
   const allDays = isFull(days, DAY_OF_MONTH);
   const allWeekdays = weekdays.length === 7;
-  if (allDays && allWeekdays) return plan;
-  const months = expandField(month, MONTH);
-  if (!either(dom, dow) && !days.some((d) => months.some((m) => d <= MAX_DAYS[m - 1]!))) {
+  const plan: CronPlan = { expression: [...time, '*', monthText, '*'].join(' ') };
+  if (either(dom, dow)) {
+    // Either day field may match: cron-parser's rule too, but it decides "restricted" by
+    // value rather than by the leading `*`, so Tandem applies the rule itself.
+    if (allDays || allWeekdays) return plan;
+    const daySet = new Set(days);
+    const weekdaySet = new Set(weekdays);
+    plan.dayMatches = (w) => daySet.has(w.day) || weekdaySet.has(w.weekday);
+    return plan;
+  }
+  // Both must match.
+  if (!days.some((d) => months.some((m) => d <= MAX_DAYS[m - 1]!))) {
     throw new FieldError(`day-of-month: ${dom} never occurs in month ${month}`);
   }
-  const daySet = new Set(days);
-  const weekdaySet = new Set(weekdays);
-  plan.dayMatches = either(dom, dow)
-    ? (w) => daySet.has(w.day) || weekdaySet.has(w.weekday)
-    : (w) => daySet.has(w.day) && weekdaySet.has(w.weekday);
+  if (allDays) {
+    plan.expression = [...time, '*', monthText, allWeekdays ? '*' : weekdays.join(',')].join(' ');
+    return plan;
+  }
+  plan.expression = [...time, days.join(','), monthText, '*'].join(' ');
+  if (!allWeekdays) {
+    const weekdaySet = new Set(weekdays);
+    plan.dayMatches = (w) => weekdaySet.has(w.weekday);
+  }
   return plan;
 }

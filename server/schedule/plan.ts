@@ -23,10 +23,10 @@ export type NextFire = (after: Date) => Date | null;
 
 /** Builds the `next` function of a plan; throws cron-parser's error when the expression is impossible. */
 export function planIterator(plan: CronPlan, timeZone: string): NextFire {
-  const parse = (currentDate: Date): CronExpression =>
-    CronExpressionParser.parse(plan.expression, { currentDate, tz: timeZone, strict: false });
-  // Parse once now so that impossible expressions (30 February) fail at compile time.
-  parse(new Date(0));
+  // Parsed once (impossible expressions such as 30 February fail here, at
+  // compile time) and re-positioned with reset(): `next` is synchronous, so
+  // sharing the iterator between calls is safe.
+  const expression: CronExpression = CronExpressionParser.parse(plan.expression, { currentDate: new Date(0), tz: timeZone, strict: false });
 
   return (after: Date): Date | null => {
     let cursor = after;
@@ -34,7 +34,8 @@ export function planIterator(plan: CronPlan, timeZone: string): NextFire {
       if (plan.years && cursor.getTime() > Date.UTC(plan.years[plan.years.length - 1]! + 1, 0, 2)) return null;
       let fire: Date;
       try {
-        fire = parse(cursor).next().toDate();
+        expression.reset(cursor);
+        fire = expression.next().toDate();
       } catch {
         // cron-parser gives up ("loop limit exceeded") only when no date matches for years on end.
         return null;

@@ -73,7 +73,8 @@ function planDayOfMonth(raw: string): DayOfMonthPlan {
   if (upper === 'L') return { cron: 'L' };
   if (upper === 'LW') {
     return {
-      cron: '*',
+      // Only the last three days of a month can be its last weekday; cron-parser skips the rest.
+      cron: '26-31',
       dayMatches: (w) => w.day === weekdayNearest(w.year, w.month, daysInMonth(w.year, w.month)),
     };
   }
@@ -81,14 +82,16 @@ function planDayOfMonth(raw: string): DayOfMonthPlan {
   if (m) {
     const offset = Number(m[1]);
     if (offset > 30) throw new FieldError(`day-of-month: offset from last day must be at most 30 in "${raw}"`);
-    return { cron: '*', dayMatches: (w) => w.day === daysInMonth(w.year, w.month) - offset };
+    const first = Math.max(1, 28 - offset);
+    return { cron: `${first}-${Math.max(first, 31 - offset)}`, dayMatches: (w) => w.day === daysInMonth(w.year, w.month) - offset };
   }
   m = /^(\d+)W$/.exec(upper);
   if (m) {
     const target = Number(m[1]);
     if (target < 1 || target > 31) throw new FieldError(`day-of-month: ${target} is out of range 1-31 in "${raw}"`);
     return {
-      cron: '*',
+      // The nearest weekday is at most two days away.
+      cron: `${Math.max(1, target - 2)}-${Math.min(31, target + 2)}`,
       // A month shorter than the target day has no firing, as in Quartz.
       dayMatches: (w) => target <= daysInMonth(w.year, w.month) && w.day === weekdayNearest(w.year, w.month, target),
     };
@@ -155,8 +158,10 @@ export function planQuartzFields(fields: string[]): CronPlan {
   if (domPlan.dayMatches) {
     // A W day beyond every selected month's length would never fire; refuse it like cron-parser refuses 30 February.
     const target = /^(\d+)W$/i.exec(dom);
-    const months = expandField(month, MONTH);
-    if (target && !months.some((m) => Number(target[1]) <= MAX_DAYS[m - 1]!)) {
+    const fromLast = /^L-(\d+)$/i.exec(dom);
+    const months = inField(4, () => expandField(month, MONTH));
+    const possible = (m: number) => (target ? Number(target[1]) <= MAX_DAYS[m - 1]! : fromLast ? MAX_DAYS[m - 1]! - Number(fromLast[1]) >= 1 : true);
+    if (!months.some(possible)) {
       throw new QuartzFieldError(3, `day-of-month: ${dom} never occurs in month ${month}`);
     }
     plan.dayMatches = domPlan.dayMatches;

@@ -154,6 +154,7 @@ t.test('invalid schedules: invalid_cron naming the field', async (t) => {
     ['# week out of range', { crontab: '0 0 0 ? * 2#6' }, undefined, 'jobs[0].schedule.crontab', /# must be 1-5/],
     ['never: 30 February', { crontab: '0 0 0 30 2 ?' }, undefined, 'jobs[0].schedule.crontab', /never fires/],
     ['never: 31W in a 30-day month', { crontab: '0 0 0 31W 4 ?' }, undefined, 'jobs[0].schedule.crontab', /never occurs/],
+    ['never: L-29 in February', { crontab: '0 0 0 L-29 FEB ?' }, undefined, 'jobs[0].schedule.crontab', /never occurs/],
     ['year out of range', { crontab: '0 0 0 1 1 ? 1900' }, undefined, 'jobs[0].schedule.crontab', /year: 1900 is out of range/],
     ['random H is not allowed', { crontab: 'H * * * *' }, undefined, 'jobs[0].schedule.crontab', /minutes: "H" is not a number/],
     ['cron5 field', { crontab: '0 0 32 * *' }, undefined, 'jobs[0].schedule.crontab', /day-of-month: 32 is out of range 1-31/],
