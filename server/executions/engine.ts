@@ -135,7 +135,7 @@ export class ExecutionEngine {
     } catch (e) {
       log.error('cannot open the execution log', { key, error: e });
       await withTransaction(this.o.pool, async (c) => {
-        await assertWritable(c);
+        await assertWritable(c, 'finish');
         await finishExecution(c, r.id, 'failed', `cannot open the execution log: ${errorMessage(e)}`);
       });
       return;
@@ -206,7 +206,7 @@ export class ExecutionEngine {
     systemLine(writer, `execution ${status}${reason ? `: ${reason}` : ''}`, null, status === 'succeeded' ? 'NORMAL' : 'ERROR');
     const info = await writer.finish();
     await withTransaction(this.o.pool, async (c) => {
-      await assertWritable(c);
+      await assertWritable(c, 'finish');
       await finishExecution(c, r.id, status, reason);
       await upsertLogObject(c, { executionId: r.id, store: this.o.store.kind, key, size: info.size, sha256: info.sha256, complete: true });
     });

@@ -57,8 +57,18 @@ export function captureStream(stream: Readable, kind: Exclude<LogStream, 'system
     partial = s;
   };
   return new Promise<void>((resolve, reject) => {
+    let failed = false;
     stream.on('data', (buf: Buffer) => {
-      push(decoder.write(buf));
+      if (failed) return;
+      try {
+        push(decoder.write(buf));
+      } catch (e) {
+        // The log cannot take more (closed or broken): stop reading, report once.
+        failed = true;
+        stream.destroy();
+        reject(e);
+        return;
+      }
       if (o.writer.pendingBytes > HIGH_WATER) {
         stream.pause();
         o.writer.flush().then(
@@ -72,10 +82,15 @@ export function captureStream(stream: Readable, kind: Exclude<LogStream, 'system
     });
     stream.once('error', reject);
     stream.once('close', () => {
-      push(decoder.end());
-      if (partial) emit(partial);
-      partial = '';
-      resolve();
+      if (failed) return;
+      try {
+        push(decoder.end());
+        if (partial) emit(partial);
+        partial = '';
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
     });
   });
 }

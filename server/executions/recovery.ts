@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import type { Logger } from '../log.js';
 import type { LogStore } from '../logs/store.js';
-import { assertWritable } from '../site/guard.js';
+import { canWrite } from '../site/guard.js';
 import { closeLeftoverExecutions } from '../sql/closeLeftoverExecutions.js';
 import { closeStepResults } from '../sql/closeStepResults.js';
 import { withTransaction } from '../sql/tx.js';
@@ -20,7 +20,8 @@ export const RESTART_REASON = 'the server stopped while the execution was runnin
 
 export async function recoverLeftoverExecutions(deps: { pool: pg.Pool; store: LogStore; log: Logger; member: string }): Promise<string[]> {
   const closed = await withTransaction(deps.pool, async (c) => {
-    await assertWritable(c);
+    // A passive or fenced site writes nothing; its leftovers are closed by the site that owns them (or by rejoin).
+    if (!(await canWrite(c, 'finish'))) return [];
     const rows = await closeLeftoverExecutions(c, deps.member, RESTART_REASON);
     if (rows.length) await closeStepResults(c, rows.map((r) => r.id), 'the server stopped during this step');
     return rows;

@@ -16,7 +16,7 @@ import { logTime, type LogLevel, type LogWriter } from '../logs/store.js';
 import { getJob } from '../sql/getJob.js';
 import { getJobByName } from '../sql/getJobByName.js';
 import { finishStepResult, startStepResult, type StepStatus } from '../sql/stepResults.js';
-import type { Executor, StepCommand, StepProcess } from './executor.js';
+import type { Executor, StepCommand, StepExit, StepProcess } from './executor.js';
 import { parseJobRefArgs } from './jobref-args.js';
 import { captureStream, makeMasker } from './output.js';
 
@@ -101,18 +101,26 @@ async function runCommandStep(ctx: StepRunContext, step: Exclude<Step, { kind: '
     // A stop requested while the process was being started must still kill it.
     if (ctx.stopReason()) proc.kill();
     const capture = { writer: ctx.writer, step: id, node: LOCAL_NODE, mask };
-    const [exit] = await Promise.all([proc.exited, captureStream(proc.stdout, 'stdout', capture), captureStream(proc.stderr, 'stderr', capture)]);
+    // Wait for the process AND both streams, even when one capture fails, so
+    // that no output arrives after the log is finished.
+    const captures = [captureStream(proc.stdout, 'stdout', capture), captureStream(proc.stderr, 'stderr', capture)];
+    // A log that cannot take output any more must not leave the step running unseen.
+    for (const c of captures) c.catch(() => proc.kill());
+    const [exit, ...captured] = await Promise.allSettled([proc.exited, ...captures]);
     ctx.setCurrent(null);
-    exitCode = exit.exitCode;
+    for (const c of captured) if (c.status === 'rejected') throw c.reason;
+    if (exit!.status === 'rejected') throw exit!.reason;
+    const { value: exitValue } = exit as PromiseFulfilledResult<StepExit>;
+    exitCode = exitValue.exitCode;
     const stop = ctx.stopReason();
     if (stop) {
       status = stop;
       message = stop === 'aborted' ? 'killed: execution aborted' : 'killed: execution timed out';
-    } else if (exit.exitCode === 0) {
+    } else if (exitValue.exitCode === 0) {
       status = 'succeeded';
     } else {
       status = 'failed';
-      message = exit.signal ? `ended by signal ${exit.signal}` : `exit code ${exit.exitCode}`;
+      message = exitValue.signal ? `ended by signal ${exitValue.signal}` : `exit code ${exitValue.exitCode}`;
     }
   } catch (e) {
     ctx.setCurrent(null);
