@@ -14,10 +14,12 @@ function scryptAsync(password: string, salt: Buffer, o: ScryptOptions): Promise<
   );
 }
 
-export async function hashPassword(password: string): Promise<string> {
+/** `N` may be lowered by tests (hashes carry their own parameters); production uses the default. */
+export async function hashPassword(password: string, cost: { N?: number } = {}): Promise<string> {
+  const o = { ...DEFAULT, ...cost };
   const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, DEFAULT);
-  return `$scrypt$N=${DEFAULT.N},r=${DEFAULT.r},p=${DEFAULT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+  const key = await scryptAsync(password, salt, o);
+  return `$scrypt$N=${o.N},r=${o.r},p=${o.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
 const FORMAT = /^\$scrypt\$N=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/;

@@ -6,10 +6,13 @@ import type { Db } from './db.js';
  * cause a replicated UPDATE for each.
  */
 export async function touchSession(db: Db, idHash: string, granularityMs: number): Promise<void> {
+  // A passive site's database is read-only: it serves reads without recording the use (25006 = read_only_sql_transaction).
   await db.query({
     name: 'tandem.auth.touchSession',
     text: `update tandem.sessions set last_seen_at = now()
            where id_hash = $1 and last_seen_at < now() - $2::bigint * interval '1 millisecond'`,
     values: [idHash, granularityMs],
+  }).catch((e: { code?: string }) => {
+    if (e.code !== '25006') throw e;
   });
 }

@@ -5,10 +5,13 @@ import type { Db } from './db.js';
  * busy script must not turn every API call into a replicated UPDATE.
  */
 export async function touchToken(db: Db, id: string): Promise<void> {
+  // A passive site's database is read-only: it serves reads without recording the use (25006 = read_only_sql_transaction).
   await db.query({
     name: 'tandem.auth.touchToken',
     text: `update tandem.api_tokens set last_used_at = now()
            where id = $1::uuid and (last_used_at is null or last_used_at < now() - interval '1 minute')`,
     values: [id],
+  }).catch((e: { code?: string }) => {
+    if (e.code !== '25006') throw e;
   });
 }
