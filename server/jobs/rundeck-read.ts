@@ -30,6 +30,15 @@ export function isRecord(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * `obj[key] = value` for keys that come from documents: defines an own
+ * property, so that a key named `__proto__` is kept as data instead of
+ * replacing the object's prototype.
+ */
+export function put(obj: Raw, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Reads one document, collecting warnings. */
 class JobReader {
   constructor(readonly warnings: string[]) {}
@@ -42,7 +51,7 @@ class JobReader {
     const out: Raw = {};
     for (const [k, v] of Object.entries(raw)) {
       if (known.includes(k)) continue;
-      out[k] = v;
+      put(out, k, v);
       if (!quiet.includes(k)) this.warnings.push(`${path}.${k}: unknown field, kept`);
     }
     return out;
@@ -188,7 +197,7 @@ class JobReader {
   option(raw: Raw, path: string, keyName: string | undefined): JobOption {
     const known = ['name', 'description', 'required', 'value', 'values', 'enforced', 'regex', 'secure'];
     const name = keyName ?? this.requiredText(raw.name, `${path}.name`);
-    if (!OPTION_NAME.test(name)) throw fail(`${path}.name`, `"${name}" may contain only letters, digits, _ . and -`);
+    if (!OPTION_NAME.test(name) || name === '__proto__') throw fail(`${path}.name`, `"${name}" may contain only letters, digits, _ . and -`);
     const option: JobOption = {
       name,
       required: this.bool(raw.required, `${path}.required`, false),
@@ -309,7 +318,7 @@ class JobReader {
     const residual: Raw = {};
     for (const [event, value] of Object.entries(v)) {
       if (!(NOTIFICATION_EVENTS as readonly string[]).includes(event)) {
-        residual[event] = value;
+        put(residual, event, value);
         this.warnings.push(`${path}.${event}: unknown field, kept`);
         continue;
       }

@@ -6,7 +6,7 @@
 import type { ScheduleSpec } from '../schedule/cron.js';
 import type { JobDefinition, JobOption, Step } from './definition.js';
 import { formatDuration } from './duration.js';
-import { isRecord, NOTIFICATION_EVENTS } from './rundeck-read.js';
+import { isRecord, NOTIFICATION_EVENTS, put } from './rundeck-read.js';
 
 type Raw = Record<string, unknown>;
 
@@ -102,6 +102,6 @@ export function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (!isRecord(v)) return v;
   const out: Raw = {};
-  for (const k of Object.keys(v).sort()) out[k] = sortKeys(v[k]);
+  for (const k of Object.keys(v).sort()) put(out, k, sortKeys(v[k]));
   return out;
 }

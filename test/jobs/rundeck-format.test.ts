@@ -240,3 +240,81 @@ t.test('durations and retry forms', async (t) => {
   t.same(retry('3'), { count: 3, delayMs: 0 });
   t.same(retry("{retry: '1', delay: 2m}"), { count: 1, delayMs: 120_000 });
 });
+
+t.test('unusual but valid forms round-trip through export', async (t) => {
+  const text = JSON.stringify([
+    {
+      id: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee',
+      name: 'only-id',
+      description: null,
+      executionEnabled: 'false',
+      options: { region: { values: 'eu, us ,ap', enforced: 'true', value: 'eu' }, 'build.no': { regex: '\\d+' } },
+      sequence: {
+        strategy: '',
+        commands: [
+          { exec: 'make', errorhandler: { exec: 'echo failed' }, description: 'build' },
+          { script: 'echo $1', args: 42 },
+          { jobref: { name: 'top-level-job', project: 'other' } },
+        ],
+      },
+      nodefilters: { dispatch: { threadcount: '2' } },
+      notification: { onstart: { urls: ['http://a.example.org/s', ' http://b.example.org/s '] }, onavgduration: { urls: 'http://c.example.org' } },
+      timeZone: 'Asia/Tokyo',
+      retry: { retry: '0', delay: '1m' },
+      timeout: '1w',
+    },
+    {
+      name: 'monthly',
+      group: 'g',
+      schedule: { time: { hour: 3, minute: 5 }, dayofmonth: { day: 'L' }, month: 'JAN-JUN', year: '2026-2030' },
+      sequence: { commands: [{ exec: 'true' }] },
+    },
+  ]);
+  const first = parseJobs(text, 'json');
+  const [onlyId, monthly] = first.jobs as [(typeof first.jobs)[0], (typeof first.jobs)[0]];
+  t.equal(onlyId.uuid, 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee', 'an export with only `id` gives the uuid');
+  t.equal(onlyId.executionEnabled, false, "'false' is false");
+  t.same(onlyId.options[0]!.values, ['eu', 'us', 'ap'], 'values as one comma-separated string');
+  t.equal(onlyId.sequence.strategy, 'node-first');
+  t.same(onlyId.sequence.steps[0]!.extra, { errorhandler: { exec: 'echo failed' } });
+  t.same(onlyId.sequence.steps[1], { kind: 'script', script: 'echo $1', args: '42', extra: {} });
+  t.same(onlyId.sequence.steps[2], { kind: 'jobref', ref: { name: 'top-level-job', project: 'other' }, extra: {} });
+  t.equal(onlyId.nodeFilter, undefined);
+  t.same(onlyId.notification.onstart, ['http://a.example.org/s', 'http://b.example.org/s']);
+  t.equal(onlyId.schedule, undefined);
+  t.equal(onlyId.extra.timeZone, 'Asia/Tokyo', 'a time zone without a schedule is kept');
+  t.same(onlyId.retry, { count: 0, delayMs: 60_000 });
+  t.equal(onlyId.timeoutMs, 7 * 86_400_000);
+  t.same(monthly.schedule, { kind: 'structured', time: { hour: '3', minute: '5' }, dayofmonth: { day: 'L' }, month: 'JAN-JUN', year: '2026-2030' });
+  for (const format of ['yaml', 'json'] as const) {
+    const again = parseJobs(exportJobs(first.jobs, format), format);
+    t.same(again.jobs, first.jobs, `${format}: parse(export(x)) equals x`);
+  }
+  const exported = parseYaml(exportJobs(first.jobs, 'yaml')) as Array<Record<string, unknown>>;
+  t.same(exported[0]!.nodefilters, { dispatch: { threadcount: '2' } }, 'nodefilters without a filter are kept');
+  t.same(exported[0]!.notification, {
+    onavgduration: { urls: 'http://c.example.org' },
+    onstart: { urls: 'http://a.example.org/s,http://b.example.org/s' },
+  }, 'URLs are written comma-separated, as Rundeck does');
+});
+
+t.test('hostile documents', async (t) => {
+  const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 0; i < 9; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`);
+  t.throws(() => parseJobs(bomb.join('\n'), 'yaml'), 'alias expansion is bounded');
+  t.throws(() => parseJobs('- name: a\n  sequence: {commands: [{exec: x}]}\n---\n- name: b\n', 'yaml'), { code: 'invalid_yaml' }, 'one document only');
+  t.throws(() => parseJobs('"just a string"', 'json'), { code: 'validation_failed', field: 'jobs' });
+  t.throws(() => parseJobs('', 'yaml'), { code: 'validation_failed', field: 'jobs' }, 'empty document');
+  const proto = '[{"name": "x", "sequence": {"commands": [{"exec": "x"}]}, "__proto__": {"polluted": true}, "plugins": {"__proto__": {"x": 1}}}]';
+  for (const format of ['json', 'yaml'] as const) {
+    const { jobs, warnings } = parseJobs(proto, format);
+    t.ok(Object.hasOwn(jobs[0]!.extra, '__proto__'), `${format}: a __proto__ key is kept as data`);
+    t.ok(warnings.includes('jobs[0].__proto__: unknown field, kept'));
+    const exported = exportJobs(jobs, 'json');
+    t.match(exported, '"__proto__": {\n      "polluted": true', `${format}: and exported back`);
+    t.match(exported, '"__proto__": {\n        "x": 1', `${format}: nested too`);
+    t.same(parseJobs(exported, 'json').jobs, jobs);
+  }
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+  t.throws(() => parseJobs('[{"name": "x", "sequence": {"commands": [{"exec": "x"}]}, "options": [{"name": "__proto__"}]}]', 'json'), { field: 'jobs[0].options[0].name' }, 'no option named __proto__');
+});
