@@ -316,5 +316,5 @@ t.test('hostile documents', async (t) => {
     t.same(parseJobs(exported, 'json').jobs, jobs);
   }
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
-  t.throws(() => parseJobs('[{"name": "x", "sequence": {"commands": [{"exec": "x"}]}, "options": [{"name": "__proto__"}]}]', 'json'), { field: 'jobs[0].options[0].name' }, 'no option named __proto__');
+  t.throws(() => parseJobs('[{"name": "x", "sequence": {"commands": [{"exec": "x"}]}, "options": [{"name": "__proto__"}]}]', 'json'), { code: 'validation_failed', field: 'jobs[0].options[0].name' }, 'no option named __proto__');
 });
