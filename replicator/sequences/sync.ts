@@ -33,7 +33,7 @@ select schemaname::text, sequencename::text, last_value::text, increment_by::tex
 // One statement per sequence: compare and set under a row lock of the sequence, so
 // a value read from the source only ever moves the target sequence forward.
 const advanceText = `
-with cur as (select last_value, is_called, increment_by from pg_sequences where schemaname = $1 and sequencename = $2)
+with cur as (select last_value, increment_by from pg_sequences where schemaname = $1 and sequencename = $2)
 select setval(format('%I.%I', $1::text, $2::text)::regclass, $3::bigint, true) as set
   from cur
  where (cur.increment_by > 0 and ($3::bigint > cur.last_value or cur.last_value is null))
