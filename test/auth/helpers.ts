@@ -35,7 +35,7 @@ export async function startAuthApp(
 ): Promise<AuthApp> {
   const dbUrl = opts.databaseUrl ?? (await pgServer.createDatabase(`auth_${process.pid}_${++dbCounter}`));
   if (!opts.databaseUrl) await migrate(dbUrl);
-  const config = loadConfig({ env: {}, file: undefined, overrides: { 'database.url': dbUrl, ...overrides } });
+  const config = loadConfig({ env: {}, file: '', overrides: { 'database.url': dbUrl, ...overrides } });
   const pool = new pg.Pool({ connectionString: dbUrl, max: 10 });
   const deps: AuthDeps = { pool, config, log: silentLogger, policies: opts.policies };
   const app = new Koa();
