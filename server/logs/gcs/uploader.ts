@@ -103,6 +103,8 @@ export class Uploader {
     const sha256 = l.spool.sha256();
     const complete = st.sealed;
     const attempt = { size, sha256, complete };
+    // The checkpoint cadence counts from the start of an upload, so a slow bucket does not stretch it.
+    const startedAt = Date.now();
     try {
       const data = await l.spool.read(0, size);
       if (data.length !== size) throw new Error(`spool of ${l.key} is shorter than expected (${data.length} < ${size})`);
@@ -122,7 +124,7 @@ export class Uploader {
       st.uploaded = { size, sha256, generation, complete };
       l.maybeUploaded = [];
       await l.spool.saveState();
-      l.lastUploadAt = Date.now();
+      l.lastUploadAt = startedAt;
       if (l.failures > 0) this.o.log.info('log uploads resumed', { key: l.key, failedAttempts: l.failures, size });
       l.failures = 0;
       l.lastError = null;
