@@ -28,7 +28,12 @@ export function planIterator(plan: CronPlan, timeZone: string): NextFire {
   // sharing the iterator between calls is safe.
   const expression: CronExpression = CronExpressionParser.parse(plan.expression, { currentDate: new Date(0), tz: timeZone, strict: false });
 
-  return (after: Date): Date | null => {
+  // The last answer: no fire time lies in (from, fire), so for any `after` in
+  // [from, fire) the answer is `fire` again. A scheduler asks the same
+  // question every tick until the fire time passes; this answers it for free.
+  let memo: { from: number; fire: number } | null = null;
+
+  const compute = (after: Date): Date | null => {
     let cursor = after;
     for (let i = 0; i < MAX_SKIPS; i++) {
       if (plan.years && cursor.getTime() > Date.UTC(plan.years[plan.years.length - 1]! + 1, 0, 2)) return null;
@@ -55,5 +60,13 @@ export function planIterator(plan: CronPlan, timeZone: string): NextFire {
       return fire;
     }
     return null;
+  };
+
+  return (after: Date): Date | null => {
+    const t = after.getTime();
+    if (memo && t >= memo.from && t < memo.fire) return new Date(memo.fire);
+    const fire = compute(after);
+    if (fire) memo = { from: t, fire: fire.getTime() };
+    return fire;
   };
 }

@@ -197,3 +197,15 @@ t.test('describe() says what and where', async (t) => {
   t.equal(compile('0 30 2 ? * MON-FRI *', 'Europe/Berlin').describe(), 'Quartz cron "0 30 2 ? * MON-FRI *" in Europe/Berlin');
   t.equal(compile('*/5 * * * *').describe(), 'cron "*/5 * * * *" in UTC');
 });
+
+t.test('asking again before the next fire time gives the same answer', async (t) => {
+  const s = compile('0 0 12 ? * MON-FRI', 'Europe/Berlin');
+  const first = s.next(new Date('2026-01-02T12:00:00Z'))!;
+  t.equal(first.toISOString(), iso('2026-01-05T11:00:00Z'));
+  first.setTime(0);
+  for (const at of ['2026-01-02T12:00:00Z', '2026-01-03T00:00:00Z', '2026-01-05T10:59:59.999Z']) {
+    t.equal(s.next(new Date(at))!.toISOString(), iso('2026-01-05T11:00:00Z'), `from ${at} (a returned date can be changed by the caller)`);
+  }
+  t.equal(s.next(new Date('2026-01-05T11:00:00Z'))!.toISOString(), iso('2026-01-06T11:00:00Z'), 'at the fire time: the following one');
+  t.equal(s.next(new Date('2026-01-01T00:00:00Z'))!.toISOString(), iso('2026-01-01T11:00:00Z'), 'earlier than before: computed again');
+});
