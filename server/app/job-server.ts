@@ -21,6 +21,7 @@ import { Scheduler } from '../scheduler/scheduler.js';
 import { createApp } from '../http/app.js';
 import type { AuthDeps } from '../auth/middleware.js';
 import { memberName } from './member.js';
+import { SiteMonitor } from '../site/monitor.js';
 
 export interface JobServerOptions {
   config: Config;
@@ -90,9 +91,11 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     throw e;
   }
   const auth: AuthDeps = { pool, config, log };
-  const app = createApp({ pool, config, log, store, engine, auth });
+  // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
+  const site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
+  await site.start();
+  const app = createApp({ pool, config, log, store, engine, auth, site });
   http.on('request', app.callback());
-  if (config.scheduler.enabled) scheduler.start();
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   log.info('job server listening', { url, member, logStore: store.kind, scheduler: config.scheduler.enabled });
@@ -101,6 +104,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   const stop = () =>
     (stopping ??= (async () => {
       log.info('draining: no new executions; waiting for running ones', { running: engine.runningIds().length, timeoutMs: config.server.drainTimeout });
+      await site.stop();
       await scheduler.stop();
       await engine.drain(config.server.drainTimeout);
       await executor.close();

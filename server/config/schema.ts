@@ -108,6 +108,12 @@ export const configSchema = {
   },
   site: str({ description: 'name of this site (a key of `sites`)' }),
   sites: map(siteEntry, { description: 'every site: name → { databaseUrl, url }' }),
+  failover: {
+    checkInterval: duration({ default: 2000, description: 'how often a job server compares its epoch with its peers\' (a higher epoch elsewhere fences this site)' }),
+    drainTimeout: duration({ default: 60_000, flag: '--drain-timeout', description: 'planned switchover: how long running executions may take to finish before they are aborted' }),
+    catchUpTimeout: duration({ default: 120_000, flag: '--catch-up-timeout', description: 'planned switchover: how long to wait for the target to apply everything up to the drain point' }),
+    sequenceMargin: int({ default: 1000, min: 1, description: 'forced failover: how far past the largest value in its column each sequence is moved' }),
+  },
   replication: {
     source: pgUrl({ flag: '--source', secret: true, description: 'active site database URL' }),
     target: pgUrl({ flag: '--target', secret: true, description: 'this (passive) site database URL' }),

@@ -67,7 +67,8 @@ export interface MigrateResult {
 export async function migrate(databaseUrl: string, opts: { dir?: string; log?: Logger } = {}): Promise<MigrateResult> {
   const log = opts.log ?? silentLogger;
   const migrations = readMigrations(opts.dir);
-  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'tandem-migrate' });
+  // Read-write even on a passive site, whose database defaults to read-only transactions (schema changes are not replicated).
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'tandem-migrate', options: '-c default_transaction_read_only=off' });
   await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);

@@ -12,12 +12,14 @@ import { mountExecutionRoutes } from './routes/executions.js';
 import { mountJobRoutes } from './routes/jobs.js';
 import { mountProjectRoutes } from './routes/projects.js';
 import { mountSystemRoutes } from './routes/system.js';
+import { healthRoutes } from './routes/health.js';
 
 export type { AppDeps } from './deps.js';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.server.trustProxy });
   app.use(errorMiddleware(deps.log.child({ component: 'http' })));
+  app.use(healthRoutes(deps).routes());
 
   const health = new Router();
   health.get('/health/live', (ctx) => {

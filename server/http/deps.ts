@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { LogStore } from '../logs/store.js';
 import type { ExecutionEngine } from '../executions/engine.js';
 import type { AuthDeps } from '../auth/middleware.js';
+import type { SiteMonitor } from '../site/monitor.js';
 
 export interface AppDeps {
   pool: pg.Pool;
@@ -14,4 +15,6 @@ export interface AppDeps {
   engine: ExecutionEngine;
   /** Shared by authenticate and authRoutes (one throttle, one policy set). */
   auth: AuthDeps;
+  /** Site role and epoch checks (health routes); absent in single-site tests. */
+  site?: SiteMonitor;
 }

@@ -1,0 +1,130 @@
+/**
+ * Forced failover (the active site is unreachable):
+ *
+ *   checks     the old active must not be reachable as active (that would make
+ *              two writers); the data-loss bound is the last source commit the
+ *              target applied (LSN and time)
+ *   sequences  every sequence moved past the largest value in its column + margin
+ *   promote    target `active` with an epoch above every epoch it knows,
+ *              read-write, replication into it refused from now on, audit row
+ *
+ * The old active, when it comes back, finds the higher epoch here and fences
+ * itself (server/site/monitor.ts). Re-running after an interruption completes
+ * the promotion (each step is idempotent).
+ */
+import { insertAudit } from '../../server/auth/sql/insertAudit.js';
+import { TandemError } from '../../server/errors.js';
+import { connectSite, inReadWriteTransaction } from '../../server/site/connect.js';
+import { getSite } from '../../server/site/sql/getSite.js';
+import { guardReplicationTarget } from '../../server/site/sql/guardReplicationTarget.js';
+import { finishJournal, getRunningJournal, setJournalFields, startJournal } from '../../server/site/sql/journal.js';
+import { localReplication } from '../../server/site/sql/localReplication.js';
+import { maxKnownEpoch, recordPeerEpoch } from '../../server/site/sql/peerEpochs.js';
+import { setDatabaseReadOnly } from '../../server/site/sql/setDatabaseReadOnly.js';
+import { setSiteRole } from '../../server/site/sql/setSiteRole.js';
+import { insertSiteEvent } from '../../server/site/sql/siteEvents.js';
+import type { SiteView } from './inspect.js';
+import type { FailoverOptions, FailoverResult } from './options.js';
+import { StepRunner } from './runner.js';
+import { moveSequencesPastMax } from './sequences.js';
+
+export const FORCED_STEPS = ['checks', 'sequences', 'promote'] as const;
+
+export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: SiteView[]): Promise<FailoverResult> {
+  const out = o.out;
+  const fromName = o.from ?? tv.row?.activeSite ?? others[0]?.name ?? '?';
+  const result: FailoverResult = { outcome: 'done', kind: 'forced', from: fromName, to: tv.name, newEpoch: null, steps: [] };
+  const t = await connectSite(tv.databaseUrl, { applicationName: 'tandem-failover' });
+  try {
+    let tRow = (await getSite(t))!;
+    let journal = await getRunningJournal(t);
+    if (journal && journal.kind !== 'forced') {
+      throw new TandemError('conflict', `a planned switchover ${journal.fromSite} → ${journal.toSite} is in progress; re-run it (without --force) or undo it with --abort`);
+    }
+    if (tRow.role === 'active' && !journal) {
+      out(`${tv.name} is already the active site (epoch ${tRow.epoch}); nothing to do.`);
+      return { ...result, outcome: 'already_active', newEpoch: tRow.epoch };
+    }
+    const writers = others.filter((v) => v.reachable && v.row && (v.row.role === 'active' || v.row.role === 'draining'));
+    const repl = await localReplication(t);
+    const bound = { lsn: repl?.appliedLsn ?? '0/0', commitTime: repl?.lastCommitTime?.toISOString() ?? null };
+    result.dataLossBound = bound;
+
+    out(`plan: FORCED failover to ${tv.name} (${fromName} presumed lost)`);
+    for (const v of others) {
+      out(`  ${v.name}: ${v.reachable ? (v.row ? `${v.row.role}, epoch ${v.row.epoch}` : 'reachable, no site row') : `unreachable (${v.error})`}`);
+    }
+    out(`  ${tv.name}: ${tRow.role}, epoch ${tRow.epoch}; last applied source commit ${bound.lsn} at ${bound.commitTime ?? 'unknown'}`);
+    out(`  data-loss bound: everything ${fromName} committed after ${bound.lsn} (${bound.commitTime ?? 'time unknown'}) is lost`);
+    out(`  steps: checks → sequences (past max + ${o.sequenceMargin}) → promote ${tv.name}`);
+    if (writers.length) {
+      const msg = `${writers.map((w) => `${w.name} (${w.row!.role})`).join(', ')} is reachable and still takes writes: a forced failover would make two writers. Use a planned switchover (without --force), or stop it first`;
+      if (o.dryRun) {
+        out(`check failed: ${msg}`);
+        return { ...result, outcome: 'dry_run' };
+      }
+      throw new TandemError('conflict', msg);
+    }
+    if (o.dryRun) {
+      out('checks passed.');
+      return { ...result, outcome: 'dry_run' };
+    }
+
+    journal ??= await startJournal(t, { kind: 'forced', fromSite: fromName, toSite: tv.name });
+    const j = journal;
+    const runner = new StepRunner({ total: 3, out, signal: o.signal, failAfter: o.failAfter, resumeHint: 'Re-run the same command to complete the failover.' });
+    runner.journal = { db: t, id: j.id };
+
+    await runner.step('checks', async () => {
+      await setJournalFields(t, j.id, { appliedLsn: bound.lsn, appliedCommitTime: repl?.lastCommitTime ?? null });
+      return { detail: `no other site takes writes; data-loss bound ${bound.lsn} (${bound.commitTime ?? 'time unknown'})` };
+    });
+    if (tRow.role !== 'active') {
+      await runner.step('sequences', async () => {
+        const moved = await inReadWriteTransaction(t, () => moveSequencesPastMax(t, o.schemas, o.sequenceMargin));
+        return { detail: `${moved.length} sequence(s) moved past their column's maximum + ${o.sequenceMargin}` };
+      });
+      await runner.step('promote', async () => {
+        const peerEpochs = others.filter((v) => v.row).map((v) => v.row!.epoch);
+        const epoch = Math.max(await maxKnownEpoch(t), ...peerEpochs) + 1;
+        tRow = await inReadWriteTransaction(t, async () => {
+          for (const v of others) if (v.row) await recordPeerEpoch(t, v.name, v.row.epoch, v.row.role);
+          await guardReplicationTarget(t);
+          const row = await setSiteRole(t, { role: 'active', epoch, activeSite: tv.name, activeUrl: tv.url, reason: `forced failover from ${fromName}` });
+          await setDatabaseReadOnly(t, false);
+          await insertSiteEvent(t, { kind: 'forced_promoted', site: tv.name, epoch, details: { from: fromName, journal: j.id, dataLossBound: bound } });
+          await insertAudit(t, {
+            event: 'site.failover.forced',
+            outcome: 'success',
+            username: o.actor,
+            clientAddr: null,
+            target: tv.name,
+            details: { from: fromName, to: tv.name, epoch, dataLossBound: bound, journal: j.id },
+          });
+          await setJournalFields(t, j.id, { newEpoch: epoch });
+          return row;
+        });
+        // A replicator still applying into this site would now fail on every commit (guardReplicationTarget); end its sessions.
+        await t.query({
+          name: 'tandem.terminateReplicatorSessions',
+          text: `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+                  where datname = current_database() and pid <> pg_backend_pid() and application_name like 'tandem-replicator%'`,
+        });
+        return { detail: `${tv.name} is active with epoch ${epoch}` };
+      });
+    } else {
+      runner.skip('sequences', `${tv.name} is already active`);
+      runner.skip('promote', `${tv.name} is active with epoch ${tRow.epoch}`);
+    }
+    await finishJournal(t, j.id, 'done');
+    result.steps = runner.done;
+    result.newEpoch = tRow.epoch;
+    const total = runner.done.reduce((a, x) => a + x.ms, 0);
+    out(`done: ${tv.name} is active (epoch ${tRow.epoch}) after a forced failover (${(total / 1000).toFixed(2)} s).`);
+    out(`DATA-LOSS BOUND: the last ${fromName} commit applied at ${tv.name} is ${bound.lsn} (${bound.commitTime ?? 'time unknown'}); anything ${fromName} committed after it is lost. Recorded in the audit log.`);
+    out(`next: stop the replicator into ${tv.name}; when ${fromName} returns it fences itself; rebuild it with: tandem rejoin --site ${fromName} --from ${tv.name}`);
+    return result;
+  } finally {
+    await t.end().catch(() => undefined);
+  }
+}

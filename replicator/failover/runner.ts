@@ -1,0 +1,86 @@
+/**
+ * Runs the numbered steps of a failover: prints each one as it starts and
+ * ends with its duration, records finished steps in the journal, stops
+ * between steps when the user interrupts (Ctrl-C), and offers tests a
+ * failpoint after any step (to prove a re-run completes the switch).
+ */
+import { TandemError } from '../../server/errors.js';
+import type { Db } from '../../server/sql/db.js';
+import { journalStep } from '../../server/site/sql/journal.js';
+
+export interface StepOutcome {
+  /** One line saying what the step did (printed after its duration). */
+  detail: string;
+}
+
+export interface StepRecord {
+  step: string;
+  ms: number;
+  detail: string;
+}
+
+export class FailpointError extends Error {
+  constructor(readonly step: string) {
+    super(`failpoint after step "${step}"`);
+    this.name = 'FailpointError';
+  }
+}
+
+export class StepRunner {
+  readonly done: StepRecord[] = [];
+  private n = 0;
+  journal: { db: Db; id: string } | null = null;
+
+  constructor(
+    private readonly o: {
+      total: number;
+      out: (line: string) => void;
+      signal?: AbortSignal;
+      /** Throw FailpointError right after this step finished (tests). */
+      failAfter?: string;
+      /** Printed when interrupted: how to go on. */
+      resumeHint: string;
+    },
+  ) {}
+
+  async step(name: string, fn: () => Promise<StepOutcome>): Promise<void> {
+    this.interruptedCheck(name);
+    const i = ++this.n;
+    this.o.out(`[${i}/${this.o.total}] ${name} ...`);
+    const t0 = performance.now();
+    const r = await fn();
+    const ms = Math.round(performance.now() - t0);
+    this.o.out(`[${i}/${this.o.total}] ${name}: ${r.detail} (${(ms / 1000).toFixed(2)} s)`);
+    this.done.push({ step: name, ms, detail: r.detail });
+    if (this.journal) await journalStep(this.journal.db, this.journal.id, { step: name, ms, at: new Date().toISOString(), detail: r.detail });
+    if (this.o.failAfter === name) throw new FailpointError(name);
+  }
+
+  /** A step that is already done (found so on a re-run): printed, not run. */
+  skip(name: string, why: string): void {
+    const i = ++this.n;
+    this.o.out(`[${i}/${this.o.total}] ${name}: already done (${why})`);
+  }
+
+  interruptedCheck(before: string): void {
+    if (this.o.signal?.aborted) {
+      throw new TandemError('unavailable', `interrupted before "${before}". ${this.o.resumeHint}`, { exitCode: 130 });
+    }
+  }
+
+  /** Poll `cond` until true, printing `progress()` every few seconds; throws after `timeoutMs`. */
+  async waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs: number, progress?: () => Promise<string>, everyMs = 50): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let nextReport = Date.now() + 2000;
+    for (;;) {
+      if (await cond()) return;
+      this.interruptedCheck(what);
+      if (Date.now() > deadline) throw new TandemError('unavailable', `timed out after ${(timeoutMs / 1000).toFixed(0)} s waiting for ${what}. ${this.o.resumeHint}`);
+      if (progress && Date.now() >= nextReport) {
+        this.o.out(`      ... ${await progress()}`);
+        nextReport = Date.now() + 2000;
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+}

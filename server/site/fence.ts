@@ -1,0 +1,32 @@
+/**
+ * Fencing: this site stops writing. In one transaction the role becomes
+ * `fenced` (waiting for in-flight writes that checked the role) and the
+ * database's default becomes read-only for new application sessions.
+ */
+import type pg from 'pg';
+import { inReadWriteTransaction, poolReadWrite } from './connect.js';
+import { setDatabaseReadOnly } from './sql/setDatabaseReadOnly.js';
+import { setSiteRole } from './sql/setSiteRole.js';
+import type { SiteRole, SiteRow } from './types.js';
+
+export interface DemoteInput {
+  activeSite: string | null;
+  activeUrl: string | null;
+  reason: string;
+}
+
+async function demote(c: pg.ClientBase, role: Extract<SiteRole, 'fenced' | 'passive'>, d: DemoteInput): Promise<SiteRow> {
+  const row = await setSiteRole(c, { role, ...d });
+  await setDatabaseReadOnly(c, true);
+  return row;
+}
+
+/** Fence the site whose database the pool reaches (the site monitor's own site). */
+export function fenceSelf(pool: pg.Pool, d: DemoteInput): Promise<SiteRow> {
+  return poolReadWrite(pool, (c) => demote(c, 'fenced', d));
+}
+
+/** Fence or make passive the site of this client (the failover command's connection). */
+export function demoteSite(c: pg.ClientBase, role: Extract<SiteRole, 'fenced' | 'passive'>, d: DemoteInput): Promise<SiteRow> {
+  return inReadWriteTransaction(c, () => demote(c, role, d));
+}
