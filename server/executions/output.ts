@@ -8,7 +8,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
-import { logTime, type LogLevel, type LogStream, type LogWriter } from '../logs/store.js';
+import { logClock, type LogLevel, type LogStream, type LogWriter } from '../logs/store.js';
 
 const MAX_LINE = 64 * 1024;
 const HIGH_WATER = 1024 * 1024;
@@ -35,8 +35,9 @@ export function captureStream(stream: Readable, kind: Exclude<LogStream, 'system
   const level: LogLevel = kind === 'stderr' ? 'WARN' : 'NORMAL';
   const decoder = new StringDecoder('utf8');
   let partial = '';
+  const now = logClock();
   const emit = (text: string) => {
-    o.writer.append({ time: logTime(), level, step: o.step, node: o.node, stream: kind, text: o.mask(text) });
+    o.writer.append({ time: now(), level, step: o.step, node: o.node, stream: kind, text: o.mask(text) });
   };
   const push = (chunk: string) => {
     let s = partial + chunk;

@@ -91,9 +91,27 @@ export interface LogStore {
 
 /** `2026-11-25T12:00:00.123456Z`: milliseconds from Date plus microseconds from the monotonic clock. */
 export function logTime(now: Date = new Date(), micros?: number): string {
-  const iso = now.toISOString(); // ...SS.mmmZ
-  const us = micros ?? Math.floor((Number(process.hrtime.bigint() / 1000n) % 1000));
-  return iso.slice(0, 23) + String(us).padStart(3, '0') + 'Z';
+  const us = micros ?? Number(process.hrtime.bigint() / 1000n) % 1000;
+  return now.toISOString().slice(0, 23) + String(us).padStart(3, '0') + 'Z';
+}
+
+/**
+ * A `logTime` for one busy producer: formatting a Date is the costly part and
+ * a step can print many lines per millisecond, so the formatted millisecond
+ * is reused until the clock moves on.
+ */
+export function logClock(): () => string {
+  let lastMs = -1;
+  let prefix = '';
+  return () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      prefix = new Date(ms).toISOString().slice(0, 23);
+    }
+    const us = Number(process.hrtime.bigint() / 1000n) % 1000;
+    return prefix + (us < 10 ? '00' : us < 100 ? '0' : '') + us + 'Z';
+  };
 }
 
 /** Serialise one entry as its JSON line (with the trailing newline). */
