@@ -153,3 +153,51 @@ t.test('random Quartz expressions agree with a brute-force reference (UTC)', asy
   }
   t.ok(compared > 100, `${compared} fire times compared`);
 });
+
+t.test('random 5-field cron expressions agree with a brute-force reference (UTC, Vixie day rule)', async (t) => {
+  const r = rng(5);
+  const from = Date.UTC(2026, 0, 1);
+  let compared = 0;
+  for (let i = 0; i < 40; i++) {
+    const minute = listField(r, 0, 59);
+    const hour = listField(r, 0, 23);
+    const dom = listField(r, 1, 31);
+    const month = listField(r, 1, 12, MONTH_NAMES);
+    const dow = listField(r, 0, 6, DAY_NAMES);
+    const text = [minute.text, hour.text, dom.text, month.text, dow.text].join(' ');
+    const either = !dom.text.startsWith('*') && !dow.text.startsWith('*');
+    const expected: number[] = [];
+    for (let day = 0; day < 3 * 366 && expected.length < 6; day++) {
+      const date = new Date(from + day * 86_400_000);
+      const [y, m, d] = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()];
+      const domOk = dom.allows(d);
+      const dowOk = dow.allows(weekday(y, m, d));
+      if (!month.allows(m) || !(either ? domOk || dowOk : domOk && dowOk)) continue;
+      for (let h = 0; h < 24 && expected.length < 6; h++) {
+        if (!hour.allows(h)) continue;
+        for (let mi = 0; mi < 60 && expected.length < 6; mi++) {
+          if (minute.allows(mi)) expected.push(Date.UTC(y, m - 1, d, h, mi));
+        }
+      }
+    }
+    let s;
+    try {
+      s = compileSchedule({ kind: 'cron5', expression: text, timeZone: 'UTC' });
+    } catch (e) {
+      // Refused only when the reference finds nothing either (e.g. 31 in April only).
+      t.same(expected, [], `${text} refused: ${(e as Error).message}`);
+      continue;
+    }
+    const actual: number[] = [];
+    let cursor = new Date(from - 1);
+    while (actual.length < expected.length) {
+      const next = s.next(cursor);
+      if (!next) break;
+      actual.push(next.getTime());
+      cursor = next;
+    }
+    t.same(actual.map((x) => new Date(x).toISOString()), expected.map((x) => new Date(x).toISOString()), text);
+    compared += expected.length;
+  }
+  t.ok(compared > 100, `${compared} fire times compared`);
+});
