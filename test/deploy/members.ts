@@ -1,0 +1,56 @@
+/**
+ * Stand-in job-server members for load balancer tests: small HTTP servers
+ * that follow the job server's contract for load balancers (issue 7):
+ * GET /health/active answers 200 only while their site is active and 503
+ * otherwise; writes (POST) on a passive site answer 503 site_passive with
+ * nothing done; reads are served everywhere. Every answer names the member
+ * (`x-member` header and `member` in the body).
+ */
+import http from 'node:http';
+import { once } from 'node:events';
+import type { Teardown } from '../harness/tmp.js';
+
+export type Role = 'active' | 'passive';
+
+export interface Member {
+  name: string;
+  site: string;
+  port: number;
+  /** POSTs this member accepted (answered 2xx), with the role it had then. */
+  acceptedWrites: Role[];
+}
+
+/** Two sites' members sharing one role table (the "database" of each site). */
+export function standInSites(t: Teardown) {
+  const roles: Record<string, Role> = { a: 'active', b: 'passive' };
+  const start = async (name: string, site: string): Promise<Member> => {
+    const m: Member = { name, site, port: 0, acceptedWrites: [] };
+    const srv = http.createServer((req, res) => {
+      const role = roles[site]!;
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json', 'x-member': name });
+        res.end(JSON.stringify(body));
+      };
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/health/active') return send(role === 'active' ? 200 : 503, { site, role });
+        if (req.method === 'GET') return send(200, { member: name, site });
+        if (role !== 'active') return send(503, { error: { code: 'site_passive', message: 'this site is passive' } });
+        m.acceptedWrites.push(role);
+        return send(201, { member: name, site });
+      });
+    });
+    srv.listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    t.teardown(
+      () =>
+        new Promise<void>((r) => {
+          srv.close(() => r());
+          srv.closeAllConnections();
+        }),
+    );
+    m.port = (srv.address() as { port: number }).port;
+    return m;
+  };
+  return { roles, start };
+}
