@@ -2,7 +2,7 @@
 # do all set-up on a fresh machine (Node 20, npm, apt).
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
-DEB_PACKAGES := slapd ldap-utils
+DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl
 TAP_ARGS ?=
 BENCH ?=
 
