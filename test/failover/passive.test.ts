@@ -61,7 +61,7 @@ t.test('passive site: reads, 503 on writes, no schedules, read-only database', a
   t.equal((await fetch(a.url + '/health/active')).status, 200, 'a: /health/active 200');
   const bActive = await fetch(b.url + '/health/active');
   t.equal(bActive.status, 503, 'b: /health/active 503');
-  const ready = await (await fetch(b.url + '/health/ready')).json();
+  const ready = (await (await fetch(b.url + '/health/ready')).json()) as any;
   t.equal(ready.role, 'passive', 'b ready, passive');
   t.ok(ready.replication?.appliedLsn, 'b reports its replication position');
   t.equal((await fetch(b.url + '/health/live')).status, 200);
