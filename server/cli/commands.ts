@@ -3,7 +3,10 @@ import type { Command } from './command.js';
 import { migrateCommand } from './migrate.js';
 import { serverCommand } from './server.js';
 import { demoCommand } from './demo.js';
+import { configCheckCommand } from './config-check.js';
 import { tokenCommands } from './token.js';
+import { userCommands } from './user.js';
+import { aclCommands } from './acl.js';
 import { replicatorCommands } from '../../replicator/cli/index.js';
 
-export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, ...tokenCommands, ...replicatorCommands];
+export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, configCheckCommand, ...tokenCommands, ...userCommands, ...aclCommands, ...replicatorCommands];
