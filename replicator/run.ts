@@ -47,6 +47,8 @@ export interface ReplicatorOptions {
   slotCheckIntervalMs?: number;
   /** First reconnect delay; doubles up to 30 s (default 500 ms). */
   retryDelayMs?: number;
+  /** At most this many source transactions per target transaction (default 2000; 1 = no grouping). */
+  maxGroupTxns?: number;
   /** Called after each target commit / confirmed keepalive. */
   onProgress?: (p: { confirmed: string; appliedEnd: string; commitTime: Date | null; appliedTxns: number }) => void;
 }
@@ -210,6 +212,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           appliedEnd: startAt,
           hooks: opts.hooks,
           log,
+          maxGroupTxns: opts.maxGroupTxns,
           onConfirmed: (confirmed, pos) => {
             lastApplied = pos.appliedEnd;
             opts.onProgress?.({ confirmed: formatLsn(confirmed), appliedEnd: formatLsn(pos.appliedEnd), commitTime: pos.commitTime, appliedTxns: totalApplied + (applier?.appliedTxns ?? 0) });

@@ -89,11 +89,11 @@ export class Applier {
 
   constructor(opts: ApplierOptions) {
     this.o = {
-      maxGroupTxns: 2000,
-      maxGroupRows: 50_000,
-      maxGroupMs: 250,
-      copyBatchRows: 5000,
       ...opts,
+      maxGroupTxns: opts.maxGroupTxns ?? 2000,
+      maxGroupRows: opts.maxGroupRows ?? 50_000,
+      maxGroupMs: opts.maxGroupMs ?? 250,
+      copyBatchRows: opts.copyBatchRows ?? 5000,
     } as typeof this.o;
     this.appliedEnd = opts.appliedEnd;
     for (const h of opts.hooks ?? []) this.hooks.set(h.table, [...(this.hooks.get(h.table) ?? []), h]);
@@ -176,9 +176,9 @@ export class Applier {
 
   private async onCommit(msg: CommitMessage): Promise<void> {
     const txn = this.txn;
+    if (txn && !txn.skipping) await this.flushRun(); // still inside the transaction: errors name its LSN
     this.txn = null;
     if (!txn || txn.skipping) return;
-    await this.flushRun();
     this.group.txns++;
     this.group.last = msg;
     const g = this.group;

@@ -12,6 +12,7 @@
  * itself (server/site/monitor.ts). Re-running after an interruption completes
  * the promotion (each step is idempotent).
  */
+import type pg from 'pg';
 import { insertAudit } from '../../server/auth/sql/insertAudit.js';
 import { TandemError } from '../../server/errors.js';
 import { connectSite, inReadWriteTransaction } from '../../server/site/connect.js';
@@ -85,6 +86,8 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
         return { detail: `${moved.length} sequence(s) moved past their column's maximum + ${o.sequenceMargin}` };
       });
       await runner.step('promote', async () => {
+        // A replicator still connected here may hold an open apply transaction (its source died mid-stream): end it first.
+        await terminateReplicatorSessions(t);
         const peerEpochs = others.filter((v) => v.row).map((v) => v.row!.epoch);
         const epoch = Math.max(await maxKnownEpoch(t), ...peerEpochs) + 1;
         tRow = await inReadWriteTransaction(t, async () => {
@@ -104,12 +107,8 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
           await setJournalFields(t, j.id, { newEpoch: epoch });
           return row;
         });
-        // A replicator still applying into this site would now fail on every commit (guardReplicationTarget); end its sessions.
-        await t.query({
-          name: 'tandem.terminateReplicatorSessions',
-          text: `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
-                  where datname = current_database() and pid <> pg_backend_pid() and application_name like 'tandem-replicator%'`,
-        });
+        // A replicator that reconnected meanwhile would now fail on every commit (guardReplicationTarget); end its sessions too.
+        await terminateReplicatorSessions(t);
         return { detail: `${tv.name} is active with epoch ${epoch}` };
       });
     } else {
@@ -127,4 +126,12 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
   } finally {
     await t.end().catch(() => undefined);
   }
+}
+
+async function terminateReplicatorSessions(t: pg.ClientBase): Promise<void> {
+  await t.query({
+    name: 'tandem.terminateReplicatorSessions',
+    text: `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+            where datname = current_database() and pid <> pg_backend_pid() and application_name like 'tandem-replicator%'`,
+  });
 }

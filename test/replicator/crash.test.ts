@@ -19,7 +19,7 @@ create index on tandem.events (account, id);
 insert into tandem.counter values (1, 0);
 `;
 
-const KILLS = Number(process.env.TANDEM_TEST_KILLS ?? 22);
+const KILLS = Number(process.env.TANDEM_TEST_KILLS ?? 20);
 
 t.test('kill -9 of the replicator during a workload, restarted each time: target equals source', async (t) => {
   const p = await startPair(t, ddl);
@@ -56,11 +56,13 @@ t.test('kill -9 of the replicator during a workload, restarted each time: target
 
   try {
     for (let k = 0; k < KILLS; k++) {
+      if (process.env.TANDEM_TEST_LOG) console.error('spawn', new Date().toISOString());
       const proc = spawnTandem(t, args);
       const before = await progress().catch(() => -1);
       // Kill at a random moment after it made progress (or, for some rounds, during start-up / the initial copy).
       if (k % 4 !== 1) await waitFor(`progress in round ${k}`, async () => (await progress().catch(() => -1)) > before, 60_000);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 150)));
+      if (process.env.TANDEM_TEST_LOG) console.error('kill', new Date().toISOString());
       proc.child.kill('SIGKILL');
       const ex = await proc.exited;
       if (process.env.TANDEM_TEST_LOG) console.error(proc.stderr().split('\n').map((l) => l.slice(0, 300)).join('\n'));
