@@ -16,6 +16,9 @@ export interface CronPlan {
   years?: number[];
 }
 
+/** cron-parser's LOOPS_LIMIT_EXCEEDED_ERROR_MESSAGE (not exported by its index). */
+const CRON_PARSER_GAVE_UP = 'Invalid expression, loop limit exceeded';
+
 /** Upper bound on filter rejections per `next()`; a year of daily rejections is ~400. */
 const MAX_SKIPS = 5000;
 
@@ -41,9 +44,10 @@ export function planIterator(plan: CronPlan, timeZone: string): NextFire {
       try {
         expression.reset(cursor);
         fire = expression.next().toDate();
-      } catch {
+      } catch (e) {
         // cron-parser gives up ("loop limit exceeded") only when no date matches for years on end.
-        return null;
+        if (e instanceof Error && e.message === CRON_PARSER_GAVE_UP) return null;
+        throw e;
       }
       if (!plan.years && !plan.dayMatches) return fire;
       const w = wallClock(fire, timeZone);

@@ -71,6 +71,8 @@ t.test('Quartz specials: L, L-n, W, LW, nL, n#k', async (t) => {
   t.same(fires(compile('0 0 0 ? * L', 'UTC'), from, 1), [iso('2026-01-03T00:00:00Z')], 'L alone in day-of-week: Saturday');
   t.same(fires(compile('0 0 0 ? * MON#2', 'UTC'), from, 2), [iso('2026-01-12T00:00:00Z'), iso('2026-02-09T00:00:00Z')], 'MON#2: second Monday');
   t.same(fires(compile('0 0 0 29 2 ?', 'UTC'), from, 2), [iso('2028-02-29T00:00:00Z'), iso('2032-02-29T00:00:00Z')], '29 February: leap years only');
+  t.same(fires(compile('0 0 0 ? FEB 6#5', 'UTC'), from, 1), [iso('2036-02-29T00:00:00Z')], 'a fifth Friday in February: a decade away');
+  t.equal(compile('0 0 0 29 2 ? 2029-2031', 'UTC').next(new Date(from)), null, '29 February in years without one: never');
 });
 
 t.test('Quartz year field', async (t) => {
