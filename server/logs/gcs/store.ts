@@ -18,7 +18,7 @@ import { errorMessage, isTandemError, TandemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Db } from '../../sql/db.js';
 import { parseLines, type LogObjectInfo, type LogReadOptions, type LogReadResult, type LogStore, type LogWriter } from '../store.js';
-import { LogObjects } from './objects.js';
+import { LogObjects, statusOf } from './objects.js';
 import { listSpool, SpoolFile } from './spool.js';
 import { hasPendingUpload, newSpooledLog, type SpooledLog } from './spooled-log.js';
 import { Uploader } from './uploader.js';
@@ -330,6 +330,52 @@ export class GcsLogStore implements LogStore {
     if (info?.complete) return w.finish();
     await w.flush();
     return (await target.stat(targetKey))!;
+  }
+
+  // --- Whole-object access for log object replication (copier.ts) ---
+
+  /** The live object's bytes and whether it is the finished log, or null when missing. */
+  async readVersion(key: string): Promise<{ data: Buffer; complete: boolean; generation: string } | null> {
+    checkKey(key);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const remote = await this.objects.stat(key);
+      if (!remote) return null;
+      const data = await this.objects.readAll(key, remote.generation);
+      if (data) return { data, complete: remote.complete, generation: remote.generation };
+    }
+    throw new TandemError('conflict', `log ${key} keeps changing while it is being copied`);
+  }
+
+  /**
+   * Makes the bucket hold exactly `data` under `key` (a copy from another
+   * site's store), unless it already does or holds a newer checkpoint of the
+   * same log (newest wins). Returns what was done.
+   */
+  async writeVersion(key: string, data: Buffer, o: { complete: boolean; sha256: string }): Promise<'written' | 'already' | 'newer'> {
+    checkKey(key);
+    for (let attempt = 0; ; attempt++) {
+      const live = await this.objects.stat(key);
+      if (live && live.sha256 === o.sha256 && live.size === data.length && live.complete === o.complete) return 'already';
+      if (live && !o.complete && live.size > data.length) return 'newer';
+      try {
+        await this.objects.put(key, data, { ifGenerationMatch: live?.generation ?? '0', complete: o.complete, sha256: o.sha256, member: this.o.member });
+        return 'written';
+      } catch (e) {
+        // Another copier wrote it meanwhile: look again.
+        if (statusOf(e) !== 412 || attempt >= 3) throw e;
+      }
+    }
+  }
+
+  /** Whether a server-side rewrite from `other` into this store is possible (same storage service). */
+  canRewriteFrom(other: GcsLogStore): boolean {
+    return this.o.bucket.storage.apiEndpoint === other.o.bucket.storage.apiEndpoint;
+  }
+
+  /** Server-side copy of one generation of `key` from `source`'s bucket into this one (metadata included). */
+  async rewriteFrom(source: GcsLogStore, key: string, generation: string): Promise<void> {
+    const from = source.o.bucket.file(source.objectName(key), { generation: generation as unknown as number });
+    await from.copy(this.o.bucket.file(this.objectName(key)));
   }
 
   /** Stops uploading and closes the spool; unfinished logs stay there for the next start. */
