@@ -125,6 +125,16 @@ t.test('ACL policies from a directory on the real job server API: allow, deny wi
     t.ok(older.body.events.every((e: { at: string }) => e.at < audit.body.next), 'older page');
     t.equal((await ts.api('GET', '/api/v1/audit?limit=0')).status, 400);
   });
+
+  await t.test('successful changes are audited with who did them', async (t) => {
+    const { rows } = await ts.pool.query("select event, target, details from tandem.audit_events where username = 'dana' and outcome = 'success' order by at");
+    const events = rows.map((r) => r.event);
+    t.same(events, ['job.created', 'execution.started', 'job.deleted']);
+    t.same(rows[0].details.jobs.map((j: { name: string }) => j.name).sort(), ['prod-deploy', 'test-job'], 'the imported jobs are named');
+    t.type(rows[1].details.id, 'string', 'the execution id is recorded');
+    const admin = await ts.pool.query("select event from tandem.audit_events where username = 'admin' and event = 'project.created'");
+    t.equal(admin.rows.length, 2, 'project creation by the admin token');
+  });
 });
 
 t.test('the embedded default policy: admin everything, user read and run, others nothing', async (t) => {

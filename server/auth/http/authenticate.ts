@@ -16,6 +16,7 @@ import { SESSION_COOKIE, csrfMatches, resumeSession } from '../sessions.js';
 import { authState } from '../principal.js';
 import { clientAddress, isSameOrigin } from './request.js';
 import { sendError } from './errorBody.js';
+import { auditChange } from './auditChanges.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -31,6 +32,11 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
     state.auth = svc;
     state.clientAddr = clientAddress(ctx, trustProxy);
     const api = isApi(ctx.path);
+    // Authenticated: run the handler, then audit what it changed.
+    const proceed = async () => {
+      await next();
+      if (api && !SAFE_METHODS.has(ctx.method)) await auditChange(ctx, svc);
+    };
     const refuse = (message: string) => {
       if (api) sendError(ctx, new TandemError('unauthorized', message));
       return api;
@@ -50,7 +56,7 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
       }
       state.principal = { user: check.token.username, roles: check.token.roles, groups: [], via: 'token', tokenId: check.token.id };
       await touchToken(svc.pool, check.token.id);
-      return next();
+      return proceed();
     }
 
     const cookie = ctx.cookies.get(SESSION_COOKIE);
@@ -65,7 +71,7 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
         }
         state.principal = { user: s.username, roles: s.roles, groups: s.groups, via: 'session', sessionId: s.idHash };
         state.csrfToken = s.csrfToken;
-        return next();
+        return proceed();
       }
       if (refuse('session expired or unknown: log in again at /login')) return;
       return next();

@@ -1,0 +1,61 @@
+/**
+ * Audit rows for every successful state-changing API request (job created,
+ * changed or deleted, execution started or aborted, projects...), written by
+ * the authentication middleware after the handler answered: no route can
+ * forget to record itself. Routes that audit themselves in more detail
+ * (tokens) are skipped. Failed requests are not recorded here (an ACL
+ * denial is, by authorize).
+ */
+import type Koa from 'koa';
+import type { AuthService } from '../service.js';
+import { authState } from '../principal.js';
+import { recordAudit } from '../audit.js';
+
+interface RouteEvent {
+  method: string;
+  pattern: RegExp;
+  event: string;
+}
+
+const EVENTS: RouteEvent[] = [
+  { method: 'POST', pattern: /^\/api\/v1\/projects$/, event: 'project.created' },
+  { method: 'DELETE', pattern: /^\/api\/v1\/projects\/[^/]+$/, event: 'project.deleted' },
+  { method: 'POST', pattern: /^\/api\/v1\/projects\/[^/]+\/jobs$/, event: 'job.created' },
+  { method: 'PUT', pattern: /^\/api\/v1\/jobs\/[^/]+$/, event: 'job.updated' },
+  { method: 'DELETE', pattern: /^\/api\/v1\/jobs\/[^/]+$/, event: 'job.deleted' },
+  { method: 'POST', pattern: /^\/api\/v1\/jobs\/[^/]+\/run$/, event: 'execution.started' },
+  { method: 'POST', pattern: /^\/api\/v1\/executions\/[^/]+\/abort$/, event: 'execution.aborted' },
+];
+
+const SELF_AUDITED = /^\/api\/v1\/tokens(\/|$)/;
+
+/** Ids the answer names (an execution's id, the jobs of an import), for the audit row. */
+function idsFromBody(body: unknown): Record<string, unknown> {
+  if (!body || typeof body !== 'object' || Buffer.isBuffer(body)) return {};
+  const b = body as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  if (typeof b.id === 'string' || typeof b.id === 'number') out.id = b.id;
+  if (Array.isArray(b.jobs))
+    out.jobs = b.jobs.slice(0, 100).map((j) => (j && typeof j === 'object' ? { id: (j as Record<string, unknown>).id, name: (j as Record<string, unknown>).name } : j));
+  return out;
+}
+
+export async function auditChange(ctx: Koa.Context, svc: AuthService): Promise<void> {
+  if (ctx.status >= 400 || SELF_AUDITED.test(ctx.path)) return;
+  const p = authState(ctx).principal;
+  if (!p) return;
+  const known = EVENTS.find((e) => e.method === ctx.method && e.pattern.test(ctx.path));
+  try {
+    await recordAudit(svc.pool, {
+      event: known?.event ?? `api.${ctx.method.toLowerCase()}`,
+      outcome: 'success',
+      username: p.user,
+      clientAddr: authState(ctx).clientAddr ?? null,
+      target: ctx.path,
+      details: { method: ctx.method, status: ctx.status, via: p.via, ...idsFromBody(ctx.body) },
+    });
+  } catch (e) {
+    // The change itself is done and committed; failing the answer now would invite a retry that repeats it.
+    svc.log.error('audit event not written', { event: known?.event, path: ctx.path, user: p.user, err: e as Error });
+  }
+}
