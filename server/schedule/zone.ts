@@ -85,16 +85,23 @@ function offsetMs(instant: number, timeZone: string): number {
 }
 
 /**
- * The instant at which the wall clock in `timeZone` shows 00:00 on the given
- * date (month 1..12; day may overflow into the next month). When midnight
- * falls in a DST gap, the first instant after the gap.
+ * The first instant of the given date (month 1..12; day may overflow into the
+ * next month) on the wall clock of `timeZone`: 00:00, or when midnight falls in
+ * a DST gap (America/Santiago in September), the first instant after the gap.
  */
 export function startOfDay(year: number, month: number, day: number, timeZone: string): Date {
   const local = Date.UTC(year, month - 1, day);
-  // Two passes: the offset at the first guess may differ from the offset at the answer near a transition.
-  let t = local - offsetMs(local, timeZone);
-  t = local - offsetMs(t, timeZone);
-  return new Date(t);
+  const target = new Date(local);
+  // The zone's offsets a day before and a day after: one of them is in force at the start of the day.
+  const candidates = [offsetMs(local - 86_400_000, timeZone), offsetMs(local + 86_400_000, timeZone)]
+    .map((offset) => local - offset)
+    .sort((a, b) => a - b);
+  for (const t of candidates) {
+    const w = wallClock(new Date(t), timeZone);
+    if (w.year === target.getUTCFullYear() && w.month === target.getUTCMonth() + 1 && w.day === target.getUTCDate()) return new Date(t);
+  }
+  // Neither offset lands on the date (a zone that skipped a whole day, like Pacific/Apia in 2011).
+  return new Date(candidates[candidates.length - 1]!);
 }
 
 /** Days in a month (month 1..12). */

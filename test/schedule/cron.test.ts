@@ -110,6 +110,13 @@ t.test('time zones and daylight saving time (Europe/Berlin)', async (t) => {
   t.equal(compile('0 0 12 * * ?').timeZone, 'UTC');
 });
 
+t.test('a zone whose midnight is skipped (America/Santiago, 6 September 2026)', async (t) => {
+  t.same(fires(compile('0 0 0 * * ?', 'America/Santiago'), '2026-09-05T12:00:00Z', 2), [iso('2026-09-06T04:00:00Z'), iso('2026-09-07T03:00:00Z')], 'the missing 00:00 fires at 01:00 (-03), the next day at 00:00 -03');
+  // 7 September is a Monday, so 7W is the 7th; the 5th and 6th are rejected by Tandem's W rule, across the gap.
+  t.same(fires(compile('0 30 23 7W * ?', 'America/Santiago'), '2026-09-01T00:00:00Z', 1), [iso('2026-09-08T02:30:00Z')]);
+  t.same(fires(compile('30 23 6-8 9 MON', 'America/Santiago'), '2026-09-01T00:00:00Z', 2), [iso('2026-09-07T02:30:00Z'), iso('2026-09-08T02:30:00Z')], '5-field cron, either day rule, across the gap');
+});
+
 t.test('Rundeck structured form', async (t) => {
   const s = compile({ time: { hour: '06', minute: '15', seconds: '0' }, month: '*', weekday: { day: 'MON,WED,FRI' }, year: '*' }, 'America/New_York');
   t.same(fires(s, '2026-01-01T00:00:00Z', 3), [iso('2026-01-02T11:15:00Z'), iso('2026-01-05T11:15:00Z'), iso('2026-01-07T11:15:00Z')]);
