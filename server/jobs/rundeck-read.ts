@@ -140,9 +140,10 @@ class JobReader {
 
   loglevel(v: unknown, field: string): string {
     const s = this.text(v, field);
-    if (s === undefined) return 'INFO';
-    if (!LOG_LEVELS.includes(s)) throw fail(field, `must be one of ${LOG_LEVELS.join(', ')}`);
-    return s;
+    if (s === undefined || s === '') return 'INFO';
+    const level = s.toUpperCase();
+    if (!LOG_LEVELS.includes(level)) throw fail(field, `must be one of ${LOG_LEVELS.join(', ')}`);
+    return level;
   }
 
   retry(v: unknown, field: string): { count: number; delayMs: number } {

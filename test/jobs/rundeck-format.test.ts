@@ -239,6 +239,7 @@ t.test('durations and retry forms', async (t) => {
   const retry = (v: string) => parseJobs(job(`  retry: ${v}\n`), 'yaml').jobs[0]!.retry;
   t.same(retry('3'), { count: 3, delayMs: 0 });
   t.same(retry("{retry: '1', delay: 2m}"), { count: 1, delayMs: 120_000 });
+  t.equal(parseJobs(job('  loglevel: debug\n'), 'yaml').jobs[0]!.loglevel, 'DEBUG', 'log level in any case');
 });
 
 t.test('unusual but valid forms round-trip through export', async (t) => {
