@@ -1,6 +1,6 @@
 import t from 'tap';
 import { TandemError } from '../../server/errors.js';
-import { expandOptions, optionEnv } from '../../server/jobs/interpolate.js';
+import { expandOptions, expandScriptTokens, optionEnv } from '../../server/jobs/interpolate.js';
 import { resolveOptionValues, secureOptionValues } from '../../server/jobs/options.js';
 import { parseJobs } from '../../server/jobs/rundeck-format.js';
 
@@ -104,6 +104,7 @@ t.test('${option.NAME} expansion and environment variables', async (t) => {
   t.equal(expandOptions('${option.constructor}', values), '', 'no prototype lookups');
   t.same(optionEnv(values), { TANDEM_OPTION_ENV: 'prod', TANDEM_OPTION_RELEASE_TAG: 'v2', TANDEM_OPTION_PORT: '8080' });
   t.same(optionEnv({}), {});
+  t.equal(expandScriptTokens('echo "@option.env@ @option.release.tag@ @option.none@ ${option.env}"', values), 'echo "prod v2  ${option.env}"', 'Rundeck script tokens');
 });
 
 t.test('multivalued options are understood, not reported as unknown', async (t) => {
