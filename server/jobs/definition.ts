@@ -31,6 +31,7 @@ export interface JobOption {
   extra: Record<string, unknown>;
 }
 
+/** A step; `extra` holds its unknown keys, and for a jobref the rest of the `jobref` mapping under `extra.jobref`. */
 export type Step =
   | { kind: 'exec'; exec: string; description?: string; extra: Record<string, unknown> }
   | { kind: 'script'; script: string; args?: string; interpreter?: string; description?: string; extra: Record<string, unknown> }
@@ -70,6 +71,12 @@ export interface JobDefinition {
   multipleExecutions: boolean;
   loglevel: string;
   notification: Notification;
-  /** Unknown top-level fields (e.g. `plugins`, `defaultTab`), kept verbatim and exported back. */
+  /**
+   * Unknown top-level fields (e.g. `plugins`, `defaultTab`), kept verbatim and
+   * exported back; also the uninterpreted rest of `sequence`, `nodefilters`
+   * and `notification` (e.g. `nodefilters.dispatch`, `notification.onfailure.email`)
+   * under those keys, merged back into them on export, and `timeZone` when the
+   * job has no schedule.
+   */
   extra: Record<string, unknown>;
 }
