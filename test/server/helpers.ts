@@ -9,7 +9,7 @@ import type { Config } from '../../server/config/schema.js';
 import { migrate } from '../../server/db/migrate.js';
 import { startJobServer, type JobServer } from '../../server/app/job-server.js';
 import { createToken } from '../../server/auth/tokens.js';
-import { silentLogger } from '../../server/log.js';
+import { createLogger, silentLogger } from '../../server/log.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import type { TestPostgres } from '../harness/postgres.js';
 
@@ -53,7 +53,8 @@ export async function startTestServer(
   await migrate(dbUrl);
   const logsDir = opts.logsDir ?? (await tempDir(t, 'logs'));
   const config = await testConfig(dbUrl, logsDir, { 'scheduler.enabled': false, ...opts.overrides });
-  const server = await startJobServer({ config, log: silentLogger });
+  const log = process.env.TANDEM_TEST_LOG ? createLogger({}, { level: 'warn', format: 'json' }) : silentLogger;
+  const server = await startJobServer({ config, log });
   t.teardown(() => server.stop());
   const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
   t.teardown(() => pool.end());

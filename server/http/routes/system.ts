@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { authorize } from '../../auth/middleware.js';
-import { version } from '../../cli/main.js';
+import { productVersion } from '../../app/version.js';
 import { siteRole } from '../../site/guard.js';
 import type { AppDeps } from '../deps.js';
 
@@ -9,7 +9,7 @@ export function mountSystemRoutes(router: Router, deps: AppDeps): void {
     authorize(ctx, 'read', { type: 'system' });
     ctx.body = {
       name: 'tandem',
-      version: version(),
+      version: productVersion(),
       member: deps.engine.member,
       siteRole: await siteRole(deps.pool),
       accepting: deps.engine.isAccepting,
