@@ -22,6 +22,7 @@ import { dropSlot, slotInfo } from './setup/slot.js';
 import { checkTargetTables } from './setup/target.js';
 import { defaultSlotName, validSlotName } from './slot-name.js';
 import { ReplicationConnection, SOURCE_SESSION_OPTIONS } from './stream/connection.js';
+import type { RunMetrics } from './metrics/metrics.js';
 
 export interface ReplicatorOptions {
   sourceUrl: string;
@@ -50,6 +51,8 @@ export interface ReplicatorOptions {
   /** At most this many source transactions per target transaction (default 2000; 1 = no grouping). */
   maxGroupTxns?: number;
   /** Called after each target commit / confirmed keepalive. */
+  /** Counts applied transactions and rows, reconnects and errors (`tandem replicate --metrics-port`). */
+  metrics?: RunMetrics;
   onProgress?: (p: { confirmed: string; appliedEnd: string; commitTime: Date | null; appliedTxns: number }) => void;
 }
 
@@ -118,10 +121,18 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   try {
     // Set-up: every check passes before anything is created.
     await checkSourceServer(sourceCtl);
+    // The publication is created in a transaction that commits only when the target matches it: a bad set-up leaves nothing behind.
+    await sourceCtl.query('begin');
+    try {
+      await ensurePublication(sourceCtl, publication, schemas, log);
+      tables = await publishedTables(sourceCtl, publication, schemas);
+      await checkTargetTables(targetCtl, tables);
+      await sourceCtl.query('commit');
+    } catch (e) {
+      await sourceCtl.query('rollback').catch(() => undefined);
+      throw e;
+    }
     await ensureBookkeeping(targetCtl);
-    await ensurePublication(sourceCtl, publication, schemas, log);
-    tables = await publishedTables(sourceCtl, publication, schemas);
-    await checkTargetTables(targetCtl, tables);
     const senderTimeout = parseDurationSetting((await sourceCtl.query<{ wal_sender_timeout: string }>('show wal_sender_timeout')).rows[0]!.wal_sender_timeout);
     const statusIntervalMs = senderTimeout > 0 ? Math.max(200, Math.min(10_000, Math.floor(senderTimeout / 3))) : 10_000;
     const caughtUpAt: Lsn | null = opts.untilCaughtUp
@@ -145,10 +156,12 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
             code: isTandemError(err) ? err.code : (err as { code?: string }).code,
             at: new Date().toISOString(),
           };
+          opts.metrics?.failed();
           await setState(targetCtl, slot, 'error', details).catch((se: Error) => log.warn('could not record the error on the target', { error: se }));
           log.error('replication stopped', { error: errorMessage(err) });
           throw err;
         }
+        opts.metrics?.reconnecting();
         log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(err) });
         await abortable(delay, opts.signal);
         delay = Math.min(delay * 2, 30_000);
@@ -213,6 +226,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           hooks: opts.hooks,
           log,
           maxGroupTxns: opts.maxGroupTxns,
+          metrics: opts.metrics,
           onConfirmed: (confirmed, pos) => {
             lastApplied = pos.appliedEnd;
             opts.onProgress?.({ confirmed: formatLsn(confirmed), appliedEnd: formatLsn(pos.appliedEnd), commitTime: pos.commitTime, appliedTxns: totalApplied + (applier?.appliedTxns ?? 0) });
@@ -238,6 +252,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
             lastLogged = n;
           }, 10_000),
         );
+        opts.metrics?.streaming(true);
         try {
           await applier.runLoop();
         } catch (e) {
@@ -246,6 +261,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         return finished ?? 'aborted';
       } finally {
         for (const t of timers) clearInterval(t);
+        opts.metrics?.streaming(false);
         opts.signal?.removeEventListener('abort', onAbort);
         totalApplied += applier?.appliedTxns ?? 0;
         await repl.close();

@@ -25,6 +25,7 @@ import type { Logger } from '../../server/log.js';
 import { recordProgress } from '../bookkeeping/record-progress.js';
 import { formatLsn, type Lsn } from '../lsn.js';
 import type { ReplicationConnection } from '../stream/connection.js';
+import type { ApplyMetrics } from '../metrics/metrics.js';
 import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
 import { checkTargetTables } from '../setup/target.js';
 import { applyError } from './apply-error.js';
@@ -48,6 +49,8 @@ export interface ApplierOptions {
   maxGroupMs?: number;
   /** Flush an insert run through COPY at this many rows (default 5000). */
   copyBatchRows?: number;
+  /** Counts applied transactions and rows per table, and times target transactions. */
+  metrics?: ApplyMetrics;
 }
 
 interface InsertRun {
@@ -73,7 +76,7 @@ export function microsToTimestamp(us: bigint): string {
 }
 
 export class Applier {
-  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks'>> & Pick<ApplierOptions, 'onConfirmed'>;
+  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics'>> & Pick<ApplierOptions, 'onConfirmed' | 'metrics'>;
   private readonly relations = new Map<number, RelationEntry>();
   private readonly hooks = new Map<string, ApplyHook[]>();
   private appliedEnd: Lsn;
@@ -82,6 +85,8 @@ export class Applier {
   private targetOpen = false;
   private group = { txns: 0, rows: 0, started: 0, last: null as CommitMessage | null };
   private run: InsertRun | null = null;
+  /** Rows of the open target transaction per table (for metrics), cleared with each group. */
+  private groupTables = new Map<string, number>();
   private stopped = false;
   /** Source transactions applied (committed on the target) by this applier. */
   appliedTxns = 0;
@@ -171,6 +176,7 @@ export class Applier {
       await this.o.target.query('begin');
       this.targetOpen = true;
       this.group = { txns: 0, rows: 0, started: Date.now(), last: null };
+      this.groupTables.clear();
     }
   }
 
@@ -200,6 +206,7 @@ export class Applier {
     this.appliedTxns += this.group.txns;
     this.appliedEnd = last.endLsn;
     this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + 946_684_800_000);
+    this.o.metrics?.committed(this.group.txns, this.groupTables, (Date.now() - this.group.started) / 1000, this.lastCommitTime);
     this.group = { txns: 0, rows: 0, started: 0, last: null };
     // Only now, with the target transaction durable, may the source forget these transactions.
     this.o.stream.confirm(last.endLsn);
@@ -235,7 +242,7 @@ export class Applier {
 
   private async onInsert(msg: InsertMessage): Promise<void> {
     const rel = this.rel(msg.relationOid);
-    this.group.rows++;
+    this.countRow(rel.table);
     const hooks = this.hooks.get(rel.table);
     if (hooks) {
       await this.flushRun();
@@ -248,6 +255,11 @@ export class Applier {
     this.run.tuples.push(msg.newTuple);
     for (const v of msg.newTuple) if (v) this.run.bytes += v.length;
     if (this.run.tuples.length >= this.o.copyBatchRows || this.run.bytes >= COPY_MAX_BYTES) await this.flushRun();
+  }
+
+  private countRow(table: string): void {
+    this.group.rows++;
+    this.groupTables.set(table, (this.groupTables.get(table) ?? 0) + 1);
   }
 
   /** Apply the pending run of inserts: one INSERT each for short runs, one COPY for longer ones. */
@@ -276,7 +288,7 @@ export class Applier {
   private async onUpdate(msg: UpdateMessage): Promise<void> {
     await this.flushRun();
     const rel = this.rel(msg.relationOid);
-    this.group.rows++;
+    this.countRow(rel.table);
     const newTuple = msg.newTuple;
     // Without a key change there is no old tuple: the key is in the new one.
     const oldTuple = msg.oldTuple ?? msg.newTuple;
@@ -289,7 +301,7 @@ export class Applier {
   private async onDelete(msg: DeleteMessage): Promise<void> {
     await this.flushRun();
     const rel = this.rel(msg.relationOid);
-    this.group.rows++;
+    this.countRow(rel.table);
     const { stmt, values } = deleteStatement(rel, msg.oldTuple);
     await this.exec(rel, 'delete', msg.oldTuple, stmt, values, true);
     const hooks = this.hooks.get(rel.table);

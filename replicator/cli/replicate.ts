@@ -3,6 +3,7 @@ import { requireKeys } from '../../server/config/load.js';
 import type { Command } from '../../server/cli/command.js';
 import { runReplicator } from '../run.js';
 import { defaultSlotName } from '../slot-name.js';
+import { withReplicatorMetrics } from '../metrics/run-with-metrics.js';
 
 export const replicateCommand: Command = {
   name: 'replicate',
@@ -10,7 +11,7 @@ export const replicateCommand: Command = {
   help: `
 Usage: tandem replicate --source URL --target URL [--schema NAME]... [--slot NAME]
                         [--publication NAME] [--application-name NAME]
-                        [--until-caught-up] [--resync]
+                        [--until-caught-up] [--resync] [--metrics-port N [--metrics-host ADDR]]
 
 Runs at a passive site. On the source it creates (when absent) a publication
 for the schemas and a logical replication slot named after this site; on the
@@ -33,6 +34,9 @@ Flags:
                            the start is committed on the target
   --resync                 rebuild the target tables from a new snapshot (after
                            the slot was lost or dropped)
+  --metrics-port N         serve Prometheus metrics at http://HOST:N/metrics (lag,
+                           retained WAL, applied rows, object copy backlog, ...)
+  --metrics-host ADDR      address of the metrics listener (default 127.0.0.1)
 
 Exit status: 0 caught up or stopped by a signal, 3 bad set-up, 4 a change could
 not be applied, 5 the slot was lost (run again with --resync).
@@ -40,6 +44,7 @@ not be applied, 5 the slot was lost (run again with --resync).
 Example:
   tandem replicate --source postgres://replicator@db-a:5432/tandem \\
                    --target postgres://tandem@db-b:5432/tandem --until-caught-up
+  tandem replicate --config /etc/tandem/tandem.yaml --metrics-port 9464 --metrics-host 0.0.0.0
 `,
   flags: {
     schema: { type: 'string', multiple: true },
@@ -52,6 +57,8 @@ Example:
     slot: 'replication.slot',
     publication: 'replication.publication',
     'application-name': 'replication.applicationName',
+    'metrics-port': 'metrics.port',
+    'metrics-host': 'metrics.host',
   },
   async run(ctx) {
     const cfg = ctx.config();
@@ -60,7 +67,9 @@ Example:
     const schemas = (ctx.values.schema as string[] | undefined)?.length ? (ctx.values.schema as string[]) : r.schemas;
     const slot = r.slot ?? defaultSlotName(r.target!, cfg.site);
     const untilCaughtUp = ctx.values['until-caught-up'] === true;
-    const res = await runReplicator({
+    const log = cfg.site ? ctx.log.child({ site: cfg.site }) : ctx.log;
+    const listen = cfg.metrics.port === undefined ? null : { host: cfg.metrics.host, port: cfg.metrics.port };
+    const res = await withReplicatorMetrics({ listen, sourceUrl: r.source!, targetUrl: r.target!, slot, log }, (metrics) => runReplicator({
       sourceUrl: r.source!,
       targetUrl: r.target!,
       schemas,
@@ -71,9 +80,10 @@ Example:
       resync: ctx.values.resync === true,
       walWarnBytes: r.walWarnBytes,
       sequenceSyncIntervalMs: r.sequenceSyncInterval,
-      log: ctx.log,
+      log,
       signal: ctx.signal,
-    });
+      metrics,
+    }));
     ctx.out(
       res.reason === 'caught_up'
         ? `caught up: applied ${res.appliedTxns} source transaction(s); target is at source LSN ${res.appliedLsn}`

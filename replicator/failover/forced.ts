@@ -23,6 +23,7 @@ import { localReplication } from '../../server/site/sql/localReplication.js';
 import { maxKnownEpoch, recordPeerEpoch } from '../../server/site/sql/peerEpochs.js';
 import { setDatabaseReadOnly } from '../../server/site/sql/setDatabaseReadOnly.js';
 import { setSiteRole } from '../../server/site/sql/setSiteRole.js';
+import { terminateAppSessions } from '../../server/site/sql/terminateAppSessions.js';
 import { insertSiteEvent } from '../../server/site/sql/siteEvents.js';
 import type { SiteView } from './inspect.js';
 import type { FailoverOptions, FailoverResult } from './options.js';
@@ -107,6 +108,8 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
           await setJournalFields(t, j.id, { newEpoch: epoch });
           return row;
         });
+        // The job servers' sessions were opened read-only (passive); they reconnect read-write.
+        await terminateAppSessions(t);
         // A replicator that reconnected meanwhile would now fail on every commit (guardReplicationTarget); end its sessions too.
         await terminateReplicatorSessions(t);
         return { detail: `${tv.name} is active with epoch ${epoch}` };

@@ -31,6 +31,7 @@ import { localReplication } from '../../server/site/sql/localReplication.js';
 import { maxKnownEpoch, recordPeerEpoch } from '../../server/site/sql/peerEpochs.js';
 import { setDatabaseReadOnly } from '../../server/site/sql/setDatabaseReadOnly.js';
 import { setSiteRole } from '../../server/site/sql/setSiteRole.js';
+import { terminateAppSessions } from '../../server/site/sql/terminateAppSessions.js';
 import { insertSiteEvent, siteEventExists } from '../../server/site/sql/siteEvents.js';
 import type { SiteRow } from '../../server/site/types.js';
 import { syncSequences } from '../sequences/sync.js';
@@ -195,6 +196,8 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
           await setJournalFields(t, j.id, { newEpoch: epoch });
           return row;
         });
+        // The job servers' sessions were opened read-only (passive); they reconnect read-write.
+        await terminateAppSessions(t);
         return { detail: `${tv.name} is active with epoch ${epoch}` };
       });
     } else {
@@ -252,6 +255,7 @@ async function undo(
     await setSiteRole(s, { role: 'active', activeSite: sv.name, activeUrl: sv.url, reason: `switchover to ${tv.name} undone` });
     await setDatabaseReadOnly(s, false);
   });
+  await terminateAppSessions(s);
   if (journal) await finishJournal(t, journal.id, 'undone');
   o.out(`undone: ${sv.name} is active again (epoch ${sRow.epoch}), ${tv.name} stays passive (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
   return { ...result, outcome: 'undone', newEpoch: sRow.epoch };

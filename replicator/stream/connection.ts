@@ -28,7 +28,10 @@ export type StreamItem =
  * value, whatever the servers' own defaults (as PostgreSQL's apply worker does).
  */
 export const SOURCE_SESSION_OPTIONS =
-  '-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 -c timezone=UTC -c bytea_output=hex';
+  '-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 -c timezone=UTC -c bytea_output=hex ' +
+  // In synchronous mode the replicator is the standby commits wait for: its own commits on the
+  // source (creating the publication, ...) must not wait for itself.
+  '-c synchronous_commit=local';
 
 export interface ReplicationConnectionOptions {
   connectionString: string;

@@ -6,8 +6,7 @@
  */
 import t from 'tap';
 import pg from 'pg';
-import { runReplicator } from '../../replicator/index.js';
-import { checksum, startPair, waitFor } from './helpers.js';
+import { background, checksum, startPair, waitFor } from './helpers.js';
 
 const ddl = `
 create schema tandem;
@@ -31,9 +30,7 @@ t.test('every change kind is applied', async (t) => {
   const p = await startPair(t, ddl);
   await p.src(`insert into tandem.measure values (1, '2024-05-01', 1.5), (2, '2025-05-01', 2.5)`);
   await p.src(`insert into tandem.bank select g, 100 from generate_series(1, 10) g`);
-  const ac = new AbortController();
-  const running = runReplicator({ sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, schemas: ['tandem', 'extra'], signal: ac.signal });
-  t.teardown(() => ac.abort());
+  const { ac, done: running } = background(t, { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, schemas: ['tandem', 'extra'] });
 
   await p.src(`insert into tandem.kv select g, 'v' || g from generate_series(1, 100) g`);
   await p.src(`update tandem.kv set id = id + 1000 where id <= 10`); // key change

@@ -40,11 +40,30 @@ export async function checksum(q: (sql: string) => Promise<pg.QueryResult>, tabl
 }
 
 /** Poll `cond` until true or the deadline (no fixed sleeps in tests). */
-export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 30_000, everyMs = 50): Promise<void> {
+export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 120_000, everyMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await cond()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Start a replicator in the background; it is stopped (and awaited) at the
+ * test's teardown even when the test fails, and its failure never becomes an
+ * unhandled rejection.
+ */
+export function background(
+  t: Teardown,
+  opts: import('../../replicator/index.js').ReplicatorOptions,
+): { ac: AbortController; done: Promise<import('../../replicator/index.js').ReplicatorResult> } {
+  const ac = new AbortController();
+  const done = import('../../replicator/index.js').then((m) => m.runReplicator({ ...opts, signal: ac.signal }));
+  done.catch(() => undefined);
+  t.teardown(async () => {
+    ac.abort();
+    await done.catch(() => undefined);
+  });
+  return { ac, done };
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import { runReplicator } from '../../replicator/index.js';
 import { createLogger } from '../../server/log.js';
 const log = createLogger({ test: 'stream' }, { format: 'pretty', level: (process.env.TANDEM_TEST_LOG as 'debug') ?? 'error' });
-import { checksum, startPair, waitFor } from './helpers.js';
+import { background, checksum, startPair, waitFor } from './helpers.js';
 
 const ddl = `
 create schema tandem;
@@ -18,8 +18,7 @@ t.test('initial copy, then streaming; rows committed during the copy arrive exac
   t.equal(r1.reason, 'caught_up');
   t.same(await checksum(p.dst, 'tandem.items'), await checksum(p.src, 'tandem.items'), 'target equals source after the copy');
 
-  const ac = new AbortController();
-  const running = runReplicator({ sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, signal: ac.signal, log });
+  const { ac, done: running } = background(t, { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, log });
   await p.src(`insert into tandem.items select g, 'item ' || g, g from generate_series(5001, 6000) g`);
   await p.src(`update tandem.items set qty = qty + 1 where id % 7 = 0`);
   await p.src(`delete from tandem.items where id % 11 = 0`);

@@ -4,8 +4,7 @@
  * leave a TOASTed column unchanged keep it.
  */
 import t from 'tap';
-import { runReplicator } from '../../replicator/index.js';
-import { checksum, startPair, waitFor } from './helpers.js';
+import { background, checksum, startPair, waitFor } from './helpers.js';
 
 const ddl = `
 create extension citext;
@@ -50,9 +49,7 @@ insert into tandem.full_vals values ('{"x":  [1, 2]}', ${bigText}, ${base + 1}),
 t.test('every listed type round-trips exactly, through the copy and the stream', async (t) => {
   const p = await startPair(t, ddl);
   await p.src(rowsSql(0)); // copied by the initial copy
-  const ac = new AbortController();
-  const running = runReplicator({ sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, signal: ac.signal });
-  t.teardown(() => ac.abort());
+  const { ac, done: running } = background(t, { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl });
   await p.src(rowsSql(100)); // streamed: a run of 4 rows goes through COPY
   await p.src(`insert into tandem.vals select id + 1000, ts, tstz, num, big, j, jb, b, arr, tarr, mood, comp, rng, tsr, dom, ci, hs, txt, big_txt, f8, f4, iv, u, d, tm from tandem.vals where id in (1, 2)`); // 2 rows: single INSERTs
   // Updates that leave the TOASTed column unchanged (and one that changes it).
