@@ -6,17 +6,23 @@
  */
 import { TandemError } from '../errors.js';
 import { recordAudit } from './audit.js';
+import type { LoginFailureReason, LoginSource } from '../metrics/auth.js';
+import { secondsSince } from '../metrics/registry.js';
 import type { Identity, LoginOutcome } from './identity.js';
 import type { AuthService } from './service.js';
 import { upsertProfile } from './sql/upsertProfile.js';
 
 export async function checkLogin(svc: AuthService, username: string, password: string, clientAddr: string | null): Promise<Identity> {
+  const started = process.hrtime.bigint();
+  const measured = (source: LoginSource, outcome: 'success' | LoginFailureReason) => svc.metrics?.login(source, outcome, secondsSince(started));
+  const likelySource: LoginSource = svc.local && (svc.local.has(username) || !svc.ldap) ? 'local' : svc.ldap ? 'ldap' : 'none';
   const userKey = username.normalize('NFC').toLowerCase();
   const addrKey = clientAddr ?? 'unknown';
   const wait = Math.max(svc.throttleUser.retryAfterMs(userKey), svc.throttleAddress.retryAfterMs(addrKey));
   const audit = (outcome: 'success' | 'failure', details: Record<string, unknown>, user = username) =>
     recordAudit(svc.pool, { event: 'login', outcome, username: user, clientAddr, details });
   if (wait > 0) {
+    measured(likelySource, 'throttled');
     await audit('failure', { reason: 'throttled' });
     const seconds = Math.ceil(wait / 1000);
     throw new TandemError('too_many_requests', `too many failed logins; try again in ${seconds} s`, { details: { retryAfter: seconds } });
@@ -24,6 +30,7 @@ export async function checkLogin(svc: AuthService, username: string, password: s
   // No real user name has control characters (and PostgreSQL text cannot even store NUL).
   if (username.length > 256 || password.length > 1024 || /[\u0000-\u001f\u007f]/.test(username)) {
     svc.throttleAddress.fail(addrKey);
+    measured(likelySource, 'oversized_credentials');
     await audit('failure', { reason: 'oversized credentials' }, username.slice(0, 256));
     throw new TandemError('unauthorized', 'wrong user name or password');
   }
@@ -43,6 +50,7 @@ export async function checkLogin(svc: AuthService, username: string, password: s
     }
   } catch (e) {
     // Directory down: not the user's fault, so not counted against them.
+    measured(likelySource, 'directory_unavailable');
     await audit('failure', { reason: 'directory unavailable' });
     throw e;
   }
@@ -50,12 +58,14 @@ export async function checkLogin(svc: AuthService, username: string, password: s
   if (!outcome.ok) {
     svc.throttleUser.fail(userKey);
     svc.throttleAddress.fail(addrKey);
+    measured(source as LoginSource, outcome.reason);
     await audit('failure', { reason: outcome.reason, source });
     svc.log.info('login failed', { user: username, clientAddr, reason: outcome.reason, source });
     throw new TandemError('unauthorized', 'wrong user name or password');
   }
   const id = outcome.identity;
   svc.throttleUser.succeed(userKey);
+  measured(id.source, 'success');
   await upsertProfile(svc.pool, { username: id.user, displayName: id.displayName, email: id.email, source: id.source, groups: id.groups, roles: id.roles });
   await audit('success', { source: id.source, roles: id.roles, groups: id.groups }, id.user);
   svc.log.info('login', { user: id.user, clientAddr, source: id.source, roles: id.roles });

@@ -8,6 +8,7 @@
 import type pg from 'pg';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import type { LoginMetrics } from '../metrics/auth.js';
 import { loadPolicies } from './acl/load.js';
 import type { PolicySet } from './acl/evaluate.js';
 import { LdapAuthenticator } from './ldap/ldapAuthenticator.js';
@@ -20,6 +21,8 @@ export interface AuthDeps {
   log: Logger;
   /** Policies to use instead of loading `auth.aclDir` (tests, benchmarks). */
   policies?: PolicySet;
+  /** Login latency and failures (`tandem_login_*`). */
+  metrics?: LoginMetrics;
 }
 
 export interface AuthService {
@@ -31,6 +34,7 @@ export interface AuthService {
   throttleAddress: Throttle;
   local?: LocalAuthenticator;
   ldap?: LdapAuthenticator;
+  metrics?: LoginMetrics;
 }
 
 const services = new WeakMap<AuthDeps, AuthService>();
@@ -58,5 +62,5 @@ function createAuthService(deps: AuthDeps): AuthService {
     policies: a.aclDir ?? 'embedded default',
     policyCount: policies.policies.length,
   });
-  return { pool: deps.pool, config: deps.config, log, policies, throttleUser: throttle(a.throttle.maxFailuresPerUser), throttleAddress: throttle(a.throttle.maxFailuresPerAddress), local, ldap };
+  return { pool: deps.pool, config: deps.config, log, policies, throttleUser: throttle(a.throttle.maxFailuresPerUser), throttleAddress: throttle(a.throttle.maxFailuresPerAddress), local, ldap, metrics: deps.metrics };
 }

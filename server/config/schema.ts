@@ -128,6 +128,11 @@ export const configSchema = {
     level: oneOf(['debug', 'info', 'warn', 'error'] as const, { default: 'info', flag: '--log-level', description: 'log level' }),
     format: oneOf(['auto', 'json', 'pretty'] as const, { default: 'auto', description: 'log line format' }),
   },
+  metrics: {
+    // The job server serves GET /metrics on its own HTTP port; these are for `tandem replicate`.
+    port: port({ flag: '--metrics-port', description: 'tandem replicate: serve GET /metrics on this port (absent: no metrics listener; 0 picks a free port)' }),
+    host: str({ default: '127.0.0.1', flag: '--metrics-host', description: 'tandem replicate: address of the metrics listener (0.0.0.0 for a scraper on another host)' }),
+  },
 } as const;
 
 export type Schema = typeof configSchema;

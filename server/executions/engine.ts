@@ -13,6 +13,7 @@ import type { JobDefinition } from '../jobs/definition.js';
 import { secureOptionValues } from '../jobs/options.js';
 import type { Logger } from '../log.js';
 import type { LogStore, LogWriter } from '../logs/store.js';
+import type { EngineMetrics } from '../metrics/executions.js';
 import { assertWritable } from '../site/guard.js';
 import type { ExecutionRow, ExecutionStatus } from '../sql/executions.js';
 import { finishExecution } from '../sql/finishExecution.js';
@@ -38,6 +39,8 @@ export interface EngineOptions {
   pathTemplate: string;
   /** How often to look for abort requests made through other members (default 1 s). */
   abortPollMs?: number;
+  /** Counts executions started and finished here. */
+  metrics?: EngineMetrics;
 }
 
 interface Running {
@@ -138,6 +141,7 @@ export class ExecutionEngine {
         await assertWritable(c, 'finish');
         await finishExecution(c, r.id, 'failed', `cannot open the execution log: ${errorMessage(e)}`);
       });
+      this.o.metrics?.executionFinished('failed');
       return;
     }
     const startedOk = await withTransaction(this.o.pool, async (c) => {
@@ -150,6 +154,7 @@ export class ExecutionEngine {
       return false;
     });
     markedRunning();
+    if (startedOk) this.o.metrics?.executionStarted();
     if (!startedOk) {
       await writer.finish().catch(() => undefined);
       return;
@@ -210,6 +215,7 @@ export class ExecutionEngine {
       await finishExecution(c, r.id, status, reason);
       await upsertLogObject(c, { executionId: r.id, store: this.o.store.kind, key, size: info.size, sha256: info.sha256, complete: true });
     });
+    this.o.metrics?.executionFinished(status);
     log.info('execution ended', { status, reason });
     if (status === 'succeeded') void notify(log, def.notification, 'onsuccess', this.payload(row, status));
     else if (status !== 'aborted') void notify(log, def.notification, 'onfailure', this.payload(row, status));

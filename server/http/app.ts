@@ -13,13 +13,17 @@ import { mountJobRoutes } from './routes/jobs.js';
 import { mountProjectRoutes } from './routes/projects.js';
 import { mountSystemRoutes } from './routes/system.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsEndpoint } from '../metrics/endpoint.js';
 
 export type { AppDeps } from './deps.js';
 
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.server.trustProxy });
+  // Outermost: times every request with its final status and gives it a request id.
+  if (deps.metrics) app.use(deps.metrics.http.middleware(deps.log.child({ component: 'http' })));
   app.use(errorMiddleware(deps.log.child({ component: 'http' })));
   app.use(healthRoutes(deps).routes());
+  if (deps.metrics) app.use(metricsEndpoint(deps.metrics.registry));
 
   const health = new Router();
   health.get('/health/live', (ctx) => {

@@ -6,6 +6,7 @@ import type { LogStore } from '../logs/store.js';
 import type { ExecutionEngine } from '../executions/engine.js';
 import type { AuthDeps } from '../auth/middleware.js';
 import type { SiteMonitor } from '../site/monitor.js';
+import type { JobServerMetrics } from '../metrics/job-server.js';
 
 export interface AppDeps {
   pool: pg.Pool;
@@ -17,4 +18,6 @@ export interface AppDeps {
   auth: AuthDeps;
   /** Site role and epoch checks (health routes); absent in single-site tests. */
   site?: SiteMonitor;
+  /** Request timing and GET /metrics; absent in tests that build the app alone. */
+  metrics?: JobServerMetrics;
 }

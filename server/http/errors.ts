@@ -36,14 +36,14 @@ export function errorMiddleware(log: Logger): Koa.Middleware {
         const status = (e as { status?: number; expose?: boolean }).status;
         if (status && status < 500 && byStatus[status]) err = new TandemError(byStatus[status]!, (e as Error).message);
         else {
-          log.error('unexpected error', { method: ctx.method, path: ctx.path, error: e });
+          log.error('unexpected error', { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, error: e });
           err = new TandemError('internal', 'internal error (see the server log)');
         }
       }
       ctx.status = err.status;
       ctx.body = err.toJSON();
       if (err.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="tandem"');
-      if (err.status >= 500 && err.code !== 'internal') log.warn('request failed', { method: ctx.method, path: ctx.path, code: err.code, message: err.message });
+      if (err.status >= 500 && err.code !== 'internal') log.warn('request failed', { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, code: err.code, message: err.message });
     }
   };
 }

@@ -19,6 +19,7 @@ import { listScheduledJobs } from '../sql/listScheduledJobs.js';
 import { withTransaction } from '../sql/tx.js';
 import { createExecution } from '../executions/create.js';
 import type { ExecutionEngine } from '../executions/engine.js';
+import type { SchedulerMetrics } from '../metrics/executions.js';
 import { decideFiring, type MisfirePolicy } from './misfire.js';
 
 export interface SchedulerOptions {
@@ -31,6 +32,8 @@ export interface SchedulerOptions {
   misfirePolicy?: MisfirePolicy;
   /** Furthest back a resume point may be (default 24 h); older fire times are not even counted. */
   maxLookbackMs?: number;
+  /** Counts firings by outcome and the delay from scheduled time to running. */
+  metrics?: SchedulerMetrics;
 }
 
 export interface TickFiring {
@@ -132,8 +135,10 @@ export class Scheduler {
     if (result.outcome === 'started') {
       this.o.log.info('scheduled job fired', { jobId: job.id, scheduledTime: scheduledTime.toISOString(), executionId: result.executionId });
       await this.o.engine.start(result.executionId!, result.values!);
+      this.o.metrics?.firing('started', (Date.now() - scheduledTime.getTime()) / 1000);
       return { ...base, outcome: 'started', executionId: result.executionId };
     }
+    this.o.metrics?.firing(result.outcome);
     if (result.outcome !== 'lost_race') this.o.log.warn('scheduled firing did not run', { jobId: job.id, scheduledTime: scheduledTime.toISOString(), outcome: result.outcome });
     return result;
   }

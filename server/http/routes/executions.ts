@@ -80,6 +80,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
       return requestAbort(c, e.id, user);
     });
     if (after?.status === 'running') deps.engine.abort(e.id, user);
+    else if (after?.status === 'aborted') deps.metrics?.executions.executionFinished('aborted');
     ctx.status = 202;
     ctx.body = executionView((await getExecution(deps.pool, e.id))!);
   });

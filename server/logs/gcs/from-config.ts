@@ -10,6 +10,7 @@ import type { Config } from '../../config/schema.js';
 import { TandemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Db } from '../../sql/db.js';
+import type { UploadMetrics } from '../../metrics/logs.js';
 import { GcsLogStore } from './store.js';
 
 export function gcsStorageClient(c: Config['gcs']): Storage {
@@ -23,7 +24,7 @@ export function gcsStorageClient(c: Config['gcs']): Storage {
   });
 }
 
-export async function createGcsLogStore(deps: { config: Config; log: Logger; member: string; db?: Db }): Promise<GcsLogStore> {
+export async function createGcsLogStore(deps: { config: Config; log: Logger; member: string; db?: Db; metrics?: UploadMetrics }): Promise<GcsLogStore> {
   const c = deps.config.gcs;
   if (!c.bucket) throw new TandemError('invalid_config', 'gcs.bucket: required when logs.store is gcs', { field: 'gcs.bucket' });
   const store = new GcsLogStore({
@@ -33,6 +34,7 @@ export async function createGcsLogStore(deps: { config: Config; log: Logger; mem
     member: deps.member,
     log: deps.log.child({ component: 'gcs-log-store' }),
     db: deps.db,
+    metrics: deps.metrics,
     checkpointIntervalMs: c.checkpointInterval,
     checkpointBytes: c.checkpointBytes,
     spoolLimitBytes: c.spoolLimit,

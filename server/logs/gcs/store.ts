@@ -24,6 +24,7 @@ import { hasPendingUpload, newSpooledLog, type SpooledLog } from './spooled-log.
 import { Uploader } from './uploader.js';
 import { GcsLogWriter, type WriterHost } from './writer.js';
 import type { Bucket } from '@google-cloud/storage';
+import type { UploadMetrics } from '../../metrics/logs.js';
 
 export interface GcsLogStoreOptions {
   bucket: Bucket;
@@ -35,6 +36,8 @@ export interface GcsLogStoreOptions {
   log: Logger;
   /** When given, each upload is recorded in `tandem.log_objects` (by key). */
   db?: Db;
+  /** Counts failed upload attempts. */
+  metrics?: UploadMetrics;
   checkpointIntervalMs?: number;
   checkpointBytes?: number;
   /** Soft bound of the spool; above it writers hold lines in memory and report them in `pendingBytes`. */
@@ -82,6 +85,7 @@ export class GcsLogStore implements LogStore {
         member: o.member,
         log: o.log,
         db: o.db,
+        metrics: o.metrics,
         checkpointIntervalMs: o.checkpointIntervalMs ?? 1000,
         checkpointBytes: o.checkpointBytes ?? 256 * 1024,
         maxConcurrent: o.maxConcurrentUploads ?? 8,

@@ -14,6 +14,7 @@
  * writers never wait for the bucket.
  */
 import type { Logger } from '../../log.js';
+import type { UploadMetrics } from '../../metrics/logs.js';
 import type { Db } from '../../sql/db.js';
 import { errorMessage } from '../../errors.js';
 import { LogObjects, outcomeUnknown, statusOf } from './objects.js';
@@ -25,6 +26,8 @@ export interface UploaderOptions {
   member: string;
   log: Logger;
   db?: Db;
+  /** Counts failed upload attempts (`tandem_log_upload_failures_total`). */
+  metrics?: UploadMetrics;
   checkpointIntervalMs: number;
   checkpointBytes: number;
   maxConcurrent: number;
@@ -132,6 +135,7 @@ export class Uploader {
       if (complete) await this.o.onComplete(l);
     } catch (e) {
       l.failures++;
+      this.o.metrics?.uploadFailed();
       l.lastError = errorMessage(e);
       const delay = Math.min(this.o.retryMaxMs, this.o.retryBaseMs * 2 ** Math.min(l.failures - 1, 20)) * (0.75 + Math.random() * 0.5);
       l.nextAttemptAt = Date.now() + delay;

@@ -1,0 +1,22 @@
+/**
+ * `GET /metrics` in the Prometheus text format. Like the health checks it
+ * needs no credentials (a scraper has none); it exposes counts and states,
+ * never names, ids or secrets.
+ */
+import type Koa from 'koa';
+import type { Registry } from './registry.js';
+
+export function metricsEndpoint(registry: Registry): Koa.Middleware {
+  return async (ctx, next) => {
+    if (ctx.path !== '/metrics') return next();
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      ctx.status = 405;
+      ctx.set('Allow', 'GET, HEAD');
+      ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} is not allowed on /metrics` } };
+      return;
+    }
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = registry.contentType;
+    ctx.body = await registry.metrics();
+  };
+}
