@@ -116,7 +116,17 @@ export function logClock(): () => string {
 
 /** Serialise one entry as its JSON line (with the trailing newline). */
 export function entryLine(e: LogEntry): string {
-  return JSON.stringify(e) + '\n';
+  // Same text as JSON.stringify(e) + '\n' with the keys in this order, built by hand because this runs
+  // once per line of output (hundreds of thousands per second) and only the strings need escaping.
+  return (
+    '{"time":' + JSON.stringify(e.time) +
+    ',"level":' + JSON.stringify(e.level) +
+    ',"step":' + (e.step === null ? 'null' : JSON.stringify(e.step)) +
+    ',"node":' + JSON.stringify(e.node) +
+    ',"stream":' + JSON.stringify(e.stream) +
+    ',"text":' + JSON.stringify(e.text) +
+    '}\n'
+  );
 }
 
 /** Parse whole JSON lines of `buf` (which must end with `\n` or be empty). */
