@@ -23,7 +23,6 @@ import { checkTargetTables } from './setup/target.js';
 import { defaultSlotName, validSlotName } from './slot-name.js';
 import { ReplicationConnection, SOURCE_SESSION_OPTIONS } from './stream/connection.js';
 import type { RunMetrics } from './metrics/metrics.js';
-import type { RunMetrics } from './metrics/metrics.js';
 
 export interface ReplicatorOptions {
   sourceUrl: string;
@@ -52,8 +51,6 @@ export interface ReplicatorOptions {
   /** At most this many source transactions per target transaction (default 2000; 1 = no grouping). */
   maxGroupTxns?: number;
   /** Called after each target commit / confirmed keepalive. */
-  /** Counts applied transactions and rows, reconnects and errors (`tandem replicate --metrics-port`). */
-  metrics?: RunMetrics;
   /** Counts applied transactions and rows, reconnects and errors (`tandem replicate --metrics-port`). */
   metrics?: RunMetrics;
   onProgress?: (p: { confirmed: string; appliedEnd: string; commitTime: Date | null; appliedTxns: number }) => void;
@@ -160,12 +157,10 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
             at: new Date().toISOString(),
           };
           opts.metrics?.failed();
-          opts.metrics?.failed();
           await setState(targetCtl, slot, 'error', details).catch((se: Error) => log.warn('could not record the error on the target', { error: se }));
           log.error('replication stopped', { error: errorMessage(err) });
           throw err;
         }
-        opts.metrics?.reconnecting();
         opts.metrics?.reconnecting();
         log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(err) });
         await abortable(delay, opts.signal);
@@ -232,7 +227,6 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           log,
           maxGroupTxns: opts.maxGroupTxns,
           metrics: opts.metrics,
-          metrics: opts.metrics,
           onConfirmed: (confirmed, pos) => {
             lastApplied = pos.appliedEnd;
             opts.onProgress?.({ confirmed: formatLsn(confirmed), appliedEnd: formatLsn(pos.appliedEnd), commitTime: pos.commitTime, appliedTxns: totalApplied + (applier?.appliedTxns ?? 0) });
@@ -259,7 +253,6 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           }, 10_000),
         );
         opts.metrics?.streaming(true);
-        opts.metrics?.streaming(true);
         try {
           await applier.runLoop();
         } catch (e) {
@@ -268,7 +261,6 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         return finished ?? 'aborted';
       } finally {
         for (const t of timers) clearInterval(t);
-        opts.metrics?.streaming(false);
         opts.metrics?.streaming(false);
         opts.signal?.removeEventListener('abort', onAbort);
         totalApplied += applier?.appliedTxns ?? 0;
