@@ -1,4 +1,5 @@
-// tandem token|user|acl as an operator runs them: the built CLI (npx tsc first), real processes, real PostgreSQL.
+// tandem token|user|acl as an operator runs them: the built CLI (npx tsc first) in real processes where
+// standard input or the printed output matters, the same entry point (main) in-process for the rest.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tempDir } from '../harness/tmp.js';
 import { migrate } from '../../server/db/migrate.js';
 import { checkToken } from '../../server/auth/tokens.js';
 import { LocalAuthenticator } from '../../server/auth/local/localAuthenticator.js';
+import { main } from '../../server/cli/main.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tandem = (args: string[], input = '') =>
@@ -20,11 +22,30 @@ const tandem = (args: string[], input = '') =>
     cwd: root,
   });
 
+process.env.TANDEM_LOG_LEVEL = 'warn';
+
+/** Run `tandem ARGS` through its entry point in this process, capturing output and the one-line error. */
+async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const status = await main(args, (line) => out.push(line));
+    return { status, stdout: out.join('\n'), stderr: err.join('') };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
 t.test('tandem token create|list|revoke', async (t) => {
   const pgs = await startPostgres(t, { name: 'auth-cli' });
   const url = await pgs.createDatabase('tokens');
 
-  const early = tandem(['token', 'create', '--database-url', url, '--user', 'ci', '--role', 'user']);
+  const early = await cli(['token', 'create', '--database-url', url, '--user', 'ci', '--role', 'user']);
   t.equal(early.status, 1, 'before migration: a clear error');
   t.match(early.stderr, /run "tandem migrate" first/);
 
@@ -46,13 +67,13 @@ t.test('tandem token create|list|revoke', async (t) => {
     t.equal(check.token.description, 'CI pipeline');
   }
 
-  const list = tandem(['token', 'list', '--database-url', url, '--json']);
+  const list = await cli(['token', 'list', '--database-url', url, '--json']);
   t.equal(list.status, 0);
   const listed = JSON.parse(list.stdout);
   t.equal(listed.length, 1);
   t.notOk(list.stdout.includes(token), 'list never shows the secret');
 
-  const rev = tandem(['token', 'revoke', listed[0].id, '--database-url', url]);
+  const rev = await cli(['token', 'revoke', listed[0].id, '--database-url', url]);
   t.equal(rev.status, 0, rev.stderr);
   t.same(await checkToken(pool, token), { ok: false, reason: 'revoked' });
   const audit = await pool.query("select event from tandem.audit_events where details->>'via' = 'cli' order by at");
@@ -63,7 +84,7 @@ t.test('tandem token create|list|revoke', async (t) => {
     [['token', 'create', '--database-url', url, '--user', 'x', '--role', 'user', '--expires', 'soon'], /--expires: expected a duration/],
     [['token', 'create', '--user', 'x', '--role', 'user'], /database\.url: is required/],
   ] as const) {
-    const bad = tandem([...args]);
+    const bad = await cli([...args]);
     t.not(bad.status, 0, `${args.join(' ')} fails`);
     t.match(bad.stderr, msg);
     t.equal(bad.stderr.trim().split('\n').length, 1, 'with a one-line message');
@@ -82,11 +103,11 @@ t.test('tandem user add|passwd|remove', async (t) => {
   const local = new LocalAuthenticator(file);
   t.equal((await local.authenticate('admin', 'first-password')).ok, true);
 
-  t.equal(tandem(['user', 'add', 'admin', '--role', 'admin', '--users-file', file], 'x-password\n').status, 1, 'adding twice is refused');
+  t.equal((await cli(['user', 'add', 'admin', '--role', 'admin', '--users-file', file])).status, 1, 'adding twice is refused');
   const short = tandem(['user', 'add', 'bob', '--role', 'user', '--users-file', file], 'short\n');
   t.equal(short.status, 1);
   t.match(short.stderr, /at least 8 characters/);
-  t.match(tandem(['user', 'add', 'carl', '--role', 'user'], 'long-enough\n').stderr, /no users file/);
+  t.match((await cli(['user', 'add', 'carl', '--role', 'user'])).stderr, /no users file/);
 
   const pw = tandem(['user', 'passwd', 'admin', '--users-file', file], 'second-password\n');
   t.equal(pw.status, 0, pw.stderr);
@@ -94,24 +115,24 @@ t.test('tandem user add|passwd|remove', async (t) => {
   const ok = await local.authenticate('admin', 'second-password');
   t.ok(ok.ok && ok.identity.roles.includes('admin'), 'the new one works and roles are kept');
 
-  const rm = tandem(['user', 'remove', 'admin', '--users-file', file]);
+  const rm = await cli(['user', 'remove', 'admin', '--users-file', file]);
   t.equal(rm.status, 0);
   t.same(await local.authenticate('admin', 'second-password'), { ok: false, reason: 'unknown_user' });
-  t.equal(tandem(['user', 'remove', 'admin', '--users-file', file]).status, 1, 'removing an unknown user fails');
+  t.equal((await cli(['user', 'remove', 'admin', '--users-file', file])).status, 1, 'removing an unknown user fails');
 });
 
 t.test('tandem acl validate points at the line', async (t) => {
   const dir = await tempDir(t, 'acl-cli');
   const good = path.join(dir, 'good.aclpolicy');
   writeFileSync(good, 'description: ok\ncontext:\n  project: ops\nfor:\n  job:\n    - allow: [read, run]\nby:\n  group: dev\n');
-  const r = tandem(['acl', 'validate', good]);
+  const r = await cli(['acl', 'validate', good]);
   t.equal(r.status, 0, r.stdout + r.stderr);
   t.match(r.stdout, /good\.aclpolicy: ok \(1 policy, 1 rule\(s\)\)/);
 
   const bad = path.join(dir, 'bad.aclpolicy');
   writeFileSync(bad, 'description: bad\ncontext:\n  project: ops\nfor:\n  job:\n    - allow: [read, rn]\nby:\n  group: dev\n');
-  const b = tandem(['acl', 'validate', good, bad]);
+  const b = await cli(['acl', 'validate', good, bad]);
   t.equal(b.status, 1);
   t.match(b.stdout, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6:21: for\\.job\\[0\\]\\.allow\\[1\\]: unknown action "rn"`));
-  t.equal(tandem(['acl', 'validate']).status, 2, 'no file is a usage error');
+  t.equal((await cli(['acl', 'validate'])).status, 2, 'no file is a usage error');
 });

@@ -20,7 +20,7 @@ function ldapConfig(urls: string[], extra: Record<string, unknown> = {}): Record
     'auth.ldap.bindPassword': SERVICE_PASSWORD,
     'auth.ldap.userBase': `ou=people,${BASE_DN}`,
     'auth.ldap.groupBase': `ou=groups,${BASE_DN}`,
-    'auth.ldap.timeoutMs': 2000,
+    'auth.ldap.timeoutMs': 5000,
     ...extra,
   };
 }

@@ -118,12 +118,12 @@ t.test('local users, the login form, sessions and CSRF', async (t) => {
 t.test('session expiry', async (t) => {
   const file = await usersFile(t);
   await t.test('idle expiry', async (t) => {
-    const app = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.sessionIdleTimeout': 800 });
+    const app = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.sessionIdleTimeout': 2000 });
     const s = (await login(app.url, 'dora', 'dora-pw ü')).session!;
     t.equal((await call(`${app.url}/api/v1/me`, { cookie: s.cookie })).status, 200);
     // Wait (without using the session, which would keep it alive) until it has been idle long enough.
     await waitFor(async () => {
-      const { rows } = await app.pool.query("select now() - last_seen_at > interval '800 milliseconds' as idle from tandem.sessions");
+      const { rows } = await app.pool.query("select now() - last_seen_at > interval '2 seconds' as idle from tandem.sessions");
       return rows.length === 1 && rows[0].idle;
     }, 'the session to be idle for the timeout');
     const r = await call(`${app.url}/api/v1/tokens`, { cookie: s.cookie });
@@ -131,9 +131,9 @@ t.test('session expiry', async (t) => {
     t.match(r.body.error.message, /session expired/);
   });
   await t.test('absolute expiry, even while in use', async (t) => {
-    const app = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.sessionAbsoluteTimeout': 1500 });
+    const app = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.sessionAbsoluteTimeout': 3000 });
     const s = (await login(app.url, 'dora', 'dora-pw ü')).session!;
-    t.match(s.setCookie, /Max-Age=1$/);
+    t.match(s.setCookie, /Max-Age=3$/);
     let uses = 0;
     await waitFor(async () => {
       uses++;
@@ -159,11 +159,11 @@ t.test('throttling of failed logins', async (t) => {
     t.equal(rows[0].n, 2, 'throttled attempts are audited');
   });
   await t.test('per client address across user names; the delay ends', async (t) => {
-    const app = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.throttle.maxFailuresPerAddress': 4, 'auth.throttle.baseDelay': '1s' });
+    const app = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.throttle.maxFailuresPerAddress': 4, 'auth.throttle.baseDelay': '3s' });
     for (const u of ['a', 'b', 'c', 'd']) t.equal((await login(app.url, u, 'x')).status, 401);
     const r = await login(app.url, 'root', 'root-pw');
     t.equal(r.status, 429, 'a spraying address is slowed down for every name');
-    t.equal(r.headers.get('retry-after'), '1');
+    t.match(r.headers.get('retry-after'), /^[1-3]$/);
     await waitFor(async () => (await login(app.url, 'root', 'root-pw')).status === 200, 'the delay to end');
     t.pass('logins work again after the delay');
   });
