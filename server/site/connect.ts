@@ -66,9 +66,13 @@ export async function inReadWriteTransaction<T>(c: pg.ClientBase, fn: () => Prom
 /** `inReadWriteTransaction` on a pooled connection (the job server's pool on a possibly read-only database). */
 export async function poolReadWrite<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
+  // Checked out, the client has no pool listener; a dropped connection then fails the pending query.
+  const onError = () => undefined;
+  c.on('error', onError);
   try {
     return await inReadWriteTransaction(c, () => fn(c));
   } finally {
+    c.off('error', onError);
     c.release();
   }
 }

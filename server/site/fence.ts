@@ -1,12 +1,14 @@
 /**
  * Fencing: this site stops writing. In one transaction the role becomes
  * `fenced` (waiting for in-flight writes that checked the role) and the
- * database's default becomes read-only for new application sessions.
+ * database's default becomes read-only for new application sessions; then the
+ * job servers' open sessions are ended so that they reconnect read-only.
  */
 import type pg from 'pg';
 import { inReadWriteTransaction, poolReadWrite } from './connect.js';
 import { setDatabaseReadOnly } from './sql/setDatabaseReadOnly.js';
 import { setSiteRole } from './sql/setSiteRole.js';
+import { terminateAppSessions } from './sql/terminateAppSessions.js';
 import type { SiteRole, SiteRow } from './types.js';
 
 export interface DemoteInput {
@@ -22,11 +24,15 @@ async function demote(c: pg.ClientBase, role: Extract<SiteRole, 'fenced' | 'pass
 }
 
 /** Fence the site whose database the pool reaches (the site monitor's own site). */
-export function fenceSelf(pool: pg.Pool, d: DemoteInput): Promise<SiteRow> {
-  return poolReadWrite(pool, (c) => demote(c, 'fenced', d));
+export async function fenceSelf(pool: pg.Pool, d: DemoteInput): Promise<SiteRow> {
+  const row = await poolReadWrite(pool, (c) => demote(c, 'fenced', d));
+  await terminateAppSessions(pool);
+  return row;
 }
 
 /** Fence or make passive the site of this client (the failover command's connection). */
-export function demoteSite(c: pg.ClientBase, role: Extract<SiteRole, 'fenced' | 'passive'>, d: DemoteInput): Promise<SiteRow> {
-  return inReadWriteTransaction(c, () => demote(c, role, d));
+export async function demoteSite(c: pg.ClientBase, role: Extract<SiteRole, 'fenced' | 'passive'>, d: DemoteInput): Promise<SiteRow> {
+  const row = await inReadWriteTransaction(c, () => demote(c, role, d));
+  await terminateAppSessions(c);
+  return row;
 }

@@ -30,6 +30,8 @@ export interface SiteRoleInfo {
   role: SiteRole;
   /** URL of the active site as this site last learned it (null when unknown or this one). */
   activeUrl: string | null;
+  /** Whether the current transaction is read-only. */
+  readOnly: boolean;
 }
 
 const roles: readonly SiteRole[] = ['active', 'draining', 'passive', 'fenced'];
@@ -39,19 +41,20 @@ export async function siteRoleInfo(client: Queryable): Promise<SiteRoleInfo> {
     name: 'tandem.siteTablePresent',
     text: `select to_regclass('tandem_site.site') is not null as present, current_setting('transaction_read_only') = 'on' as read_only`,
   });
-  if (!r.rows[0]?.present) return { role: 'active', activeUrl: null };
+  const readOnly = !!r.rows[0]?.read_only;
+  if (!r.rows[0]?.present) return { role: 'active', activeUrl: null, readOnly };
   // `for share`: a concurrent failover that updates the role waits for this
   // transaction. A read-only transaction (a passive site's default) may not
   // lock rows, and cannot write anyway, so it reads without the lock.
   const row = await client.query<{ role: string; active_url: string | null }>(
-    r.rows[0].read_only
+    readOnly
       ? { name: 'tandem.siteRoleNoLock', text: 'select role, active_url from tandem_site.site' }
       : { name: 'tandem.siteRole', text: 'select role, active_url from tandem_site.site for share' },
   );
   const found = row.rows[0];
-  if (!found) return { role: 'active', activeUrl: null };
+  if (!found) return { role: 'active', activeUrl: null, readOnly };
   const role = (roles as readonly string[]).includes(found.role) ? (found.role as SiteRole) : 'fenced';
-  return { role, activeUrl: found.active_url };
+  return { role, activeUrl: found.active_url, readOnly };
 }
 
 export async function siteRole(client: Queryable): Promise<SiteRole> {
@@ -71,8 +74,11 @@ export async function canWrite(client: Queryable, kind: WriteKind = 'start'): Pr
 /** Throws `site_passive` (503, naming the active site when known) unless this site may write. */
 export async function assertWritable(client: Queryable, kind: WriteKind = 'start'): Promise<void> {
   const info = await siteRoleInfo(client);
-  if (mayWrite(info.role, kind)) return;
-  throw sitePassiveError(info);
+  if (!mayWrite(info.role, kind)) throw sitePassiveError(info);
+  if (info.readOnly) {
+    // A session opened while this site was passive, before the site monitor aligned it: retryable.
+    throw new TandemError('unavailable', 'this site has just been promoted; retry the request', { details: { retryable: true } });
+  }
 }
 
 export function sitePassiveError(info: SiteRoleInfo): TandemError {

@@ -58,7 +58,28 @@ export class SiteMonitor {
   private lastRow: SiteRow | null = null;
   private peers: PeerView[] = [];
 
-  constructor(private readonly o: SiteMonitorOptions) {}
+  /** Role generation the sessions of the pool must match (see alignSessions). */
+  private generation = 0;
+  private readonly sessionGeneration = new WeakMap<object, number>();
+  private readonly onAcquire = (client: pg.PoolClient) => this.alignSession(client);
+
+  constructor(private readonly o: SiteMonitorOptions) {
+    o.pool.on('acquire', this.onAcquire);
+  }
+
+  /**
+   * A pooled session keeps the read-only default it was opened with, but the
+   * site's role may have changed since (a promotion, a fence). When the pool
+   * hands out a session from an older role generation, a session-level SET
+   * is queued before the caller's first query (node-pg runs them in order).
+   */
+  private alignSession(client: pg.PoolClient): void {
+    const row = this.lastRow;
+    if (!row || this.sessionGeneration.get(client) === this.generation) return;
+    this.sessionGeneration.set(client, this.generation);
+    const readOnly = row.role === 'active' ? 'off' : 'on';
+    client.query(`set default_transaction_read_only = ${readOnly}`).catch((e: Error) => this.o.log.warn('could not align a session with the site role', { error: e.message }));
+  }
 
   /** Check once (awaited, so a returning old active fences itself before scheduling anything), then periodically. */
   async start(): Promise<void> {
@@ -74,6 +95,7 @@ export class SiteMonitor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.o.pool.off('acquire', this.onAcquire);
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;
     await this.o.scheduler?.stop();
@@ -145,6 +167,7 @@ export class SiteMonitor {
       }
     }
     const wasActive = this.confirmedActive();
+    if (row?.role !== this.lastRow?.role) this.generation++;
     this.lastRow = row;
     this.confirmed = true;
     if (this.confirmedActive()) {

@@ -6,6 +6,10 @@ import type pg from 'pg';
 
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A checked-out client has no pool listener: without this, the database going away mid-transaction
+  // (a site failing over, a restart) would be an uncaught 'error' event; the pending query fails anyway.
+  const onError = () => undefined;
+  client.on('error', onError);
   try {
     await client.query('begin');
     const result = await fn(client);
@@ -15,6 +19,7 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     await client.query('rollback').catch(() => undefined);
     throw e;
   } finally {
+    client.off('error', onError);
     client.release();
   }
 }

@@ -51,6 +51,8 @@ export async function startSites(t: Teardown, names: string[] = ['a', 'b']): Pro
       const port = await freePort();
       const logsDir = await tempDir(t, `logs-${name}`);
       const pool = new pg.Pool({ connectionString: writableUrl(dbUrl), max: 3 });
+      // Idle connections break when a test kills this site's PostgreSQL; the next query reconnects.
+      pool.on('error', () => undefined);
       t.teardown(() => pool.end());
       const site: TestSite = {
         name,
