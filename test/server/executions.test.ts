@@ -1,5 +1,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
 import path from 'node:path';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
@@ -137,6 +139,30 @@ t.test('executions', async (t) => {
     const off = await importJob(ts, { name: 'disabled', executionEnabled: false, sequence: { commands: [{ exec: 'true' }] } });
     const refused = await ts.api('POST', `/api/v1/jobs/${off}/run`, {});
     t.same([refused.status, refused.body.error.code], [409, 'conflict']);
+  });
+
+  await t.test('webhook notifications on start, success and failure', async (t) => {
+    const received: { path: string; body: any }[] = [];
+    const hook = createServer((req, res) => {
+      let data = '';
+      req.on('data', (c) => (data += c));
+      req.on('end', () => {
+        received.push({ path: req.url!, body: JSON.parse(data) });
+        res.end('ok');
+      });
+    });
+    hook.listen(0, '127.0.0.1');
+    await once(hook, 'listening');
+    t.teardown(() => new Promise<void>((r) => hook.close(() => r())));
+    const base = `http://127.0.0.1:${(hook.address() as { port: number }).port}`;
+    const notification = { onstart: { urls: `${base}/start` }, onsuccess: { urls: `${base}/success` }, onfailure: { urls: `${base}/failure` } };
+    const ok = await importJob(ts, { name: 'notified-ok', notification, sequence: { commands: [{ exec: 'true' }] } });
+    const bad = await importJob(ts, { name: 'notified-bad', notification, sequence: { commands: [{ exec: 'false' }] } });
+    const r1 = await ts.api('POST', `/api/v1/jobs/${ok}/run`, {});
+    const r2 = await ts.api('POST', `/api/v1/jobs/${bad}/run`, {});
+    await waitFor('four webhook calls', async () => received.length >= 4);
+    const seen = received.map((r) => `${r.path} ${r.body.execution.id === r1.body.id ? 'ok' : r.body.execution.id === r2.body.id ? 'bad' : '?'} ${r.body.execution.status}`).sort();
+    t.same(seen, ['/failure bad failed', '/start bad running', '/start ok running', '/success ok succeeded']);
   });
 
   await t.test('a missing job reference fails the step with a reason', async (t) => {
