@@ -8,5 +8,6 @@ import { tokenCommands } from './token.js';
 import { userCommands } from './user.js';
 import { aclCommands } from './acl.js';
 import { replicatorCommands } from '../../replicator/cli/index.js';
+import { siteCommands } from './site.js';
 
-export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, configCheckCommand, ...tokenCommands, ...userCommands, ...aclCommands, ...replicatorCommands];
+export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, configCheckCommand, ...tokenCommands, ...userCommands, ...aclCommands, ...replicatorCommands, ...siteCommands];
