@@ -10,9 +10,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import type { Config } from '../config/schema.js';
-import { TandemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { FsLogStore } from '../logs/fs-store.js';
+import { createGcsLogStore } from '../logs/gcs/from-config.js';
 import type { LogStore } from '../logs/store.js';
 import { ExecutionEngine } from '../executions/engine.js';
 import { LocalExecutor } from '../executions/local-executor.js';
@@ -22,6 +22,7 @@ import { createApp } from '../http/app.js';
 import type { AuthDeps } from '../auth/middleware.js';
 import { memberName } from './member.js';
 import { SiteMonitor } from '../site/monitor.js';
+import { createJobServerMetrics, type JobServerMetrics } from '../metrics/job-server.js';
 
 export interface JobServerOptions {
   config: Config;
@@ -41,23 +42,25 @@ export interface JobServer {
   readonly scheduler: Scheduler;
   readonly store: LogStore;
   readonly http: Server;
+  /** This process's metrics (also served at GET /metrics). */
+  readonly metrics: JobServerMetrics;
   /** Drain and stop (idempotent). */
   stop(): Promise<void>;
 }
 
-function createStore(config: Config): LogStore {
-  if (config.logs.store === 'filesystem') return new FsLogStore({ dir: config.logs.dir });
-  throw new TandemError('invalid_config', `logs.store: "${config.logs.store}" is not available in this build of the job server yet; use filesystem`, {
-    field: 'logs.store',
-  });
+/** The configured log store: the filesystem (embedded default) or GCS with a local spool. */
+async function createStore(config: Config, log: Logger, member: string, pool: pg.Pool, metrics: JobServerMetrics): Promise<LogStore> {
+  if (config.logs.store === 'gcs') return createGcsLogStore({ config, log, member, db: pool, metrics: metrics.logs });
+  return new FsLogStore({ dir: config.logs.dir });
 }
 
 export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
-  const { config, log } = o;
+  const { config } = o;
+  // Every line of this server names its site (when it is one of several).
+  const log = config.site ? o.log.child({ site: config.site }) : o.log;
   const ownPool = !o.pool;
   const pool = o.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize, application_name: 'tandem-server' });
   pool.on('error', (e) => log.warn('idle database connection failed', { error: e }));
-  const store = o.store ?? createStore(config);
   const executor = new LocalExecutor({ log: log.child({ component: 'executor' }), killGraceMs: config.executions.killGrace });
   // The member name needs the port, which is known only after listen when port 0 is asked for.
   const http = (await import('node:http')).createServer();
@@ -65,6 +68,15 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   await once(http, 'listening');
   const port = (http.address() as AddressInfo).port;
   const member = memberName(config, port);
+  const metrics = createJobServerMetrics({ log, member, running: () => engine.runningIds().length });
+  let store: LogStore;
+  try {
+    store = metrics.logs.instrument(o.store ?? (await createStore(config, log, member, pool, metrics)));
+  } catch (e) {
+    http.close();
+    if (ownPool) await pool.end();
+    throw e;
+  }
   const engine = new ExecutionEngine({
     pool,
     store,
@@ -73,6 +85,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     member,
     pathTemplate: config.logs.pathTemplate,
     abortPollMs: config.executions.abortPollInterval,
+    metrics: metrics.executions,
   });
   const scheduler = new Scheduler({
     pool,
@@ -82,19 +95,25 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     intervalMs: config.scheduler.interval,
     misfireGraceMs: config.scheduler.misfireGrace,
     misfirePolicy: config.scheduler.misfirePolicy,
+    metrics: metrics.executions,
   });
   try {
     const recovered = await recoverLeftoverExecutions({ pool, store, log, member });
+    metrics.executions.executionFinished('failed', recovered.length);
     if (recovered.length) log.warn('executions closed at restart', { member, executions: recovered });
   } catch (e) {
     http.close();
+    await engine.close();
+    await store.close();
+    if (ownPool) await pool.end();
     throw e;
   }
-  const auth: AuthDeps = { pool, config, log };
+  const auth: AuthDeps = { pool, config, log, metrics: metrics.auth };
   // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
   const site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
   await site.start();
-  const app = createApp({ pool, config, log, store, engine, auth, site });
+  metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive() });
+  const app = createApp({ pool, config, log, store, engine, auth, site, metrics });
   http.on('request', app.callback());
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
@@ -116,5 +135,5 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       if (ownPool) await pool.end();
       log.info('stopped');
     })());
-  return { url, port, member, pool, engine, scheduler, store, http, stop };
+  return { url, port, member, pool, engine, scheduler, store, http, metrics, stop };
 }
