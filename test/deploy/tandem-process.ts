@@ -17,8 +17,9 @@ export interface TandemServer {
   stop(): Promise<void>;
 }
 
-export async function startTandemServer(t: Teardown, args: string[], env: NodeJS.ProcessEnv = {}): Promise<TandemServer> {
-  const port = await freePort();
+/** `port`: the port to listen on (default: a free one); it is passed as --port, which wins over the config file. */
+export async function startTandemServer(t: Teardown, args: string[], env: NodeJS.ProcessEnv = {}, port?: number): Promise<TandemServer> {
+  port ??= await freePort();
   const child = spawn(process.execPath, [path.join(root, 'bin/tandem.js'), 'server', '--host', '127.0.0.1', '--port', String(port), ...args], {
     cwd: root,
     env: { PATH: process.env.PATH, TANDEM_LOG_FORMAT: 'json', ...env },

@@ -40,6 +40,8 @@ export interface RenderOptions {
   servers: HaproxyBackend[];
   /** Unix socket for `show stat` (admin level). */
   statsSocket?: string;
+  /** Add `x-lb-server: NAME` to every answer from a server, so a test knows who answered. */
+  tagServer?: boolean;
 }
 
 /** The shipped configuration text rendered for loopback (see the file comment). */
@@ -63,6 +65,7 @@ export function renderHaproxyConfig(shipped: string, opts: RenderOptions): strin
     }
     if (head && section === 'frontend') out.push(`    bind 127.0.0.1:${opts.bindPort}`);
     if (section === 'backend' && /^\s+default-server\s/.test(line)) {
+      if (opts.tagServer) out.push('    http-response set-header x-lb-server %[srv_name]');
       for (const s of opts.servers) out.push(`    server ${s.name} ${s.host ?? '127.0.0.1'}:${s.port}`);
     }
   }
@@ -96,6 +99,8 @@ export interface StartHaproxyOptions {
   servers: HaproxyBackend[];
   /** Configuration to render (default: the shipped deploy/haproxy/haproxy.cfg). */
   shippedConfig?: string;
+  /** See RenderOptions.tagServer. */
+  tagServer?: boolean;
 }
 
 /** `haproxy -c -f FILE`: exit status and output. */
@@ -121,7 +126,7 @@ export async function startHaproxy(t: Teardown, opts: StartHaproxyOptions): Prom
   const statsSocket = path.join(dir, 'admin.sock');
   const shipped = readFileSync(opts.shippedConfig ?? SHIPPED_HAPROXY_CFG, 'utf8');
   const configFile = path.join(dir, 'haproxy.cfg');
-  await writeFile(configFile, renderHaproxyConfig(shipped, { bindPort: port, servers: opts.servers, statsSocket }) + '\n');
+  await writeFile(configFile, renderHaproxyConfig(shipped, { bindPort: port, servers: opts.servers, statsSocket, tagServer: opts.tagServer }) + '\n');
   const check = checkHaproxyConfig(configFile);
   if (check.status !== 0) throw new Error(`haproxy -c refused the rendered configuration:\n${check.output}`);
 
