@@ -44,13 +44,28 @@ export async function createSession(
   return { cookieValue, idHash, csrfToken };
 }
 
-/** The live session named by this cookie value, with its idle expiry pushed forward. */
-export async function resumeSession(db: Db, cfg: Config['auth'], cookieValue: string): Promise<SessionRecord | undefined> {
+/** The live session named by this cookie value. */
+export async function findSession(db: Db, cfg: Config['auth'], cookieValue: string): Promise<SessionRecord | undefined> {
   if (cookieValue.length > 100) return undefined;
-  const idHash = hashSessionId(cookieValue);
-  const s = await getLiveSession(db, idHash, cfg.sessionIdleTimeout);
-  if (s) await touchSession(db, idHash, Math.min(60_000, Math.floor(cfg.sessionIdleTimeout / 10)));
-  return s;
+  return getLiveSession(db, hashSessionId(cookieValue), cfg.sessionIdleTimeout);
+}
+
+/**
+ * How stale `last_seen_at` may get before a request pushes it forward: at
+ * most once a minute (a page's many requests cause one replicated write),
+ * and often enough that idle expiry stays accurate for short timeouts.
+ */
+export function touchGranularityMs(cfg: Config['auth']): number {
+  return Math.min(60_000, Math.floor(cfg.sessionIdleTimeout / 10));
+}
+
+export function sessionNeedsTouch(s: SessionRecord, cfg: Config['auth']): boolean {
+  return Date.now() - s.lastSeenAt.getTime() >= touchGranularityMs(cfg);
+}
+
+/** Push the session's idle expiry forward. */
+export async function touchLiveSession(db: Db, cfg: Config['auth'], s: SessionRecord): Promise<void> {
+  await touchSession(db, s.idHash, touchGranularityMs(cfg));
 }
 
 export function csrfMatches(expected: string, given: string | undefined): boolean {

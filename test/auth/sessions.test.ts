@@ -202,3 +202,35 @@ t.test('a token outlives the directory and a session survives on another member 
   const tok = await createToken(a.pool, { user: 'dora', roles: ['user'] });
   t.equal((await call(`${b.url}/api/v1/me`, { token: tok.token })).status, 200);
 });
+
+t.test('on a passive site: tokens and sessions work read-only, logins and token changes are refused with site_passive', async (t) => {
+  const file = await usersFile(t);
+  const app = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.sessionIdleTimeout': 5000 });
+  const s = (await login(app.url, 'dora', 'dora-pw ü')).session!;
+  const tok = await createToken(app.pool, { user: 'dora', roles: ['user'] });
+  const dbName = new URL(app.config.database.url!).pathname.slice(1);
+  // What a failover leaves on a passive site: the role row, and read-only transactions by default.
+  await app.pool.query(
+    "insert into tandem_site.site (name, role, epoch, active_url) values ('b', 'passive', 1, 'https://tandem-a.example.org') on conflict (singleton) do update set role = 'passive', active_url = excluded.active_url",
+  );
+  await pgs.query(`alter database "${dbName}" set default_transaction_read_only = on`);
+  await app.pool.query('discard all'); // (new connections pick the setting up; make sure none is cached)
+  const fresh = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.sessionIdleTimeout': 5000 }, { databaseUrl: app.config.database.url! });
+
+  const me = await call(`${fresh.url}/api/v1/me`, { token: tok.token });
+  t.equal(me.status, 200, 'a token works (its last use is not recorded)');
+  const { rows } = await fresh.pool.query('select last_used_at from tandem.api_tokens where id = $1', [tok.id]);
+  t.equal(rows[0].last_used_at, null);
+  // Past the touch granularity (500 ms here), a session request would normally write; on a passive site it must not fail.
+  await waitFor(async () => (await fresh.pool.query("select now() - last_seen_at > interval '600 milliseconds' as old from tandem.sessions")).rows[0]?.old, 'the session to need a touch');
+  t.equal((await call(`${fresh.url}/api/v1/me`, { cookie: s.cookie })).status, 200, 'a session works');
+
+  const l = await login(fresh.url, 'dora', 'dora-pw ü');
+  t.equal(l.status, 503);
+  t.equal(l.body.error.code, 'site_passive');
+  t.match(l.body.error.message, /tandem-a\.example\.org/, 'names the active site');
+  const created = await call(`${fresh.url}/api/v1/tokens`, { method: 'POST', token: tok.token, body: {} });
+  t.equal(created.status, 503);
+  t.equal(created.body.error.code, 'site_passive');
+  t.teardown(() => pgs.query(`alter database "${dbName}" reset default_transaction_read_only`));
+});

@@ -12,7 +12,8 @@ import { TandemError } from '../../errors.js';
 import { authService, type AuthDeps } from '../service.js';
 import { checkToken } from '../tokens.js';
 import { touchToken } from '../sql/touchToken.js';
-import { SESSION_COOKIE, csrfMatches, resumeSession } from '../sessions.js';
+import { SESSION_COOKIE, csrfMatches, findSession, sessionNeedsTouch, touchLiveSession } from '../sessions.js';
+import { bookkeepingWrite } from '../siteWrites.js';
 import { authState } from '../principal.js';
 import { clientAddress, isSameOrigin } from './request.js';
 import { sendError } from './errorBody.js';
@@ -55,14 +56,16 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
         return next();
       }
       state.principal = { user: check.token.username, roles: check.token.roles, groups: [], via: 'token', tokenId: check.token.id };
-      await touchToken(svc.pool, check.token.id);
+      const last = check.token.lastUsedAt;
+      if (!last || Date.now() - last.getTime() >= 60_000) await bookkeepingWrite(svc.pool, svc.log, 'token use', () => touchToken(svc.pool, check.token.id));
       return proceed();
     }
 
     const cookie = ctx.cookies.get(SESSION_COOKIE);
     if (cookie) {
-      const s = await resumeSession(svc.pool, deps.config.auth, cookie);
+      const s = await findSession(svc.pool, deps.config.auth, cookie);
       if (s) {
+        if (sessionNeedsTouch(s, deps.config.auth)) await bookkeepingWrite(svc.pool, svc.log, 'session use', () => touchLiveSession(svc.pool, deps.config.auth, s));
         if (api && !SAFE_METHODS.has(ctx.method) && !csrfMatches(s.csrfToken, ctx.get('x-csrf-token') || undefined) && !isSameOrigin(ctx, trustProxy)) {
           return sendError(
             ctx,

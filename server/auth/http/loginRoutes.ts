@@ -7,6 +7,7 @@ import { checkLogin } from '../login.js';
 import { authState, requireService } from '../principal.js';
 import { createSession, csrfMatches, setSessionCookie } from '../sessions.js';
 import { deleteSession } from '../sql/deleteSession.js';
+import { assertAuthWritable } from '../siteWrites.js';
 import { readBody, optString } from './body.js';
 import { loginPage, safeNext } from './loginPage.js';
 import { clientAddress, isSameOrigin } from './request.js';
@@ -36,6 +37,8 @@ export function mountLoginRoutes(router: Router): void {
     const next = safeNext(data.next);
     const addr = authState(ctx).clientAddr ?? clientAddress(ctx, trustProxy);
     try {
+      // A passive site cannot write the session (nor the audit row): send the user to the active site.
+      await assertAuthWritable(svc.pool);
       const identity = await checkLogin(svc, username, password, addr);
       const session = await createSession(svc.pool, svc.config.auth, identity, addr);
       setSessionCookie(ctx, svc.config, session.cookieValue);
@@ -65,6 +68,7 @@ export function mountLoginRoutes(router: Router): void {
     const p = state.principal;
     const { kind, data } = await readBody(ctx, svc.config.server.bodyLimit);
     if (p?.via === 'session' && p.sessionId) {
+      await assertAuthWritable(svc.pool);
       const given = ctx.get('x-csrf-token') || optString(data, '_csrf');
       if (!csrfMatches(state.csrfToken ?? '', given) && !isSameOrigin(ctx, svc.config.server.trustProxy))
         throw new TandemError('csrf_failed', 'missing or wrong CSRF token for logout');

@@ -17,6 +17,7 @@ import { getProfileRoles } from '../sql/getProfile.js';
 import { listTokens } from '../sql/listTokens.js';
 import { revokeToken } from '../sql/revokeToken.js';
 import { authorize } from './authorize.js';
+import { assertAuthWritable } from '../siteWrites.js';
 import { optString, optStringList, readBody } from './body.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -51,6 +52,7 @@ export function mountTokenRoutes(router: Router): void {
     const svc = requireService(ctx);
     const p = requirePrincipal(ctx);
     authorize(ctx, 'create', { type: 'token' });
+    await assertAuthWritable(svc.pool);
     const { data } = await readBody(ctx, svc.config.server.bodyLimit);
     const owner = optString(data, 'user', 256) ?? p.user;
     let ownerRoles = p.roles;
@@ -99,6 +101,7 @@ export function mountTokenRoutes(router: Router): void {
     const rec = UUID_RE.test(id) ? await getToken(svc.pool, id) : undefined;
     // Somebody else's token is "not found" unless you administer tokens: ids are not to be probed.
     if (!rec || (rec.username !== p.user && !isTokenAdmin(ctx))) throw new TandemError('not_found', `no token ${id}`);
+    await assertAuthWritable(svc.pool);
     const revoked = await revokeToken(svc.pool, id, p.user);
     if (revoked)
       await recordAudit(svc.pool, {
