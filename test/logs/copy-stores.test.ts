@@ -12,12 +12,16 @@ import type { CopyRequest } from '../../server/logs/gcs/replication/sql/dueCopie
 import type { LogStore } from '../../server/logs/store.js';
 import { startGcs } from '../harness/gcs.js';
 import { tempDir } from '../harness/tmp.js';
-import { entry, member, readAll } from './gcs-helpers.js';
+import { BUCKET, client, entry, member, readAll } from './gcs-helpers.js';
+import { GcsLogStore } from '../../server/logs/gcs/store.js';
+import { silentLogger } from '../../server/log.js';
 
 const request = (key: string, info: { size: number; sha256: string; complete: boolean }): CopyRequest => ({
   key,
   executionId: '00000000-0000-0000-0000-000000000000',
-  ...info,
+  size: info.size,
+  sha256: info.sha256,
+  complete: info.complete,
   attempts: 0,
   mismatches: 0,
 });
@@ -66,4 +70,32 @@ t.test('every pair of stores', async (t) => {
       t.equal(wrong.kind, 'mismatch', 'a record naming other bytes is a mismatch');
     });
   }
+});
+
+t.test('server-side rewrite between buckets of one service; a lying object is caught and its copy removed', async (t) => {
+  const gcs = await startGcs(t, { buckets: [BUCKET, 'passive'] });
+  const source = await member(t, gcs, { name: 'src' });
+  const target = new GcsLogStore({ bucket: client(gcs).bucket('passive'), prefix: 'logs/', spoolDir: await tempDir(t, 'spool-passive'), member: 'dst', log: silentLogger });
+  t.teardown(() => target.close());
+  t.ok(target.canRewriteFrom(source), 'same endpoint: rewrite possible');
+
+  const w = await source.open('p/r.log');
+  for (let i = 0; i < 50; i++) w.append(entry(`line ${i}`));
+  const info = await w.finish();
+  await source.drain(10_000);
+  t.same(await copyOne(source, target, request('p/r.log', info)), { kind: 'done', how: 'rewrite' }, 'copied by rewrite');
+  t.equal(gcs.counters.servedByKind.rewrite, 1);
+  t.equal(gcs.counters.servedByKind.download, 1, 'only the copy was downloaded (to verify its bytes), not the source');
+  t.same(await target.stat('p/r.log'), info);
+  t.same(await copyOne(source, target, request('p/r.log', info)), { kind: 'done', how: 'already' }, 'a second request finds it there');
+
+  // An object whose metadata claims the record's checksum but whose bytes differ.
+  await client(gcs).bucket(BUCKET).file('logs/p/liar.log').save('{"text":"not what the record says"}\n', {
+    resumable: false,
+    metadata: { metadata: { 'tandem-complete': 'true', 'tandem-sha256': info.sha256 } },
+  });
+  const verdict = await copyOne(source, target, request('p/liar.log', info));
+  t.equal(verdict.kind, 'mismatch', `the copied bytes are hashed, so the lie is caught (${JSON.stringify(verdict)})`);
+  const [exists] = await client(gcs).bucket('passive').file('logs/p/liar.log').exists();
+  t.equal(exists, false, 'and the bad copy is not left in the passive bucket');
 });

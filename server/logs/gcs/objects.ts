@@ -101,6 +101,15 @@ export class LogObjects {
     }
   }
 
+  /** Deletes one generation (no-op when it is already gone or replaced). */
+  async remove(key: string, generation: string): Promise<void> {
+    try {
+      await this.bucket.file(this.nameOf(key)).delete({ ifGenerationMatch: generation as unknown as number });
+    } catch (e) {
+      if (statusOf(e) !== 404 && statusOf(e) !== 412) throw e;
+    }
+  }
+
   /** The whole object of one generation (validated against its crc32c by the client), or null when gone. */
   async readAll(key: string, generation: string): Promise<Buffer | null> {
     try {

@@ -18,7 +18,7 @@ import { errorMessage, isTandemError, TandemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Db } from '../../sql/db.js';
 import { parseLines, type LogObjectInfo, type LogReadOptions, type LogReadResult, type LogStore, type LogWriter } from '../store.js';
-import { LogObjects, statusOf } from './objects.js';
+import { LogObjects, statusOf, type RemoteLog } from './objects.js';
 import { listSpool, SpoolFile } from './spool.js';
 import { hasPendingUpload, newSpooledLog, type SpooledLog } from './spooled-log.js';
 import { Uploader } from './uploader.js';
@@ -218,12 +218,15 @@ export class GcsLogStore implements LogStore {
     return { bytes: this.spoolBytes(), limitBytes: this.spoolLimit, logs: this.logs.size, pendingUploads, pendingBytes, conflicts, lastError };
   }
 
-  /** Waits until nothing is pending upload (or the timeout passes; then throws with what is left). */
+  /**
+   * Waits until nothing is pending upload and no upload is in flight (so its
+   * database record is written too), or throws when the timeout passes.
+   */
   async drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const u = this.spoolUsage();
-      if (u.pendingUploads === 0) return;
+      if (u.pendingUploads === 0 && ![...this.logs.values()].some((l) => l.uploading)) return;
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new TandemError('unavailable', `log uploads still pending after ${timeoutMs} ms: ${u.pendingUploads} logs, ${u.pendingBytes} bytes`, {
@@ -369,6 +372,18 @@ export class GcsLogStore implements LogStore {
         if (statusOf(e) !== 412 || attempt >= 3) throw e;
       }
     }
+  }
+
+  /** The live object's facts (size, generation, completeness, SHA-256 from its metadata), or null. */
+  remoteInfo(key: string): Promise<RemoteLog | null> {
+    checkKey(key);
+    return this.objects.stat(key);
+  }
+
+  /** Removes one generation of an object (a copy that failed verification must not stay readable). */
+  removeVersion(key: string, generation: string): Promise<void> {
+    checkKey(key);
+    return this.objects.remove(key, generation);
   }
 
   /** Whether a server-side rewrite from `other` into this store is possible (same storage service). */

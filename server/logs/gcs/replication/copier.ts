@@ -109,7 +109,9 @@ export class LogObjectCopier {
         this.copied++;
         outcome = { key: r.key, sha256: r.sha256, outcome: 'done' };
       } else if (res.kind === 'wait') {
-        outcome = { key: r.key, sha256: r.sha256, outcome: 'retry', delayMs: this.backoff(r.attempts), error: `replicating: ${res.why}` };
+        // Expected and short-lived (the record outran its object): retry soon, at most every 2 s.
+        const delayMs = Math.min(2000, this.backoff(r.attempts));
+        outcome = { key: r.key, sha256: r.sha256, outcome: 'retry', delayMs, error: `replicating: ${res.why}` };
       } else {
         const failed = r.mismatches + 1 >= (this.o.maxMismatches ?? 3);
         const error = `checksum mismatch: ${res.why}`;

@@ -13,8 +13,10 @@ export async function recordLogUpload(db: Db, o: { key: string; store: string; s
     text: `update tandem.log_objects
               set size = $3, sha256 = $4, complete = $5, updated_at = now()
             where key = $1 and store = $2
-              and not complete
-              and (size < $3 or (size = $3 and ($5 or sha256 is distinct from $4)))`,
+              and ((not complete and (size < $3 or (size = $3 and ($5 or sha256 is distinct from $4))))
+                   -- the finished log was recorded before its object landed: touch the record now that it has,
+                   -- so passive sites copy it at once instead of at their next retry
+                   or (complete and $5 and size = $3 and sha256 = $4))`,
     values: [o.key, o.store, o.size, o.sha256, o.complete],
   });
   return (r.rowCount ?? 0) > 0;
