@@ -35,6 +35,8 @@ export interface CreateExecutionInput {
   attempt?: number;
   retryOf?: string | null;
   scheduledTime?: Date | null;
+  /** Insert it running, to be started at once by this member's engine (see ExecutionEngine.startNowFor). */
+  startNow?: { id: string; logStore: string; logKey: string };
 }
 
 export interface CreatedExecution {
@@ -71,6 +73,7 @@ export async function createExecution(client: pg.ClientBase, input: CreateExecut
       attempt: input.attempt ?? 1,
       retryOf: input.retryOf ?? null,
       scheduledTime: input.scheduledTime ?? null,
+      startNow: input.startNow,
     });
     return { id, values };
   } catch (e) {

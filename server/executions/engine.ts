@@ -7,6 +7,7 @@
  * retries. On SIGTERM `drain()` lets running executions finish for a while,
  * then kills and closes the rest.
  */
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
 import type { JobDefinition } from '../jobs/definition.js';
@@ -94,6 +95,16 @@ export class ExecutionEngine {
     return started;
   }
 
+  /**
+   * Id and log key for an execution that the caller inserts already running
+   * (`createExecution({ startNow })`) and hands to `start` right after its
+   * transaction commits: the request's own transaction makes it running.
+   */
+  startNowFor(e: { project: string; jobId: string | null }): { id: string; logStore: string; logKey: string } {
+    const id = randomUUID();
+    return { id, logStore: this.o.store.kind, logKey: logKeyFor(this.o.pathTemplate, { id, project: e.project, jobId: e.jobId }) };
+  }
+
   /** Kill a running execution of this member; false when it does not run here. */
   abort(id: string, by: string | null): boolean {
     const r = this.running.get(id);
@@ -144,7 +155,9 @@ export class ExecutionEngine {
       this.o.metrics?.executionFinished('failed');
       return;
     }
-    const startedOk = await withTransaction(this.o.pool, async (c) => {
+    // Inserted already running by this member (startNowFor): nothing to mark. Otherwise queued → running here.
+    const alreadyRunning = row.status === 'running' && row.member === this.o.member;
+    const startedOk = alreadyRunning || await withTransaction(this.o.pool, async (c) => {
       await assertWritable(c);
       if (!(await markExecutionRunning(c, r.id, this.o.member))) return false;
       await upsertLogObject(c, { executionId: r.id, store: this.o.store.kind, key, size: 0, sha256: null, complete: false });

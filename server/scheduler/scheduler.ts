@@ -121,6 +121,7 @@ export class Scheduler {
           user: job.updatedBy ?? job.createdBy,
           member: this.o.member,
           scheduledTime,
+          startNow: this.o.engine.startNowFor({ project: job.project, jobId: job.id }),
         });
         await setFiringOutcome(c, { jobId: job.id, scheduledTime, outcome: 'started', executionId: created.id, message });
         return { ...base, outcome: 'started' as const, executionId: created.id, values: created.values };

@@ -42,6 +42,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
         trigger: 'user',
         user,
         member: deps.engine.member,
+        startNow: deps.engine.startNowFor({ project: job.project, jobId: job.id }),
       });
     });
     void deps.engine.start(created.id, created.values);
