@@ -1,8 +1,9 @@
 /**
  * One login attempt: throttle check, password check (a local user of the
  * users file first — the break-glass account —, else LDAP when configured),
- * throttle bookkeeping, profile update and audit row. Wrong password and
- * unknown user get the same answer.
+ * throttle bookkeeping and the audit row of a failure. Wrong password and
+ * unknown user get the same answer. A success is recorded by `recordLogin`
+ * in the same transaction as the new session.
  */
 import { TandemError } from '../errors.js';
 import { recordAudit } from './audit.js';
@@ -11,6 +12,7 @@ import { secondsSince } from '../metrics/registry.js';
 import type { Identity, LoginOutcome } from './identity.js';
 import type { AuthService } from './service.js';
 import { upsertProfile } from './sql/upsertProfile.js';
+import type { Db } from './sql/db.js';
 
 export async function checkLogin(svc: AuthService, username: string, password: string, clientAddr: string | null): Promise<Identity> {
   const started = process.hrtime.bigint();
@@ -63,11 +65,14 @@ export async function checkLogin(svc: AuthService, username: string, password: s
     svc.log.info('login failed', { user: username, clientAddr, reason: outcome.reason, source });
     throw new TandemError('unauthorized', 'wrong user name or password');
   }
-  const id = outcome.identity;
   svc.throttleUser.succeed(userKey);
-  measured(id.source, 'success');
-  await upsertProfile(svc.pool, { username: id.user, displayName: id.displayName, email: id.email, source: id.source, groups: id.groups, roles: id.roles });
-  await audit('success', { source: id.source, roles: id.roles, groups: id.groups }, id.user);
+  measured(outcome.identity.source, 'success');
+  return outcome.identity;
+}
+
+/** The writes of a successful login besides the session: profile and audit row (in the caller's transaction). */
+export async function recordLogin(db: Db, svc: AuthService, id: Identity, clientAddr: string | null): Promise<void> {
+  await upsertProfile(db, { username: id.user, displayName: id.displayName, email: id.email, source: id.source, groups: id.groups, roles: id.roles });
+  await recordAudit(db, { event: 'login', outcome: 'success', username: id.user, clientAddr, details: { source: id.source, roles: id.roles, groups: id.groups } });
   svc.log.info('login', { user: id.user, clientAddr, source: id.source, roles: id.roles });
-  return id;
 }

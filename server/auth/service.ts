@@ -14,6 +14,7 @@ import type { PolicySet } from './acl/evaluate.js';
 import { LdapAuthenticator } from './ldap/ldapAuthenticator.js';
 import { LocalAuthenticator } from './local/localAuthenticator.js';
 import { Throttle } from './throttle.js';
+import { deleteExpiredSessions } from './sql/deleteExpiredSessions.js';
 
 export interface AuthDeps {
   pool: pg.Pool;
@@ -35,6 +36,8 @@ export interface AuthService {
   local?: LocalAuthenticator;
   ldap?: LdapAuthenticator;
   metrics?: LoginMetrics;
+  /** When expired sessions were last deleted (ms since epoch); see cleanupSessions. */
+  sessionsCleanedAt: number;
 }
 
 const services = new WeakMap<AuthDeps, AuthService>();
@@ -62,5 +65,17 @@ function createAuthService(deps: AuthDeps): AuthService {
     policies: a.aclDir ?? 'embedded default',
     policyCount: policies.policies.length,
   });
-  return { pool: deps.pool, config: deps.config, log, policies, throttleUser: throttle(a.throttle.maxFailuresPerUser), throttleAddress: throttle(a.throttle.maxFailuresPerAddress), local, ldap, metrics: deps.metrics };
+  return { pool: deps.pool, config: deps.config, log, policies, throttleUser: throttle(a.throttle.maxFailuresPerUser), throttleAddress: throttle(a.throttle.maxFailuresPerAddress), local, ldap, metrics: deps.metrics, sessionsCleanedAt: 0 };
+}
+
+/**
+ * Delete expired sessions, at most once a minute per member, on the login
+ * path (no timer to stop): keeps the table small without a scan per login.
+ */
+export async function cleanupSessions(svc: AuthService): Promise<void> {
+  const now = Date.now();
+  if (now - svc.sessionsCleanedAt < 60_000) return;
+  svc.sessionsCleanedAt = now;
+  const n = await deleteExpiredSessions(svc.pool, svc.config.auth.sessionIdleTimeout);
+  if (n) svc.log.debug('expired sessions deleted', { count: n });
 }

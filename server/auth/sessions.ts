@@ -12,7 +12,6 @@ import type { Db } from './sql/db.js';
 import { insertSession } from './sql/insertSession.js';
 import { getLiveSession, type SessionRecord } from './sql/getSession.js';
 import { touchSession } from './sql/touchSession.js';
-import { deleteExpiredSessions } from './sql/deleteExpiredSessions.js';
 import { isHttps } from './http/request.js';
 
 export const SESSION_COOKIE = 'tandem_session';
@@ -39,8 +38,6 @@ export async function createSession(
     clientAddr,
     absoluteTimeoutMs: cfg.sessionAbsoluteTimeout,
   });
-  // Housekeeping on the (rare) login path rather than a timer: keeps the table small.
-  await deleteExpiredSessions(db, cfg.sessionIdleTimeout);
   return { cookieValue, idHash, csrfToken };
 }
 

@@ -3,7 +3,9 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { TandemError, isTandemError } from '../../errors.js';
 import { recordAudit } from '../audit.js';
-import { checkLogin } from '../login.js';
+import { checkLogin, recordLogin } from '../login.js';
+import { cleanupSessions } from '../service.js';
+import { withTransaction } from '../sql/transaction.js';
 import { authState, requireService } from '../principal.js';
 import { createSession, csrfMatches, setSessionCookie } from '../sessions.js';
 import { deleteSession } from '../sql/deleteSession.js';
@@ -40,7 +42,13 @@ export function mountLoginRoutes(router: Router): void {
       // A passive site cannot write the session (nor the audit row): send the user to the active site.
       await assertAuthWritable(svc.pool);
       const identity = await checkLogin(svc, username, password, addr);
-      const session = await createSession(svc.pool, svc.config.auth, identity, addr);
+      // Session, profile and audit row in one transaction: one commit, and never a session without its audit row.
+      const session = await withTransaction(svc.pool, svc.log, async (tx) => {
+        const created = await createSession(tx, svc.config.auth, identity, addr);
+        await recordLogin(tx, svc, identity, addr);
+        return created;
+      });
+      await cleanupSessions(svc);
       setSessionCookie(ctx, svc.config, session.cookieValue);
       ctx.set('Cache-Control', 'no-store');
       if (kind === 'form') {
