@@ -4,6 +4,7 @@ import type { Command } from '../../server/cli/command.js';
 import { runReplicator } from '../run.js';
 import { defaultSlotName } from '../slot-name.js';
 import { withReplicatorMetrics } from '../metrics/run-with-metrics.js';
+import { startLogObjectReplication } from '../../server/logs/gcs/replication/service.js';
 
 export const replicateCommand: Command = {
   name: 'replicate',
@@ -21,6 +22,10 @@ source transaction is applied exactly once, in one target transaction; the
 source keeps its WAL until the target has committed it. It reconnects on
 connection errors and stops on a change it cannot apply (see
 "tandem replication status" for the error and the change).
+
+With gcs.sourceBucket set (the active site's log bucket), it also copies the
+execution log objects that replicated rows name into this site's log store
+(gcs.bucket, or logs.dir for the filesystem store), verified by checksum.
 
 Flags:
   --source URL             active site's database (replication.source, TANDEM_REPLICATION_SOURCE)
@@ -69,6 +74,7 @@ Example:
     const untilCaughtUp = ctx.values['until-caught-up'] === true;
     const log = cfg.site ? ctx.log.child({ site: cfg.site }) : ctx.log;
     const listen = cfg.metrics.port === undefined ? null : { host: cfg.metrics.host, port: cfg.metrics.port };
+    const objects = await startLogObjectReplication({ config: cfg, log });
     const res = await withReplicatorMetrics({ listen, sourceUrl: r.source!, targetUrl: r.target!, slot, log }, (metrics) => runReplicator({
       sourceUrl: r.source!,
       targetUrl: r.target!,
@@ -83,7 +89,8 @@ Example:
       log,
       signal: ctx.signal,
       metrics,
-    }));
+      hooks: objects ? [objects.hook] : undefined,
+    })).finally(() => objects?.stop());
     ctx.out(
       res.reason === 'caught_up'
         ? `caught up: applied ${res.appliedTxns} source transaction(s); target is at source LSN ${res.appliedLsn}`
