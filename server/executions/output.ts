@@ -11,7 +11,8 @@ import type { Readable } from 'node:stream';
 import { logClock, type LogLevel, type LogStream, type LogWriter } from '../logs/store.js';
 
 const MAX_LINE = 64 * 1024;
-const HIGH_WATER = 1024 * 1024;
+/** Unwritten log bytes of one execution above which its step's output is paused until they are written. */
+const HIGH_WATER = 256 * 1024;
 
 /** Replace every secure value by `****` (longest first, so a value containing another is masked whole). */
 export function makeMasker(secrets: string[]): (text: string) => string {

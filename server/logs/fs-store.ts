@@ -193,6 +193,7 @@ async function trimToWholeLines(file: string): Promise<{ size: number; hash: Has
 class FsLogWriter implements LogWriter {
   private chunks: string[] = [];
   private pending = 0;
+  private queued = 0;
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private failed: Error | undefined;
@@ -208,8 +209,9 @@ class FsLogWriter implements LogWriter {
     private readonly onSeal: (info: LogObjectInfo) => Promise<void>,
   ) {}
 
+  /** Appended but not yet on disk: still buffered, plus batches queued behind a write in progress. */
   get pendingBytes(): number {
-    return this.pending;
+    return this.pending + this.queued;
   }
 
   append(entry: LogEntry): void {
@@ -231,15 +233,18 @@ class FsLogWriter implements LogWriter {
       const buf = Buffer.from(this.chunks.join(''), 'utf8');
       this.chunks = [];
       this.pending = 0;
+      this.queued += buf.length;
       this.writing = this.writing.then(async () => {
-        if (this.failed) return;
         try {
+          if (this.failed) return;
           let off = 0;
           while (off < buf.length) off += (await this.fh.write(buf, off, buf.length - off)).bytesWritten;
           this.hash.update(buf);
           this.size += buf.length;
         } catch (e) {
           this.failed = e as Error;
+        } finally {
+          this.queued -= buf.length;
         }
       });
     }

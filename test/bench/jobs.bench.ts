@@ -98,18 +98,17 @@ const bench: BenchGroup = async (report) => {
     report.progress(`run-to-running latency over ${LATENCY_RUNS} sequential runs`);
     const latencies: number[] = [];
     for (let i = 0; i < LATENCY_RUNS; i++) {
-      const t0 = Date.now();
+      const t0 = performance.now();
       const e = await api('POST', `/api/v1/jobs/${noop}/run`, {});
-      const startedAt = await poll(
-        'running',
-        async () => (await pool.query('select started_at from tandem.executions where id = $1', [e.id])).rows[0]?.started_at as Date | undefined,
-        10_000,
-        2,
-      );
-      latencies.push(startedAt.getTime() - t0);
+      // The answer says `running` when the request's transaction made it so (committed before the answer);
+      // otherwise wait until the database says so.
+      if (e.status !== 'running' && e.status !== 'succeeded') {
+        await poll('running', async () => (await pool.query('select started_at from tandem.executions where id = $1', [e.id])).rows[0]?.started_at as Date | undefined, 10_000, 1);
+      }
+      latencies.push(performance.now() - t0);
     }
     latencies.sort((a, b) => a - b);
-    report.figure('jobs.run_to_running_p50_ms', percentile(latencies, 50), 'ms from POST /jobs/:id/run to the execution running (p50, sequential runs)');
+    report.figure('jobs.run_to_running_p50_ms', percentile(latencies, 50), 'ms from sending POST /jobs/:id/run to knowing the execution runs (its committed state), p50 over sequential runs');
     report.figure('jobs.run_to_running_p99_ms', percentile(latencies, 99), 'same, p99');
     await poll('latency runs to end', async () => (await pool.query(`select count(*)::int as n from tandem.executions where status in ('queued','running')`)).rows[0].n === 0, 60_000);
 
@@ -168,7 +167,7 @@ const bench: BenchGroup = async (report) => {
     );
     report.figure('jobs.get_execution_rps', requests / ((Date.now() - startRps) / 1000), `GET /api/v1/executions/:id per second (${RPS_CLIENTS} concurrent clients on the same machine)`);
     report.figure('jobs.peak_rss_mb', peakRssMb(server.pid!), 'peak RSS (VmHWM) of the tandem server process over the whole group');
-    report.note('Server and benchmark client share the 2 cores; latency is measured from the client clock before POST to the execution\'s started_at (same machine clock).');
+    report.note('Server and benchmark client share the 2 cores. Run-to-running is the full client round trip of POST /run (the execution is committed as running before the answer).');
   } finally {
     if (server && server.exitCode === null) {
       server.kill('SIGTERM');
