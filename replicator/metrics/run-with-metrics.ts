@@ -8,7 +8,7 @@ import { TandemError, errorMessage } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
 import { ReplicatorMetrics } from './metrics.js';
 import { Probe } from './probe.js';
-import { startMetricsServer } from './server.js';
+import { startMetricsServer, type MetricsServer } from './server.js';
 
 export interface ReplicatorMetricsOptions {
   listen: { host: string; port: number } | null;
@@ -18,8 +18,8 @@ export interface ReplicatorMetricsOptions {
   log: Logger;
 }
 
-export async function withReplicatorMetrics<T>(o: ReplicatorMetricsOptions, run: (metrics: ReplicatorMetrics | undefined) => Promise<T>): Promise<T> {
-  if (!o.listen) return run(undefined);
+export async function withReplicatorMetrics<T>(o: ReplicatorMetricsOptions, run: (metrics: ReplicatorMetrics | undefined, listener: MetricsServer | undefined) => Promise<T>): Promise<T> {
+  if (!o.listen) return run(undefined, undefined);
   const log = o.log.child({ component: 'metrics' });
   const metrics = new ReplicatorMetrics({ slot: o.slot });
   const probe = new Probe({ sourceUrl: o.sourceUrl, targetUrl: o.targetUrl, slot: o.slot, log });
@@ -32,7 +32,7 @@ export async function withReplicatorMetrics<T>(o: ReplicatorMetricsOptions, run:
     throw new TandemError('invalid_config', `metrics.port: cannot listen on ${o.listen.host}:${o.listen.port}: ${errorMessage(e)}`, { field: 'metrics.port', exitCode: 3 });
   }
   try {
-    return await run(metrics);
+    return await run(metrics, server);
   } finally {
     await server.close();
     await probe.close();
