@@ -1,10 +1,9 @@
 /**
- * Writing the audit trail. `recordAudit` waits for the row (use it where the
- * event must not be lost, e.g. before answering a login); `auditInBackground`
- * is for synchronous code paths (an ACL denial is thrown as an exception
- * right away) and logs a failed write as an error instead of dropping it.
+ * Writing the audit trail. `recordAudit` waits for the row; pass a
+ * transaction's client to commit it together with the change it describes.
+ * (ACL denials are written in the background by authorize; successful API
+ * changes by the authenticate middleware, see http/auditChanges.ts.)
  */
-import type { Logger } from '../log.js';
 import type { Db } from './sql/db.js';
 import { insertAudit, type AuditRow } from './sql/insertAudit.js';
 
@@ -50,8 +49,4 @@ function row(e: AuditInput): AuditRow {
 
 export async function recordAudit(db: Db, e: AuditInput): Promise<void> {
   await insertAudit(db, row(e));
-}
-
-export function auditInBackground(db: Db, log: Logger, e: AuditInput): void {
-  insertAudit(db, row(e)).catch((err: unknown) => log.error('audit event not written', { event: e.event, user: e.username, err }));
 }

@@ -5,7 +5,8 @@
  * wrote would diverge from the active site. So: logins, logouts and token
  * changes refuse with `site_passive` (503, naming the active site), and the
  * bookkeeping writes of ordinary requests (token last use, session idle
- * expiry) are skipped there, and never fail a request.
+ * expiry, the audit row of an ACL denial) are skipped there, and never fail
+ * a request.
  */
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';

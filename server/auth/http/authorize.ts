@@ -6,7 +6,8 @@
 import type Koa from 'koa';
 import { TandemError } from '../../errors.js';
 import type { Action, Resource } from '../acl/types.js';
-import { auditInBackground } from '../audit.js';
+import { recordAudit } from '../audit.js';
+import { bookkeepingWrite } from '../siteWrites.js';
 import { authState, requirePrincipal, requireService } from '../principal.js';
 
 export function describeResource(r: Resource): string {
@@ -33,14 +34,15 @@ export function authorize(ctx: Koa.Context, action: Action, resource: Resource):
   const decision = svc.policies.decide(principal, action, resource);
   if (decision.allowed) return;
   const what = describeResource(resource);
-  auditInBackground(svc.pool, svc.log, {
+  // In the background (authorize is synchronous), and not on a passive site, which cannot write.
+  void bookkeepingWrite(svc.pool, svc.log, 'an ACL denial in the audit trail', () => recordAudit(svc.pool, {
     event: 'acl.denied',
     outcome: 'denied',
     username: principal.user,
     clientAddr: authState(ctx).clientAddr ?? null,
     target: what,
     details: { action, resource, reason: decision.reason, method: ctx.method, path: ctx.path },
-  });
+  }));
   svc.log.info('access denied', { user: principal.user, action, target: what, reason: decision.reason });
   throw new TandemError('forbidden', `not allowed to ${action} ${what}`, { details: { action } });
 }
