@@ -22,7 +22,7 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { TandemError } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
-import { recordProgress } from '../bookkeeping/record-progress.js';
+import { recordProgressStatement } from '../bookkeeping/record-progress.js';
 import { formatLsn, type Lsn } from '../lsn.js';
 import type { ReplicationConnection } from '../stream/connection.js';
 import type { ApplyMetrics } from '../metrics/metrics.js';
@@ -31,6 +31,7 @@ import { checkTargetTables } from '../setup/target.js';
 import { applyError } from './apply-error.js';
 import { copyLine } from './copy-text.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
+import { runPipeline, type PipelineStatement } from './pipeline.js';
 import { copyStatement, deleteStatement, describeKey, insertStatement, relationEntry, updateStatement, type RelationEntry } from './relation.js';
 
 export interface ApplierOptions {
@@ -57,7 +58,21 @@ interface InsertRun {
   rel: RelationEntry;
   tuples: Tuple[];
   bytes: number;
+  /** Commit LSN of the first source transaction in the run (runs may span the transactions of a group). */
+  firstLsn: string | undefined;
 }
+
+type ErrorContext = { table: string; change: string; key?: Record<string, string | null>; commitLsn?: string; xid?: number };
+
+interface Pending extends PipelineStatement {
+  /** UPDATE and DELETE must change exactly one row. */
+  mustMatch: boolean;
+  kind: string;
+  context: () => ErrorContext;
+}
+
+/** Statements sent per round trip at most. */
+const PIPELINE_MAX = 1000;
 
 interface CurrentTxn {
   commitLsn: Lsn;
@@ -85,6 +100,7 @@ export class Applier {
   private targetOpen = false;
   private group = { txns: 0, rows: 0, started: 0, last: null as CommitMessage | null };
   private run: InsertRun | null = null;
+  private pending: Pending[] = [];
   /** Rows of the open target transaction per table (for metrics), cleared with each group. */
   private groupTables = new Map<string, number>();
   private stopped = false;
@@ -137,6 +153,7 @@ export class Applier {
       if (this.targetOpen) {
         this.targetOpen = false;
         this.run = null;
+        this.pending = [];
         await this.o.target.query('rollback').catch((e: Error) => this.o.log.debug('rollback after stop', { error: e }));
       }
     }
@@ -182,9 +199,10 @@ export class Applier {
 
   private async onCommit(msg: CommitMessage): Promise<void> {
     const txn = this.txn;
-    if (txn && !txn.skipping) await this.flushRun(); // still inside the transaction: errors name its LSN
     this.txn = null;
     if (!txn || txn.skipping) return;
+    // Pending inserts and statements may continue into the next source transaction of the group:
+    // the group commits as one target transaction, so each source transaction stays whole.
     this.group.txns++;
     this.group.last = msg;
     const g = this.group;
@@ -198,9 +216,12 @@ export class Applier {
       // An open transaction with no complete source transaction cannot happen between transactions; be safe.
       await this.o.target.query('rollback');
       this.targetOpen = false;
+      this.pending = [];
       return;
     }
-    await recordProgress(this.o.target, this.o.slot, last.commitLsn, last.endLsn, microsToTimestamp(last.commitTimeMicros), this.group.txns);
+    const rec = recordProgressStatement(this.o.slot, last.commitLsn, last.endLsn, microsToTimestamp(last.commitTimeMicros), this.group.txns);
+    this.pending.push({ ...rec, mustMatch: true, kind: 'record progress', context: () => ({ table: 'tandem_site.replication_progress', change: 'update' }) });
+    await this.flushPipeline();
     await this.o.target.query('commit');
     this.targetOpen = false;
     this.appliedTxns += this.group.txns;
@@ -215,6 +236,7 @@ export class Applier {
 
   private async onRelation(msg: RelationMessage): Promise<void> {
     await this.flushRun();
+    await this.flushPipeline();
     const entry = relationEntry(msg);
     const prev = this.relations.get(msg.relationOid);
     if (!prev || prev.columns.join('\0') !== entry.columns.join('\0') || prev.table !== entry.table) {
@@ -230,7 +252,7 @@ export class Applier {
     return r;
   }
 
-  private context(rel: RelationEntry, change: string, tuple: Tuple | null) {
+  private context(rel: RelationEntry, change: string, tuple: Tuple | null): ErrorContext {
     return {
       table: rel.table,
       change,
@@ -246,12 +268,13 @@ export class Applier {
     const hooks = this.hooks.get(rel.table);
     if (hooks) {
       await this.flushRun();
-      await this.exec(rel, 'insert', msg.newTuple, insertStatement(rel), msg.newTuple as (string | null)[], false);
+      this.queue(rel, 'insert', msg.newTuple, insertStatement(rel), msg.newTuple as (string | null)[], false);
+      await this.flushPipeline();
       await this.callHooks(hooks, rel, 'insert', msg.newTuple, null);
       return;
     }
     if (this.run && this.run.rel !== rel) await this.flushRun();
-    if (!this.run) this.run = { rel, tuples: [], bytes: 0 };
+    if (!this.run) this.run = { rel, tuples: [], bytes: 0, firstLsn: this.txn ? formatLsn(this.txn.commitLsn) : undefined };
     this.run.tuples.push(msg.newTuple);
     for (const v of msg.newTuple) if (v) this.run.bytes += v.length;
     if (this.run.tuples.length >= this.o.copyBatchRows || this.run.bytes >= COPY_MAX_BYTES) await this.flushRun();
@@ -268,9 +291,11 @@ export class Applier {
     if (!run) return;
     this.run = null;
     if (run.tuples.length < COPY_MIN_ROWS) {
-      for (const t of run.tuples) await this.exec(run.rel, 'insert', t, insertStatement(run.rel), t as (string | null)[], false);
+      for (const t of run.tuples) this.queue(run.rel, 'insert', t, insertStatement(run.rel), t as (string | null)[], false, run.firstLsn);
+      if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
       return;
     }
+    await this.flushPipeline();
     let text = '';
     for (const t of run.tuples) text += copyLine(t);
     try {
@@ -281,7 +306,9 @@ export class Applier {
         stream.end(Buffer.from(text, 'utf8'));
       });
     } catch (e) {
-      throw applyError(e, this.context(run.rel, `insert (one of ${run.tuples.length} rows)`, null));
+      const lastLsn = this.txn ? formatLsn(this.txn.commitLsn) : undefined;
+      const commitLsn = run.firstLsn === lastLsn || !lastLsn ? run.firstLsn : `${run.firstLsn} to ${lastLsn}`;
+      throw applyError(e, { ...this.context(run.rel, `insert (one of ${run.tuples.length} rows)`, null), commitLsn });
     }
   }
 
@@ -293,9 +320,12 @@ export class Applier {
     // Without a key change there is no old tuple: the key is in the new one.
     const oldTuple = msg.oldTuple ?? msg.newTuple;
     const { stmt, values } = updateStatement(rel, oldTuple, newTuple);
-    await this.exec(rel, 'update', oldTuple, stmt, values, true);
+    this.queue(rel, 'update', oldTuple, stmt, values, true);
     const hooks = this.hooks.get(rel.table);
-    if (hooks) await this.callHooks(hooks, rel, 'update', newTuple, msg.oldTuple);
+    if (hooks) {
+      await this.flushPipeline();
+      await this.callHooks(hooks, rel, 'update', newTuple, msg.oldTuple);
+    } else if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
   }
 
   private async onDelete(msg: DeleteMessage): Promise<void> {
@@ -303,13 +333,17 @@ export class Applier {
     const rel = this.rel(msg.relationOid);
     this.countRow(rel.table);
     const { stmt, values } = deleteStatement(rel, msg.oldTuple);
-    await this.exec(rel, 'delete', msg.oldTuple, stmt, values, true);
+    this.queue(rel, 'delete', msg.oldTuple, stmt, values, true);
     const hooks = this.hooks.get(rel.table);
-    if (hooks) await this.callHooks(hooks, rel, 'delete', null, msg.oldTuple);
+    if (hooks) {
+      await this.flushPipeline();
+      await this.callHooks(hooks, rel, 'delete', null, msg.oldTuple);
+    } else if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
   }
 
   private async onTruncate(msg: TruncateMessage): Promise<void> {
     await this.flushRun();
+    await this.flushPipeline();
     const rels = msg.relationOids.map((oid) => this.rel(oid));
     // RESTART IDENTITY is not applied: target sequences only move forward (see sequences/sync.ts).
     const sql = `truncate table ${rels.map((r) => r.qualified).join(', ')}${msg.cascade ? ' cascade' : ''}`;
@@ -320,15 +354,40 @@ export class Applier {
     }
   }
 
-  private async exec(rel: RelationEntry, kind: string, keyTuple: Tuple, stmt: { name: string; text: string }, values: (string | null)[], mustMatch: boolean): Promise<void> {
-    let res: pg.QueryResult;
-    try {
-      res = await this.o.target.query({ name: stmt.name, text: stmt.text, values });
-    } catch (e) {
-      throw applyError(e, this.context(rel, kind, keyTuple));
+  /** Add a statement to the pipeline; the error context is captured now, while its transaction is current. */
+  private queue(rel: RelationEntry, kind: string, keyTuple: Tuple, stmt: { name: string; text: string }, values: (string | null)[], mustMatch: boolean, lsn?: string): void {
+    const txn = this.txn;
+    this.pending.push({
+      name: stmt.name,
+      text: stmt.text,
+      values,
+      mustMatch,
+      kind,
+      context: () => ({ ...this.contextOf(rel, kind, keyTuple, txn), ...(lsn ? { commitLsn: lsn } : {}) }),
+    });
+  }
+
+  private contextOf(rel: RelationEntry, change: string, tuple: Tuple, txn: CurrentTxn | null): ErrorContext {
+    return { table: rel.table, change, key: describeKey(rel, tuple), commitLsn: txn ? formatLsn(txn.commitLsn) : undefined, xid: txn?.xid };
+  }
+
+  /** Send the pending statements in one round trip; any failure or missing row names its change. */
+  private async flushPipeline(): Promise<void> {
+    const batch = this.pending;
+    if (!batch.length) return;
+    this.pending = [];
+    const res = await runPipeline(this.o.target, batch);
+    if (res.error) {
+      const i = res.error.failedIndex ?? 0;
+      const item = batch[i];
+      if (!item || !('severity' in res.error)) throw res.error; // connection lost: retried by the runner
+      throw applyError(res.error, item.context());
     }
-    if (mustMatch && res.rowCount !== 1)
-      throw applyError(new Error(`the row to ${kind} does not exist on the target`), this.context(rel, kind, keyTuple));
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]!;
+      if (item.mustMatch && res.rowCounts[i] !== 1)
+        throw applyError(new Error(`the row to ${item.kind} does not exist on the target`), item.context());
+    }
   }
 
   private async callHooks(hooks: ApplyHook[], rel: RelationEntry, kind: AppliedChange['kind'], newTuple: Tuple | null, oldTuple: Tuple | null): Promise<void> {

@@ -12,6 +12,21 @@ update tandem_site.replication_progress
  * contains (`count` source transactions in all). Committing that target
  * transaction makes the changes and this record durable together.
  */
+/** The same, as a statement for the applier's pipeline (sent with the group's last changes). */
+export function recordProgressStatement(
+  slot: string,
+  commitLsn: Lsn,
+  endLsn: Lsn,
+  commitTime: string,
+  count: number,
+): { name: string; text: string; values: (string | null)[] } {
+  return {
+    name: 'tandem_site.recordReplicationProgress',
+    text,
+    values: [slot, formatLsn(commitLsn), formatLsn(endLsn), commitTime, String(count)],
+  };
+}
+
 export async function recordProgress(
   client: pg.ClientBase,
   slot: string,

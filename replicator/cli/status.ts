@@ -3,6 +3,7 @@ import { requireKeys } from '../../server/config/load.js';
 import type { Command } from '../../server/cli/command.js';
 import { defaultSlotName } from '../slot-name.js';
 import { replicationStatus, type ReplicationStatus } from '../status/status.js';
+import { formatCopyBacklog, objectCopyBacklog } from '../../server/logs/gcs/replication/backlog.js';
 
 function bytes(n: number | null): string {
   if (n === null) return '?';
@@ -38,8 +39,10 @@ Usage: tandem replication status --target URL [--source URL] [--slot NAME] [--js
 Reads the replicator's bookkeeping on the target (state, last applied source
 transaction and its commit time, last error with the change that caused it)
 and, with --source, the slot on the source (lag in bytes and seconds, WAL
-retained, wal_status). Exit status 0, or 1 when the replicator stopped on an
-error or its slot is missing or lost.
+retained, wal_status), and the log objects still to copy into this site's
+store (backlog, oldest waiting copy, failures). Exit status 0, or 1 when the
+replicator stopped on an error, its slot is missing or lost, or a log object
+copy failed its checksum.
 
 Flags:
   --target URL   this (passive) site's database
@@ -58,9 +61,11 @@ Example:
     const r = cfg.replication;
     const slot = r.slot ?? (cfg.site ? defaultSlotName(r.target!, cfg.site) : undefined);
     const s = await replicationStatus({ targetUrl: r.target!, sourceUrl: r.source, slot });
-    if (ctx.values.json) ctx.out(JSON.stringify(s));
-    else for (const l of formatStatus(s)) ctx.out(l);
-    const bad = s.state === 'error' || s.slotExists === false || s.walStatus === 'lost';
+    // Log objects the replicated rows name and this site's store does not have yet.
+    const objects = await objectCopyBacklog(r.target!);
+    if (ctx.values.json) ctx.out(JSON.stringify({ ...s, objects }));
+    else for (const l of [...formatStatus(s), ...formatCopyBacklog(objects)]) ctx.out(l);
+    const bad = s.state === 'error' || s.slotExists === false || s.walStatus === 'lost' || (objects?.failed ?? 0) > 0;
     return bad ? 1 : 0;
   },
 };
