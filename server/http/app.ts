@@ -25,26 +25,6 @@ export function createApp(deps: AppDeps): Koa {
   app.use(healthRoutes(deps).routes());
   if (deps.metrics) app.use(metricsEndpoint(deps.metrics.registry));
 
-  const health = new Router();
-  health.get('/health/live', (ctx) => {
-    ctx.body = { status: 'ok' };
-  });
-  health.get('/health/ready', async (ctx) => {
-    if (!deps.engine.isAccepting) {
-      ctx.status = 503;
-      ctx.body = { error: { code: 'unavailable', message: 'shutting down' } };
-      return;
-    }
-    try {
-      await deps.pool.query('select 1');
-      ctx.body = { status: 'ok' };
-    } catch (e) {
-      ctx.status = 503;
-      ctx.body = { error: { code: 'unavailable', message: `database unreachable: ${(e as Error).message}` } };
-    }
-  });
-  app.use(health.routes());
-
   app.use(authenticate(deps.auth));
   const auth = authRoutes(deps.auth);
   app.use(auth.routes()).use(auth.allowedMethods());
