@@ -9,6 +9,7 @@ import pg from 'pg';
 import { runReplicator } from '../../replicator/index.js';
 import { migrate } from '../../server/db/migrate.js';
 import { createLogger, silentLogger } from '../../server/log.js';
+import { formatCopyBacklog, objectCopyBacklog } from '../../server/logs/gcs/replication/backlog.js';
 import { LogObjectCopier } from '../../server/logs/gcs/replication/copier.js';
 import { logObjectCopyHook } from '../../server/logs/gcs/replication/hook.js';
 import { copyBacklog } from '../../server/logs/gcs/replication/sql/copyBacklog.js';
@@ -142,6 +143,9 @@ t.test('objects follow their records to the passive bucket', async (t) => {
   const report = await copyBacklog(poolB);
   t.equal(report.failed, 1, 'one failed copy reported');
   t.ok(report.problems.some((p) => p.key === bad.key && p.state === 'failed'), 'named in the problems list');
+  const status = formatCopyBacklog(await objectCopyBacklog(urlB));
+  t.match(status[0], /^log objects:\s+.*1 FAILED$/, `tandem replication status shows it: ${status[0]}`);
+  t.ok(status.some((l) => l.includes(bad.key) && l.includes('checksum mismatch')), 'with the key and the reason');
 
   // Pending copies live in the database: a new copier (restart) finishes what the old one left.
   await copier.stop();
