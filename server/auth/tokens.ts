@@ -56,17 +56,29 @@ export async function createToken(db: Db, opts: CreateTokenOptions): Promise<{ i
 }
 
 export type TokenCheck =
-  | { ok: true; token: TokenRecord }
+  | {
+      ok: true;
+      token: TokenRecord;
+      /**
+       * The roles the token may use now: its own, narrowed to the owner's
+       * roles at their last login when the owner has logged in — a token
+       * never stays wider than its owner after the owner lost a role.
+       */
+      roles: string[];
+      groups: string[];
+    }
   | { ok: false; reason: 'unknown' | 'revoked' | 'expired' };
 
 /** Look a presented token up and say whether it may be used now. */
 export async function checkToken(db: Db, presented: string): Promise<TokenCheck> {
   if (!presented.startsWith(TOKEN_PREFIX) || presented.length > 200) return { ok: false, reason: 'unknown' };
-  const rec = await getTokenByHash(db, hashToken(presented));
-  if (!rec) return { ok: false, reason: 'unknown' };
+  const found = await getTokenByHash(db, hashToken(presented));
+  if (!found) return { ok: false, reason: 'unknown' };
+  const rec = found.token;
   if (rec.revokedAt) return { ok: false, reason: 'revoked' };
   if (rec.expiresAt && rec.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
-  return { ok: true, token: rec };
+  const roles = found.ownerRoles ? rec.roles.filter((r) => found.ownerRoles!.includes(r)) : rec.roles;
+  return { ok: true, token: rec, roles, groups: found.ownerGroups ?? [] };
 }
 
 /** JSON shape of a token in API answers (never the secret or its hash). */

@@ -111,6 +111,16 @@ t.test('API tokens: bearer authentication, expiry, revocation, last use, roles n
     t.match(r.body.error.message, /expired/);
   });
 
+  await t.test('a token is narrowed to its owner\'s roles at their last login', async (t) => {
+    const tok = await createToken(app.pool, { user: 'carla', roles: ['user', 'admin'] });
+    t.same((await call(`${app.url}/api/v1/me`, { token: tok.token })).body.roles, ['user', 'admin'], 'owner never logged in: the token\'s roles');
+    await app.pool.query("insert into tandem.user_profiles (username, source, groups, roles) values ('carla', 'ldap', '{devs}', '{user}')");
+    const me = await call(`${app.url}/api/v1/me`, { token: tok.token });
+    t.same(me.body.roles, ['user'], 'the owner lost admin: so did the token');
+    t.same(me.body.groups, ['devs'], 'groups from the profile');
+    t.equal((await call(`${app.url}/api/v1/tokens?all=true`, { token: tok.token })).status, 403, 'and it is enforced');
+  });
+
   await t.test('token events are audited', async (t) => {
     const r = await call(`${app.url}/api/v1/audit?event=token.revoked`, { token: admin.token });
     t.equal(r.status, 200);

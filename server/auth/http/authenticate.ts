@@ -55,7 +55,7 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
         if (refuse(`invalid API token (${check.reason})`)) return;
         return next();
       }
-      state.principal = { user: check.token.username, roles: check.token.roles, groups: [], via: 'token', tokenId: check.token.id };
+      state.principal = { user: check.token.username, roles: check.roles, groups: check.groups, via: 'token', tokenId: check.token.id };
       const last = check.token.lastUsedAt;
       if (!last || Date.now() - last.getTime() >= 60_000) await bookkeepingWrite(svc.pool, svc.log, 'token use', () => touchToken(svc.pool, check.token.id));
       return proceed();
