@@ -10,6 +10,7 @@ import { inReadWriteTransaction, withSite } from './connect.js';
 import { guardReplicationTarget } from './sql/guardReplicationTarget.js';
 import { initSite } from './sql/initSite.js';
 import { setDatabaseReadOnly } from './sql/setDatabaseReadOnly.js';
+import { insertSiteEvent } from './sql/siteEvents.js';
 import { SITE_NAME, type SiteRow } from './types.js';
 
 export interface InitSiteInput {
@@ -45,6 +46,8 @@ export async function initSiteState(i: InitSiteInput): Promise<{ row: SiteRow; c
       }
       await setDatabaseReadOnly(c, i.role !== 'active');
       if (i.role === 'passive') await guardReplicationTarget(c);
+      // Replicated: every passive site learns the active site's epoch, so a forced failover goes above it.
+      else await insertSiteEvent(c, { kind: 'promoted', site: i.name, epoch: r.row.epoch, details: { by: 'tandem site init' } });
       return r;
     });
   }, { applicationName: 'tandem-site-init' });

@@ -11,7 +11,7 @@ import type { Config, SiteEntry } from '../../server/config/schema.js';
 import { migrate } from '../../server/db/migrate.js';
 import { startJobServer, type JobServer } from '../../server/app/job-server.js';
 import { createToken } from '../../server/auth/tokens.js';
-import { silentLogger } from '../../server/log.js';
+import { createLogger, silentLogger } from '../../server/log.js';
 import { initSiteState } from '../../server/site/init.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { runReplicator, type ReplicatorResult } from '../../replicator/index.js';
@@ -116,7 +116,8 @@ export interface Replication {
 /** A replicator from → to, running until stopped (or until it fails). */
 export function startReplication(t: Teardown, from: TestSite, to: TestSite): Replication {
   const ac = new AbortController();
-  const done = runReplicator({ sourceUrl: from.dbUrl, targetUrl: writableUrl(to.dbUrl), log: silentLogger, signal: ac.signal, retryDelayMs: 100, slotCheckIntervalMs: 1000 }).catch(
+  const log = process.env.TANDEM_TEST_DEBUG ? createLogger({ component: `replicator ${from.name}→${to.name}` }, { format: 'pretty' }) : silentLogger;
+  const done = runReplicator({ sourceUrl: from.dbUrl, targetUrl: writableUrl(to.dbUrl), log, signal: ac.signal, retryDelayMs: 100, slotCheckIntervalMs: 1000 }).catch(
     (e: Error) => e,
   );
   const stop = async () => {
@@ -136,7 +137,10 @@ export function failoverOptions(sites: Sites, o: Partial<FailoverOptions> & { to
     schemas: ['tandem'],
     publication: 'tandem_pub',
     actor: 'test',
-    out: (l) => lines.push(l),
+    out: (l) => {
+      lines.push(l);
+      if (process.env.TANDEM_TEST_DEBUG) process.stderr.write(`[failover] ${l}\n`);
+    },
     log: silentLogger,
     ...o,
   };
