@@ -101,6 +101,8 @@ export class Applier {
   private group = { txns: 0, rows: 0, started: 0, last: null as CommitMessage | null };
   private run: InsertRun | null = null;
   private pending: Pending[] = [];
+  /** A COPY still running on the target while the next rows are decoded. */
+  private inflight: Promise<void> | null = null;
   /** Rows of the open target transaction per table (for metrics), cleared with each group. */
   private groupTables = new Map<string, number>();
   private stopped = false;
@@ -113,7 +115,7 @@ export class Applier {
       ...opts,
       maxGroupTxns: opts.maxGroupTxns ?? 2000,
       maxGroupRows: opts.maxGroupRows ?? 50_000,
-      maxGroupMs: opts.maxGroupMs ?? 250,
+      maxGroupMs: opts.maxGroupMs ?? 100,
       copyBatchRows: opts.copyBatchRows ?? 5000,
     } as typeof this.o;
     this.appliedEnd = opts.appliedEnd;
@@ -154,6 +156,7 @@ export class Applier {
         this.targetOpen = false;
         this.run = null;
         this.pending = [];
+        await this.settle().catch(() => undefined);
         await this.o.target.query('rollback').catch((e: Error) => this.o.log.debug('rollback after stop', { error: e }));
       }
     }
@@ -295,21 +298,31 @@ export class Applier {
       if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
       return;
     }
-    await this.flushPipeline();
+    await this.flushPipeline(); // also waits for the previous COPY
     let text = '';
     for (const t of run.tuples) text += copyLine(t);
-    try {
-      const stream = this.o.target.query(copyStreams.from(copyStatement(run.rel)));
-      await new Promise<void>((resolve, reject) => {
-        stream.on('finish', resolve);
-        stream.on('error', reject);
-        stream.end(Buffer.from(text, 'utf8'));
-      });
-    } catch (e) {
-      const lastLsn = this.txn ? formatLsn(this.txn.commitLsn) : undefined;
-      const commitLsn = run.firstLsn === lastLsn || !lastLsn ? run.firstLsn : `${run.firstLsn} to ${lastLsn}`;
-      throw applyError(e, { ...this.context(run.rel, `insert (one of ${run.tuples.length} rows)`, null), commitLsn });
-    }
+    const lastLsn = this.txn ? formatLsn(this.txn.commitLsn) : undefined;
+    const commitLsn = run.firstLsn === lastLsn || !lastLsn ? run.firstLsn : `${run.firstLsn} to ${lastLsn}`;
+    const context = { ...this.context(run.rel, `insert (one of ${run.tuples.length} rows)`, null), commitLsn };
+    const stream = this.o.target.query(copyStreams.from(copyStatement(run.rel)));
+    // Not awaited here: the next rows are decoded while the target stores these. Every other use of
+    // the target connection first waits for it (settle), so order and error reporting are kept.
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('finish', resolve);
+      stream.on('error', reject);
+      stream.end(Buffer.from(text, 'utf8'));
+    }).catch((e: unknown) => {
+      throw applyError(e, context);
+    });
+    done.catch(() => undefined);
+    this.inflight = done;
+  }
+
+  private async settle(): Promise<void> {
+    const p = this.inflight;
+    if (!p) return;
+    this.inflight = null;
+    await p;
   }
 
   private async onUpdate(msg: UpdateMessage): Promise<void> {
@@ -373,6 +386,7 @@ export class Applier {
 
   /** Send the pending statements in one round trip; any failure or missing row names its change. */
   private async flushPipeline(): Promise<void> {
+    await this.settle();
     const batch = this.pending;
     if (!batch.length) return;
     this.pending = [];
