@@ -2,11 +2,12 @@
 // deploy/haproxy/haproxy.cfg (rendered for loopback) in front of two sites'
 // real `tandem server` processes (compiled CLI: run `npx tsc -p
 // tsconfig.json` first), each on its own PostgreSQL, site A active and
-// replicated to site B. Requests reach only A; after a planned switchover to
-// B they reach B within the health-check interval plus 2 s; no write is
+// replicated to site B. Requests reach only A; after `tandem failover --to b`
+// (a planned switchover, run as a process) they reach B within the health-check interval plus 2 s; no write is
 // acknowledged by the old site after the switch, and every acknowledged
 // write is at B.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -18,10 +19,10 @@ import { silentLogger } from '../../server/log.js';
 import { initSiteState } from '../../server/site/init.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { runReplicator } from '../../replicator/index.js';
-import { runFailover } from '../../replicator/failover/index.js';
 import { startHaproxy, type ServerStat } from '../harness/haproxy.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
+import { root } from './nginx-render.js';
 import { startTandemServer } from './tandem-process.js';
 
 interface Site {
@@ -129,21 +130,21 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
   })();
   await new Promise((r) => setTimeout(r, 300));
 
-  const lines: string[] = [];
-  const res = await runFailover({
-    sites: entries,
-    to: 'b',
-    drainTimeoutMs: 3000,
-    catchUpTimeoutMs: 30_000,
-    sequenceMargin: 1000,
-    schemas: ['tandem'],
-    publication: 'tandem_pub',
-    actor: 'deploy-test',
-    out: (l) => lines.push(l),
-    log: silentLogger,
+  // The operator's command, as a process: `tandem failover --config FILE --to b`.
+  const failover = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin/tandem.js'), 'failover', '--config', path.join(dir, 'site-a.yaml'), '--to', 'b', '--drain-timeout', '3s'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, TANDEM_LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => resolve({ code, out }));
   });
   const switchedAt = Date.now();
-  t.equal(res.outcome, 'done', `switchover done:\n${lines.join('\n')}`);
+  t.equal(failover.code, 0, `tandem failover exits 0:\n${failover.out}`);
+  t.match(failover.out, /done: b is active/, 'and says so');
   await lb.waitFor((s) => up(s, 'b1') && down(s, 'a1'), 20_000, 'b1 up, a1 down');
   const settledAt = Date.now();
   // Keep the load going past the 3 s bound, to see it stay on B.
