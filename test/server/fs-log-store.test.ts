@@ -82,3 +82,18 @@ t.test('small reads return whole lines; copyTo another store', async (t) => {
   const copied = await a.copyTo('x.log', b, 'y.log');
   t.same({ size: copied.size, sha256: copied.sha256, complete: copied.complete }, { size: info.size, sha256: info.sha256, complete: true }, 'the copy is byte-identical');
 });
+
+t.test('pendingBytes counts what is buffered and what is queued behind a write, until it is on disk', async (t) => {
+  const dir = await tempDir(t, 'fslog');
+  const store = new FsLogStore({ dir, batchBytes: 16 * 1024 });
+  t.teardown(() => store.close());
+  const w = await store.open('bp.log');
+  for (let i = 0; i < 2000; i++) w.append(entry(i, 'x'.repeat(100)));
+  // Batches were handed to the file already (batchBytes exceeded many times), but none can have completed
+  // synchronously: they still count, so a producer pausing on pendingBytes really bounds memory.
+  t.ok(w.pendingBytes > 200_000, `pending ${w.pendingBytes} bytes right after appending`);
+  await w.flush();
+  t.equal(w.pendingBytes, 0, 'nothing pending once flushed');
+  const info = await w.finish();
+  t.ok(info.size > 200_000);
+});
