@@ -76,7 +76,7 @@ export const configSchema = {
     useAuthWithCustomEndpoint: bool({ default: false, description: 'send Google credentials to a custom apiEndpoint (off for emulators)' }),
     sourceBucket: str({ description: 'passive sites: the active site\'s log bucket that `tandem replicate` copies log objects from (unset: no object copies)' }),
     sourcePrefix: str({ description: 'key prefix in the source bucket (default: gcs.prefix)' }),
-    copyConcurrency: int({ default: 8, min: 1, max: 256, description: 'log object copies in flight at once on a passive site' }),
+    copyConcurrency: int({ default: 16, min: 1, max: 256, description: 'log object copies in flight at once on a passive site' }),
   },
   auth: {
     usersFile: str({ description: 'local users file (scrypt hashes), the default when no LDAP is configured' }),

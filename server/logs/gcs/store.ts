@@ -391,10 +391,19 @@ export class GcsLogStore implements LogStore {
     return this.o.bucket.storage.apiEndpoint === other.o.bucket.storage.apiEndpoint;
   }
 
-  /** Server-side copy of one generation of `key` from `source`'s bucket into this one (metadata included). */
-  async rewriteFrom(source: GcsLogStore, key: string, generation: string): Promise<void> {
+  /** Server-side copy of one generation of `key` from `source`'s bucket into this one (metadata included); returns the new generation. */
+  async rewriteFrom(source: GcsLogStore, key: string, generation: string): Promise<string> {
     const from = source.o.bucket.file(source.objectName(key), { generation: generation as unknown as number });
-    await from.copy(this.o.bucket.file(this.objectName(key)));
+    const [, resp] = await from.copy(this.o.bucket.file(this.objectName(key)));
+    const newGeneration = (resp as { resource?: { generation?: string | number } } | undefined)?.resource?.generation;
+    if (newGeneration === undefined) throw new Error(`rewrite of ${this.objectName(key)} returned no generation`);
+    return String(newGeneration);
+  }
+
+  /** The bytes of one generation, or null when it is no longer the live one. */
+  readGeneration(key: string, generation: string): Promise<Buffer | null> {
+    checkKey(key);
+    return this.objects.readAll(key, generation);
   }
 
   /** Stops uploading and closes the spool; unfinished logs stay there for the next start. */

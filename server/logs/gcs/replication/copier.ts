@@ -57,7 +57,7 @@ export class LogObjectCopier {
   }
 
   private async run(): Promise<void> {
-    const concurrency = this.o.concurrency ?? 8;
+    const concurrency = this.o.concurrency ?? 16;
     let lastBackfill = 0;
     while (!this.stopped) {
       if (Date.now() - lastBackfill >= (this.o.backfillIntervalMs ?? 60_000)) {

@@ -67,13 +67,13 @@ export async function copyOne(source: LogStore, target: LogStore, r: CopyRequest
           : { kind: 'wait', why: 'the finished log has not reached the source store yet' };
       }
       if (!r.complete && live.size < r.size) return { kind: 'wait', why: `the source holds ${live.size} of the ${r.size} bytes the record names` };
-      const have = await target.remoteInfo(r.key);
-      if (have && have.sha256 === live.sha256 && have.size === live.size && have.complete === live.complete) return { kind: 'done', how: 'already' };
-      await target.rewriteFrom(source, r.key, live.generation);
-      // Verify the bytes themselves, not the metadata that came along with them.
-      const copied = await target.readVersion(r.key);
-      if (!copied || sha256(copied.data) !== live.sha256) {
-        if (copied) await target.removeVersion(r.key, copied.generation);
+      // Three requests per copy: the source's facts, the rewrite, and the copy's bytes to verify
+      // (the bytes themselves, not the metadata that came along with them). Rewriting again is harmless.
+      const generation = await target.rewriteFrom(source, r.key, live.generation);
+      const copied = await target.readGeneration(r.key, generation);
+      if (copied === null) return { kind: 'wait', why: 'the copy was replaced while being verified' };
+      if (sha256(copied) !== live.sha256) {
+        await target.removeVersion(r.key, generation);
         return { kind: 'mismatch', why: "the copied bytes do not match the source object's SHA-256 (copy removed)" };
       }
       return { kind: 'done', how: 'rewrite' };
