@@ -153,4 +153,14 @@ t.test('the embedded default policy: admin everything, user read and run, others
   t.equal((await as(ts.url, nobody, 'GET', '/api/v1/projects/web')).status, 403, 'no role, no access');
   t.equal((await as(ts.url, nobody, 'GET', '/api/v1/me')).status, 200, 'but /me works for anyone authenticated');
   t.equal((await ts.api('DELETE', `/api/v1/jobs/${id}`)).status, 204, 'admin deletes');
+
+  const sleepy = await ts.api('POST', '/api/v1/projects/web/jobs', [{ name: 'sleepy', sequence: { commands: [{ exec: 'sleep 30' }] } }]);
+  const run = await ts.api('POST', `/api/v1/jobs/${sleepy.body.jobs[0].id}/run`, {});
+  t.equal(run.status, 201);
+  t.equal((await as(ts.url, user, 'POST', `/api/v1/executions/${run.body.id}/abort`)).status, 403, 'user may not kill');
+  const abort = await ts.api('POST', `/api/v1/executions/${run.body.id}/abort`);
+  t.ok(abort.status < 300, `admin aborts (${abort.status})`);
+  const { rows } = await ts.pool.query("select event, target, details from tandem.audit_events where username = 'admin' and event like 'execution.%' order by at");
+  t.same(rows.map((r) => r.event), ['execution.started', 'execution.aborted']);
+  t.equal(rows[1].target, `/api/v1/executions/${run.body.id}/abort`);
 });
