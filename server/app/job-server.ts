@@ -112,7 +112,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
   const site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
   await site.start();
-  metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive() });
+  metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
   const app = createApp({ pool, config, log, store, engine, auth, site, metrics });
   http.on('request', app.callback());
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;

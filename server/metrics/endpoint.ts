@@ -9,6 +9,8 @@ import type { Registry } from './registry.js';
 export function metricsEndpoint(registry: Registry): Koa.Middleware {
   return async (ctx, next) => {
     if (ctx.path !== '/metrics') return next();
+    // Served without a router: name the route as @koa/router would, so scrapes are counted as `/metrics`, not `unmatched`.
+    (ctx as unknown as { _matchedRoute?: string })._matchedRoute = '/metrics';
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.status = 405;
       ctx.set('Allow', 'GET, HEAD');

@@ -35,6 +35,8 @@ export interface SiteSource {
   siteName: string | undefined;
   /** Whether the site monitor has confirmed this site active (absent: no monitor, trust the role). */
   confirmedActive?: () => boolean;
+  /** False while the server drains on shutdown (then `/health/active` says no either). */
+  accepting?: () => boolean;
 }
 
 interface Reading {
@@ -75,9 +77,9 @@ export class SiteMetrics {
     gauge('tandem_site_epoch', 'Failover epoch of this site (grows with every promotion).', ['site'], (g, r, site) => {
       if (r.ok) g.set({ site }, r.site?.epoch ?? 0);
     });
-    gauge('tandem_site_active', 'Whether this site serves as the active site now (role active and epoch confirmed with its peers).', ['site'], (g, r, site) => {
+    gauge('tandem_site_active', 'Whether this member serves its site as the active one now (role active, epoch confirmed with its peers, not shutting down), as /health/active answers.', ['site'], (g, r, site) => {
       if (!r.ok) return;
-      const active = (r.site === null || r.site.role === 'active') && (m.source?.confirmedActive?.() ?? true);
+      const active = (r.site === null || r.site.role === 'active') && (m.source?.confirmedActive?.() ?? true) && (m.source?.accepting?.() ?? true);
       g.set({ site }, active ? 1 : 0);
     });
     const perSlot = (name: string, help: string, pick: (s: SlotSample) => number | null) =>

@@ -47,16 +47,24 @@ t.test('job server metrics follow a real workload', async (t) => {
   t.equal((await ts.api('POST', `/api/v1/executions/${longRun.body.id}/abort`)).status, 202);
   for (const id of runs) await waitForEnd(ts, id);
 
-  // Let the schedule fire a few times, then stop it so that nothing moves while we compare.
+  // Let the schedule fire a few times, then disable it. A scheduler tick already under way may still
+  // fire once, so the comparison below is polled until metrics and database agree (or the deadline).
   await waitFor('three scheduled firings', async () => (await ts.pool.query('select count(*)::int as n from tandem.schedule_firings where job_id = $1', [every])).rows[0].n >= 3);
-  await ts.server.scheduler.stop();
-  await waitFor('nothing running', async () => ts.server.engine.runningIds().length === 0);
-  const { rows: scheduled } = await ts.pool.query(`select id from tandem.executions where trigger = 'schedule'`);
-  for (const r of scheduled) await waitForEnd(ts, r.id);
-
-  const m = await scrape(ts.url);
-  const { rows } = await ts.pool.query<{ status: string; n: number }>('select status, count(*)::int as n from tandem.executions group by status');
-  const db = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  const disabled = await ts.api('PUT', `/api/v1/jobs/${every}`, { name: 'every-second', scheduleEnabled: false, schedule: { crontab: '* * * * * ? *' }, sequence: { commands: [{ exec: 'echo tick' }] } });
+  t.equal(disabled.status, 200, 'schedule disabled');
+  const settled = await waitFor('metrics and database to agree with nothing running', async () => {
+    const m = await scrape(ts.url);
+    const { rows } = await ts.pool.query<{ status: string; n: number }>('select status, count(*)::int as n from tandem.executions group by status');
+    const db: Record<string, number> = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    const total = rows.reduce((a, r) => a + r.n, 0);
+    const fired = (await ts.pool.query(`select count(*)::int as n from tandem.schedule_firings where outcome = 'started'`)).rows[0].n;
+    const agree =
+      fired === m.sum('tandem_schedule_firings_total', { outcome: 'started' }) &&
+      !db.queued && !db.running && m.sum('tandem_executions_running') === 0 && m.sum('tandem_executions_started_total') === total &&
+      ['succeeded', 'failed', 'aborted', 'timedout'].every((s) => m.sum('tandem_executions_finished_total', { status: s }) === (db[s] ?? 0));
+    return agree ? { m, rows, db } : undefined;
+  });
+  const { m, rows, db } = settled;
   t.same(db.queued ?? 0, 0);
   t.same(db.running ?? 0, 0);
   for (const status of ['succeeded', 'failed', 'aborted', 'timedout']) {
@@ -99,6 +107,8 @@ t.test('request ids, unmatched routes and the endpoint itself', async (t) => {
   const m = parseMetrics(await res.text());
   t.equal(m.sum('tandem_http_requests_total', { route: 'unmatched', status: '404' }), 3, 'unknown paths count as one unmatched route');
   t.equal(m.sum('tandem_http_requests_total', { route: '/api/v1/executions/:id', status: '404' }), 1);
+  const again = await scrape(ts.url);
+  t.ok(again.sum('tandem_http_requests_total', { method: 'GET', route: '/metrics', status: '200' }) >= 1, 'scrapes are counted under their own route');
   t.same(suspiciousLabels(m), [], 'no path or id became a label value');
   for (const s of m.series) t.ok(s.labels.member === ts.server.member || !s.name.startsWith('tandem_'), 'every series names its member') || t.fail(s.name);
 
