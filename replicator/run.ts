@@ -195,7 +195,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       target.on('error', (e) => log.warn('target connection error', { error: e }));
       try {
         const progress = await getProgress(target, slot);
-        const existing = await slotInfo(sourceCtl, slot);
+        const existing = await waitSlotFree();
         let startAt: Lsn;
         await repl.connect();
         if (resync || !progress) {
@@ -266,6 +266,21 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         totalApplied += applier?.appliedTxns ?? 0;
         await repl.close();
         await target.end().catch(() => undefined);
+      }
+
+      /**
+       * The slot's previous consumer (this process before a reconnect, or one that was killed) may
+       * still hold it until the source notices the dead connection: wait a while before calling it
+       * a second replicator.
+       */
+      async function waitSlotFree() {
+        const deadline = Date.now() + Math.max(30_000, 2 * senderTimeout);
+        for (;;) {
+          const info = await slotInfo(sourceCtl, slot);
+          if (!info?.active || Date.now() > deadline || opts.signal?.aborted) return info;
+          log.info('the slot is still held by a previous connection; waiting for the source to release it', { slot, pid: info.activePid });
+          await abortable(500, opts.signal);
+        }
       }
 
       async function checkSlot(): Promise<void> {
