@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
 import type { JobDefinition, Step } from '../jobs/definition.js';
-import { expandOptions, optionEnv } from '../jobs/interpolate.js';
+import { expandOptions, expandScriptTokens, optionEnv } from '../jobs/interpolate.js';
+import { optionReferencesForShell } from '../jobs/shell-references.js';
 import { resolveOptionValues, secureOptionValues } from '../jobs/options.js';
 import type { Logger } from '../log.js';
 import { logTime, type LogLevel, type LogWriter } from '../logs/store.js';
@@ -73,13 +74,19 @@ export async function runSequence(
   return result;
 }
 
+/**
+ * Option values never become shell syntax: `${option.X}` in a command line or
+ * in script arguments turns into a quoted reference to `$TANDEM_OPTION_X`
+ * (set in `env`), which the shell expands as data. Script bodies get
+ * Rundeck's `@option.X@` tokens, as Rundeck documents them.
+ */
 function stepCommand(step: Exclude<Step, { kind: 'jobref' }>, values: Record<string, string>, env: Record<string, string>): StepCommand {
-  if (step.kind === 'exec') return { kind: 'shell', node: LOCAL_NODE, command: expandOptions(step.exec, values), env };
+  if (step.kind === 'exec') return { kind: 'shell', node: LOCAL_NODE, command: optionReferencesForShell(step.exec), env };
   return {
     kind: 'script',
     node: LOCAL_NODE,
-    script: expandOptions(step.script, values),
-    args: expandOptions(step.args ?? '', values),
+    script: expandScriptTokens(step.script, values),
+    args: optionReferencesForShell(step.args ?? ''),
     interpreter: step.interpreter,
     env,
   };

@@ -99,9 +99,30 @@ t.test('job server API against real PostgreSQL', async (t) => {
     const leakOut = await readOutput(ts, leak.body.id);
     t.same(leakOut.filter((e) => e.stream === 'stdout').map((e) => e.text), ['pw is **** and ****'], 'printed secure values are masked');
 
+    // Option values are data, never shell syntax: neither a command line nor script arguments can be injected.
+    const inject = await api('POST', '/api/v1/projects/web/jobs', [
+      {
+        name: 'inject',
+        options: [{ name: 'msg' }],
+        sequence: {
+          commands: [
+            { exec: 'echo ${option.msg}' },
+            { script: 'printf "arg:%s\\n" "$@"', args: '${option.msg}' },
+          ],
+        },
+      },
+    ]);
+    t.equal(inject.status, 201, inject.text);
+    const hostile = 'hi; echo INJECTED $(echo SUBST) `echo TICK`';
+    const injRun = await api('POST', `/api/v1/jobs/${inject.body.jobs[0].id}/run`, { options: { msg: hostile } });
+    const injDone = await waitForEnd(ts, injRun.body.id);
+    t.equal(injDone.status, 'succeeded', JSON.stringify(injDone));
+    const injOut = (await readOutput(ts, injRun.body.id)).filter((e) => e.stream === 'stdout').map((e) => e.text);
+    t.same(injOut, [hostile, `arg:${hostile}`], 'the hostile value is printed verbatim as one word, nothing it contains ran');
+
     const list = await api('GET', '/api/v1/projects/web/executions?status=succeeded&limit=1');
     t.equal(list.status, 200);
-    t.equal(list.body.total, 2);
+    t.equal(list.body.total, 3);
     t.equal(list.body.executions.length, 1);
     const badStatus = await api('GET', '/api/v1/projects/web/executions?status=done');
     t.same([badStatus.status, badStatus.body.error.field], [400, 'status']);
