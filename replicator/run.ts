@@ -5,6 +5,7 @@
  * slot stop it with a TandemError (recorded for `tandem replication status`).
  */
 import pg from 'pg';
+import { READ_WRITE_OPTIONS } from '../server/site/connect.js';
 import { TandemError, isTandemError, errorMessage } from '../server/errors.js';
 import { silentLogger, type Logger } from '../server/log.js';
 import { Applier } from './apply/applier.js';
@@ -104,7 +105,8 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   const applicationName = opts.applicationName ?? slot;
 
   const sourceCtl = new pg.Client({ connectionString: opts.sourceUrl, application_name: 'tandem-replicator-control', options: SOURCE_SESSION_OPTIONS });
-  const targetCtl = new pg.Client({ connectionString: opts.targetUrl, application_name: 'tandem-replicator-control' });
+  // The target is a passive site, whose database defaults to read-only transactions for the application: not for us.
+  const targetCtl = new pg.Client({ connectionString: opts.targetUrl, application_name: 'tandem-replicator-control', options: READ_WRITE_OPTIONS });
   sourceCtl.on('error', (e) => log.warn('source control connection error', { error: e }));
   targetCtl.on('error', (e) => log.warn('target control connection error', { error: e }));
   await sourceCtl.connect();

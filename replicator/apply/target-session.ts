@@ -7,6 +7,7 @@
  * order the constraints would refuse mid-way; the source already checked them).
  */
 import pg from 'pg';
+import { READ_WRITE_OPTIONS } from '../../server/site/connect.js';
 import type { Logger } from '../../server/log.js';
 
 export const TARGET_SESSION_SQL =
@@ -14,7 +15,8 @@ export const TARGET_SESSION_SQL =
   'set bytea_output = hex; set standard_conforming_strings = on';
 
 export async function openTargetClient(url: string, log: Logger, applicationName = 'tandem-replicator'): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: applicationName });
+  // A passive site's database defaults to read-only transactions for the application, not for the replicator.
+  const client = new pg.Client({ connectionString: url, application_name: applicationName, options: READ_WRITE_OPTIONS });
   await client.connect();
   try {
     await client.query(TARGET_SESSION_SQL);

@@ -23,7 +23,7 @@ export interface SiteView {
   backlog: number | null;
 }
 
-export async function inspectSite(name: string, entry: SiteEntry, connectTimeoutMs = 2000): Promise<SiteView> {
+export async function inspectSite(name: string, entry: SiteEntry, connectTimeoutMs = 5000): Promise<SiteView> {
   const base = { name, url: entry.url, databaseUrl: entry.databaseUrl };
   try {
     return await withSite(

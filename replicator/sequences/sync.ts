@@ -6,6 +6,7 @@
  * sequences: below).
  */
 import pg from 'pg';
+import { READ_WRITE_OPTIONS } from '../../server/site/connect.js';
 import type { Logger } from '../../server/log.js';
 import { silentLogger } from '../../server/log.js';
 import { SOURCE_SESSION_OPTIONS } from '../stream/connection.js';
@@ -66,7 +67,7 @@ export async function syncSequencesWith(source: pg.ClientBase, target: pg.Client
 /** Copy sequence values of `schemas` from source to target, never backwards. */
 export async function syncSequences(sourceUrl: string, targetUrl: string, schemas: string[] = ['tandem'], log: Logger = silentLogger): Promise<SequenceSyncResult> {
   const source = new pg.Client({ connectionString: sourceUrl, application_name: 'tandem-sequence-sync', options: SOURCE_SESSION_OPTIONS });
-  const target = new pg.Client({ connectionString: targetUrl, application_name: 'tandem-sequence-sync' });
+  const target = new pg.Client({ connectionString: targetUrl, application_name: 'tandem-sequence-sync', options: READ_WRITE_OPTIONS });
   await source.connect();
   try {
     await target.connect();

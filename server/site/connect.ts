@@ -32,7 +32,7 @@ export async function connectSite(url: string, o: SiteClientOptions = {}): Promi
   const client = new pg.Client({
     connectionString: writableUrl(url),
     application_name: o.applicationName ?? 'tandem-site',
-    connectionTimeoutMillis: o.connectTimeoutMs ?? 3000,
+    connectionTimeoutMillis: o.connectTimeoutMs ?? 5000,
     statement_timeout: o.statementTimeoutMs || undefined,
   });
   // A dropped connection is reported by the next query; without a listener it would crash the process.

@@ -117,7 +117,7 @@ export interface Replication {
 export function startReplication(t: Teardown, from: TestSite, to: TestSite): Replication {
   const ac = new AbortController();
   const log = process.env.TANDEM_TEST_DEBUG ? createLogger({ component: `replicator ${from.name}→${to.name}` }, { format: 'pretty' }) : silentLogger;
-  const done = runReplicator({ sourceUrl: from.dbUrl, targetUrl: writableUrl(to.dbUrl), log, signal: ac.signal, retryDelayMs: 100, slotCheckIntervalMs: 1000 }).catch(
+  const done = runReplicator({ sourceUrl: from.dbUrl, targetUrl: to.dbUrl, log, signal: ac.signal, retryDelayMs: 100, slotCheckIntervalMs: 1000 }).catch(
     (e: Error) => e,
   );
   const stop = async () => {
