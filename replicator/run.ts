@@ -126,6 +126,8 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
     // The publication is created in a transaction that commits only when the target matches it: a bad set-up leaves nothing behind.
     await sourceCtl.query('begin');
     try {
+      // Replicators of several passive sites may start at once: one at a time creates the publication.
+      await sourceCtl.query("select pg_advisory_xact_lock(hashtext('tandem.replication_setup'))");
       await ensurePublication(sourceCtl, publication, schemas, log);
       tables = await publishedTables(sourceCtl, publication, schemas);
       await checkTargetTables(targetCtl, tables);

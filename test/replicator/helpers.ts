@@ -60,7 +60,8 @@ export function background(
 ): { ac: AbortController; done: Promise<import('../../replicator/index.js').ReplicatorResult> } {
   const ac = new AbortController();
   const done = import('../../replicator/index.js').then((m) => m.runReplicator({ ...opts, signal: ac.signal }));
-  done.catch(() => undefined);
+  // Shown when the test times out waiting for a replicator that had already failed.
+  done.catch((e: Error) => process.stderr.write(`background replicator stopped: ${e.message}\n`));
   t.teardown(async () => {
     ac.abort();
     await done.catch(() => undefined);
