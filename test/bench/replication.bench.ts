@@ -174,8 +174,7 @@ async function measureLag(t: Teardowns, report: BenchReport): Promise<{ p50: num
   const p = await pair(t, 'lag');
   const ac = new AbortController();
   const running = runReplicator({ sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, signal: ac.signal });
-  const pool = new pg.Pool({ connectionString: p.sourceUrl, max: 4 });
-  pool.on('connect', (c) => void c.query('set synchronous_commit = off'));
+  const pool = new pg.Pool({ connectionString: p.sourceUrl, max: 4, options: '-c synchronous_commit=off' });
   try {
     report.progress(`lag: ${LAG_RATE} transactions/s for ${LAG_SECONDS} s`);
     // Warm-up: wait until the replicator streams.
