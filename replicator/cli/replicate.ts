@@ -1,4 +1,5 @@
 /** `tandem replicate`: run the replicator at a passive site. */
+import { writableUrl } from '../../server/site/connect.js';
 import { requireKeys } from '../../server/config/load.js';
 import type { Command } from '../../server/cli/command.js';
 import { runReplicator } from '../run.js';
@@ -74,10 +75,13 @@ Example:
     const untilCaughtUp = ctx.values['until-caught-up'] === true;
     const log = cfg.site ? ctx.log.child({ site: cfg.site }) : ctx.log;
     const listen = cfg.metrics.port === undefined ? null : { host: cfg.metrics.host, port: cfg.metrics.port };
+    // The target is a passive site whose database defaults to read-only
+    // transactions for the application; the replicator's own sessions write.
+    const targetUrl = writableUrl(r.target!);
     const objects = await startLogObjectReplication({ config: cfg, log });
-    const res = await withReplicatorMetrics({ listen, sourceUrl: r.source!, targetUrl: r.target!, slot, log }, (metrics) => runReplicator({
+    const res = await withReplicatorMetrics({ listen, sourceUrl: r.source!, targetUrl, slot, log }, (metrics) => runReplicator({
       sourceUrl: r.source!,
-      targetUrl: r.target!,
+      targetUrl,
       schemas,
       slot,
       publication: r.publication,
