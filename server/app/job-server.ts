@@ -5,6 +5,7 @@
  * scheduler, let running executions finish within `server.drainTimeout`,
  * close the HTTP server, release the database pool).
  */
+import { retryDeadConnections } from '../sql/retrying-pool.js';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -59,7 +60,9 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   // Every line of this server names its site (when it is one of several).
   const log = config.site ? o.log.child({ site: config.site }) : o.log;
   const ownPool = !o.pool;
-  const pool = o.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize, application_name: 'tandem-server' });
+  const pool = retryDeadConnections(
+    o.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize, application_name: 'tandem-server' }),
+  );
   pool.on('error', (e) => log.warn('idle database connection failed', { error: e }));
   const executor = new LocalExecutor({ log: log.child({ component: 'executor' }), killGraceMs: config.executions.killGrace });
   // The member name needs the port, which is known only after listen when port 0 is asked for.
