@@ -37,6 +37,9 @@ export async function startAuthApp(
   if (!opts.databaseUrl) await migrate(dbUrl);
   const config = loadConfig({ env: {}, file: '', overrides: { 'database.url': dbUrl, ...overrides } });
   const pool = new pg.Pool({ connectionString: dbUrl, max: 10 });
+  // As in the job server (server/app/job-server.ts): an idle connection ended by the server (here: the
+  // cluster stopping at teardown) is dropped by the pool; without a listener the event would crash the test.
+  pool.on('error', (e) => process.stderr.write(`auth test pool: idle connection ended: ${e.message}\n`));
   const deps: AuthDeps = { pool, config, log: silentLogger, policies: opts.policies };
   const app = new Koa();
   app.use(authenticate(deps));
