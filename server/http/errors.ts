@@ -6,6 +6,7 @@
 import type Koa from 'koa';
 import { TandemError, isTandemError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isConnectionLost } from '../sql/tx.js';
 
 const byStatus: Record<number, ErrorCode> = {
   400: 'bad_request',
@@ -35,7 +36,11 @@ export function errorMiddleware(log: Logger): Koa.Middleware {
       else {
         const status = (e as { status?: number; expose?: boolean }).status;
         if (status && status < 500 && byStatus[status]) err = new TandemError(byStatus[status]!, (e as Error).message);
-        else {
+        else if (isConnectionLost(e)) {
+          // The database went away under the request (restart, failover) and retrying on a fresh connection failed too.
+          log.warn('database connection lost during a request', { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, error: e });
+          err = new TandemError('unavailable', 'the database is unreachable; try again shortly');
+        } else {
           log.error('unexpected error', { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, error: e });
           err = new TandemError('internal', 'internal error (see the server log)');
         }

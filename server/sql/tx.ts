@@ -3,6 +3,7 @@
  * back on any error (so a failed request writes nothing), always release.
  */
 import type pg from 'pg';
+import { TandemError } from '../errors.js';
 
 /**
  * Errors that mean the connection itself is gone (the server terminated the
@@ -18,16 +19,22 @@ export function isConnectionLost(e: unknown): boolean {
 }
 
 /**
- * Run `fn` in a transaction. When the pooled connection turns out to be dead
- * at `begin` (nothing has run yet, so trying again is safe), the transaction
- * is retried on a fresh connection, up to three times.
+ * Run `fn` in a transaction. When the connection dies before `commit` was
+ * sent, the server rolled the transaction back, so nothing of it happened and
+ * the whole transaction is run again on a fresh connection, up to three
+ * times. This is what happens when a role change ends the job servers' idle
+ * sessions (terminateAppSessions): the session can be handed out between the
+ * moment it is seen idle and the moment it is ended. `fn` must therefore only
+ * touch the database (side effects belong after the commit), which is true of
+ * every caller. A connection lost *during* commit leaves the outcome unknown:
+ * that is not retried, and the error says so.
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await transactionOnce(pool, fn);
     } catch (e) {
-      if (e instanceof DeadAtBegin) {
+      if (e instanceof DeadBeforeCommit) {
         if (attempt < 3) continue;
         throw e.cause;
       }
@@ -36,7 +43,7 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   }
 }
 
-class DeadAtBegin extends Error {
+class DeadBeforeCommit extends Error {
   constructor(override readonly cause: Error) {
     super(cause.message);
   }
@@ -50,28 +57,34 @@ async function transactionOnce<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => 
   client.on('error', onError);
   // A client whose connection died is destroyed on release, never handed out again.
   let lost: Error | undefined;
+  let committing = false;
   try {
-    try {
-      await client.query('begin');
-    } catch (e) {
-      if (isConnectionLost(e)) {
-        lost = e as Error;
-        throw new DeadAtBegin(lost);
-      }
-      throw e;
-    }
+    await client.query('begin');
     const result = await fn(client);
+    committing = true;
     await client.query('commit');
     return result;
   } catch (e) {
-    if (e instanceof DeadAtBegin) throw e;
-    if (isConnectionLost(e)) lost ??= e as Error;
-    // The rollback's own failure (a dead connection) changes nothing: the server rolled back already.
+    if (isConnectionLost(e)) {
+      lost = e as Error;
+      if (!committing) throw new DeadBeforeCommit(lost);
+      throw new CommitOutcomeUnknown(lost);
+    }
     await client.query('rollback').catch(() => undefined);
     throw e;
   } finally {
     client.off('error', onError);
     client.release(lost);
+  }
+}
+
+/**
+ * The connection died while `commit` was on its way: the transaction may or
+ * may not have been applied. Surfaces as 503 `unavailable` with that said.
+ */
+export class CommitOutcomeUnknown extends TandemError {
+  constructor(cause: Error) {
+    super('unavailable', `the database connection was lost while committing (${cause.message}); the change may or may not have been applied: check before repeating it`, { cause });
   }
 }
 

@@ -1,0 +1,87 @@
+/**
+ * withTransaction against sessions the server ends under it (what a role
+ * change does to the job servers' pools): a session ended before commit is
+ * retried whole on a fresh connection and the change lands once; a session
+ * ended during commit is reported as "outcome unknown", not as success.
+ */
+import t from 'tap';
+import pg from 'pg';
+import { startPostgres } from '../harness/postgres.js';
+import { withTransaction, CommitOutcomeUnknown } from '../../server/sql/tx.js';
+import { retryDeadConnections } from '../../server/sql/retrying-pool.js';
+
+t.test('transactions and single queries survive sessions ended by the server', async (t) => {
+  const server = await startPostgres(t, { name: 'tx' });
+  const url = await server.createDatabase('tx_test');
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  t.teardown(() => admin.end());
+  await admin.query(`create table probe (id int primary key, note text)`);
+
+  const pool = retryDeadConnections(new pg.Pool({ connectionString: url, max: 2, application_name: 'tx-test' }));
+  pool.on('error', () => undefined); // idle clients ended by the server
+  t.teardown(() => pool.end());
+
+  const pidOf = async (c: pg.ClientBase) => (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  const terminate = async (pid: number) => {
+    await admin.query('select pg_terminate_backend($1)', [pid]);
+    // Wait until the backend is really gone, so the next statement on it fails rather than races.
+    for (;;) {
+      const { rows } = await admin.query('select 1 from pg_stat_activity where pid = $1', [pid]);
+      if (rows.length === 0) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  // Ended in the middle of the transaction: run again whole, and the row lands once.
+  let attempts = 0;
+  const result = await withTransaction(pool, async (c) => {
+    attempts++;
+    await c.query(`insert into probe values (1, 'attempt ' || $1::text)`, [attempts]);
+    if (attempts === 1) await terminate(await pidOf(c));
+    await c.query(`update probe set note = note || ' done' where id = 1`);
+    return attempts;
+  });
+  t.equal(result, 2, 'the transaction ran a second time');
+  t.same((await admin.query('select id, note from probe')).rows, [{ id: 1, note: 'attempt 2 done' }], 'only the second attempt is committed');
+
+  // An idle pooled session ended by the server: the next single query gets a fresh one.
+  const idle = await pool.connect();
+  const idlePid = await pidOf(idle);
+  idle.release();
+  await terminate(idlePid);
+  const again = await pool.query<{ pid: number }>('select pg_backend_pid() as pid');
+  t.not(again.rows[0]!.pid, idlePid, 'pool.query answered on a fresh session');
+
+  // Statement errors are not retried.
+  let calls = 0;
+  await t.rejects(
+    withTransaction(pool, async (c) => {
+      calls++;
+      await c.query(`insert into probe values (1, 'duplicate')`);
+    }),
+    { code: '23505' },
+  );
+  t.equal(calls, 1, 'a failing statement runs once');
+
+  // Ended during commit (a deferred constraint trigger keeps the commit busy): outcome unknown, said so.
+  await admin.query(`
+    create function slow_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(30); return null; end $$;
+    create constraint trigger slow_commit after insert on probe deferrable initially deferred for each row execute function slow_commit();`);
+  let commitPid = 0;
+  const committing = withTransaction(pool, async (c) => {
+    commitPid = await pidOf(c);
+    await c.query(`insert into probe values (2, 'slow')`);
+  });
+  const outcome = committing.then(() => 'committed', (e: unknown) => e);
+  for (;;) {
+    const { rows } = await admin.query(`select 1 from pg_stat_activity where pid = $1 and query = 'commit' and state = 'active'`, [commitPid]);
+    if (rows.length) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await terminate(commitPid);
+  const e = await outcome;
+  t.ok(e instanceof CommitOutcomeUnknown, 'lost during commit: CommitOutcomeUnknown');
+  t.match(e, { code: 'unavailable', status: 503, message: /may or may not have been applied/ });
+  t.same((await admin.query('select count(*)::int as n from probe where id = 2')).rows, [{ n: 0 }], 'and it was not retried behind the caller\'s back');
+});
