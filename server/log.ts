@@ -35,29 +35,62 @@ function redact(fields: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-export function createLogger(base: Record<string, unknown> = {}, opts: LoggerOptions = {}): Logger {
-  const envLevel = process.env.TANDEM_LOG_LEVEL as LogLevel | undefined;
-  const level: LogLevel = opts.level ?? (envLevel && envLevel in rank ? envLevel : 'info');
-  const format = opts.format ?? (process.env.TANDEM_LOG_FORMAT === 'json' || !process.stderr.isTTY ? 'json' : 'pretty');
-  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+interface Settings {
+  level: LogLevel;
+  format: 'json' | 'pretty';
+  write: (line: string) => void;
+}
 
-  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (rank[lvl] < rank[level]) return;
-    const rec = { level: lvl, time: new Date().toISOString(), ...redact(base), msg, ...(fields ? redact(fields) : {}) };
-    if (format === 'json') {
-      write(JSON.stringify(rec));
-    } else {
-      const { level: _l, time, msg: m, ...rest } = rec;
-      const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
-      write(`${time.slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${m}${extra}`);
-    }
-  };
+function resolve(opts: LoggerOptions): Settings {
+  const envLevel = process.env.TANDEM_LOG_LEVEL as LogLevel | undefined;
+  const envFormat = process.env.TANDEM_LOG_FORMAT;
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }, { level, format, write }),
+    level: opts.level ?? (envLevel && envLevel in rank ? envLevel : 'info'),
+    format: opts.format ?? (envFormat === 'json' || envFormat === 'pretty' ? envFormat : process.stderr.isTTY ? 'pretty' : 'json'),
+    write: opts.write ?? ((line: string) => process.stderr.write(line + '\n')),
+  };
+}
+
+function emit(s: Settings, base: Record<string, unknown>, lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+  if (rank[lvl] < rank[s.level]) return;
+  const rec = { level: lvl, time: new Date().toISOString(), ...redact(base), msg, ...(fields ? redact(fields) : {}) };
+  if (s.format === 'json') {
+    s.write(JSON.stringify(rec));
+  } else {
+    const { level: _l, time, msg: m, ...rest } = rec;
+    const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
+    s.write(`${time.slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${m}${extra}`);
+  }
+}
+
+function loggerOver(settings: () => Settings, base: Record<string, unknown>): Logger {
+  return {
+    debug: (m, f) => emit(settings(), base, 'debug', m, f),
+    info: (m, f) => emit(settings(), base, 'info', m, f),
+    warn: (m, f) => emit(settings(), base, 'warn', m, f),
+    error: (m, f) => emit(settings(), base, 'error', m, f),
+    child: (fields) => loggerOver(settings, { ...base, ...fields }),
+  };
+}
+
+export function createLogger(base: Record<string, unknown> = {}, opts: LoggerOptions = {}): Logger {
+  const s = resolve(opts);
+  return loggerOver(() => s, base);
+}
+
+/**
+ * A logger whose level and format can be set once more after it was handed
+ * out: the CLI needs a logger before it has read the configuration file, and
+ * `log.level` / `log.format` from that file must then apply to every line,
+ * including those of children created earlier.
+ */
+export function createConfigurableLogger(base: Record<string, unknown>, opts: LoggerOptions = {}): { log: Logger; configure(o: LoggerOptions): void } {
+  let s = resolve(opts);
+  return {
+    log: loggerOver(() => s, base),
+    configure: (o) => {
+      s = resolve({ ...opts, ...o });
+    },
   };
 }
 

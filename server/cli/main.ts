@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../log.js';
+import { createConfigurableLogger } from '../log.js';
 import { TandemError, errorMessage, isTandemError } from '../errors.js';
 import type { Command, FlagSpec } from './command.js';
 import { commands } from './commands.js';
@@ -96,7 +96,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return 0;
   }
   const level = (values['log-level'] as string | undefined) ?? process.env.TANDEM_LOG_LEVEL;
-  const log = createLogger(
+  const { log, configure: configureLog } = createConfigurableLogger(
     { component: cmd.name.split(' ')[0] },
     level && ['debug', 'info', 'warn', 'error'].includes(level) ? { level: level as 'info' } : {},
   );
@@ -113,10 +113,17 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   try {
     const flags: Record<string, unknown> = {};
     for (const [flag, key] of Object.entries(cmd.configFlags ?? {})) if (values[flag] !== undefined) flags[key] = values[flag];
+    // --log-level is common to every command; it is also the config key log.level (flags beat the file and the environment).
+    if (values['log-level'] !== undefined) flags['log.level'] = values['log-level'];
     const code = await cmd.run({
       values,
       positionals: parsed.positionals,
-      config: () => loadConfig({ file: values.config as string | undefined, flags }),
+      config: () => {
+        const config = loadConfig({ file: values.config as string | undefined, flags });
+        // The file's log settings (already overlaid by TANDEM_LOG_* and --log-level) apply from here on.
+        configureLog({ level: config.log.level, format: config.log.format === 'auto' ? undefined : config.log.format });
+        return config;
+      },
       log,
       out,
       signal: controller.signal,
