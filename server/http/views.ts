@@ -4,12 +4,14 @@ import type { ExecutionRow } from '../sql/executions.js';
 import type { JobRow } from '../sql/jobs.js';
 import type { Project } from '../sql/projects.js';
 import type { StepResult } from '../sql/stepResults.js';
+import { hideSecureDefaults } from '../jobs/secure-defaults.js';
 
 export function projectView(p: Project) {
   return { name: p.name, description: p.description, createdBy: p.createdBy, createdAt: p.createdAt.toISOString(), href: `/api/v1/projects/${encodeURIComponent(p.name)}` };
 }
 
-export function jobView(j: JobRow, opts: { definition?: boolean } = {}) {
+/** `showSecrets`: include secure options' default values (only for callers allowed to update the job). */
+export function jobView(j: JobRow, opts: { definition?: boolean; showSecrets?: boolean } = {}) {
   const d = j.definition;
   let schedule: { description: string; timeZone: string; nextFireTime: string | null } | null = null;
   if (d.schedule) {
@@ -37,7 +39,7 @@ export function jobView(j: JobRow, opts: { definition?: boolean } = {}) {
     createdAt: j.createdAt.toISOString(),
     updatedAt: j.updatedAt.toISOString(),
     href: `/api/v1/jobs/${encodeURIComponent(j.id)}`,
-    ...(opts.definition ? { definition: d } : {}),
+    ...(opts.definition ? { definition: opts.showSecrets ? d : hideSecureDefaults(d) } : {}),
   };
 }
 

@@ -13,12 +13,26 @@ import type { AppDeps } from '../deps.js';
 import { enumParam } from '../params.js';
 import { jobResource, mustGetJob, mustGetProject } from '../lookup.js';
 import { jobView } from '../views.js';
+import { hideSecureDefaults } from '../../jobs/secure-defaults.js';
+import type { JobDefinition } from '../../jobs/definition.js';
+import type { JobRow } from '../../sql/jobs.js';
+import type { Context } from 'koa';
 
 const FORMATS = ['json', 'yaml'] as const;
 
-function sendExport(ctx: import('koa').Context, text: string, format: 'json' | 'yaml') {
+function sendExport(ctx: Context, text: string, format: 'json' | 'yaml') {
   ctx.type = format === 'yaml' ? 'application/yaml' : 'application/json';
   ctx.body = text;
+}
+
+/** Whether the caller may change this job, and so may see its secure option defaults (see jobs/secure-defaults.ts). */
+function mayUpdate(ctx: Context, job: JobRow): boolean {
+  return requireService(ctx).policies.decide(requirePrincipal(ctx), 'update', { type: 'job', ...jobResource(job) }).allowed;
+}
+
+/** The definition to export to this caller: secure defaults only for those who may update the job. */
+function exportable(ctx: Context, job: JobRow): JobDefinition {
+  return mayUpdate(ctx, job) ? job.definition : hideSecureDefaults(job.definition);
 }
 
 export function mountJobRoutes(router: Router, deps: AppDeps): void {
@@ -32,7 +46,7 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
     const jobs = (await listJobs(deps.pool, project.id)).filter(
       (j) => policies.decide(principal, 'read', { type: 'job', ...jobResource(j) }).allowed,
     );
-    if (format) return sendExport(ctx, exportJobs(jobs.map((j) => j.definition), format), format);
+    if (format) return sendExport(ctx, exportJobs(jobs.map((j) => exportable(ctx, j)), format), format);
     ctx.body = { project: project.name, jobs: jobs.map((j) => jobView(j)) };
   });
 
@@ -63,8 +77,8 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
     authorize(ctx, 'read', { type: 'job', ...jobResource(job) });
     const format = enumParam(ctx.query.format, 'format', FORMATS);
-    if (format) return sendExport(ctx, exportJobs([job.definition], format), format);
-    ctx.body = jobView(job, { definition: true });
+    if (format) return sendExport(ctx, exportJobs([exportable(ctx, job)], format), format);
+    ctx.body = jobView(job, { definition: true, showSecrets: mayUpdate(ctx, job) });
   });
 
   /** Replace a job's definition with one job document (YAML or JSON); its uuid must be absent or the same. */
@@ -84,7 +98,7 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
       await importJobs(c, project, [{ ...def, uuid: job.id }], user);
     });
     const updated = await mustGetJob(deps.pool, job.id);
-    ctx.body = { ...jobView(updated, { definition: true }), warnings };
+    ctx.body = { ...jobView(updated, { definition: true, showSecrets: mayUpdate(ctx, updated) }), warnings };
   });
 
   router.delete('/api/v1/jobs/:id', async (ctx) => {
