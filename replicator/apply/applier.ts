@@ -32,7 +32,8 @@ import { applyError } from './apply-error.js';
 import { copyLine } from './copy-text.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
 import { runPipeline, type PipelineStatement } from './pipeline.js';
-import { copyStatement, deleteStatement, describeKey, insertStatement, relationEntry, updateStatement, type RelationEntry } from './relation.js';
+import { copyStatement, deleteStatement, describeKey, insertStatement, relationEntry, updateStatement, writtenValues, type RelationEntry } from './relation.js';
+import { targetColumnInfo } from './target-columns.js';
 
 export interface ApplierOptions {
   target: pg.Client;
@@ -240,13 +241,14 @@ export class Applier {
   private async onRelation(msg: RelationMessage): Promise<void> {
     await this.flushRun();
     await this.flushPipeline();
-    const entry = relationEntry(msg);
     const prev = this.relations.get(msg.relationOid);
-    if (!prev || prev.columns.join('\0') !== entry.columns.join('\0') || prev.table !== entry.table) {
+    const columns = msg.columns.map((c) => c.name);
+    if (!prev || prev.columns.join('\0') !== columns.join('\0') || prev.table !== `${msg.schema}.${msg.name}`) {
       // A table first seen, or changed on the source: the target must have every column it now sends.
-      await checkTargetTables(this.o.target, [{ schema: msg.schema, name: msg.name, columns: entry.columns }]);
+      await checkTargetTables(this.o.target, [{ schema: msg.schema, name: msg.name, columns }]);
     }
-    this.relations.set(msg.relationOid, entry);
+    // Identity and generated columns as the target defines them (the message does not say).
+    this.relations.set(msg.relationOid, relationEntry(msg, await targetColumnInfo(this.o.target, msg.schema, msg.name)));
   }
 
   private rel(oid: number): RelationEntry {
@@ -271,7 +273,7 @@ export class Applier {
     const hooks = this.hooks.get(rel.table);
     if (hooks) {
       await this.flushRun();
-      this.queue(rel, 'insert', msg.newTuple, insertStatement(rel), msg.newTuple as (string | null)[], false);
+      this.queue(rel, 'insert', msg.newTuple, insertStatement(rel), writtenValues(rel, msg.newTuple), false);
       await this.flushPipeline();
       await this.callHooks(hooks, rel, 'insert', msg.newTuple, null);
       return;
@@ -294,13 +296,14 @@ export class Applier {
     if (!run) return;
     this.run = null;
     if (run.tuples.length < COPY_MIN_ROWS) {
-      for (const t of run.tuples) this.queue(run.rel, 'insert', t, insertStatement(run.rel), t as (string | null)[], false, run.firstLsn);
+      for (const t of run.tuples) this.queue(run.rel, 'insert', t, insertStatement(run.rel), writtenValues(run.rel, t), false, run.firstLsn);
       if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
       return;
     }
     await this.flushPipeline(); // also waits for the previous COPY
     let text = '';
-    for (const t of run.tuples) text += copyLine(t);
+    const cols = run.rel.allWritten ? undefined : run.rel.written;
+    for (const t of run.tuples) text += copyLine(t, cols);
     const lastLsn = this.txn ? formatLsn(this.txn.commitLsn) : undefined;
     const commitLsn = run.firstLsn === lastLsn || !lastLsn ? run.firstLsn : `${run.firstLsn} to ${lastLsn}`;
     const context = { ...this.context(run.rel, `insert (one of ${run.tuples.length} rows)`, null), commitLsn };
@@ -332,7 +335,7 @@ export class Applier {
     const newTuple = msg.newTuple;
     // Without a key change there is no old tuple: the key is in the new one.
     const oldTuple = msg.oldTuple ?? msg.newTuple;
-    const { stmt, values } = updateStatement(rel, oldTuple, newTuple);
+    const { stmt, values } = updateStatement(rel, msg.oldTuple, msg.oldKind, newTuple);
     this.queue(rel, 'update', oldTuple, stmt, values, true);
     const hooks = this.hooks.get(rel.table);
     if (hooks) {

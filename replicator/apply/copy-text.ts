@@ -11,11 +11,13 @@ export function copyEscape(v: string): string {
   return v.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
 
-export function copyLine(tuple: Tuple): string {
+/** One COPY line of `tuple`, or of the columns at `indexes` only (columns the target computes are left out). */
+export function copyLine(tuple: Tuple, indexes?: number[]): string {
   let line = '';
-  for (let i = 0; i < tuple.length; i++) {
-    if (i) line += '\t';
-    const v = tuple[i];
+  const n = indexes ? indexes.length : tuple.length;
+  for (let k = 0; k < n; k++) {
+    if (k) line += '\t';
+    const v = tuple[indexes ? indexes[k]! : k];
     line += v === null || v === undefined ? '\\N' : copyEscape(v);
   }
   return line + '\n';

@@ -4,9 +4,20 @@
  * and the SQL it applies changes with. A new `relation` message for the same
  * OID (schema change) replaces the entry and with it every prepared statement
  * name, so a stale statement is never reused.
+ *
+ * The target's catalog adds what the message does not say (target-columns.ts):
+ * stored generated columns are never written (the target computes them), and
+ * identity columns defined GENERATED ALWAYS are inserted with OVERRIDING
+ * SYSTEM VALUE. An UPDATE cannot set such a column at all (only to DEFAULT), so
+ * an update that changes one, or may have changed one, replaces the row
+ * instead: one statement deletes it and inserts the new version (unchanged
+ * TOAST values taken from the deleted row). Under session_replication_role =
+ * replica, which the replicator requires (target-session.ts), no trigger or
+ * foreign-key action sees that as a delete.
  */
 import type { RelationMessage, Tuple } from '../stream/pgoutput.js';
 import { quoteIdent } from '../stream/connection.js';
+import type { TargetColumn } from './target-columns.js';
 
 export interface RelationEntry {
   oid: number;
@@ -20,6 +31,14 @@ export interface RelationEntry {
   keyIndexes: number[];
   /** REPLICA IDENTITY FULL: rows are found by every old value. */
   full: boolean;
+  /** Indexes of the columns the applier writes (all but the target's generated columns). */
+  written: number[];
+  /** Every column is written: tuples go to statements as they are. */
+  allWritten: boolean;
+  /** Per column: GENERATED ALWAYS AS IDENTITY on the target. */
+  identityAlways: boolean[];
+  /** Per column: the target's type (for the row-replacing statement's casts). */
+  types: string[];
   /** Distinguishes statement names across schema changes. */
   generation: number;
   statements: Map<string, string>;
@@ -27,10 +46,12 @@ export interface RelationEntry {
 
 let generationCounter = 0;
 
-export function relationEntry(msg: RelationMessage): RelationEntry {
+export function relationEntry(msg: RelationMessage, target: Map<string, TargetColumn> = new Map()): RelationEntry {
   const quotedColumns = msg.columns.map((c) => quoteIdent(c.name));
   const keyIndexes: number[] = [];
   msg.columns.forEach((c, i) => c.isKey && keyIndexes.push(i));
+  const info = msg.columns.map((c) => target.get(c.name));
+  const written = msg.columns.map((_, i) => i).filter((i) => !info[i]?.generated);
   return {
     oid: msg.relationOid,
     schema: msg.schema,
@@ -41,6 +62,10 @@ export function relationEntry(msg: RelationMessage): RelationEntry {
     quotedColumns,
     keyIndexes,
     full: msg.replicaIdentity === 'full',
+    written,
+    allWritten: written.length === msg.columns.length,
+    identityAlways: info.map((c) => c?.identity === 'a'),
+    types: info.map((c) => c?.type ?? 'text'),
     generation: ++generationCounter,
     statements: new Map(),
   };
@@ -61,15 +86,30 @@ function cached(rel: RelationEntry, shape: string, build: () => string): Stateme
   return { name: `tandem.repl.${rel.generation}.${shape}`, text };
 }
 
+function writtenList(rel: RelationEntry): string {
+  return rel.written.map((i) => rel.quotedColumns[i]).join(', ');
+}
+
+function overriding(rel: RelationEntry): string {
+  return rel.written.some((i) => rel.identityAlways[i]) ? ' overriding system value' : '';
+}
+
+/** The written values of a tuple, in `written` order. */
+export function writtenValues(rel: RelationEntry, tuple: Tuple): (string | null)[] {
+  if (rel.allWritten) return tuple as (string | null)[];
+  return rel.written.map((i) => tuple[i] as string | null);
+}
+
 export function insertStatement(rel: RelationEntry): Statement {
   return cached(rel, 'i', () => {
-    const params = rel.columns.map((_, i) => `$${i + 1}`);
-    return `insert into ${rel.qualified} (${rel.quotedColumns.join(', ')}) values (${params.join(', ')})`;
+    const params = rel.written.map((_, k) => `$${k + 1}`);
+    return `insert into ${rel.qualified} (${writtenList(rel)})${overriding(rel)} values (${params.join(', ')})`;
   });
 }
 
+/** COPY writes identity-always columns as given (it has no OVERRIDING clause and needs none). */
 export function copyStatement(rel: RelationEntry): string {
-  return `copy ${rel.qualified} (${rel.quotedColumns.join(', ')}) from stdin`;
+  return `copy ${rel.qualified} (${writtenList(rel)}) from stdin`;
 }
 
 /**
@@ -108,21 +148,51 @@ function whereClause(rel: RelationEntry, old: Tuple, firstParam: number): { sql:
   return { sql: parts.join(' and ') || 'true', values, shape };
 }
 
-/** UPDATE, leaving unchanged TOAST columns out of the SET list (NOTES #5). */
-export function updateStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple): { stmt: Statement; values: (string | null)[] } {
+/**
+ * Must the update replace the row? Only when a GENERATED ALWAYS identity column
+ * changed or may have changed: with the key unchanged (no old tuple) key
+ * columns are known unchanged; an old key ('K') tells key columns; a whole old
+ * row ('O', REPLICA IDENTITY FULL) tells every column; otherwise it is unknown.
+ */
+function identityChanged(rel: RelationEntry, oldTuple: Tuple | null, oldKind: 'key' | 'full' | null, newTuple: Tuple): boolean {
+  for (const i of rel.written) {
+    if (!rel.identityAlways[i] || newTuple[i] === undefined) continue;
+    const isKey = rel.keyIndexes.includes(i);
+    if (oldKind === 'full' || (oldKind === 'key' && isKey)) {
+      if (oldTuple![i] !== newTuple[i]) return true;
+    } else if (!(oldKind === null && isKey)) return true;
+  }
+  return false;
+}
+
+/**
+ * UPDATE, leaving unchanged TOAST columns out of the SET list (NOTES #5), and
+ * GENERATED ALWAYS identity columns too: they are unchanged here (see
+ * identityChanged) and an UPDATE may not name them.
+ */
+export function updateStatement(
+  rel: RelationEntry,
+  oldTuple: Tuple | null,
+  oldKind: 'key' | 'full' | null,
+  newTuple: Tuple,
+): { stmt: Statement; values: (string | null)[] } {
+  if (identityChanged(rel, oldTuple, oldKind, newTuple)) return replaceStatement(rel, oldTuple ?? newTuple, newTuple);
+  const old = oldTuple ?? newTuple;
   const setCols: number[] = [];
   let setShape = '';
-  for (let i = 0; i < newTuple.length; i++) {
-    if (newTuple[i] === undefined) setShape += '_';
+  for (const i of rel.written) {
+    if (newTuple[i] === undefined || rel.identityAlways[i]) setShape += '_';
     else {
       setCols.push(i);
       setShape += 's';
     }
   }
   const values: (string | null)[] = setCols.map((i) => newTuple[i] as string | null);
-  const where = whereClause(rel, oldTuple, values.length + 1);
+  const where = whereClause(rel, old, values.length + 1);
   values.push(...where.values);
   const stmt = cached(rel, `u.${setShape}.${where.shape}`, () => {
+    // Nothing left to set (every written column is an unchanged identity or TOAST value): the row must still exist.
+    if (!setCols.length) return `select 1 from ${rel.qualified} where ${where.sql} limit 1`;
     const set = setCols.map((i, k) => `${rel.quotedColumns[i]} = $${k + 1}`).join(', ');
     if (rel.full) {
       // Several identical rows may exist without a key: change exactly one, as the source did.
@@ -132,6 +202,32 @@ export function updateStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: T
       );
     }
     return `update ${rel.qualified} set ${set} where ${where.sql}`;
+  });
+  return { stmt, values };
+}
+
+/**
+ * An update that changes a GENERATED ALWAYS identity column, as one statement:
+ * delete the old row and insert the new one with OVERRIDING SYSTEM VALUE;
+ * unchanged TOAST values come from the deleted row. Reports 1 row when the
+ * old row existed, like an UPDATE.
+ */
+function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple): { stmt: Statement; values: (string | null)[] } {
+  const given = rel.written.filter((i) => newTuple[i] !== undefined);
+  const values: (string | null)[] = given.map((i) => newTuple[i] as string | null);
+  const where = whereClause(rel, oldTuple, values.length + 1);
+  values.push(...where.values);
+  const shape = rel.written.map((i) => (newTuple[i] === undefined ? '_' : 's')).join('');
+  const stmt = cached(rel, `r.${shape}.${where.shape}`, () => {
+    const found = rel.full ? `(tableoid, ctid) = (select tableoid, ctid from ${rel.qualified} where ${where.sql} limit 1)` : where.sql;
+    const select = rel.written.map((i) => {
+      const k = given.indexOf(i);
+      return k >= 0 ? `$${k + 1}::${rel.types[i]}` : `old.${rel.quotedColumns[i]}`;
+    });
+    return (
+      `with old as (delete from ${rel.qualified} where ${found} returning *) ` +
+      `insert into ${rel.qualified} (${writtenList(rel)})${overriding(rel)} select ${select.join(', ')} from old`
+    );
   });
   return { stmt, values };
 }

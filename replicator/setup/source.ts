@@ -13,7 +13,7 @@ export interface PublishedTable {
   name: string;
   /** Quoted `"schema"."name"`. */
   qualified: string;
-  /** Published columns (generated columns are never published). */
+  /** Published columns, without generated ones (the target computes those). */
   columns: string[];
 }
 
@@ -89,7 +89,10 @@ export async function publishedTables(client: pg.ClientBase, publication: string
     has_pk: boolean;
     has_ident_index: boolean;
   }>(
-    `select pt.schemaname::text, pt.tablename::text, pt.attnames::text[] as attnames, c.relreplident::text as relreplident,
+    `select pt.schemaname::text, pt.tablename::text, c.relreplident::text as relreplident,
+            -- Generated columns: the target computes its own (PostgreSQL 15-17 never stream them; 18 only when asked to).
+            array(select a.attname::text from pg_attribute a
+                   where a.attrelid = c.oid and a.attname = any(pt.attnames) and a.attgenerated = '' order by a.attnum) as attnames,
             exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary) as has_pk,
             exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisreplident) as has_ident_index
        from pg_publication_tables pt

@@ -57,14 +57,25 @@ export async function waitFor(what: string, cond: () => Promise<boolean> | boole
 export function background(
   t: Teardown,
   opts: import('../../replicator/index.js').ReplicatorOptions,
-): { ac: AbortController; done: Promise<import('../../replicator/index.js').ReplicatorResult> } {
+): { ac: AbortController; done: Promise<import('../../replicator/index.js').ReplicatorResult>; check(): void } {
   const ac = new AbortController();
   const done = import('../../replicator/index.js').then((m) => m.runReplicator({ ...opts, signal: ac.signal }));
+  let failure: Error | null = null;
   // Shown when the test times out waiting for a replicator that had already failed.
-  done.catch((e: Error) => process.stderr.write(`background replicator stopped: ${e.message}\n`));
+  done.catch((e: Error) => {
+    failure = e;
+    process.stderr.write(`background replicator stopped: ${e.message}\n`);
+  });
   t.teardown(async () => {
     ac.abort();
     await done.catch(() => undefined);
   });
-  return { ac, done };
+  return {
+    ac,
+    done,
+    /** Throws the replicator's error once it has stopped with one (use inside a `waitFor` condition to fail fast). */
+    check() {
+      if (failure) throw new Error(`the background replicator stopped: ${failure.message}`);
+    },
+  };
 }
