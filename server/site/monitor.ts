@@ -62,8 +62,16 @@ export class SiteMonitor {
   private generation = 0;
   private readonly sessionGeneration = new WeakMap<object, number>();
   private readonly onAcquire = (client: pg.PoolClient) => this.alignSession(client);
+  /**
+   * A new session starts with the database's default, which the role change
+   * set in the same transaction, so it is aligned already. Marking it here
+   * also keeps a SET from being queued on a session that is still finishing
+   * its start-up (node-pg warns about queued queries, and pg 9 refuses them).
+   */
+  private readonly onConnect = (client: pg.PoolClient) => this.sessionGeneration.set(client, this.generation);
 
   constructor(private readonly o: SiteMonitorOptions) {
+    o.pool.on('connect', this.onConnect);
     o.pool.on('acquire', this.onAcquire);
   }
 
@@ -95,6 +103,7 @@ export class SiteMonitor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.o.pool.off('connect', this.onConnect);
     this.o.pool.off('acquire', this.onAcquire);
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;
