@@ -3,7 +3,14 @@
  * transaction's client to commit it together with the change it describes.
  * (ACL denials are written in the background by authorize; successful API
  * changes by the authenticate middleware, see http/auditChanges.ts.)
+ *
+ * A site that is not active cannot write the replicated audit table (its
+ * database is read-only for the application, and a row written there would
+ * diverge from the active site). The only events such a site produces are
+ * logins and logouts of its site-local sessions: `auditToLog` writes them to
+ * the server log instead, as one structured line each (`audit: true`).
  */
+import type { Logger } from '../log.js';
 import type { Db } from './sql/db.js';
 import { insertAudit, type AuditRow } from './sql/insertAudit.js';
 
@@ -49,4 +56,30 @@ function row(e: AuditInput): AuditRow {
 
 export async function recordAudit(db: Db, e: AuditInput): Promise<void> {
   await insertAudit(db, row(e));
+}
+
+/** Where the audit events of one operation go. */
+export type AuditSink = (e: AuditInput) => Promise<void>;
+
+/** The replicated audit table (through a pool or the caller's transaction). */
+export function auditToDb(db: Db): AuditSink {
+  return (e) => recordAudit(db, e);
+}
+
+/** The server log, on a site that cannot write the replicated audit table (see above). */
+export function auditToLog(log: Logger, siteRole: string): AuditSink {
+  return async (e) => {
+    const r = row(e);
+    log.info(`audit: ${r.event} ${r.outcome}`, {
+      audit: true,
+      event: r.event,
+      outcome: r.outcome,
+      user: r.username,
+      clientAddr: r.clientAddr,
+      target: r.target,
+      details: r.details,
+      siteRole,
+      recordedIn: 'server log (this site is not active and cannot write the replicated audit table)',
+    });
+  };
 }

@@ -2,30 +2,41 @@
  * One login attempt: throttle check, password check (a local user of the
  * users file first — the break-glass account —, else LDAP when configured),
  * throttle bookkeeping and the audit row of a failure. Wrong password and
- * unknown user get the same answer. A success is recorded by `recordLogin`
- * in the same transaction as the new session.
+ * unknown user get the same answer. A success opens a session (`openSession`):
+ * on the active site recorded by `recordLogin` in the same transaction as the
+ * new session; on a site that is not active a site-local, read-only session
+ * whose audit event goes to the server log.
  */
-import { TandemError } from '../errors.js';
-import { recordAudit } from './audit.js';
+import { auditToDb, auditToLog, recordAudit, type AuditSink } from './audit.js';
 import type { LoginFailureReason, LoginSource } from '../metrics/auth.js';
 import { secondsSince } from '../metrics/registry.js';
 import type { Identity, LoginOutcome } from './identity.js';
 import type { AuthService } from './service.js';
 import { upsertProfile } from './sql/upsertProfile.js';
 import type { Db } from './sql/db.js';
+import { withSiteLocalWrite, withTransaction } from './sql/transaction.js';
+import { createSession, type CreatedSession, type SessionPlace } from './sessions.js';
+import { assertWritable } from '../site/guard.js';
+import { isTandemError, TandemError } from '../errors.js';
 
-export async function checkLogin(svc: AuthService, username: string, password: string, clientAddr: string | null): Promise<Identity> {
+/** `audit`: where failures are recorded (the replicated table; the server log on a site that is not active). */
+export async function checkLogin(
+  svc: AuthService,
+  username: string,
+  password: string,
+  clientAddr: string | null,
+  audit: AuditSink = auditToDb(svc.pool),
+): Promise<Identity> {
   const started = process.hrtime.bigint();
   const measured = (source: LoginSource, outcome: 'success' | LoginFailureReason) => svc.metrics?.login(source, outcome, secondsSince(started));
   const likelySource: LoginSource = svc.local && (svc.local.has(username) || !svc.ldap) ? 'local' : svc.ldap ? 'ldap' : 'none';
   const userKey = username.normalize('NFC').toLowerCase();
   const addrKey = clientAddr ?? 'unknown';
   const wait = Math.max(svc.throttleUser.retryAfterMs(userKey), svc.throttleAddress.retryAfterMs(addrKey));
-  const audit = (outcome: 'success' | 'failure', details: Record<string, unknown>, user = username) =>
-    recordAudit(svc.pool, { event: 'login', outcome, username: user, clientAddr, details });
+  const failed = (details: Record<string, unknown>, user = username) => audit({ event: 'login', outcome: 'failure', username: user, clientAddr, details });
   if (wait > 0) {
     measured(likelySource, 'throttled');
-    await audit('failure', { reason: 'throttled' });
+    await failed({ reason: 'throttled' });
     const seconds = Math.ceil(wait / 1000);
     throw new TandemError('too_many_requests', `too many failed logins; try again in ${seconds} s`, { details: { retryAfter: seconds } });
   }
@@ -33,7 +44,7 @@ export async function checkLogin(svc: AuthService, username: string, password: s
   if (username.length > 256 || password.length > 1024 || /[\u0000-\u001f\u007f]/.test(username)) {
     svc.throttleAddress.fail(addrKey);
     measured(likelySource, 'oversized_credentials');
-    await audit('failure', { reason: 'oversized credentials' }, username.slice(0, 256));
+    await failed({ reason: 'oversized credentials' }, username.slice(0, 256));
     throw new TandemError('unauthorized', 'wrong user name or password');
   }
 
@@ -53,7 +64,7 @@ export async function checkLogin(svc: AuthService, username: string, password: s
   } catch (e) {
     // Directory down: not the user's fault, so not counted against them.
     measured(likelySource, 'directory_unavailable');
-    await audit('failure', { reason: 'directory unavailable' });
+    await failed({ reason: 'directory unavailable' });
     throw e;
   }
 
@@ -61,7 +72,7 @@ export async function checkLogin(svc: AuthService, username: string, password: s
     svc.throttleUser.fail(userKey);
     svc.throttleAddress.fail(addrKey);
     measured(source as LoginSource, outcome.reason);
-    await audit('failure', { reason: outcome.reason, source });
+    await failed({ reason: outcome.reason, source });
     svc.log.info('login failed', { user: username, clientAddr, reason: outcome.reason, source });
     throw new TandemError('unauthorized', 'wrong user name or password');
   }
@@ -75,4 +86,49 @@ export async function recordLogin(db: Db, svc: AuthService, id: Identity, client
   await upsertProfile(db, { username: id.user, displayName: id.displayName, email: id.email, source: id.source, groups: id.groups, roles: id.roles });
   await recordAudit(db, { event: 'login', outcome: 'success', username: id.user, clientAddr, details: { source: id.source, roles: id.roles, groups: id.groups } });
   svc.log.info('login', { user: id.user, clientAddr, source: id.source, roles: id.roles });
+}
+
+/**
+ * The record of a successful login on a site that is not active: its session
+ * is site-local, the user's profile (replicated) is left as the active site
+ * knows it, and the audit event goes to `audit` (the server log).
+ */
+export async function recordSiteLogin(svc: AuthService, id: Identity, clientAddr: string | null, audit: AuditSink, siteRole: string): Promise<void> {
+  await audit({ event: 'login', outcome: 'success', username: id.user, clientAddr, details: { source: id.source, roles: id.roles, groups: id.groups, session: 'site-local (read-only)' } });
+  svc.log.info('login on a site that is not active: read-only session kept on this site', { user: id.user, clientAddr, source: id.source, roles: id.roles, siteRole });
+}
+
+/**
+ * The session of a successful login, where `place` says (loginPlace). On the
+ * active site: session, profile and audit row in one transaction (one
+ * commit, never a session without its audit row), the role checked inside it;
+ * when the site was demoted since `place` was decided, the login still
+ * succeeds with a site-local session. Elsewhere: a site-local session, its
+ * audit event in the server log. Returns where the session went.
+ */
+export async function openSession(
+  svc: AuthService,
+  identity: Identity,
+  clientAddr: string | null,
+  place: SessionPlace,
+): Promise<CreatedSession & { place: SessionPlace }> {
+  if (place.store === 'replicated') {
+    try {
+      const created = await withTransaction(svc.pool, svc.log, async (tx) => {
+        await assertWritable(tx);
+        const s = await createSession(tx, svc.config.auth, identity, clientAddr, place);
+        await recordLogin(tx, svc, identity, clientAddr);
+        return s;
+      });
+      return { ...created, place };
+    } catch (e) {
+      if (!isTandemError(e) || e.code !== 'site_passive') throw e;
+      const role = e.details?.role;
+      place = { store: 'site', siteRole: role === 'draining' || role === 'fenced' ? role : 'passive' };
+    }
+  }
+  const site = place;
+  const created = await withSiteLocalWrite(svc.pool, (c) => createSession(c, svc.config.auth, identity, clientAddr, site));
+  await recordSiteLogin(svc, identity, clientAddr, auditToLog(svc.log, site.siteRole), site.siteRole);
+  return { ...created, place };
 }

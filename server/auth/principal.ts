@@ -2,6 +2,7 @@
 import type Koa from 'koa';
 import { TandemError } from '../errors.js';
 import type { AuthService } from './service.js';
+import type { SessionStore } from './sql/getSession.js';
 
 export interface Principal {
   user: string;
@@ -10,6 +11,8 @@ export interface Principal {
   via: 'token' | 'session';
   tokenId?: string;
   sessionId?: string;
+  /** For sessions: `site` when opened on this site while it was not active (read-only, see sessions.ts). */
+  sessionStore?: SessionStore;
 }
 
 /** What the authenticate middleware leaves in ctx.state for the handlers. */

@@ -15,6 +15,9 @@ import { LdapAuthenticator } from './ldap/ldapAuthenticator.js';
 import { LocalAuthenticator } from './local/localAuthenticator.js';
 import { Throttle } from './throttle.js';
 import { deleteExpiredSessions } from './sql/deleteExpiredSessions.js';
+import { deleteExpiredLocalSessions } from './sql/deleteExpiredLocalSessions.js';
+import { withSiteLocalWrite } from './sql/transaction.js';
+import type { SessionStore } from './sql/getSession.js';
 
 export interface AuthDeps {
   pool: pg.Pool;
@@ -70,12 +73,16 @@ function createAuthService(deps: AuthDeps): AuthService {
 
 /**
  * Delete expired sessions, at most once a minute per member, on the login
- * path (no timer to stop): keeps the table small without a scan per login.
+ * path (no timer to stop): keeps the tables small without a scan per login.
+ * `store` is where the login just wrote: the replicated table is cleaned only
+ * on the active site (`replicated`); this site's own table everywhere.
  */
-export async function cleanupSessions(svc: AuthService): Promise<void> {
+export async function cleanupSessions(svc: AuthService, store: SessionStore = 'replicated'): Promise<void> {
   const now = Date.now();
   if (now - svc.sessionsCleanedAt < 60_000) return;
   svc.sessionsCleanedAt = now;
-  const n = await deleteExpiredSessions(svc.pool, svc.config.auth.sessionIdleTimeout);
-  if (n) svc.log.debug('expired sessions deleted', { count: n });
+  const idle = svc.config.auth.sessionIdleTimeout;
+  const replicated = store === 'replicated' ? await deleteExpiredSessions(svc.pool, idle) : 0;
+  const local = await withSiteLocalWrite(svc.pool, (c) => deleteExpiredLocalSessions(c, idle));
+  if (replicated || local) svc.log.debug('expired sessions deleted', { count: replicated, siteLocal: local });
 }

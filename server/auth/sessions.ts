@@ -3,15 +3,26 @@
  * their SHA-256 (in the replicated `tandem` schema, so the same cookie works
  * on a promoted site after a failover). Each session has an idle expiry
  * (pushed forward on use) and an absolute expiry (fixed at login).
+ *
+ * A login on a site that is not active cannot write the replicated table: its
+ * session is kept in this site's own `tandem_site.local_sessions` instead
+ * (store `site`), valid on this site only and for reading only (the
+ * authenticate middleware refuses every change made with it). Lookups try
+ * the replicated table first, then the site's own.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
+import type pg from 'pg';
 import type { Config } from '../config/schema.js';
 import type { Identity } from './identity.js';
 import type { Db } from './sql/db.js';
 import { insertSession } from './sql/insertSession.js';
 import { getLiveSession, type SessionRecord } from './sql/getSession.js';
+import { getLiveLocalSession } from './sql/getLocalSession.js';
+import { insertLocalSession } from './sql/insertLocalSession.js';
 import { touchSession } from './sql/touchSession.js';
+import { touchLocalSession } from './sql/touchLocalSession.js';
+import { withSiteLocalWrite } from './sql/transaction.js';
 import { isHttps } from './http/request.js';
 
 export const SESSION_COOKIE = 'tandem_session';
@@ -20,16 +31,27 @@ export function hashSessionId(id: string): string {
   return createHash('sha256').update(id, 'utf8').digest('hex');
 }
 
+/** Where a new session is written: the replicated table (active site), or this site's own table with the role it has now. */
+export type SessionPlace = { store: 'replicated' } | { store: 'site'; siteRole: 'draining' | 'passive' | 'fenced' };
+
+export interface CreatedSession {
+  cookieValue: string;
+  idHash: string;
+  csrfToken: string;
+}
+
+/** A `replicated` session must be written in the caller's read-write transaction on the active site; a `site` one in withSiteLocalWrite. */
 export async function createSession(
   db: Db,
   cfg: Config['auth'],
   identity: Identity,
   clientAddr: string | null,
-): Promise<{ cookieValue: string; idHash: string; csrfToken: string }> {
+  place: SessionPlace = { store: 'replicated' },
+): Promise<CreatedSession> {
   const cookieValue = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(24).toString('base64url');
   const idHash = hashSessionId(cookieValue);
-  await insertSession(db, {
+  const row = {
     idHash,
     username: identity.user,
     roles: identity.roles,
@@ -37,14 +59,17 @@ export async function createSession(
     csrfToken,
     clientAddr,
     absoluteTimeoutMs: cfg.sessionAbsoluteTimeout,
-  });
+  };
+  if (place.store === 'replicated') await insertSession(db, row);
+  else await insertLocalSession(db, { ...row, siteRole: place.siteRole });
   return { cookieValue, idHash, csrfToken };
 }
 
-/** The live session named by this cookie value. */
+/** The live session named by this cookie value: in the replicated table, else in this site's own. */
 export async function findSession(db: Db, cfg: Config['auth'], cookieValue: string): Promise<SessionRecord | undefined> {
   if (cookieValue.length > 100) return undefined;
-  return getLiveSession(db, hashSessionId(cookieValue), cfg.sessionIdleTimeout);
+  const idHash = hashSessionId(cookieValue);
+  return (await getLiveSession(db, idHash, cfg.sessionIdleTimeout)) ?? (await getLiveLocalSession(db, idHash, cfg.sessionIdleTimeout));
 }
 
 /**
@@ -60,9 +85,14 @@ export function sessionNeedsTouch(s: SessionRecord, cfg: Config['auth']): boolea
   return Date.now() - s.lastSeenAt.getTime() >= touchGranularityMs(cfg);
 }
 
-/** Push the session's idle expiry forward. */
-export async function touchLiveSession(db: Db, cfg: Config['auth'], s: SessionRecord): Promise<void> {
-  await touchSession(db, s.idHash, touchGranularityMs(cfg));
+/**
+ * Push the session's idle expiry forward. A replicated session is touched
+ * only where the site may write (the caller wraps this in bookkeepingWrite);
+ * a site-local one in its own read-write transaction, on any site.
+ */
+export async function touchLiveSession(pool: pg.Pool, cfg: Config['auth'], s: SessionRecord): Promise<void> {
+  if (s.store === 'replicated') await touchSession(pool, s.idHash, touchGranularityMs(cfg));
+  else await withSiteLocalWrite(pool, (c) => touchLocalSession(c, s.idHash, touchGranularityMs(cfg)));
 }
 
 export function csrfMatches(expected: string, given: string | undefined): boolean {

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { loadConfig } from '../../server/config/load.js';
 import type { Config } from '../../server/config/schema.js';
 import { migrate } from '../../server/db/migrate.js';
-import { silentLogger } from '../../server/log.js';
+import { silentLogger, type Logger } from '../../server/log.js';
 import { authenticate, authorize, authRoutes, type AuthDeps } from '../../server/auth/middleware.js';
 import { errorMiddleware } from '../../server/auth/http/errorBody.js';
 import type { PolicySet } from '../../server/auth/acl/evaluate.js';
@@ -31,7 +31,7 @@ export async function startAuthApp(
   t: Teardown,
   pgServer: TestPostgres,
   overrides: Record<string, unknown> = {},
-  opts: { policies?: PolicySet; databaseUrl?: string } = {},
+  opts: { policies?: PolicySet; databaseUrl?: string; log?: Logger } = {},
 ): Promise<AuthApp> {
   const dbUrl = opts.databaseUrl ?? (await pgServer.createDatabase(`auth_${process.pid}_${++dbCounter}`));
   if (!opts.databaseUrl) await migrate(dbUrl);
@@ -40,7 +40,7 @@ export async function startAuthApp(
   // As in the job server (server/app/job-server.ts): an idle connection ended by the server (here: the
   // cluster stopping at teardown) is dropped by the pool; without a listener the event would crash the test.
   pool.on('error', (e) => process.stderr.write(`auth test pool: idle connection ended: ${e.message}\n`));
-  const deps: AuthDeps = { pool, config, log: silentLogger, policies: opts.policies };
+  const deps: AuthDeps = { pool, config, log: opts.log ?? silentLogger, policies: opts.policies };
   const app = new Koa();
   app.use(authenticate(deps));
   const routes = authRoutes(deps);

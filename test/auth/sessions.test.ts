@@ -203,7 +203,7 @@ t.test('a token outlives the directory and a session survives on another member 
   t.equal((await call(`${b.url}/api/v1/me`, { token: tok.token })).status, 200);
 });
 
-t.test('on a passive site: tokens and sessions work read-only, logins and token changes are refused with site_passive', async (t) => {
+t.test('on a passive site: tokens and sessions work read-only, logins give read-only sessions, token changes are refused with site_passive', async (t) => {
   const file = await usersFile(t);
   const app = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.sessionIdleTimeout': 5000 });
   const s = (await login(app.url, 'dora', 'dora-pw ü')).session!;
@@ -225,10 +225,14 @@ t.test('on a passive site: tokens and sessions work read-only, logins and token 
   await waitFor(async () => (await fresh.pool.query("select now() - last_seen_at > interval '600 milliseconds' as old from tandem.sessions")).rows[0]?.old, 'the session to need a touch');
   t.equal((await call(`${fresh.url}/api/v1/me`, { cookie: s.cookie })).status, 200, 'a session works');
 
+  // A login still works, with a read-only session kept on this site (test/auth/passive-login.test.ts has the details).
   const l = await login(fresh.url, 'dora', 'dora-pw ü');
-  t.equal(l.status, 503);
-  t.equal(l.body.error.code, 'site_passive');
-  t.match(l.body.error.message, /tandem-a\.example\.org/, 'names the active site');
+  t.equal(l.status, 200);
+  t.equal(l.body.readOnly, true);
+  const write = await call(`${fresh.url}/api/v1/tokens`, { method: 'POST', cookie: l.session!.cookie, headers: { 'x-csrf-token': l.session!.csrfToken }, body: {} });
+  t.equal(write.status, 503);
+  t.equal(write.body.error.code, 'site_passive');
+  t.match(write.body.error.message, /tandem-a\.example\.org/, 'names the active site');
   const created = await call(`${fresh.url}/api/v1/tokens`, { method: 'POST', token: tok.token, body: {} });
   t.equal(created.status, 503);
   t.equal(created.body.error.code, 'site_passive');

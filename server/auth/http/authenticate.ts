@@ -13,7 +13,7 @@ import { authService, type AuthDeps } from '../service.js';
 import { checkToken } from '../tokens.js';
 import { touchToken } from '../sql/touchToken.js';
 import { SESSION_COOKIE, csrfMatches, findSession, sessionNeedsTouch, touchLiveSession } from '../sessions.js';
-import { bookkeepingWrite } from '../siteWrites.js';
+import { bookkeepingWrite, siteLocalBookkeeping, siteSessionWriteError } from '../siteWrites.js';
 import { authState } from '../principal.js';
 import { clientAddress, isSameOrigin } from './request.js';
 import { sendError } from './errorBody.js';
@@ -65,14 +65,21 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
     if (cookie) {
       const s = await findSession(svc.pool, deps.config.auth, cookie);
       if (s) {
-        if (sessionNeedsTouch(s, deps.config.auth)) await bookkeepingWrite(svc.pool, svc.log, 'session use', () => touchLiveSession(svc.pool, deps.config.auth, s));
-        if (api && !SAFE_METHODS.has(ctx.method) && !csrfMatches(s.csrfToken, ctx.get('x-csrf-token') || undefined) && !isSameOrigin(ctx, trustProxy)) {
+        if (sessionNeedsTouch(s, deps.config.auth)) {
+          const touch = () => touchLiveSession(svc.pool, deps.config.auth, s);
+          // A site-local session lives in this site's own table, writable whatever the site's role.
+          await (s.store === 'site' ? siteLocalBookkeeping(svc.log, 'session use', touch) : bookkeepingWrite(svc.pool, svc.log, 'session use', touch));
+        }
+        const changes = api && !SAFE_METHODS.has(ctx.method);
+        if (changes && !csrfMatches(s.csrfToken, ctx.get('x-csrf-token') || undefined) && !isSameOrigin(ctx, trustProxy)) {
           return sendError(
             ctx,
             new TandemError('csrf_failed', 'missing or wrong CSRF token: send the X-CSRF-Token header (from /api/v1/me) with cookie-authenticated changes'),
           );
         }
-        state.principal = { user: s.username, roles: s.roles, groups: s.groups, via: 'session', sessionId: s.idHash };
+        // A session opened while this site was not active only reads, whatever the route and whatever the site's role now.
+        if (changes && s.store === 'site') return sendError(ctx, await siteSessionWriteError(svc.pool));
+        state.principal = { user: s.username, roles: s.roles, groups: s.groups, via: 'session', sessionId: s.idHash, sessionStore: s.store };
         state.csrfToken = s.csrfToken;
         return proceed();
       }

@@ -2,14 +2,15 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { TandemError, isTandemError } from '../../errors.js';
-import { recordAudit } from '../audit.js';
-import { checkLogin, recordLogin } from '../login.js';
+import { auditToDb, auditToLog } from '../audit.js';
+import { checkLogin, openSession } from '../login.js';
 import { cleanupSessions } from '../service.js';
-import { withTransaction } from '../sql/transaction.js';
+import { withSiteLocalWrite } from '../sql/transaction.js';
 import { authState, requireService } from '../principal.js';
-import { createSession, csrfMatches, setSessionCookie } from '../sessions.js';
+import { csrfMatches, setSessionCookie } from '../sessions.js';
 import { deleteSession } from '../sql/deleteSession.js';
-import { assertAuthWritable } from '../siteWrites.js';
+import { deleteLocalSession } from '../sql/deleteLocalSession.js';
+import { assertAuthWritable, loginPlace } from '../siteWrites.js';
 import { readBody, optString } from './body.js';
 import { loginPage, safeNext } from './loginPage.js';
 import { clientAddress, isSameOrigin } from './request.js';
@@ -39,16 +40,13 @@ export function mountLoginRoutes(router: Router): void {
     const next = safeNext(data.next);
     const addr = authState(ctx).clientAddr ?? clientAddress(ctx, trustProxy);
     try {
-      // A passive site cannot write the session (nor the audit row): send the user to the active site.
-      await assertAuthWritable(svc.pool);
-      const identity = await checkLogin(svc, username, password, addr);
-      // Session, profile and audit row in one transaction: one commit, and never a session without its audit row.
-      const session = await withTransaction(svc.pool, svc.log, async (tx) => {
-        const created = await createSession(tx, svc.config.auth, identity, addr);
-        await recordLogin(tx, svc, identity, addr);
-        return created;
-      });
-      await cleanupSessions(svc);
+      // A site that is not active cannot write the replicated session table nor the audit table:
+      // its logins get a read-only session kept on this site, their audit events go to the server log.
+      const place = await loginPlace(svc.pool);
+      const audit = place.store === 'replicated' ? auditToDb(svc.pool) : auditToLog(svc.log, place.siteRole);
+      const identity = await checkLogin(svc, username, password, addr, audit);
+      const session = await openSession(svc, identity, addr, place);
+      await cleanupSessions(svc, session.place.store);
       setSessionCookie(ctx, svc.config, session.cookieValue);
       ctx.set('Cache-Control', 'no-store');
       if (kind === 'form') {
@@ -56,7 +54,14 @@ export function mountLoginRoutes(router: Router): void {
         ctx.redirect(next);
         return;
       }
-      ctx.body = { user: identity.user, roles: identity.roles, groups: identity.groups, csrfToken: session.csrfToken };
+      ctx.body = {
+        user: identity.user,
+        roles: identity.roles,
+        groups: identity.groups,
+        csrfToken: session.csrfToken,
+        // Kept on this site only, for looking: every change made with it is refused.
+        ...(session.place.store === 'site' ? { readOnly: true, siteRole: session.place.siteRole } : {}),
+      };
     } catch (e) {
       if (!isTandemError(e)) throw e;
       retryAfter(ctx, e);
@@ -76,12 +81,22 @@ export function mountLoginRoutes(router: Router): void {
     const p = state.principal;
     const { kind, data } = await readBody(ctx, svc.config.server.bodyLimit);
     if (p?.via === 'session' && p.sessionId) {
-      await assertAuthWritable(svc.pool);
+      const site = p.sessionStore === 'site';
+      // A replicated session can only be ended where the replicated table can be written (the active site).
+      if (!site) await assertAuthWritable(svc.pool);
       const given = ctx.get('x-csrf-token') || optString(data, '_csrf');
       if (!csrfMatches(state.csrfToken ?? '', given) && !isSameOrigin(ctx, svc.config.server.trustProxy))
         throw new TandemError('csrf_failed', 'missing or wrong CSRF token for logout');
-      await deleteSession(svc.pool, p.sessionId);
-      await recordAudit(svc.pool, { event: 'logout', outcome: 'success', username: p.user, clientAddr: state.clientAddr ?? null });
+      const event = { event: 'logout', outcome: 'success' as const, username: p.user, clientAddr: state.clientAddr ?? null };
+      if (site) {
+        const id = p.sessionId;
+        await withSiteLocalWrite(svc.pool, (c) => deleteLocalSession(c, id));
+        const place = await loginPlace(svc.pool);
+        await (place.store === 'replicated' ? auditToDb(svc.pool) : auditToLog(svc.log, place.siteRole))({ ...event, details: { session: 'site-local' } });
+      } else {
+        await deleteSession(svc.pool, p.sessionId);
+        await auditToDb(svc.pool)(event);
+      }
     }
     setSessionCookie(ctx, svc.config, null);
     if (kind === 'form') {

@@ -14,6 +14,8 @@ export function mountMeRoute(router: Router): void {
       ...(p.tokenId ? { tokenId: p.tokenId } : {}),
       // The CSRF token a page must send (X-CSRF-Token) with cookie-authenticated changes.
       ...(p.via === 'session' ? { csrfToken: authState(ctx).csrfToken } : {}),
+      // A session opened on a site that was not active: for looking only.
+      ...(p.sessionStore === 'site' ? { readOnly: true } : {}),
     };
   });
 }

@@ -11,3 +11,21 @@ import { withTransaction as inTransaction } from '../../sql/tx.js';
 export async function withTransaction<T>(pool: pg.Pool, _log: Logger, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   return inTransaction(pool, fn);
 }
+
+/**
+ * A transaction that writes this site's own session table
+ * (`tandem_site.local_sessions`) on a site that is not active. Such a site's
+ * database defaults to read-only transactions for the application (fencing in
+ * depth, server/site/connect.ts); this one transaction is explicitly made
+ * read-write, as the replicator's and the failover command's sessions are.
+ * Only for the few statements in ./*LocalSession*.ts: the replicated schema
+ * must never be written through it (the guard, server/site/guard.ts, is what
+ * refuses those writes; nothing here calls it).
+ */
+export async function withSiteLocalWrite<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, async (c) => {
+    // Must be the transaction's first statement (before any query takes a snapshot).
+    await c.query('set transaction read write');
+    return fn(c);
+  });
+}
