@@ -15,6 +15,7 @@ import { createLogger, silentLogger } from '../../server/log.js';
 import { initSiteState } from '../../server/site/init.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { runReplicator, type ReplicatorResult } from '../../replicator/index.js';
+import type { ApplyHook } from '../../replicator/apply/hooks.js';
 import { runFailover, type FailoverOptions, type FailoverResult } from '../../replicator/failover/index.js';
 import { startPostgres, type TestPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
@@ -114,10 +115,10 @@ export interface Replication {
 }
 
 /** A replicator from → to, running until stopped (or until it fails). */
-export function startReplication(t: Teardown, from: TestSite, to: TestSite): Replication {
+export function startReplication(t: Teardown, from: TestSite, to: TestSite, opts: { hooks?: ApplyHook[] } = {}): Replication {
   const ac = new AbortController();
   const log = process.env.TANDEM_TEST_DEBUG ? createLogger({ component: `replicator ${from.name}→${to.name}` }, { format: 'pretty' }) : silentLogger;
-  const done = runReplicator({ sourceUrl: from.dbUrl, targetUrl: to.dbUrl, log, signal: ac.signal, retryDelayMs: 100, slotCheckIntervalMs: 1000 }).catch(
+  const done = runReplicator({ sourceUrl: from.dbUrl, targetUrl: to.dbUrl, log, signal: ac.signal, retryDelayMs: 100, slotCheckIntervalMs: 1000, hooks: opts.hooks }).catch(
     (e: Error) => e,
   );
   const stop = async () => {
