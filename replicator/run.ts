@@ -21,6 +21,7 @@ import { syncSequencesWith } from './sequences/sync.js';
 import { checkSourceServer, ensurePublication, publishedTables, type PublishedTable } from './setup/source.js';
 import { dropSlot, slotInfo } from './setup/slot.js';
 import { checkTargetTables } from './setup/target.js';
+import { checkReplicaRole } from './setup/target-role.js';
 import { defaultSlotName, validSlotName } from './slot-name.js';
 import { ReplicationConnection, SOURCE_SESSION_OPTIONS } from './stream/connection.js';
 import type { RunMetrics } from './metrics/metrics.js';
@@ -131,6 +132,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       await ensurePublication(sourceCtl, publication, schemas, log);
       tables = await publishedTables(sourceCtl, publication, schemas);
       await checkTargetTables(targetCtl, tables);
+      await checkReplicaRole(targetCtl);
       await sourceCtl.query('commit');
     } catch (e) {
       await sourceCtl.query('rollback').catch(() => undefined);
@@ -183,7 +185,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
     return { reason: 'aborted', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
 
     async function session(): Promise<'caught_up' | 'aborted'> {
-      const target = await openTargetClient(opts.targetUrl, log);
+      const target = await openTargetClient(opts.targetUrl);
       const repl = new ReplicationConnection({ connectionString: opts.sourceUrl, applicationName, log });
       let applier: Applier | null = null;
       let finished: 'caught_up' | 'aborted' | null = null;

@@ -4,17 +4,19 @@
  * means the same thing on both sides, and `session_replication_role = replica`
  * keeps user triggers and foreign-key checks from firing on replicated rows,
  * as PostgreSQL's own apply worker does (a transaction's rows may arrive in an
- * order the constraints would refuse mid-way; the source already checked them).
+ * order the constraints would refuse mid-way; the source already checked them,
+ * and its cascaded changes arrive as changes of their own). A role that may not
+ * set it is refused (setup/target-role.ts).
  */
 import pg from 'pg';
 import { READ_WRITE_OPTIONS } from '../../server/site/connect.js';
-import type { Logger } from '../../server/log.js';
+import { replicaRoleError } from '../setup/target-role.js';
 
 export const TARGET_SESSION_SQL =
   "set datestyle = ISO; set intervalstyle = postgres; set extra_float_digits = 3; set timezone = 'UTC'; " +
   'set bytea_output = hex; set standard_conforming_strings = on';
 
-export async function openTargetClient(url: string, log: Logger, applicationName = 'tandem-replicator'): Promise<pg.Client> {
+export async function openTargetClient(url: string, applicationName = 'tandem-replicator'): Promise<pg.Client> {
   // A passive site's database defaults to read-only transactions for the application, not for the replicator.
   const client = new pg.Client({ connectionString: url, application_name: applicationName, options: READ_WRITE_OPTIONS });
   await client.connect();
@@ -23,10 +25,10 @@ export async function openTargetClient(url: string, log: Logger, applicationName
     try {
       await client.query('set session_replication_role = replica');
     } catch (e) {
-      // Not a superuser: triggers and foreign keys will fire on the target. Works for most schemas; say so once.
-      log.warn('could not set session_replication_role = replica on the target; triggers and foreign-key checks will run on applied rows', {
-        error: e as Error,
-      });
+      // Checked at set-up (setup/target-role.ts); the right may have been revoked since. No degraded mode: see there.
+      if ((e as { code?: string }).code !== '42501') throw e;
+      const role = (await client.query<{ r: string }>('select current_user::text as r')).rows[0]!.r;
+      throw replicaRoleError(role, (e as Error).message);
     }
   } catch (e) {
     await client.end().catch(() => undefined);
