@@ -1,0 +1,207 @@
+/**
+ * `tandem demo` as a user runs it (built CLI: `npx tsc -p tsconfig.json`
+ * first), three runs on one data directory:
+ *
+ * 1. `--exit-after-start` on a fresh directory: both sites come up, the
+ *    passive site b serves the replicated sample project, the URLs and the
+ *    failover commands are printed, everything stops, exit 0.
+ * 2. The same directory again, interactively: a job run on a reaches b with
+ *    its log, the printed `tandem failover --config … --to b` command line is
+ *    run as printed, b answers 200 on /health/active (a 503), and SIGINT
+ *    stops the demo with exit 0.
+ * 3. Once more with `--exit-after-start`: b, left active by the failover,
+ *    is reported as the active site, a as fenced with the rejoin command.
+ *
+ * After each run no PostgreSQL process of the demo is left.
+ */
+import t from 'tap';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../harness/tmp.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const JOB_ID = '6f1c2a9e-0d4b-4c55-9a57-7c1d1a3e0001';
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+function demo(args: string[]): Run {
+  const child = spawn(process.execPath, [path.join(repo, 'bin/tandem.js'), 'demo', ...args], {
+    cwd: repo,
+    env: { ...process.env, TANDEM_LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+/** Both `port` and `port + 1` free on 127.0.0.1 (the demo's two job servers). */
+async function freePortPair(): Promise<number> {
+  const tryListen = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    if ((await tryListen(port)) && (await tryListen(port + 1))) return port;
+  }
+  throw new Error('no two consecutive free ports found');
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
+  try {
+    return await Promise.race([p, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The demo's PostgreSQL servers run with `-D DIR/x/pg/data`: none may be left once it exited. */
+function leftoverPostgres(dir: string): string[] {
+  const r = spawnSync('pgrep', ['-af', `${dir}/`], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.trim() && l.includes('postgres'));
+}
+
+async function getJson(url: string, token?: string): Promise<{ status: number; body: any }> {
+  try {
+    const r = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
+    const text = await r.text();
+    let body: any;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    return { status: r.status, body };
+  } catch {
+    return { status: 0, body: undefined };
+  }
+}
+
+t.test('two-site demo: start and exit, run with a failover, start again after it', async (t) => {
+  const dir = await tempDir(t, 'demo');
+  // As root the demo's PostgreSQL runs as user postgres, which must reach the directory (mkdtemp makes it 0700).
+  chmodSync(dir, 0o755);
+  const port = await freePortPair();
+  const a = `http://127.0.0.1:${port}`;
+  const b = `http://127.0.0.1:${port + 1}`;
+  let running: Run | undefined;
+  // Whatever happens, no demo is left running (SIGINT stops it cleanly, SIGKILL if that hangs).
+  t.teardown(async () => {
+    if (running && running.child.exitCode === null && running.child.signalCode === null) {
+      running.child.kill('SIGINT');
+      const killer = setTimeout(() => running!.child.kill('SIGKILL'), 30_000);
+      await running.exit;
+      clearTimeout(killer);
+    }
+  });
+
+  await t.test('first run with --exit-after-start', async (t) => {
+    const run = (running = demo(['--dir', dir, '--port', String(port), '--exit-after-start']));
+    const code = await withTimeout(run.exit, 120_000, 'demo --exit-after-start');
+    const out = run.stdout();
+    t.equal(code, 0, 'exit 0', { stderr: run.stderr().slice(-3000) });
+    t.match(out, `site a  ${a}/`, 'site a URL printed');
+    t.match(out, `site b  ${b}/`, 'site b URL printed');
+    t.match(out, /site a: initialised as active \(epoch 1\)/);
+    t.match(out, /site b: initialised as passive \(epoch 0\)/);
+    t.match(out, /replication reached b: project "demo" and job demo\/hello are served by b's job server/, 'b serves the replicated project');
+    t.match(out, /user demo {2}password \S{8,}/, 'login printed');
+    t.match(out, new RegExp(`failover --config \\S*b/tandem\\.yaml --to b\\s`), 'planned failover command printed');
+    t.match(out, /failover --config \S+ --to b --reverse/, '--reverse printed');
+    t.match(out, /failover --config \S+ --to b --force/, '--force printed');
+    t.match(out, /status --config \S+a\/tandem\.yaml/, 'status printed');
+    t.match(out, /stopped\.\n$/);
+    t.same(leftoverPostgres(dir), [], 'no PostgreSQL process left');
+    t.notOk(existsSync(path.join(dir, 'a/pg/data/postmaster.pid')), 'site a PostgreSQL shut down cleanly');
+    t.notOk(existsSync(path.join(dir, 'b/pg/data/postmaster.pid')), 'site b PostgreSQL shut down cleanly');
+  });
+
+  await t.test('second run: a job and its log reach b; the printed failover command makes b active; SIGINT stops it', async (t) => {
+    const run = (running = demo(['--dir', dir, '--port', String(port)]));
+    await waitFor('the demo summary', async () => run.stdout().includes('Press Ctrl-C') || (run.child.exitCode !== null && Promise.reject(new Error(`demo exited: ${run.stderr().slice(-2000)}`))), 120_000);
+    const out = run.stdout();
+    t.match(out, /site a: found active \(epoch 1\)/, 'roles kept from the first run');
+    t.match(out, /project "demo" is there from an earlier run/);
+    const token = /export TOKEN=(\S+)/.exec(out)?.[1];
+    t.ok(token, 'token printed');
+
+    const started = await fetch(`${a}/api/v1/jobs/${JOB_ID}/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ options: { who: 'tandem-demo-test' } }),
+    });
+    t.equal(started.status, 201, 'job run on a');
+    const exec = (await started.json()) as { id: string };
+    const done = await waitFor('the execution to succeed on a', async () => {
+      const r = await getJson(`${a}/api/v1/executions/${exec.id}`, token);
+      return r.status === 200 && ['succeeded', 'failed'].includes(r.body.status) && r.body;
+    });
+    t.equal(done.status, 'succeeded');
+    const copied = await waitFor('b to serve the execution log', async () => {
+      const r = await getJson(`${b}/api/v1/executions/${exec.id}/output`, token);
+      return r.status === 200 && r.body.complete && r.body;
+    });
+    t.ok(
+      (copied.entries as Array<{ text: string }>).some((e) => e.text.includes('hello tandem-demo-test')),
+      'b serves the log copied from a',
+    );
+    t.equal((await getJson(`${b}/health/active`)).status, 503, 'b is not active yet');
+
+    const line = out.split('\n').find((l) => /failover --config \S+ --to b\s+#/.test(l));
+    t.ok(line, 'plain failover command printed');
+    const cmd = line!.split('#')[0]!.trim();
+    const failover = spawnSync('bash', ['-c', cmd], { cwd: repo, encoding: 'utf8', timeout: 120_000 });
+    t.equal(failover.status, 0, `"${cmd}" exits 0`, { stdout: failover.stdout, stderr: failover.stderr });
+    t.match(failover.stdout, /done: b is active \(epoch 2\)/);
+    await waitFor('b to answer 200 on /health/active', async () => (await getJson(`${b}/health/active`)).status === 200, 30_000);
+    t.pass('b answers 200 on /health/active');
+    t.equal((await getJson(`${a}/health/active`)).status, 503, 'a answers 503');
+    await waitFor('the demo to see the new roles', async () => run.stdout().includes('[demo] replication a → b stopped: b is active now'), 30_000);
+    t.match(run.stdout(), /\[demo\] a is fenced; to make it follow b again: .*rejoin --config \S+ --site a --from b/, 'rejoin hint printed');
+
+    run.child.kill('SIGINT');
+    const code = await withTimeout(run.exit, 60_000, 'demo to stop after SIGINT');
+    t.equal(code, 0, 'exit 0 after SIGINT', { stderr: run.stderr().slice(-3000) });
+    t.match(run.stdout(), /stopped\.\n$/);
+    t.same(leftoverPostgres(dir), [], 'no PostgreSQL process left');
+  });
+
+  await t.test('third run: b, left active by the failover, is the active site', async (t) => {
+    const run = (running = demo(['--dir', dir, '--port', String(port), '--exit-after-start']));
+    const code = await withTimeout(run.exit, 120_000, 'demo --exit-after-start');
+    const out = run.stdout();
+    t.equal(code, 0, 'exit 0', { stderr: run.stderr().slice(-3000) });
+    t.match(out, /site a: found fenced \(epoch 1\)/);
+    t.match(out, /site b: found active \(epoch 2\)/);
+    t.match(out, /site b is active \(left so by an earlier failover\)/);
+    t.match(out, /Active site now: b\./);
+    t.match(out, /rejoin --config \S+ --site a --from b/, 'how to bring a back is printed');
+    t.same(leftoverPostgres(dir), [], 'no PostgreSQL process left');
+  });
+});
