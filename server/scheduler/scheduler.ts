@@ -99,7 +99,10 @@ export class Scheduler {
         if (!decision) continue;
         out.push(await this.fire(job, decision.scheduledTime, decision.run, decision.message));
       } catch (e) {
-        this.o.log.error('cannot fire scheduled job', { jobId: job.id, error: e });
+        // Refused by the role check in the firing's own transaction: the site stopped being active since this
+        // tick began (a switchover, a fence). Expected for one tick; the site monitor stops the scheduler.
+        if (isTandemError(e) && e.code === 'site_passive') this.o.log.info('not firing: this site is no longer active', { jobId: job.id, reason: e.message });
+        else this.o.log.error('cannot fire scheduled job', { jobId: job.id, error: e });
       }
     }
     return out;

@@ -53,7 +53,8 @@ export async function startTestServer(
   await migrate(dbUrl);
   const logsDir = opts.logsDir ?? (await tempDir(t, 'logs'));
   const config = await testConfig(dbUrl, logsDir, { 'scheduler.enabled': false, ...opts.overrides });
-  const log = process.env.TANDEM_TEST_LOG ? createLogger({}, { level: 'warn', format: 'json' }) : silentLogger;
+  // CI keeps the error lines, so that a 500 in a CI run can be explained from its output.
+  const log = process.env.TANDEM_TEST_LOG ? createLogger({}, { level: 'warn', format: 'json' }) : process.env.CI ? createLogger({}, { level: 'error', format: 'json' }) : silentLogger;
   const server = await startJobServer({ config, log });
   t.teardown(() => server.stop());
   const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
