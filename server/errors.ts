@@ -21,10 +21,12 @@ export type ErrorCode =
   | 'too_many_requests'
   | 'site_passive'
   | 'unavailable'
+  | 'outcome_unknown'
   | 'migration_checksum_mismatch'
   | 'replication_setup'
   | 'replication_apply'
   | 'replication_slot_lost'
+  | 'log_replication_failed'
   | 'usage'
   | 'internal';
 
@@ -45,10 +47,14 @@ const defaultStatus: Record<ErrorCode, number> = {
   too_many_requests: 429,
   site_passive: 503,
   unavailable: 503,
+  // Not 503: a 503 from Tandem always means nothing was done, and load balancers retry 503s (deploy/README.md).
+  outcome_unknown: 500,
   migration_checksum_mismatch: 500,
   replication_setup: 500,
   replication_apply: 500,
   replication_slot_lost: 500,
+  // A passive site's copy of a log object never matched its record: the site cannot serve that log (502: its upstream, the active site's store, gave bad bytes).
+  log_replication_failed: 502,
   usage: 400,
   internal: 500,
 };

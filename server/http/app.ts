@@ -14,6 +14,7 @@ import { mountProjectRoutes } from './routes/projects.js';
 import { mountSystemRoutes } from './routes/system.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsEndpoint } from '../metrics/endpoint.js';
+import { balancerGate } from '../site/balancer.js';
 
 export type { AppDeps } from './deps.js';
 
@@ -24,6 +25,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorMiddleware(deps.log.child({ component: 'http' })));
   app.use(healthRoutes(deps).routes());
   if (deps.metrics) app.use(metricsEndpoint(deps.metrics.registry));
+  // Requests forwarded by the load balancer are answered by the active site only (server/site/balancer.ts).
+  app.use(balancerGate({ pool: deps.pool, siteName: deps.config.site ?? null, monitor: deps.site, log: deps.log.child({ component: 'balancer' }) }));
 
   app.use(authenticate(deps.auth));
   const auth = authRoutes(deps.auth);

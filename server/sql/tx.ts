@@ -80,11 +80,13 @@ async function transactionOnce<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => 
 
 /**
  * The connection died while `commit` was on its way: the transaction may or
- * may not have been applied. Surfaces as 503 `unavailable` with that said.
+ * may not have been applied. Surfaces as 500 `outcome_unknown` with that
+ * said, never as 503: load balancers retry a 503 on another member because a
+ * 503 from Tandem means nothing was done (deploy/README.md, Load balancer).
  */
 export class CommitOutcomeUnknown extends TandemError {
   constructor(cause: Error) {
-    super('unavailable', `the database connection was lost while committing (${cause.message}); the change may or may not have been applied: check before repeating it`, { cause });
+    super('outcome_unknown', `the database connection was lost while committing (${cause.message}); the change may or may not have been applied: check before repeating it`, { cause });
   }
 }
 

@@ -82,6 +82,6 @@ t.test('transactions and single queries survive sessions ended by the server', a
   await terminate(commitPid);
   const e = await outcome;
   t.ok(e instanceof CommitOutcomeUnknown, 'lost during commit: CommitOutcomeUnknown');
-  t.match(e, { code: 'unavailable', status: 503, message: /may or may not have been applied/ });
+  t.match(e, { code: 'outcome_unknown', status: 500, message: /may or may not have been applied/ });
   t.same((await admin.query('select count(*)::int as n from probe where id = 2')).rows, [{ n: 0 }], 'and it was not retried behind the caller\'s back');
 });
