@@ -46,7 +46,11 @@ export function summaryLines(i: SummaryInput): string[] {
   const other = i.sites.find((s) => s.name !== i.active);
   out.push('', 'Two Tandem sites are running on this machine:');
   for (const s of i.sites) out.push(`  site ${s.name}  ${s.url}/  ${roleOf(i.looks, s.name).padEnd(18)} config ${cfg(s)}`);
-  out.push(active ? `Active site now: ${active.name}. Replication (database rows and execution logs) runs in this process from the active site to the passive one.` : 'No site is active now (see the hints above).');
+  const otherLook = other && i.looks.find((x) => x.name === other.name);
+  const follows = !!(otherLook?.reachable && otherLook.row?.role === 'passive');
+  if (!active) out.push('No site is active now (see the hints above).');
+  else if (follows) out.push(`Active site now: ${active.name}. Replication (database rows and execution logs) runs in this process from ${active.name} to ${other!.name}.`);
+  else out.push(`Active site now: ${active.name}. ${other!.name} does not follow it (see the hints above), so nothing is replicated now.`);
   out.push('');
   const base = (active ?? i.sites[0]!).url;
   out.push(`Log in (either site; a passive site is read-only): ${base}/login  user ${i.login.user}  password ${i.login.password}`);
@@ -65,9 +69,7 @@ export function summaryLines(i: SummaryInput): string[] {
   out.push('Try a failover (in another shell, in this directory):');
   out.push(`  ${i.cli} status --config ${cfg(i.sites[0]!)}`);
   if (active && other) {
-    const l = i.looks.find((x) => x.name === other.name);
-    const passive = l?.reachable && l.row?.role === 'passive';
-    if (passive) {
+    if (follows) {
       const f = `${i.cli} failover --config ${cfg(other)} --to ${other.name}`;
       out.push(`  ${f} --dry-run     # the plan and the checks`);
       out.push(`  ${f}               # planned switchover, nothing lost; ${active.name} is left fenced`);
