@@ -5,11 +5,16 @@
 // contract for load balancers (issue 7): GET /health/active answers 200 only
 // while their site is active and 503 otherwise; writes on a passive site
 // answer 503 site_passive with nothing done; reads are served everywhere.
-// They stand in for `tandem server` until the site roles and /health/active
-// exist; what is under test is HAProxy with the shipped configuration: that
-// it routes only to the active site, without stickiness, that traffic moves
-// by itself after a failover within the check interval plus 2 s, and that a
-// write refused by a just-demoted member is retried on the new active site.
+// A request marked X-Tandem-Require-Active (the shipped frontend marks every
+// request) is answered 503 site_passive by a passive site, reads too.
+// haproxy.test.ts runs the same against real `tandem server` processes; here
+// the test switches the roles itself at exact moments, so it can tell for
+// every answer which role its site had: what is under test is HAProxy with
+// the shipped configuration: that it routes only to the active site, without
+// stickiness, that traffic moves by itself after a failover within the check
+// interval plus 2 s, that no request, read or write, is answered with a
+// success by a passive site, and that requests refused by a just-demoted
+// member are retried on the new active site.
 import t from 'tap';
 import { startHaproxy, type ServerStat } from '../harness/haproxy.js';
 import { standInSites as sites } from './members.js';
@@ -41,8 +46,8 @@ async function request(url: string, method: 'GET' | 'POST'): Promise<Answer> {
   } catch {
     return { sentAt, at: Date.now(), method, status: 0 };
   }
-  const body = (await res.json().catch(() => ({}))) as { member?: string; site?: string };
-  return { sentAt, at: Date.now(), method, status: res.status, member: body.member, site: body.site };
+  const body = (await res.json().catch(() => ({}))) as { member?: string };
+  return { sentAt, at: Date.now(), method, status: res.status, member: body.member, site: res.headers.get('x-tandem-site') ?? undefined };
 }
 
 const up = (s: ServerStat[], names: string[]) => names.every((n) => s.find((x) => x.name === n)?.status === 'UP');
@@ -90,9 +95,21 @@ t.test('traffic goes only to the active site and follows a failover', async (t) 
   const afterSettled = answers.filter((a) => a.sentAt > settledAt);
   t.ok(afterSettled.length > 0, 'requests after HAProxy settled');
   t.ok(afterSettled.every((a) => a.site === 'b' && a.status < 300), 'after the switch every request is answered by site B');
+  // No success from a passive site, reads included: seen by the client (a
+  // request sent after A's demotion, or answered by B before its promotion)
+  // and by the members (the role their site had when they answered).
+  const okFromPassive = answers.filter(
+    (a) => a.status >= 200 && a.status < 300 && ((a.site === 'a' && a.sentAt > demotedAt) || (a.site === 'b' && a.at < promotedAt)),
+  );
+  t.same(okFromPassive, [], 'no request (read or write) was answered with success by a passive site');
+  t.same(
+    members.flatMap((m) => m.marked).filter((x) => x.role !== 'active'),
+    [],
+    'no member answered a request from HAProxy with success while its site was passive',
+  );
   t.ok(
-    answers.filter((a) => a.site === 'a' && a.method === 'POST' && a.sentAt > demotedAt).every((a) => a.status >= 300),
-    'no write was answered with success by site A after it stopped being active',
+    members.every((m) => m.markers.every((v) => v === '1')),
+    'HAProxy marked every request it forwarded (X-Tandem-Require-Active: 1)',
   );
   t.same(
     members.flatMap((m) => m.acceptedWrites).filter((r) => r !== 'active'),
@@ -100,7 +117,14 @@ t.test('traffic goes only to the active site and follows a failover', async (t) 
     'no member accepted a write while passive',
   );
   const failed = answers.filter((a) => a.status >= 300 || a.status === 0);
-  t.comment(`${answers.length} requests during the switch, ${failed.length} not successful (503 or closed while no site was active)`);
+  t.comment(
+    `${answers.length} requests during the switch, ${failed.length} not successful (503 or closed; no site was active for 300 ms): ` +
+      `${failed.filter((a) => a.method === 'GET').length} reads, ${failed.filter((a) => a.method === 'POST').length} writes`,
+  );
+  t.ok(
+    failed.every((a) => a.status === 503 || a.status === 0),
+    `the only failures are 503s (or closed connections) while no site answered: ${JSON.stringify([...new Set(failed.map((a) => a.status))])}`,
+  );
   const aAfterPromotion = answers.filter((a) => a.site === 'a' && a.sentAt > promotedAt + 3000);
   t.same(aAfterPromotion, [], 'nothing answered by site A later than 3 s after the promotion');
 });
@@ -120,6 +144,32 @@ t.test('a write refused by a demoted member is retried on the active site', asyn
   for (let i = 0; i < 6; i++) writes.push(await request(lb.url, 'POST'));
   t.ok(writes.every((w) => w.status === 201 && w.site === 'b'), `every write succeeded on B: ${JSON.stringify(writes.map((w) => [w.status, w.member]))}`);
   t.same(members[0]!.acceptedWrites, [], 'a1 accepted nothing');
+  // Reads too: a1 still counts as up for HAProxy, refuses them (503), and they are retried on b1.
+  const reads: Answer[] = [];
+  for (let i = 0; i < 6; i++) reads.push(await request(lb.url, 'GET'));
+  t.ok(reads.every((r) => r.status === 200 && r.site === 'b'), `every read answered by B: ${JSON.stringify(reads.map((r) => [r.status, r.member]))}`);
+  t.same(members[0]!.marked, [], 'a1 answered nothing from HAProxy with success after its demotion');
+  t.ok(members[0]!.markers.length > 0, 'a1 was still sent requests (and refused them)');
+});
+
+t.test('a client cannot opt out of the marker through HAProxy', async (t) => {
+  const { roles, start } = sites(t);
+  roles.a = 'passive';
+  roles.b = 'active';
+  const members = await Promise.all([start('a1', 'a'), start('b1', 'b')]);
+  const lb = await startHaproxy(t, { servers: members.map((m) => ({ name: m.name, port: m.port })) });
+  await lb.waitFor((s) => up(s, ['b1']) && down(s, ['a1']), 10_000, 'b1 up, a1 down');
+  // A direct request to the passive member (no marker) is served: reads stay available there.
+  const direct = await fetch(`http://127.0.0.1:${members[0]!.port}/api/v1/projects`);
+  t.equal(direct.status, 200, 'direct read on the passive member: served');
+  await direct.body?.cancel();
+  members[1]!.markers.length = 0;
+  for (const spoof of ['0', '', 'no', '1, 0']) {
+    const res = await fetch(lb.url + '/api/v1/projects', { headers: { 'X-Tandem-Require-Active': spoof } });
+    t.equal(res.status, 200, `client value ${JSON.stringify(spoof)}: answered`);
+    await res.body?.cancel();
+  }
+  t.same(members[1]!.markers, ['1', '1', '1', '1'], 'the member received only HAProxy\'s own value, whatever the client sent');
 });
 
 t.test('with no active site HAProxy answers 503 itself', async (t) => {

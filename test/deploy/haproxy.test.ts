@@ -3,9 +3,11 @@
 // real `tandem server` processes (compiled CLI: run `npx tsc -p
 // tsconfig.json` first), each on its own PostgreSQL, site A active and
 // replicated to site B. Requests reach only A; after `tandem failover --to b`
-// (a planned switchover, run as a process) they reach B within the health-check interval plus 2 s; no write is
-// acknowledged by the old site after the switch, and every acknowledged
-// write is at B.
+// (a planned switchover, run as a process) they reach B within the
+// health-check interval plus 2 s; no request, read or write, is answered
+// with a success by a passive site (HAProxy marks every request
+// X-Tandem-Require-Active, server/site/balancer.ts, and retries the 503s);
+// every acknowledged write is at B.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -47,6 +49,9 @@ interface Answer {
   status: number;
   /** HAProxy's server that answered (x-lb-server), if any. */
   server: string | null;
+  /** The site that answered (X-Tandem-Site) and the role it decided on (X-Tandem-Role). */
+  site: string | null;
+  role: string | null;
   project?: string;
 }
 
@@ -110,10 +115,11 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
         signal: AbortSignal.timeout(10_000),
       });
       await res.body?.cancel();
-      return { sentAt, at: Date.now(), method, status: res.status, server: res.headers.get('x-lb-server'), project };
+      const h = res.headers;
+      return { sentAt, at: Date.now(), method, status: res.status, server: h.get('x-lb-server'), site: h.get('x-tandem-site'), role: h.get('x-tandem-role'), project };
     } catch {
       // HAProxy may close a connection while no site is active.
-      return { sentAt, at: Date.now(), method, status: 0, server: null, project };
+      return { sentAt, at: Date.now(), method, status: 0, server: null, site: null, role: null, project };
     }
   };
 
@@ -121,6 +127,7 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
   for (let i = 0; i < 10; i++) before.push(await request(i % 2 ? 'POST' : 'GET'));
   t.same([...new Set(before.map((x) => x.server))], ['a1'], 'before the failover, every request is answered by site A');
   t.ok(before.every((x) => x.status === 200 || x.status === 201), `all succeed (${before.map((x) => x.status).join(' ')})`);
+  t.ok(before.every((x) => x.site === 'a' && x.role === 'active'), 'answered by site A, as active, for a marked request (X-Tandem-Site, X-Tandem-Role)');
 
   // Load through the load balancer during the switchover.
   const answers: Answer[] = [];
@@ -162,13 +169,27 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
   const late = answers.filter((x) => x.sentAt > switchedAt + 3000);
   t.ok(late.length > 0, 'requests sent more than 3 s after the switchover');
   t.ok(late.every((x) => x.server === 'b1'), 'every request sent more than 3 s after the switchover is answered by site B');
-  const stale = answers.filter((x) => x.server === 'a1' && x.method === 'POST' && x.status < 300 && x.sentAt > switchedAt);
-  t.same(stale, [], 'no write sent after the switchover is acknowledged by site A');
-  // Reads are served by a fenced site too (by design, from its own data, which
-  // is at least as new as B's right after a planned switchover); count those
-  // HAProxy still sent to A after the command returned.
-  const readsFromA = answers.filter((x) => x.server === 'a1' && x.method === 'GET' && x.sentAt > switchedAt).length;
-  t.comment(`reads answered by site A after tandem failover returned: ${readsFromA}`);
+  // No success from a passive site, reads included. A request sent after the
+  // command returned found A passive: none may succeed there. During the
+  // command, every success names the role its site decided on: active, or
+  // draining (the old active during the drain, still the newest copy, no
+  // other site active; it starts nothing new).
+  const ok = answers.filter((x) => x.status >= 200 && x.status < 300);
+  const stale = ok.filter((x) => (x.server === 'a1' || x.site === 'a') && x.sentAt > switchedAt);
+  t.same(stale, [], 'no request (read or write) sent after the switchover is answered with success by site A');
+  t.same(
+    ok.filter((x) => x.role !== 'active' && !(x.role === 'draining' && x.method === 'GET')),
+    [],
+    'every success came from an active site (or a read from the draining one): none from a passive site',
+  );
+  t.ok(ok.every((x) => (x.server === 'a1') === (x.site === 'a')), 'X-Tandem-Site agrees with the HAProxy server that answered');
+  const refusedByA = answers.filter((x) => x.server === 'a1' && x.status === 503).length;
+  const failed = answers.filter((x) => x.status >= 300 || x.status === 0);
+  t.comment(
+    `${failed.length} of ${answers.length} requests during the switch not successful (${[...new Set(failed.map((x) => x.status))].join(', ')}), ` +
+      `${refusedByA} of them refused by A after HAProxy's retries; ${ok.filter((x) => x.role === 'draining').length} reads answered by A while draining`,
+  );
+  t.ok(failed.every((x) => x.status === 503 || x.status === 0), 'the only failures are 503s (or closed connections) while no site was active');
 
   // Every acknowledged write is at B (planned switchover: nothing lost).
   const acked = [...before, ...answers].filter((x) => x.method === 'POST' && x.status === 201).map((x) => x.project!);
