@@ -15,6 +15,7 @@ export type RequestKind =
   | 'list'
   | 'rewrite'
   | 'copy'
+  | 'compose'
   | 'delete'
   | 'patch'
   | 'other';
@@ -50,7 +51,7 @@ export interface Counters {
   hung: number;
 }
 
-const kinds: RequestKind[] = ['bucket', 'upload', 'download', 'metadata', 'list', 'rewrite', 'copy', 'delete', 'patch', 'other'];
+const kinds: RequestKind[] = ['bucket', 'upload', 'download', 'metadata', 'list', 'rewrite', 'copy', 'compose', 'delete', 'patch', 'other'];
 const zero = (): Record<RequestKind, number> => Object.fromEntries(kinds.map((k) => [k, 0])) as Record<RequestKind, number>;
 
 export class Faults {

@@ -17,8 +17,11 @@ export interface StoredObject {
   metageneration: number;
   contentType: string;
   metadata: Record<string, string>;
-  md5Hash: string;
+  /** Null for composite objects: GCS keeps no MD5 for them (clients validate with crc32c). */
+  md5Hash: string | null;
   crc32c: string;
+  /** Number of components of a composite object (absent: an ordinary object, 1 component). */
+  componentCount?: number;
   timeCreated: string;
   updated: string;
 }
@@ -104,7 +107,7 @@ export class GcsState {
     bucket: string,
     name: string,
     data: Buffer,
-    opts: { contentType?: string; metadata?: Record<string, string> },
+    opts: { contentType?: string; metadata?: Record<string, string>; componentCount?: number },
     pre: Preconditions,
   ): StoredObject {
     const b = this.bucket(bucket);
@@ -118,8 +121,9 @@ export class GcsState {
       metageneration: 1,
       contentType: opts.contentType ?? 'application/octet-stream',
       metadata: opts.metadata ?? {},
-      md5Hash: md5Of(data),
+      md5Hash: opts.componentCount === undefined ? md5Of(data) : null,
       crc32c: crc32cOf(data),
+      ...(opts.componentCount === undefined ? {} : { componentCount: opts.componentCount }),
       timeCreated: now,
       updated: now,
     };
@@ -179,8 +183,9 @@ export function objectResource(obj: StoredObject, baseUrl: string): Record<strin
     contentType: obj.contentType,
     storageClass: 'STANDARD',
     size: String(obj.data.length),
-    md5Hash: obj.md5Hash,
+    ...(obj.md5Hash === null ? {} : { md5Hash: obj.md5Hash }),
     crc32c: obj.crc32c,
+    ...(obj.componentCount === undefined ? {} : { componentCount: obj.componentCount }),
     etag: Buffer.from(`${obj.generation}/${obj.metageneration}`).toString('base64'),
     timeCreated: obj.timeCreated,
     updated: obj.updated,
