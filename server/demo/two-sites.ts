@@ -64,10 +64,21 @@ export async function runTwoSiteDemo(o: TwoSiteDemoOptions): Promise<void> {
   const pgPorts = await postgresPorts(layout);
   const httpPort: Record<DemoSiteName, number> = { a: o.port, b: o.port + 1 };
   const started = new Started();
+  let onExit: (() => void) | undefined;
   try {
     // Both clusters at once; each one that started is stopped again if the other failed.
     const dbs = await Promise.allSettled(DEMO_SITES.map((name) => startSiteDatabase(layout, name, pgPorts[name], out, log)));
     for (const r of dbs) if (r.status === 'fulfilled') started.add(`PostgreSQL of site ${r.value.name}`, () => r.value.pg.stop('fast'));
+    // The clusters run in their own process groups, so a terminal's Ctrl-C does not reach them. Should this
+    // process exit without the clean stop (a second Ctrl-C exits at once), they get an immediate shutdown.
+    const running = dbs.flatMap((r) => (r.status === 'fulfilled' ? [r.value.pg] : []));
+    onExit = () => {
+      for (const p of running) {
+        const pid = p.pid();
+        if (pid && p.running()) process.kill(pid, 'SIGQUIT');
+      }
+    };
+    process.on('exit', onExit);
     const failed = dbs.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const db = Object.fromEntries(dbs.map((r) => [(r as PromiseFulfilledResult<DemoDatabase>).value.name, (r as PromiseFulfilledResult<DemoDatabase>).value])) as Record<DemoSiteName, DemoDatabase>;
@@ -113,8 +124,14 @@ export async function runTwoSiteDemo(o: TwoSiteDemoOptions): Promise<void> {
     if (sample) {
       const passives = supervisor.running().map((l) => sites.find((s) => s.name === l.to)!);
       for (const p of passives) {
-        await waitForProject(p, sample.token, o);
-        out(`replication reached ${p.name}: project "${DEMO_PROJECT}" and job demo/hello are served by ${p.name}'s job server (${p.url}/api/v1/projects/${DEMO_PROJECT}/jobs)`);
+        try {
+          await waitForProject(p, sample.token, o);
+          out(`replication reached ${p.name}: project "${DEMO_PROJECT}" and job demo/hello are served by ${p.name}'s job server (${p.url}/api/v1/projects/${DEMO_PROJECT}/jobs)`);
+        } catch (e) {
+          // A script (--exit-after-start) must see the failure; a person may still look around.
+          if (o.exitAfterStart) throw e;
+          out(`warning: ${errorMessage(e)}`);
+        }
       }
       if (!passives.length) out('no passive site is following the active one, so nothing is replicated now (see the hints above).');
     }
@@ -134,6 +151,7 @@ export async function runTwoSiteDemo(o: TwoSiteDemoOptions): Promise<void> {
     out('stopping: job servers, replication, PostgreSQL of both sites ...');
   } finally {
     await started.stopAll(log);
+    if (onExit) process.off('exit', onExit);
   }
   out('stopped.');
 }
