@@ -3,6 +3,7 @@ import { authorize } from '../../auth/middleware.js';
 import { requirePrincipal } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
 import { createExecution } from '../../executions/create.js';
+import { readExecutionLog, REPLICATING_RETRY_S } from '../../logs/read-execution-log.js';
 import { assertWritable } from '../../site/guard.js';
 import { finalStatuses, type ExecutionStatus } from '../../sql/executions.js';
 import { getExecution } from '../../sql/getExecution.js';
@@ -95,10 +96,21 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     const ended = (finalStatuses as readonly ExecutionStatus[]).includes(e.status);
     if (!e.logKey) {
       // Not started (queued), or closed before it started: there is no log, and none will come once ended.
-      ctx.body = { id: e.id, status: e.status, offset, nextOffset: offset, complete: ended, entries: [] };
+      ctx.body = { id: e.id, status: e.status, offset, nextOffset: offset, complete: ended, logState: 'available', entries: [] };
       return;
     }
-    const r = await deps.store.read(e.logKey, offset, { maxBytes });
-    ctx.body = { id: e.id, status: e.status, offset, nextOffset: r.nextOffset, complete: r.complete, entries: r.entries };
+    // On a passive site, a log whose object has not been copied here yet answers logState "replicating" (server/logs/read-execution-log.ts).
+    const r = await readExecutionLog(deps.pool, deps.store, { id: e.id, logKey: e.logKey }, offset, { maxBytes });
+    if (r.logState === 'replicating') ctx.set('Retry-After', String(REPLICATING_RETRY_S));
+    ctx.body = {
+      id: e.id,
+      status: e.status,
+      offset,
+      nextOffset: r.nextOffset,
+      complete: r.complete,
+      logState: r.logState,
+      ...(r.logState === 'replicating' ? { replication: r.replication } : {}),
+      entries: r.entries,
+    };
   });
 }

@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { ApplyHook } from '../../../../replicator/apply/hooks.js';
 import type { Config } from '../../../config/schema.js';
 import { TandemError } from '../../../errors.js';
+import { writableUrl } from '../../../site/connect.js';
 import type { Logger } from '../../../log.js';
 import { FsLogStore } from '../../fs-store.js';
 import type { LogStore } from '../../store.js';
@@ -55,7 +56,9 @@ export async function startLogObjectReplication(deps: { config: Config; log: Log
   } else {
     target = new FsLogStore({ dir: config.logs.dir });
   }
-  const pool = new pg.Pool({ connectionString: config.replication.target, max: Math.min(20, c.copyConcurrency + 2), application_name: 'tandem-log-copier' });
+  // The target is a passive site whose database defaults to read-only transactions for the application:
+  // the copier records its outcomes in this site's own table, so its sessions turn that default off (as the replicator's do).
+  const pool = new pg.Pool({ connectionString: writableUrl(config.replication.target), max: Math.min(20, c.copyConcurrency + 2), application_name: 'tandem-log-copier' });
   pool.on('error', (e) => log.warn('idle database connection failed', { error: e }));
   const copier = new LogObjectCopier({ pool, source, target, log, concurrency: c.copyConcurrency, retryMaxMs: c.retryMaxDelay * 3 });
   copier.start();
