@@ -25,13 +25,15 @@ export interface Member {
   marked: { method: string; role: Role }[];
   /** Values of X-Tandem-Require-Active this member received (undefined: unmarked). */
   markers: (string | undefined)[];
+  /** Bodies of the POSTs this member accepted. */
+  bodies: string[];
 }
 
 /** Two sites' members sharing one role table (the "database" of each site). */
 export function standInSites(t: Teardown) {
   const roles: Record<string, Role> = { a: 'active', b: 'passive' };
   const start = async (name: string, site: string): Promise<Member> => {
-    const m: Member = { name, site, port: 0, acceptedWrites: [], marked: [], markers: [] };
+    const m: Member = { name, site, port: 0, acceptedWrites: [], marked: [], markers: [], bodies: [] };
     const srv = http.createServer((req, res) => {
       const role = roles[site]!;
       const marker = req.headers['x-tandem-require-active'] as string | undefined;
@@ -40,7 +42,9 @@ export function standInSites(t: Teardown) {
         res.writeHead(status, { 'content-type': 'application/json', 'x-member': name, 'x-tandem-site': site });
         res.end(JSON.stringify(body));
       };
-      req.resume();
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
       req.on('end', () => {
         if (req.url === '/health/active') return send(role === 'active' ? 200 : 503, { site, role });
         m.markers.push(marker);
@@ -48,6 +52,7 @@ export function standInSites(t: Teardown) {
         if (req.method === 'GET') return send(200, { member: name, site });
         if (role !== 'active') return send(503, { error: { code: 'site_passive', message: 'this site is passive' } });
         m.acceptedWrites.push(role);
+        m.bodies.push(body);
         return send(201, { member: name, site });
       });
     });
