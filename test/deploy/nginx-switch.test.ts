@@ -74,6 +74,15 @@ t.test('the switch script moves nginx to the active site', async (t) => {
   // Failover: A passive, B active. The script notices, rewrites and reloads.
   roles.a = 'passive';
   roles.b = 'active';
+  // Until the script has switched the upstream, nginx still sends to A, whose
+  // members refuse what nginx marks (X-Tandem-Require-Active), reads too: a
+  // client gets a 503, never a success from the passive site.
+  for (const method of ['GET', 'POST']) {
+    let stale = await who(method);
+    if (stale.status === 0) stale = await who(method); // a connection closed by the last reload, once
+    t.equal(stale.status, 503, `${method} before the switch: 503 from the demoted site, not a success`);
+  }
+  t.same(members.flatMap((m) => m.marked).filter((x) => x.role !== 'active'), [], 'no member answered nginx with success while passive');
   const second = await switchOnce();
   t.equal(second.status, 0, `B active: the script succeeds\n${second.stderr}`);
   t.match(second.stderr, new RegExp(`active members now: 127\\.0\\.0\\.1:${b1!.port} 127\\.0\\.0\\.1:${b2!.port}`));
