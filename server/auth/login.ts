@@ -98,6 +98,11 @@ export async function recordSiteLogin(svc: AuthService, id: Identity, clientAddr
   svc.log.info('login on a site that is not active: read-only session kept on this site', { user: id.user, clientAddr, source: id.source, roles: id.roles, siteRole });
 }
 
+/** Where the audit events of a login or logout go, given where its session lives (see audit.ts). */
+export function auditFor(svc: AuthService, place: SessionPlace): AuditSink {
+  return place.store === 'replicated' ? auditToDb(svc.pool) : auditToLog(svc.log, place.siteRole);
+}
+
 /**
  * The session of a successful login, where `place` says (loginPlace). On the
  * active site: session, profile and audit row in one transaction (one
@@ -129,6 +134,6 @@ export async function openSession(
   }
   const site = place;
   const created = await withSiteLocalWrite(svc.pool, (c) => createSession(c, svc.config.auth, identity, clientAddr, site));
-  await recordSiteLogin(svc, identity, clientAddr, auditToLog(svc.log, site.siteRole), site.siteRole);
+  await recordSiteLogin(svc, identity, clientAddr, auditFor(svc, site), site.siteRole);
   return { ...created, place };
 }

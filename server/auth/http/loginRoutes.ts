@@ -2,8 +2,8 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { TandemError, isTandemError } from '../../errors.js';
-import { auditToDb, auditToLog } from '../audit.js';
-import { checkLogin, openSession } from '../login.js';
+import { auditToDb } from '../audit.js';
+import { auditFor, checkLogin, openSession } from '../login.js';
 import { cleanupSessions } from '../service.js';
 import { withSiteLocalWrite } from '../sql/transaction.js';
 import { authState, requireService } from '../principal.js';
@@ -43,8 +43,7 @@ export function mountLoginRoutes(router: Router): void {
       // A site that is not active cannot write the replicated session table nor the audit table:
       // its logins get a read-only session kept on this site, their audit events go to the server log.
       const place = await loginPlace(svc.pool);
-      const audit = place.store === 'replicated' ? auditToDb(svc.pool) : auditToLog(svc.log, place.siteRole);
-      const identity = await checkLogin(svc, username, password, addr, audit);
+      const identity = await checkLogin(svc, username, password, addr, auditFor(svc, place));
       const session = await openSession(svc, identity, addr, place);
       await cleanupSessions(svc, session.place.store);
       setSessionCookie(ctx, svc.config, session.cookieValue);
@@ -91,8 +90,7 @@ export function mountLoginRoutes(router: Router): void {
       if (site) {
         const id = p.sessionId;
         await withSiteLocalWrite(svc.pool, (c) => deleteLocalSession(c, id));
-        const place = await loginPlace(svc.pool);
-        await (place.store === 'replicated' ? auditToDb(svc.pool) : auditToLog(svc.log, place.siteRole))({ ...event, details: { session: 'site-local' } });
+        await auditFor(svc, await loginPlace(svc.pool))({ ...event, details: { session: 'site-local' } });
       } else {
         await deleteSession(svc.pool, p.sessionId);
         await auditToDb(svc.pool)(event);
