@@ -106,6 +106,8 @@ t.test('passive site: a log replicating is reported as such, then reads normally
 
   // A client tails the first run's log on b from now on, while b's object copier starts.
   const seen: string[] = [];
+  let firstAnswer!: () => void;
+  const answered = new Promise<void>((resolve) => (firstAnswer = resolve));
   const tail = (async () => {
     const lines: string[] = [];
     let offset = 0;
@@ -114,6 +116,7 @@ t.test('passive site: a log replicating is reported as such, then reads normally
       const r = await api(b, token, 'GET', `/api/v1/executions/${good}/output?offset=${offset}`);
       if (r.status !== 200) throw new Error(`tail got ${r.status} ${r.text}`);
       seen.push(r.body.logState);
+      firstAnswer();
       lines.push(...(r.body.entries as { text: string }[]).map((e) => e.text));
       offset = r.body.nextOffset;
       if (r.body.complete) return lines;
@@ -121,6 +124,7 @@ t.test('passive site: a log replicating is reported as such, then reads normally
     }
     throw new Error('the tail never completed');
   })();
+  await Promise.race([answered, tail]); // (the copier starts once the client has had its first answer)
   const copyConfig = loadConfig({
     env: {},
     file: '',
