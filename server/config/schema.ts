@@ -69,6 +69,7 @@ export const configSchema = {
     keyFile: str({ secret: true, description: 'service-account key file (default: Application Default Credentials)' }),
     checkpointInterval: duration({ default: 1000, description: 'upload a running log at least this often' }),
     checkpointBytes: size({ default: 256 * 1024, description: 'upload a running log after this many new bytes' }),
+    appendCheckpoints: bool({ default: true, description: 'checkpoints send only the new bytes (GCS compose) instead of the whole log; off for GCS-compatible stores without compose' }),
     spoolLimit: size({ default: 1024 ** 3, description: 'bound of the local spool (logs not yet uploaded); above it writers are slowed down' }),
     requestTimeout: duration({ default: 30_000, description: 'timeout of one request to the bucket' }),
     retryMaxDelay: duration({ default: 10_000, description: 'longest wait between retries of a failed upload' }),

@@ -37,6 +37,7 @@ export async function createGcsLogStore(deps: { config: Config; log: Logger; mem
     metrics: deps.metrics,
     checkpointIntervalMs: c.checkpointInterval,
     checkpointBytes: c.checkpointBytes,
+    appendCheckpoints: c.appendCheckpoints,
     spoolLimitBytes: c.spoolLimit,
     requestTimeoutMs: c.requestTimeout,
     retryMaxMs: c.retryMaxDelay,

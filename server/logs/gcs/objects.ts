@@ -16,7 +16,18 @@ export interface RemoteLog {
   /** Hex SHA-256 from the object's metadata, or null for an object Tandem did not write. */
   sha256: string | null;
   crc32c: string;
+  /** Components of a composite object (1 for an ordinary one). */
+  components: number;
 }
+
+/**
+ * GCS refuses a composite object of more than 1024 components; a log that
+ * has been appended to this often is rewritten whole once (back to 1).
+ */
+export const MAX_COMPONENTS = 1000;
+
+/** Suffix of the temporary objects holding an appended chunk (a bucket lifecycle rule may delete leftovers: see README). */
+export const PART_SUFFIX = '.tandem-part';
 
 export const CONTENT_TYPE = 'application/x-ndjson';
 
@@ -67,6 +78,58 @@ export class LogObjects {
     return String(gen);
   }
 
+  /**
+   * Appends `data` to generation `base` of a log object without sending the
+   * earlier bytes again: the chunk goes to a temporary object, then GCS
+   * composes [base, chunk] into the log object, guarded by
+   * `ifGenerationMatch: base` (so, as with put, a stale writer cannot
+   * replace a newer version), with the new metadata. With no data, only the
+   * metadata changes (a log sealed without new lines). Returns the new
+   * generation and component count. The temporary object is deleted after;
+   * a leftover (a crash in between) is harmless and named `*.tandem-part`.
+   */
+  async append(
+    key: string,
+    data: Buffer,
+    o: { base: string; complete: boolean; sha256: string; member: string },
+  ): Promise<{ generation: string; components: number; leftoverPart?: { name: string; error: unknown } }> {
+    const name = this.nameOf(key);
+    const sources: Array<{ name: string; generation: string }> = [{ name, generation: o.base }];
+    let part: string | undefined;
+    if (data.length > 0) {
+      part = `${name}.${o.base}${PART_SUFFIX}`;
+      const file = this.bucket.file(part);
+      // No precondition: the part is private to this member and this base generation; a retry simply replaces it.
+      await file.save(data, { resumable: false, timeout: this.timeoutMs, validation: 'crc32c', contentType: CONTENT_TYPE });
+      sources.push({ name: part, generation: String(file.metadata.generation) });
+    }
+    const res = await new Promise<{ generation?: string | number; componentCount?: number }>((resolve, reject) =>
+      this.bucket.file(name).request(
+        {
+          method: 'POST',
+          uri: '/compose',
+          timeout: this.timeoutMs,
+          qs: { ifGenerationMatch: o.base },
+          json: {
+            destination: { contentType: CONTENT_TYPE, metadata: { 'tandem-complete': String(o.complete), 'tandem-sha256': o.sha256, 'tandem-member': o.member } },
+            sourceObjects: sources,
+          },
+        },
+        (err, body) => (err ? reject(err) : resolve(body as { generation?: string | number; componentCount?: number })),
+      ),
+    );
+    if (res.generation === undefined || res.generation === null) throw new Error(`compose of ${name} returned no generation`);
+    const out = { generation: String(res.generation), components: res.componentCount ?? 1 };
+    if (!part) return out;
+    try {
+      await this.remove(part.slice(this.prefix.length), sources[1]!.generation);
+      return out;
+    } catch (error) {
+      // The log itself is safe; the caller reports the litter.
+      return { ...out, leftoverPart: { name: part, error } };
+    }
+  }
+
   /** The live object's facts, or null when it does not exist. */
   async stat(key: string): Promise<RemoteLog | null> {
     try {
@@ -78,6 +141,7 @@ export class LogObjects {
         complete: custom['tandem-complete'] === 'true',
         sha256: typeof custom['tandem-sha256'] === 'string' ? custom['tandem-sha256'] : null,
         crc32c: String(m.crc32c ?? ''),
+        components: Number(m.componentCount ?? 1),
       };
     } catch (e) {
       if (statusOf(e) === 404) return null;

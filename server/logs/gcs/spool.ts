@@ -18,6 +18,8 @@ export interface UploadedVersion {
   sha256: string;
   generation: string;
   complete: boolean;
+  /** Components of the object in the bucket (it grows by one per appended checkpoint); absent in older state files: 1. */
+  components?: number;
 }
 
 export interface SpoolState {

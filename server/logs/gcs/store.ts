@@ -40,6 +40,10 @@ export interface GcsLogStoreOptions {
   metrics?: UploadMetrics;
   checkpointIntervalMs?: number;
   checkpointBytes?: number;
+  /** Checkpoints append the new bytes with GCS compose (default true); see Uploader. */
+  appendCheckpoints?: boolean;
+  /** See UploaderOptions.maxComponents. */
+  maxComponents?: number;
   /** Soft bound of the spool; above it writers hold lines in memory and report them in `pendingBytes`. */
   spoolLimitBytes?: number;
   requestTimeoutMs?: number;
@@ -88,6 +92,8 @@ export class GcsLogStore implements LogStore {
         metrics: o.metrics,
         checkpointIntervalMs: o.checkpointIntervalMs ?? 1000,
         checkpointBytes: o.checkpointBytes ?? 256 * 1024,
+        append: o.appendCheckpoints ?? true,
+        maxComponents: o.maxComponents,
         maxConcurrent: o.maxConcurrentUploads ?? 8,
         retryBaseMs: o.retryBaseMs ?? 250,
         retryMaxMs: o.retryMaxMs ?? 10_000,

@@ -3,9 +3,11 @@
  * `checkpointBytes` new bytes are spooled or `checkpointIntervalMs` passed
  * since its last upload, and the final version as soon as a log is sealed.
  *
- * Every upload replaces the whole object with `ifGenerationMatch` set to the
- * generation this member last wrote (0 for a new object), so a stale writer
- * can never replace a newer checkpoint. A 412 is resolved by looking at the
+ * The first upload writes the whole object; later ones append the new bytes
+ * (LogObjects.append: GCS compose of the last version and a chunk). Every
+ * upload is guarded by `ifGenerationMatch` set to the generation this member
+ * last wrote (0 for a new object), so a stale writer can never replace a
+ * newer checkpoint. A 412 is resolved by looking at the
  * live object: if it is a version this member sent without hearing the
  * answer, it is adopted; otherwise another writer owns the log and this
  * member stops uploading it (kept in the spool, reported as a conflict).
@@ -17,7 +19,7 @@ import type { Logger } from '../../log.js';
 import type { UploadMetrics } from '../../metrics/logs.js';
 import type { Db } from '../../sql/db.js';
 import { errorMessage } from '../../errors.js';
-import { LogObjects, outcomeUnknown, statusOf } from './objects.js';
+import { LogObjects, MAX_COMPONENTS, outcomeUnknown, statusOf } from './objects.js';
 import { hasPendingUpload, type SpooledLog } from './spooled-log.js';
 import { recordLogUpload } from './sql/recordLogUpload.js';
 
@@ -29,6 +31,14 @@ export interface UploaderOptions {
   /** Counts failed upload attempts (`tandem_log_upload_failures_total`). */
   metrics?: UploadMetrics;
   checkpointIntervalMs: number;
+  /**
+   * Checkpoints after the first append the new bytes only (GCS compose)
+   * instead of uploading the whole log again: a long log costs its size once,
+   * not once per checkpoint. Off for buckets that lack compose.
+   */
+  append: boolean;
+  /** Components after which the log is rewritten whole instead (default MAX_COMPONENTS, GCS allows 1024). */
+  maxComponents?: number;
   checkpointBytes: number;
   maxConcurrent: number;
   retryBaseMs: number;
@@ -109,13 +119,26 @@ export class Uploader {
     // The checkpoint cadence counts from the start of an upload, so a slow bucket does not stretch it.
     const startedAt = Date.now();
     try {
-      const data = await l.spool.read(0, size);
-      if (data.length !== size) throw new Error(`spool of ${l.key} is shorter than expected (${data.length} < ${size})`);
+      // Append only what the bucket lacks when it has an earlier version of ours; else send the whole log.
+      const base = st.uploaded;
+      const appending = this.o.append && base !== null && base.size > 0 && size >= base.size && (base.components ?? 1) < (this.o.maxComponents ?? MAX_COMPONENTS);
+      const from = appending ? base!.size : 0;
+      const data = await l.spool.read(from, size - from);
+      if (data.length !== size - from) throw new Error(`spool of ${l.key} is shorter than expected (${from + data.length} < ${size})`);
       let generation: string;
+      let components = 1;
       try {
-        generation = await this.o.objects.put(l.key, data, { ifGenerationMatch: st.uploaded?.generation ?? '0', complete, sha256, member: this.o.member });
+        if (appending) {
+          const r = await this.o.objects.append(l.key, data, { base: base!.generation, complete, sha256, member: this.o.member });
+          generation = r.generation;
+          components = r.components;
+          if (r.leftoverPart) this.o.log.warn('could not delete a temporary log part (harmless; a bucket lifecycle rule can remove leftovers)', { part: r.leftoverPart.name, error: r.leftoverPart.error });
+        } else {
+          generation = await this.o.objects.put(l.key, data, { ifGenerationMatch: base?.generation ?? '0', complete, sha256, member: this.o.member });
+        }
       } catch (e) {
-        if (statusOf(e) !== 412) {
+        // 412: the object is no longer our base; 404 on an append: our base generation is gone (replaced or deleted).
+        if (statusOf(e) !== 412 && !(appending && statusOf(e) === 404)) {
           if (outcomeUnknown(e)) l.maybeUploaded.push(attempt);
           throw e;
         }
@@ -124,7 +147,7 @@ export class Uploader {
         l.nextAttemptAt = 0;
         return;
       }
-      st.uploaded = { size, sha256, generation, complete };
+      st.uploaded = { size, sha256, generation, complete, components };
       l.maybeUploaded = [];
       await l.spool.saveState();
       l.lastUploadAt = startedAt;
@@ -152,7 +175,7 @@ export class Uploader {
     const live = await this.o.objects.stat(l.key);
     const mine = live && l.maybeUploaded.find((a) => a.size === live.size && a.sha256 === live.sha256 && a.complete === live.complete);
     if (live && mine) {
-      st.uploaded = { ...mine, generation: live.generation };
+      st.uploaded = { ...mine, generation: live.generation, components: live.components };
       l.maybeUploaded = [];
       await l.spool.saveState();
       this.o.log.info('an upload whose answer was lost had succeeded; continuing from it', { key: l.key, generation: live.generation });
