@@ -128,6 +128,10 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
   t.same([...new Set(before.map((x) => x.server))], ['a1'], 'before the failover, every request is answered by site A');
   t.ok(before.every((x) => x.status === 200 || x.status === 201), `all succeed (${before.map((x) => x.status).join(' ')})`);
   t.ok(before.every((x) => x.site === 'a' && x.role === 'active'), 'answered by site A, as active, for a marked request (X-Tandem-Site, X-Tandem-Role)');
+  // What the runbook tells operators to run: even without a token, the answer names the site.
+  const anonymous = await fetch(lb.url + '/api/v1/projects');
+  await anonymous.body?.cancel();
+  t.same([anonymous.status, anonymous.headers.get('x-tandem-site'), anonymous.headers.get('x-tandem-role')], [401, 'a', 'active'], 'a 401 through HAProxy names the site and its role');
 
   // Load through the load balancer during the switchover.
   const answers: Answer[] = [];
