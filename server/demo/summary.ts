@@ -78,6 +78,13 @@ export function summaryLines(i: SummaryInput): string[] {
       out.push(`  ${f} --force       # forced failover (refused while ${active.name} is reachable and active)`);
     }
     else out.push(`  ${i.cli} rejoin --config ${cfg(other)} --site ${other.name} --from ${active.name}   # rebuild ${other.name} as a passive of ${active.name}`);
+  } else if (!active) {
+    for (const s of i.sites) {
+      const l = i.looks.find((x) => x.name === s.name);
+      if (l?.reachable && l.row?.role === 'passive') {
+        out.push(`  ${i.cli} failover --config ${cfg(s)} --to ${s.name}   # complete a switchover that stopped half-way (add the flags it was run with; --abort undoes it)`);
+      }
+    }
   }
   out.push('The demo follows the roles the commands set: replication always runs from the active site to the passive one.');
   out.push('Press Ctrl-C to stop both job servers, the replication and both PostgreSQL clusters (data is kept in the demo directory).');

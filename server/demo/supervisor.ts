@@ -138,13 +138,14 @@ export class DemoSupervisor {
       }
     }
     const active = activeSite(this.looks);
-    if (!active) return;
-    const from = this.o.sites.find((s) => s.name === active.name)!;
     for (const l of this.looks) {
-      if (l.name === from.name || !l.reachable || !l.row) continue;
+      if (!l.reachable || !l.row || l.name === active?.name) continue;
+      const source = active ?? this.switchingFrom(l.row);
+      if (!source) continue;
+      const from = this.o.sites.find((s) => s.name === source.name)!;
       const to = this.o.sites.find((s) => s.name === l.name)!;
       const key = `${from.name}>${to.name}`;
-      if (l.row.role === 'active') {
+      if (active && l.row.role === 'active') {
         this.say(`hint ${to.name}`, `[demo] ${to.name} still says active with epoch ${l.row.epoch} < ${active.row.epoch}: its job server fences it within a second; then rebuild it with: ${this.o.hint(to, from)}`);
         continue;
       }
@@ -164,6 +165,20 @@ export class DemoSupervisor {
         this.say(`hint ${to.name}`, `[demo] ${to.name} is passive but ${from.name} has no replication slot for it; rebuild it with: ${this.o.hint(to, from)}`);
       }
     }
+  }
+
+  /**
+   * No site is active: a planned switchover stopped half-way (the old active
+   * draining or fenced, the target still passive). Re-running it needs the
+   * target to catch up, so the passive site keeps following the site its own
+   * row names as active while that one drains or is fenced.
+   */
+  private switchingFrom(row: SiteRow): { name: string } | null {
+    const l = this.looks.find((x) => x.name === row.activeSite);
+    if (row.role !== 'passive' || !l?.reachable || !l.row || l.name === row.name) return null;
+    if (l.row.role !== 'draining' && l.row.role !== 'fenced') return null;
+    this.say('hint switching', `[demo] no site is active: ${l.name} is ${l.row.role} and ${row.name} passive (a switchover stopped half-way?); re-run the same \`failover --to ${row.name}\` command to complete it, or add --abort to undo it`);
+    return { name: l.name };
   }
 
   /** Is the slot of `to` on `from` there and unused ('free'), held by another process ('busy'), or 'absent'? */
