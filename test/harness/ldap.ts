@@ -12,6 +12,7 @@ import path from 'node:path';
 import { connect } from 'node:net';
 import { freePort } from '../../server/embedded/net.js';
 import { serverDir, type Teardown } from './tmp.js';
+import { reapProcess } from './reaper.js';
 
 export const BASE_DN = 'dc=example,dc=org';
 export const ADMIN_DN = `cn=admin,${BASE_DN}`;
@@ -183,7 +184,11 @@ export async function startLdap(t: Teardown, opts: StartLdapOptions = {}): Promi
     await gone;
     clearTimeout(timer);
   };
-  setStop(stop);
+  const forget = reapProcess(() => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined));
+  setStop(async () => {
+    await stop();
+    forget();
+  });
   await start();
   return { url: urls[0]!, ldapsUrl: urls[1], port, baseDn: BASE_DN, stop, start };
 }

@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { createEmbeddedPostgres, type EmbeddedPostgres } from '../../server/embedded/postgres.js';
 import { serverDir, type Teardown } from './tmp.js';
+import { reapProcess } from './reaper.js';
 
 export interface TestPostgres extends EmbeddedPostgres {
   readonly name: string;
@@ -36,7 +37,12 @@ export async function startPostgres(t: Teardown, opts: StartPostgresOptions = {}
       if (process.env.TANDEM_TEST_PG_LOG) process.stderr.write(`[pg ${name}] ${l}\n`);
     },
   });
-  setStop(() => server.stop('fast'));
+  // Its own process group (postmaster and backends): killed whole if this test process dies before teardown.
+  const forget = reapProcess(() => (server.running() ? server.pid() : undefined), true);
+  setStop(async () => {
+    await server.stop('fast');
+    forget();
+  });
 
   const query = async <R extends pg.QueryResultRow>(sql: string, params?: unknown[], db = 'postgres') => {
     const client = new pg.Client({ connectionString: server.urlFor(db) });

@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { reapDir } from './reaper.js';
 
 /** The part of a tap `Test` the harness needs. */
 export interface Teardown {
@@ -21,11 +22,13 @@ export const TMP_PREFIX = 'tandem-test-';
 export async function tempDir(t: Teardown, label = 'tmp', before?: () => unknown): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), `${TMP_PREFIX}${label.replace(/[^a-z0-9_-]/gi, '_')}-`));
   const hooks = { before };
+  const forget = reapDir(dir);
   t.teardown(async () => {
     try {
       await hooks.before?.();
     } finally {
       await rm(dir, { recursive: true, force: true });
+      forget();
     }
   });
   return dir;
