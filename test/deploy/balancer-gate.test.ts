@@ -34,7 +34,17 @@ t.test('requests from the load balancer are answered by the active site only', a
   await initSiteState({ databaseUrl: dbUrl, name: 'b', role: 'passive', activeSite: 'a', activeUrl: 'https://a.example.org' });
   const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
   const admin = new pg.Pool({ connectionString: writableUrl(dbUrl), max: 1 });
-  t.teardown(() => Promise.all([pool.end(), admin.end()]));
+  t.teardown(async () => {
+    await Promise.all([pool.end(), admin.end()]);
+    // pool.end() resolves before the server has seen the sessions go: wait
+    // for them, so that stopping PostgreSQL does not kill a session whose
+    // client would then report "terminating connection".
+    const deadline = Date.now() + 10_000;
+    while ((await server.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = 'gate'`)).rows[0]!.n > 0) {
+      if (Date.now() > deadline) throw new Error('sessions to database gate still open 10 s after the pools ended');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
   const setRole = (role: SiteRole) => setSiteRole(admin, { role, activeSite: role === 'active' ? 'b' : 'a', activeUrl: role === 'active' ? null : 'https://a.example.org', reason: 'test' });
 
   // What the site monitor would say (confirmedActive), driven by the test.
