@@ -15,111 +15,17 @@
  * After each run no PostgreSQL process of the demo is left.
  */
 import t from 'tap';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { tempDir } from '../harness/tmp.js';
-
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const JOB_ID = '6f1c2a9e-0d4b-4c55-9a57-7c1d1a3e0001';
-
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function demo(args: string[]): Run {
-  const child = spawn(process.execPath, [path.join(repo, 'bin/tandem.js'), 'demo', ...args], {
-    cwd: repo,
-    env: { ...process.env, TANDEM_LOG_FORMAT: 'json' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exit };
-}
-
-/** Both `port` and `port + 1` free on 127.0.0.1 (the demo's two job servers). */
-async function freePortPair(): Promise<number> {
-  const tryListen = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once('error', () => resolve(false));
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-    });
-  for (let i = 0; i < 50; i++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    if ((await tryListen(port)) && (await tryListen(port + 1))) return port;
-  }
-  throw new Error('no two consecutive free ports found');
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
-  try {
-    return await Promise.race([p, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The demo's PostgreSQL servers run with `-D DIR/x/pg/data`: none may be left once it exited. */
-function leftoverPostgres(dir: string): string[] {
-  const r = spawnSync('pgrep', ['-af', `${dir}/`], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => l.trim() && l.includes('postgres'));
-}
-
-async function getJson(url: string, token?: string): Promise<{ status: number; body: any }> {
-  try {
-    const r = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(5000) });
-    const text = await r.text();
-    let body: any;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = text;
-    }
-    return { status: r.status, body };
-  } catch {
-    return { status: 0, body: undefined };
-  }
-}
+import { JOB_ID, demo, demoDir, freePortPair, getJson, leftoverPostgres, runPrinted, stopAtTeardown, stopWithSigint, summary, waitFor, withTimeout, type Run } from './demo-helpers.js';
 
 t.test('two-site demo: start and exit, run with a failover, start again after it', async (t) => {
-  const dir = await tempDir(t, 'demo');
-  // As root the demo's PostgreSQL runs as user postgres, which must reach the directory (mkdtemp makes it 0700).
-  chmodSync(dir, 0o755);
+  const dir = await demoDir(t, 'demo');
   const port = await freePortPair();
   const a = `http://127.0.0.1:${port}`;
   const b = `http://127.0.0.1:${port + 1}`;
   let running: Run | undefined;
-  // Whatever happens, no demo is left running (SIGINT stops it cleanly, SIGKILL if that hangs).
-  t.teardown(async () => {
-    if (running && running.child.exitCode === null && running.child.signalCode === null) {
-      running.child.kill('SIGINT');
-      const killer = setTimeout(() => running!.child.kill('SIGKILL'), 30_000);
-      await running.exit;
-      clearTimeout(killer);
-    }
-  });
+  stopAtTeardown(t, () => running);
 
   await t.test('first run with --exit-after-start', async (t) => {
     const run = (running = demo(['--dir', dir, '--port', String(port), '--exit-after-start']));
@@ -144,8 +50,7 @@ t.test('two-site demo: start and exit, run with a failover, start again after it
 
   await t.test('second run: a job and its log reach b; the printed failover command makes b active; SIGINT stops it', async (t) => {
     const run = (running = demo(['--dir', dir, '--port', String(port)]));
-    await waitFor('the demo summary', async () => run.stdout().includes('Press Ctrl-C') || (run.child.exitCode !== null && Promise.reject(new Error(`demo exited: ${run.stderr().slice(-2000)}`))), 120_000);
-    const out = run.stdout();
+    const out = await summary(run);
     t.match(out, /site a: found active \(epoch 1\)/, 'roles kept from the first run');
     t.match(out, /project "demo" is there from an earlier run/);
     const token = /export TOKEN=(\S+)/.exec(out)?.[1];
@@ -175,9 +80,8 @@ t.test('two-site demo: start and exit, run with a failover, start again after it
 
     const line = out.split('\n').find((l) => /failover --config \S+ --to b\s+#/.test(l));
     t.ok(line, 'plain failover command printed');
-    const cmd = line!.split('#')[0]!.trim();
-    const failover = spawnSync('bash', ['-c', cmd], { cwd: repo, encoding: 'utf8', timeout: 120_000 });
-    t.equal(failover.status, 0, `"${cmd}" exits 0`, { stdout: failover.stdout, stderr: failover.stderr });
+    const failover = runPrinted(line!);
+    t.equal(failover.status, 0, `"${failover.cmd}" exits 0`, { stdout: failover.stdout, stderr: failover.stderr });
     t.match(failover.stdout, /done: b is active \(epoch 2\)/);
     await waitFor('b to answer 200 on /health/active', async () => (await getJson(`${b}/health/active`)).status === 200, 30_000);
     t.pass('b answers 200 on /health/active');
@@ -185,10 +89,7 @@ t.test('two-site demo: start and exit, run with a failover, start again after it
     await waitFor('the demo to see the new roles', async () => run.stdout().includes('[demo] replication a → b stopped: b is active now'), 30_000);
     t.match(run.stdout(), /\[demo\] a is fenced; to make it follow b again: .*rejoin --config \S+ --site a --from b/, 'rejoin hint printed');
 
-    run.child.kill('SIGINT');
-    const code = await withTimeout(run.exit, 60_000, 'demo to stop after SIGINT');
-    t.equal(code, 0, 'exit 0 after SIGINT', { stderr: run.stderr().slice(-3000) });
-    t.match(run.stdout(), /stopped\.\n$/);
+    await stopWithSigint(t, run);
     t.same(leftoverPostgres(dir), [], 'no PostgreSQL process left');
   });
 
