@@ -5,8 +5,6 @@ import { runTwoSiteDemo } from '../demo/two-sites.js';
 import { shellPath } from '../demo/summary.js';
 import type { Command } from './command.js';
 
-export { DEMO_JOB_YAML } from '../demo/sample.js';
-
 /** How the user ran tandem, so that the printed commands work as they are (e.g. `node bin/tandem.js`). */
 function cliPrefix(): string {
   const script = process.argv[1];

@@ -13,7 +13,6 @@
  * replication and both PostgreSQL clusters.
  */
 import { mkdir } from 'node:fs/promises';
-import type { JobServer } from '../app/job-server.js';
 import type { SiteEntry } from '../config/schema.js';
 import { TandemError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -79,14 +78,15 @@ export async function runTwoSiteDemo(o: TwoSiteDemoOptions): Promise<void> {
       }
     };
     process.on('exit', onExit);
-    const failed = dbs.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-    const db = Object.fromEntries(dbs.map((r) => [(r as PromiseFulfilledResult<DemoDatabase>).value.name, (r as PromiseFulfilledResult<DemoDatabase>).value])) as Record<DemoSiteName, DemoDatabase>;
+    for (const r of dbs) if (r.status === 'rejected') throw r.reason;
+    const db = {} as Record<DemoSiteName, DemoDatabase>;
+    for (const r of dbs) if (r.status === 'fulfilled') db[r.value.name] = r.value;
 
-    const entries = Object.fromEntries(DEMO_SITES.map((n) => [n, { databaseUrl: db[n].url, url: `http://127.0.0.1:${httpPort[n]}` }])) as Record<DemoSiteName, SiteEntry>;
+    const entries = {} as Record<DemoSiteName, SiteEntry>;
+    for (const n of DEMO_SITES) entries[n] = { databaseUrl: db[n].url, url: `http://127.0.0.1:${httpPort[n]}` };
     for (const n of DEMO_SITES) {
-      const first = n === 'a' ? { role: 'active' as const, activeSite: 'a', activeUrl: entries.a.url } : { role: 'passive' as const, activeSite: 'a', activeUrl: entries.a.url };
-      const { row, created } = await ensureSiteState(db[n], first);
+      // First run only: a is active, b passive following a.
+      const { row, created } = await ensureSiteState(db[n], { role: n === 'a' ? 'active' : 'passive', activeSite: 'a', activeUrl: entries.a.url });
       out(`site ${n}: ${created ? 'initialised as' : 'found'} ${row.role} (epoch ${row.epoch})`);
       const paths = layout.site(n);
       writeSiteConfig(paths.configFile, { site: n, sites: entries, port: httpPort[n], logsDir: paths.logsDir, usersFile: layout.usersFile });
@@ -113,11 +113,9 @@ export async function runTwoSiteDemo(o: TwoSiteDemoOptions): Promise<void> {
       out('no site is active: no sample data written (finish or undo the interrupted failover, see `tandem status`)');
     }
 
-    const servers: JobServer[] = [];
     for (const n of DEMO_SITES) {
       const server = await startSiteServer(layout.site(n).configFile, log);
       started.add(`job server of site ${n}`, () => server.stop());
-      servers.push(server);
       out(`site ${n}: job server on ${server.url}/`);
     }
 

@@ -19,6 +19,19 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { JOB_ID, demo, demoDir, freePortPair, getJson, leftoverPostgres, runPrinted, stopAtTeardown, stopWithSigint, summary, waitFor, withTimeout, type Run } from './demo-helpers.js';
 
+t.test('bad flags: one line naming the flag, exit 2, nothing started', async (t) => {
+  for (const [args, msg] of [
+    [['--port', 'abc'], /--port abc: expected a port number/],
+    [['--port', '65535'], /site b uses the next one/],
+    [['--config', 'x.yaml'], /--config: the demo writes its own configuration/],
+  ] as const) {
+    const run = demo([...args, '--dir', '/nonexistent/never-created']);
+    t.equal(await withTimeout(run.exit, 30_000, 'demo with a bad flag'), 2, `${args.join(' ')}: exit 2`);
+    t.match(run.stderr(), msg);
+  }
+  t.notOk(existsSync('/nonexistent/never-created'), 'no demo directory created');
+});
+
 t.test('two-site demo: start and exit, run with a failover, start again after it', async (t) => {
   const dir = await demoDir(t, 'demo');
   const port = await freePortPair();
