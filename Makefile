@@ -43,8 +43,10 @@ test-ci: install
 bench: install
 	node dist/test/bench/run.js $(BENCH)
 
+# Two sites with replication on this machine (see README, "The demo"); e.g. DEMO_ARGS="--port 5000 --dir /var/tmp/demo".
+DEMO_ARGS ?=
 demo: install
-	node bin/tandem.js demo
+	node bin/tandem.js demo $(DEMO_ARGS)
 
 clean:
 	rm -rf dist .tap

@@ -68,6 +68,14 @@ t.test('two-site demo: start and exit, run with a failover, start again after it
     t.match(out, /project "demo" is there from an earlier run/);
     const token = /export TOKEN=(\S+)/.exec(out)?.[1];
     t.ok(token, 'token printed');
+    const password = / user demo {2}password (\S+)/.exec(out)?.[1];
+    for (const [site, url] of [['a', a], ['b', b]] as const) {
+      const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo', password }) });
+      const body = (await login.json()) as { user?: string; readOnly?: boolean };
+      t.equal(login.status, 200, `the printed login works on ${site}`);
+      t.equal(body.user, 'demo');
+      if (site === 'b') t.equal(body.readOnly, true, 'on the passive site the session is read-only');
+    }
 
     const started = await fetch(`${a}/api/v1/jobs/${JOB_ID}/run`, {
       method: 'POST',
