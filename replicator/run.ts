@@ -110,12 +110,12 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   const targetCtl = new pg.Client({ connectionString: opts.targetUrl, application_name: 'tandem-replicator-control', options: READ_WRITE_OPTIONS });
   sourceCtl.on('error', (e) => log.warn('source control connection error', { error: e }));
   targetCtl.on('error', (e) => log.warn('target control connection error', { error: e }));
-  await sourceCtl.connect();
-  try {
-    await targetCtl.connect();
-  } catch (e) {
-    await sourceCtl.end().catch(() => undefined);
-    throw e;
+  // Both at once: start-up time counts when catching up after a restart.
+  const connected = await Promise.allSettled([sourceCtl.connect(), targetCtl.connect()]);
+  const connectError = connected.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (connectError) {
+    await Promise.all([sourceCtl.end().catch(() => undefined), targetCtl.end().catch(() => undefined)]);
+    throw connectError.reason;
   }
   let tables: PublishedTable[];
   let totalApplied = 0;
@@ -185,8 +185,18 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
     return { reason: 'aborted', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
 
     async function session(): Promise<'caught_up' | 'aborted'> {
-      const target = await openTargetClient(opts.targetUrl);
       const repl = new ReplicationConnection({ connectionString: opts.sourceUrl, applicationName, log });
+      // Connecting does not take the slot (START_REPLICATION does): connect while the target session opens.
+      const replConnected = repl.connect();
+      replConnected.catch(() => undefined); // awaited below
+      let target: pg.Client;
+      try {
+        target = await openTargetClient(opts.targetUrl);
+      } catch (e) {
+        await replConnected.catch(() => undefined);
+        await repl.close();
+        throw e;
+      }
       let applier: Applier | null = null;
       let finished: 'caught_up' | 'aborted' | null = null;
       const timers: NodeJS.Timeout[] = [];
@@ -200,10 +210,9 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       target.on('error', (e) => log.warn('target connection error', { error: e }));
       try {
-        const progress = await getProgress(target, slot);
-        const existing = await waitSlotFree();
+        const [progress, existing] = await Promise.all([getProgress(target, slot), waitSlotFree()]);
         let startAt: Lsn;
-        await repl.connect();
+        await replConnected;
         if (resync || !progress) {
           if (existing) {
             // Left by an interrupted initial copy (no progress recorded) or lost: start over from a new snapshot.

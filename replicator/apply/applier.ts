@@ -10,10 +10,14 @@
  * transaction whose commit LSN is below the recorded end LSN is already on the
  * target and is skipped when it is delivered again.
  *
- * Throughput: consecutive inserts into one table go through one COPY; several
- * small source transactions that are already waiting are grouped into one
- * target transaction, each of them whole, so a reader never sees part of one.
- * A group is committed as soon as nothing more is waiting, so lag stays low.
+ * Throughput: several small source transactions that are already waiting are
+ * grouped into one target transaction, each of them whole, so a reader never
+ * sees part of one; a group is committed as soon as nothing more is waiting,
+ * so lag stays low. Within a group, the changes of each table whose rows are
+ * independent of each other (batch.ts) are applied set-based: inserts through
+ * one COPY, deletes and updates as one statement per table and column shape.
+ * Other tables' changes are applied in source order (runs of inserts through
+ * COPY, statements pipelined).
  *
  * Errors stop: the target transaction is rolled back, nothing is acknowledged,
  * and the error names the change (table, key, commit LSN).
@@ -31,9 +35,10 @@ import { checkTargetTables } from '../setup/target.js';
 import { applyError } from './apply-error.js';
 import { copyLine } from './copy-text.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
+import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
 import { runPipeline, type PipelineStatement } from './pipeline.js';
-import { copyStatement, deleteStatement, describeKey, insertStatement, relationEntry, updateStatement, writtenValues, type RelationEntry } from './relation.js';
-import { targetColumnInfo } from './target-columns.js';
+import { copyStatement, deleteStatement, describeKey, identityChanged, insertStatement, relationEntry, updateStatement, writtenValues, type RelationEntry } from './relation.js';
+import { targetTableInfo } from './target-columns.js';
 
 export interface ApplierOptions {
   target: pg.Client;
@@ -57,19 +62,20 @@ export interface ApplierOptions {
 
 interface InsertRun {
   rel: RelationEntry;
-  tuples: Tuple[];
+  /** Inserts in source order, each with its transaction (runs may span the transactions of a group). */
+  rows: BatchRow[];
   bytes: number;
-  /** Commit LSN of the first source transaction in the run (runs may span the transactions of a group). */
-  firstLsn: string | undefined;
 }
 
 type ErrorContext = { table: string; change: string; key?: Record<string, string | null>; commitLsn?: string; xid?: number };
 
 interface Pending extends PipelineStatement {
-  /** UPDATE and DELETE must change exactly one row. */
-  mustMatch: boolean;
+  /** Rows the statement must change (UPDATE and DELETE: every row they name); null = not checked. */
+  expectRows: number | null;
   kind: string;
   context: () => ErrorContext;
+  /** For a set-based statement that changed fewer rows: the change whose row was missing (from the returned ordinals). */
+  mismatch?: (returned: (string | null)[]) => ErrorContext;
 }
 
 /** Statements sent per round trip at most. */
@@ -83,6 +89,10 @@ interface CurrentTxn {
 
 const COPY_MIN_ROWS = 3;
 const COPY_MAX_BYTES = 8 * 1024 * 1024;
+
+function lsnOf(txn: TxnRef | null): string | undefined {
+  return txn ? formatLsn(txn.commitLsn) : undefined;
+}
 
 export function microsToTimestamp(us: bigint): string {
   const ms = us / 1000n;
@@ -101,6 +111,10 @@ export class Applier {
   private targetOpen = false;
   private group = { txns: 0, rows: 0, started: 0, last: null as CommitMessage | null };
   private run: InsertRun | null = null;
+  /** Set-based changes of the open group, per table (see batch.ts). */
+  private batches = new Map<RelationEntry, TableBatch>();
+  private batchRows = 0;
+  private batchBytes = 0;
   private pending: Pending[] = [];
   /** A COPY still running on the target while the next rows are decoded. */
   private inflight: Promise<void> | null = null;
@@ -139,7 +153,8 @@ export class Applier {
       while (!this.stopped) {
         // Between source transactions with nothing waiting: make the group durable and acknowledge it now.
         if (this.targetOpen && !this.txn && stream.pending === 0) await this.commitGroup();
-        const item = await stream.next();
+        // Messages already received are taken without a promise per message (most of them, when catching up).
+        const item = stream.take() ?? (await stream.next());
         if (this.stopped) break;
         if (item.kind === 'keepalive') {
           if (this.targetOpen && !this.txn) await this.commitGroup();
@@ -150,12 +165,14 @@ export class Applier {
           }
           continue;
         }
-        await this.handle(item.msg);
+        const applying = this.handle(item.msg);
+        if (applying) await applying;
       }
     } finally {
       if (this.targetOpen) {
         this.targetOpen = false;
         this.run = null;
+        this.batches.clear();
         this.pending = [];
         await this.settle().catch(() => undefined);
         await this.o.target.query('rollback').catch((e: Error) => this.o.log.debug('rollback after stop', { error: e }));
@@ -163,7 +180,8 @@ export class Applier {
     }
   }
 
-  private async handle(msg: PgoutputMessage): Promise<void> {
+  /** Apply one message; a promise only when it had to wait for the target (most changes are only batched). */
+  private handle(msg: PgoutputMessage): Promise<void> | undefined {
     switch (msg.tag) {
       case 'begin':
         return this.onBegin(msg);
@@ -184,7 +202,7 @@ export class Applier {
     }
   }
 
-  private async onBegin(msg: BeginMessage): Promise<void> {
+  private onBegin(msg: BeginMessage): Promise<void> | undefined {
     // Already on the target (delivered again after a crash or reconnect): skip it whole.
     const skipping = msg.commitLsn < this.appliedEnd;
     this.txn = { commitLsn: msg.commitLsn, xid: msg.xid, skipping };
@@ -193,27 +211,32 @@ export class Applier {
       this.o.log.debug('skipping a source transaction already applied', { commitLsn: formatLsn(msg.commitLsn), xid: msg.xid });
       return;
     }
-    if (!this.targetOpen) {
-      await this.o.target.query('begin');
-      this.targetOpen = true;
-      this.group = { txns: 0, rows: 0, started: Date.now(), last: null };
-      this.groupTables.clear();
-    }
+    if (!this.targetOpen) return this.openGroup();
+    return undefined;
   }
 
-  private async onCommit(msg: CommitMessage): Promise<void> {
+  private async openGroup(): Promise<void> {
+    await this.o.target.query('begin');
+    this.targetOpen = true;
+    this.group = { txns: 0, rows: 0, started: Date.now(), last: null };
+    this.groupTables.clear();
+  }
+
+  private onCommit(msg: CommitMessage): Promise<void> | undefined {
     const txn = this.txn;
     this.txn = null;
-    if (!txn || txn.skipping) return;
+    if (!txn || txn.skipping) return undefined;
     // Pending inserts and statements may continue into the next source transaction of the group:
     // the group commits as one target transaction, so each source transaction stays whole.
     this.group.txns++;
     this.group.last = msg;
     const g = this.group;
-    if (g.txns >= this.o.maxGroupTxns || g.rows >= this.o.maxGroupRows || Date.now() - g.started >= this.o.maxGroupMs) await this.commitGroup();
+    if (g.txns >= this.o.maxGroupTxns || g.rows >= this.o.maxGroupRows || Date.now() - g.started >= this.o.maxGroupMs) return this.commitGroup();
+    return undefined;
   }
 
   private async commitGroup(): Promise<void> {
+    await this.drainBatches();
     await this.flushRun();
     const last = this.group.last;
     if (!last) {
@@ -224,7 +247,7 @@ export class Applier {
       return;
     }
     const rec = recordProgressStatement(this.o.slot, last.commitLsn, last.endLsn, microsToTimestamp(last.commitTimeMicros), this.group.txns);
-    this.pending.push({ ...rec, mustMatch: true, kind: 'record progress', context: () => ({ table: 'tandem_site.replication_progress', change: 'update' }) });
+    this.pending.push({ ...rec, expectRows: 1, kind: 'record progress', context: () => ({ table: 'tandem_site.replication_progress', change: 'update' }) });
     await this.flushPipeline();
     await this.o.target.query('commit');
     this.targetOpen = false;
@@ -239,6 +262,7 @@ export class Applier {
   }
 
   private async onRelation(msg: RelationMessage): Promise<void> {
+    await this.drainBatches();
     await this.flushRun();
     await this.flushPipeline();
     const prev = this.relations.get(msg.relationOid);
@@ -247,8 +271,8 @@ export class Applier {
       // A table first seen, or changed on the source: the target must have every column it now sends.
       await checkTargetTables(this.o.target, [{ schema: msg.schema, name: msg.name, columns }]);
     }
-    // Identity and generated columns as the target defines them (the message does not say).
-    this.relations.set(msg.relationOid, relationEntry(msg, await targetColumnInfo(this.o.target, msg.schema, msg.name)));
+    // Identity and generated columns, unique indexes and triggers as the target defines them (the message does not say).
+    this.relations.set(msg.relationOid, relationEntry(msg, await targetTableInfo(this.o.target, msg.schema, msg.name)));
   }
 
   private rel(oid: number): RelationEntry {
@@ -267,22 +291,39 @@ export class Applier {
     };
   }
 
-  private async onInsert(msg: InsertMessage): Promise<void> {
+  private onInsert(msg: InsertMessage): Promise<void> | undefined {
     const rel = this.rel(msg.relationOid);
     this.countRow(rel.table);
+    const b = rel.batchable && !this.hooks.has(rel.table) ? this.batchNow(rel, batchKey(rel, msg.newTuple)) : null;
+    if (b) {
+      b.addInsert(msg.newTuple, this.txn);
+      return this.batched(msg.newTuple);
+    }
+    return this.insertSlow(rel, msg);
+  }
+
+  private async insertSlow(rel: RelationEntry, msg: InsertMessage): Promise<void> {
     const hooks = this.hooks.get(rel.table);
     if (hooks) {
+      await this.drainBatches();
       await this.flushRun();
       this.queue(rel, 'insert', msg.newTuple, insertStatement(rel), writtenValues(rel, msg.newTuple), false);
       await this.flushPipeline();
       await this.callHooks(hooks, rel, 'insert', msg.newTuple, null);
       return;
     }
+    if (rel.batchable) {
+      const b = await this.batchFor(rel, [batchKey(rel, msg.newTuple)]);
+      b.addInsert(msg.newTuple, this.txn);
+      await this.batched(msg.newTuple);
+      return;
+    }
+    await this.drainBatches();
     if (this.run && this.run.rel !== rel) await this.flushRun();
-    if (!this.run) this.run = { rel, tuples: [], bytes: 0, firstLsn: this.txn ? formatLsn(this.txn.commitLsn) : undefined };
-    this.run.tuples.push(msg.newTuple);
+    if (!this.run) this.run = { rel, rows: [], bytes: 0 };
+    this.run.rows.push({ keyTuple: msg.newTuple, tuple: msg.newTuple, txn: this.txn });
     for (const v of msg.newTuple) if (v) this.run.bytes += v.length;
-    if (this.run.tuples.length >= this.o.copyBatchRows || this.run.bytes >= COPY_MAX_BYTES) await this.flushRun();
+    if (this.run.rows.length >= this.o.copyBatchRows || this.run.bytes >= COPY_MAX_BYTES) await this.flushRun();
   }
 
   private countRow(table: string): void {
@@ -295,19 +336,30 @@ export class Applier {
     const run = this.run;
     if (!run) return;
     this.run = null;
-    if (run.tuples.length < COPY_MIN_ROWS) {
-      for (const t of run.tuples) this.queue(run.rel, 'insert', t, insertStatement(run.rel), writtenValues(run.rel, t), false, run.firstLsn);
+    if (run.rows.length < COPY_MIN_ROWS) {
+      for (const r of run.rows) this.queue(run.rel, 'insert', r.tuple, insertStatement(run.rel), writtenValues(run.rel, r.tuple), false, r.txn);
       if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
       return;
     }
+    await this.startCopy(run.rel, run.rows);
+  }
+
+  /** One COPY of `tuples` into `rel`, left running while the next changes are decoded (see settle). */
+  private async startCopy(rel: RelationEntry, rows: BatchRow[]): Promise<void> {
     await this.flushPipeline(); // also waits for the previous COPY
     let text = '';
-    const cols = run.rel.allWritten ? undefined : run.rel.written;
-    for (const t of run.tuples) text += copyLine(t, cols);
-    const lastLsn = this.txn ? formatLsn(this.txn.commitLsn) : undefined;
-    const commitLsn = run.firstLsn === lastLsn || !lastLsn ? run.firstLsn : `${run.firstLsn} to ${lastLsn}`;
-    const context = { ...this.context(run.rel, `insert (one of ${run.tuples.length} rows)`, null), commitLsn };
-    const stream = this.o.target.query(copyStreams.from(copyStatement(run.rel)));
+    const cols = rel.allWritten ? undefined : rel.written;
+    for (const r of rows) text += copyLine(r.tuple, cols);
+    const first = rows[0]!.txn;
+    const last = rows[rows.length - 1]!.txn;
+    // The failing line (PostgreSQL's error context "COPY t, line N") names the change; else the range of transactions.
+    const context = (e: unknown): ErrorContext => {
+      const line = /\bline (\d+)/.exec((e as { where?: string })?.where ?? '');
+      const row = line ? rows[Number(line[1]) - 1] : undefined;
+      if (row) return this.contextOf(rel, 'insert', row.tuple, row.txn);
+      return { ...this.context(rel, `insert (one of ${rows.length} rows)`, null), commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}`, xid: first === last ? first?.xid : undefined };
+    };
+    const stream = this.o.target.query(copyStreams.from(copyStatement(rel)));
     // Not awaited here: the next rows are decoded while the target stores these. Every other use of
     // the target connection first waits for it (settle), so order and error reporting are kept.
     const done = new Promise<void>((resolve, reject) => {
@@ -315,7 +367,7 @@ export class Applier {
       stream.on('error', reject);
       stream.end(Buffer.from(text, 'utf8'));
     }).catch((e: unknown) => {
-      throw applyError(e, context);
+      throw applyError(e, context(e));
     });
     done.catch(() => undefined);
     this.inflight = done;
@@ -328,11 +380,31 @@ export class Applier {
     await p;
   }
 
-  private async onUpdate(msg: UpdateMessage): Promise<void> {
-    await this.flushRun();
+  private onUpdate(msg: UpdateMessage): Promise<void> | undefined {
     const rel = this.rel(msg.relationOid);
     this.countRow(rel.table);
+    if (rel.batchable && !msg.oldTuple && !this.hooks.has(rel.table) && !identityChanged(rel, null, null, msg.newTuple)) {
+      const b = this.batchNow(rel, batchKey(rel, msg.newTuple));
+      if (b) {
+        b.addUpdate(null, msg.newTuple, this.txn);
+        return this.batched(msg.newTuple);
+      }
+    }
+    return this.updateSlow(rel, msg);
+  }
+
+  private async updateSlow(rel: RelationEntry, msg: UpdateMessage): Promise<void> {
     const newTuple = msg.newTuple;
+    if (rel.batchable && !this.hooks.has(rel.table) && !identityChanged(rel, msg.oldTuple, msg.oldKind, newTuple)) {
+      const keys = [batchKey(rel, newTuple)];
+      if (msg.oldTuple) keys.push(batchKey(rel, msg.oldTuple));
+      const b = await this.batchFor(rel, keys);
+      b.addUpdate(msg.oldTuple, newTuple, this.txn);
+      await this.batched(newTuple);
+      return;
+    }
+    await this.drainBatches();
+    await this.flushRun();
     // Without a key change there is no old tuple: the key is in the new one.
     const oldTuple = msg.oldTuple ?? msg.newTuple;
     const { stmt, values } = updateStatement(rel, msg.oldTuple, msg.oldKind, newTuple);
@@ -344,10 +416,26 @@ export class Applier {
     } else if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
   }
 
-  private async onDelete(msg: DeleteMessage): Promise<void> {
-    await this.flushRun();
+  private onDelete(msg: DeleteMessage): Promise<void> | undefined {
     const rel = this.rel(msg.relationOid);
     this.countRow(rel.table);
+    const b = rel.batchable && !this.hooks.has(rel.table) ? this.batchNow(rel, batchKey(rel, msg.oldTuple)) : null;
+    if (b) {
+      b.addDelete(msg.oldTuple, this.txn);
+      return this.batched(msg.oldTuple);
+    }
+    return this.deleteSlow(rel, msg);
+  }
+
+  private async deleteSlow(rel: RelationEntry, msg: DeleteMessage): Promise<void> {
+    if (rel.batchable && !this.hooks.has(rel.table)) {
+      const b = await this.batchFor(rel, [batchKey(rel, msg.oldTuple)]);
+      b.addDelete(msg.oldTuple, this.txn);
+      await this.batched(msg.oldTuple);
+      return;
+    }
+    await this.drainBatches();
+    await this.flushRun();
     const { stmt, values } = deleteStatement(rel, msg.oldTuple);
     this.queue(rel, 'delete', msg.oldTuple, stmt, values, true);
     const hooks = this.hooks.get(rel.table);
@@ -358,6 +446,7 @@ export class Applier {
   }
 
   private async onTruncate(msg: TruncateMessage): Promise<void> {
+    await this.drainBatches();
     await this.flushRun();
     await this.flushPipeline();
     const rels = msg.relationOids.map((oid) => this.rel(oid));
@@ -370,20 +459,113 @@ export class Applier {
     }
   }
 
+  /**
+   * The batch for `rel`'s next change, whose row has `keys`. A key already in
+   * the batch means a second change of the same row: everything batched goes
+   * first, so the changes of one row keep their source order.
+   */
+  private async batchFor(rel: RelationEntry, keys: string[]): Promise<TableBatch> {
+    if (this.run) await this.flushRun(); // inserts of other tables in source order, before
+    let b = this.batches.get(rel);
+    if (b && !b.free(keys)) {
+      await this.drainBatches();
+      b = undefined;
+    }
+    if (!b) {
+      b = new TableBatch(rel);
+      this.batches.set(rel, b);
+    }
+    return b;
+  }
+
+  /** The batch for a change of `rel` when it can take it right away (no wait for the target), else null. */
+  private batchNow(rel: RelationEntry, key: string): TableBatch | null {
+    if (this.run) return null;
+    let b = this.batches.get(rel);
+    if (b && !b.free([key])) return null;
+    if (!b) {
+      b = new TableBatch(rel);
+      this.batches.set(rel, b);
+    }
+    return b;
+  }
+
+  /** Count a batched change; bounded memory: drain at the COPY batch size. */
+  private batched(tuple: Tuple): Promise<void> | undefined {
+    this.batchRows++;
+    for (const v of tuple) if (v) this.batchBytes += v.length;
+    if (this.batchRows >= this.o.copyBatchRows || this.batchBytes >= COPY_MAX_BYTES) return this.drainBatches();
+    return undefined;
+  }
+
+  /** Turn the batches into statements (sent with the next pipeline) and COPYs; one-row shapes use the named statements. */
+  private async drainBatches(): Promise<void> {
+    if (!this.batches.size) return;
+    const batches = [...this.batches.values()];
+    this.batches.clear();
+    this.batchRows = 0;
+    this.batchBytes = 0;
+    for (const b of batches) {
+      const rel = b.rel;
+      if (b.deletes.length === 1) {
+        const r = b.deletes[0]!;
+        const { stmt, values } = deleteStatement(rel, r.tuple);
+        this.queue(rel, 'delete', r.tuple, stmt, values, true, r.txn);
+      } else if (b.deletes.length) this.queueBatch(rel, 'delete', b.deletes, batchDelete(rel, b.deletes));
+      for (const u of b.updates.values()) {
+        if (u.rows.length === 1) {
+          const r = u.rows[0]!;
+          const { stmt, values } = updateStatement(rel, r.keyTuple === r.tuple ? null : r.keyTuple, r.keyTuple === r.tuple ? null : 'key', r.tuple);
+          this.queue(rel, 'update', r.keyTuple, stmt, values, true, r.txn);
+        } else this.queueBatch(rel, 'update', u.rows, batchUpdate(rel, u.setCols, u.rows));
+      }
+      if (b.inserts.length >= COPY_MIN_ROWS) await this.startCopy(rel, b.inserts);
+      else for (const r of b.inserts) this.queue(rel, 'insert', r.tuple, insertStatement(rel), writtenValues(rel, r.tuple), false, r.txn);
+    }
+    if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
+  }
+
+  /** A set-based statement: it must touch every row; the returned ordinals name the one missing. */
+  private queueBatch(rel: RelationEntry, kind: 'update' | 'delete', rows: BatchRow[], stmt: { text: string; values: string[] }): void {
+    const first = rows[0]!.txn;
+    const last = rows[rows.length - 1]!.txn;
+    this.pending.push({
+      name: '',
+      text: stmt.text,
+      values: stmt.values,
+      expectRows: rows.length,
+      kind,
+      context: () => ({ table: rel.table, change: `${kind} (one of ${rows.length} rows)`, commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}` }),
+      mismatch: (returned) => {
+        const r = firstMissing(rows, returned) ?? rows[0]!;
+        return this.contextOf(rel, kind, r.keyTuple, r.txn);
+      },
+    });
+  }
+
   /** Add a statement to the pipeline; the error context is captured now, while its transaction is current. */
-  private queue(rel: RelationEntry, kind: string, keyTuple: Tuple, stmt: { name: string; text: string }, values: (string | null)[], mustMatch: boolean, lsn?: string): void {
-    const txn = this.txn;
+  private queue(
+    rel: RelationEntry,
+    kind: string,
+    keyTuple: Tuple,
+    stmt: { name: string; text: string },
+    values: (string | null)[],
+    mustMatch: boolean,
+    from: string | TxnRef | null = this.txn,
+  ): void {
+    const txn = typeof from === 'string' ? this.txn : from;
+    const lsn = typeof from === 'string' ? from : undefined;
     this.pending.push({
       name: stmt.name,
       text: stmt.text,
       values,
-      mustMatch,
+      expectRows: mustMatch ? 1 : null,
       kind,
       context: () => ({ ...this.contextOf(rel, kind, keyTuple, txn), ...(lsn ? { commitLsn: lsn } : {}) }),
     });
   }
 
-  private contextOf(rel: RelationEntry, change: string, tuple: Tuple, txn: CurrentTxn | null): ErrorContext {
+  private contextOf(rel: RelationEntry, change: string, tuple: Tuple, txn: TxnRef | null): ErrorContext {
     return { table: rel.table, change, key: describeKey(rel, tuple), commitLsn: txn ? formatLsn(txn.commitLsn) : undefined, xid: txn?.xid };
   }
 
@@ -402,8 +584,8 @@ export class Applier {
     }
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!;
-      if (item.mustMatch && res.rowCounts[i] !== 1)
-        throw applyError(new Error(`the row to ${item.kind} does not exist on the target`), item.context());
+      if (item.expectRows !== null && res.rowCounts[i] !== item.expectRows)
+        throw applyError(new Error(`the row to ${item.kind} does not exist on the target`), item.mismatch ? item.mismatch(res.returned[i] ?? []) : item.context());
     }
   }
 

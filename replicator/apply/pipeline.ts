@@ -8,11 +8,14 @@
  *
  * The statements run in order in the open transaction. After an error the
  * server skips the rest until Sync; `failedIndex` says which statement failed
- * (the number of statements that completed before it).
+ * (the number of statements that completed before it). A statement with an
+ * empty name is parsed (and so planned) anew each time; the first column of
+ * the rows a statement returns is kept (`returned`).
  */
 import type pg from 'pg';
 
 export interface PipelineStatement {
+  /** '' = unnamed: parsed and planned for these values. */
   name: string;
   text: string;
   values: (string | null)[];
@@ -21,6 +24,8 @@ export interface PipelineStatement {
 export interface PipelineResult {
   /** Rows affected by each statement that completed, in order. */
   rowCounts: number[];
+  /** First column of the rows each statement returned (by statement index; absent when none). */
+  returned: (string | null)[][];
   error?: Error & { failedIndex?: number };
 }
 
@@ -35,6 +40,7 @@ interface ConnectionInternals {
 
 class PipelineBatch {
   private readonly rowCounts: number[] = [];
+  private readonly returned: (string | null)[][] = [];
   private error: (Error & { failedIndex?: number }) | undefined;
   private resolve!: (r: PipelineResult) => void;
   readonly done: Promise<PipelineResult>;
@@ -47,7 +53,8 @@ class PipelineBatch {
     connection.stream.cork?.();
     try {
       for (const s of this.statements) {
-        if (connection.parsedStatements[s.name] === undefined) {
+        if (s.name === '') connection.parse({ text: s.text, name: '' });
+        else if (connection.parsedStatements[s.name] === undefined) {
           connection.parse({ text: s.text, name: s.name });
           // Recorded now: node-pg only records parses of its own named queries. After an error the
           // session is abandoned (the replicator stops), so an unparsed name is never reused.
@@ -73,15 +80,18 @@ class PipelineBatch {
       this.error = Object.assign(err, { failedIndex: this.rowCounts.length });
     }
     // node-pg detaches the active query on an error (its ReadyForQuery then goes to nobody): finish now.
-    this.resolve({ rowCounts: this.rowCounts, error: this.error });
+    this.resolve({ rowCounts: this.rowCounts, returned: this.returned, error: this.error });
   }
 
   handleReadyForQuery(): void {
-    this.resolve({ rowCounts: this.rowCounts, error: this.error });
+    this.resolve({ rowCounts: this.rowCounts, returned: this.returned, error: this.error });
   }
 
   handleRowDescription(): void {}
-  handleDataRow(): void {}
+  handleDataRow(msg: { fields: (string | null)[] }): void {
+    const i = this.rowCounts.length;
+    (this.returned[i] ??= []).push(msg.fields[0] ?? null);
+  }
   handleEmptyQuery(): void {}
   handlePortalSuspended(): void {}
   handleCopyInResponse(connection: { sendCopyFail(msg: string): void }): void {

@@ -17,7 +17,7 @@
  */
 import type { RelationMessage, Tuple } from '../stream/pgoutput.js';
 import { quoteIdent } from '../stream/connection.js';
-import type { TargetColumn } from './target-columns.js';
+import type { TargetTable } from './target-columns.js';
 
 export interface RelationEntry {
   oid: number;
@@ -37,8 +37,16 @@ export interface RelationEntry {
   allWritten: boolean;
   /** Per column: GENERATED ALWAYS AS IDENTITY on the target. */
   identityAlways: boolean[];
-  /** Per column: the target's type (for the row-replacing statement's casts). */
+  /** Per column: the target's type (for casts from text in set-based statements). */
   types: string[];
+  /** Per column: values may travel as an array of the column's type (TargetColumn.plainArray). */
+  plainArray: boolean[];
+  /**
+   * Changes of different rows may be applied set-based, out of source order
+   * (batch.ts): the key is the only unique or exclusion constraint on the
+   * target and no trigger there fires on applied rows.
+   */
+  batchable: boolean;
   /** Distinguishes statement names across schema changes. */
   generation: number;
   statements: Map<string, string>;
@@ -46,11 +54,18 @@ export interface RelationEntry {
 
 let generationCounter = 0;
 
-export function relationEntry(msg: RelationMessage, target: Map<string, TargetColumn> = new Map()): RelationEntry {
+export function relationEntry(msg: RelationMessage, target?: TargetTable): RelationEntry {
   const quotedColumns = msg.columns.map((c) => quoteIdent(c.name));
   const keyIndexes: number[] = [];
   msg.columns.forEach((c, i) => c.isKey && keyIndexes.push(i));
-  const info = msg.columns.map((c) => target.get(c.name));
+  const info = msg.columns.map((c) => target?.columns.get(c.name));
+  const keyNames = keyIndexes.map((i) => msg.columns[i]!.name).sort().join('\0');
+  const batchable =
+    !!target &&
+    msg.replicaIdentity !== 'full' &&
+    keyIndexes.length > 0 &&
+    target.replicaTriggers === 0 &&
+    target.uniqueIndexes.every((cols) => cols !== null && [...cols].sort().join('\0') === keyNames);
   const written = msg.columns.map((_, i) => i).filter((i) => !info[i]?.generated);
   return {
     oid: msg.relationOid,
@@ -66,6 +81,8 @@ export function relationEntry(msg: RelationMessage, target: Map<string, TargetCo
     allWritten: written.length === msg.columns.length,
     identityAlways: info.map((c) => c?.identity === 'a'),
     types: info.map((c) => c?.type ?? 'text'),
+    plainArray: info.map((c) => c?.plainArray ?? false),
+    batchable,
     generation: ++generationCounter,
     statements: new Map(),
   };
@@ -77,7 +94,7 @@ export interface Statement {
   text: string;
 }
 
-function cached(rel: RelationEntry, shape: string, build: () => string): Statement {
+export function cached(rel: RelationEntry, shape: string, build: () => string): Statement {
   let text = rel.statements.get(shape);
   if (text === undefined) {
     text = build();
@@ -86,7 +103,7 @@ function cached(rel: RelationEntry, shape: string, build: () => string): Stateme
   return { name: `tandem.repl.${rel.generation}.${shape}`, text };
 }
 
-function writtenList(rel: RelationEntry): string {
+export function writtenList(rel: RelationEntry): string {
   return rel.written.map((i) => rel.quotedColumns[i]).join(', ');
 }
 
@@ -154,7 +171,7 @@ function whereClause(rel: RelationEntry, old: Tuple, firstParam: number): { sql:
  * columns are known unchanged; an old key ('K') tells key columns; a whole old
  * row ('O', REPLICA IDENTITY FULL) tells every column; otherwise it is unknown.
  */
-function identityChanged(rel: RelationEntry, oldTuple: Tuple | null, oldKind: 'key' | 'full' | null, newTuple: Tuple): boolean {
+export function identityChanged(rel: RelationEntry, oldTuple: Tuple | null, oldKind: 'key' | 'full' | null, newTuple: Tuple): boolean {
   for (const i of rel.written) {
     if (!rel.identityAlways[i] || newTuple[i] === undefined) continue;
     const isKey = rel.keyIndexes.includes(i);

@@ -1,9 +1,14 @@
 /**
- * What the target's catalog says about a replicated table's columns, which a
- * `relation` message does not carry: identity columns defined GENERATED
- * ALWAYS (an INSERT needs OVERRIDING SYSTEM VALUE, an UPDATE cannot set them)
- * and stored generated columns (computed by the target itself, never written;
- * pgoutput sends them only on PostgreSQL 18+ with publish_generated_columns).
+ * What the target's catalog says about a replicated table, which a `relation`
+ * message does not carry:
+ * - identity columns defined GENERATED ALWAYS (an INSERT needs OVERRIDING
+ *   SYSTEM VALUE, an UPDATE cannot set them) and stored generated columns
+ *   (computed by the target itself, never written; pgoutput sends them only on
+ *   PostgreSQL 18+ with publish_generated_columns);
+ * - whether changes of different rows may be applied set-based, out of their
+ *   source order (see batch.ts): only when the key is the table's only unique
+ *   or exclusion constraint and no trigger fires under
+ *   session_replication_role = replica (ENABLE ALWAYS / ENABLE REPLICA).
  */
 import type pg from 'pg';
 
@@ -12,21 +17,55 @@ export interface TargetColumn {
   identity: '' | 'a' | 'd';
   /** 's' = GENERATED ALWAYS AS (expr) STORED. */
   generated: '' | 's' | 'v';
-  /** format_type() of the column, for casts in statements that cannot infer it. */
+  /** The column's type without its modifier (`format_type(oid, -1)`), for casts from text. */
   type: string;
+  /**
+   * A base or enum type that is not itself an array: set-based statements may
+   * pass its values as an array of that type. (unnest of a composite array
+   * yields several columns, of an array of arrays one 2-D array: those go as
+   * text and are cast per value.)
+   */
+  plainArray: boolean;
 }
 
-const text = `
+export interface TargetTable {
+  columns: Map<string, TargetColumn>;
+  /** Column names of each unique or exclusion index (null: it has an expression). */
+  uniqueIndexes: (string[] | null)[];
+  /** Triggers that fire on applied rows (enabled ALWAYS or REPLICA). */
+  replicaTriggers: number;
+}
+
+const columnsText = `
 select a.attname::text as name, a.attidentity::text as identity, a.attgenerated::text as generated,
-       format_type(a.atttypid, a.atttypmod) as type
+       format_type(a.atttypid, -1) as type, (t.typtype in ('b', 'e') and t.typcategory <> 'A') as plain_array
   from pg_attribute a
+  join pg_type t on t.oid = a.atttypid
  where a.attrelid = format('%I.%I', $1::text, $2::text)::regclass and a.attnum > 0 and not a.attisdropped`;
 
-export async function targetColumnInfo(client: pg.ClientBase, schema: string, name: string): Promise<Map<string, TargetColumn>> {
-  const res = await client.query<{ name: string; identity: TargetColumn['identity']; generated: TargetColumn['generated']; type: string }>({
+const tableText = `
+with r as (select format('%I.%I', $1::text, $2::text)::regclass::oid as oid)
+select coalesce((select json_agg(case when 0 = any(i.indkey::int2[]) or i.indexprs is not null then null else
+                   (select json_agg(a.attname::text) from pg_attribute a where a.attrelid = i.indrelid and a.attnum = any(i.indkey::int2[])) end)
+                   from pg_index i where i.indrelid = r.oid and (i.indisunique or i.indisexclusion)), '[]') as unique_indexes,
+       (select count(*)::int from pg_trigger t where t.tgrelid = r.oid and not t.tgisinternal and t.tgenabled in ('A', 'R')) as replica_triggers
+  from r`;
+
+export async function targetTableInfo(client: pg.ClientBase, schema: string, name: string): Promise<TargetTable> {
+  const cols = await client.query<{ name: string; identity: TargetColumn['identity']; generated: TargetColumn['generated']; type: string; plain_array: boolean }>({
     name: 'tandem.replTargetColumns',
-    text,
+    text: columnsText,
     values: [schema, name],
   });
-  return new Map(res.rows.map((r) => [r.name, { identity: r.identity, generated: r.generated, type: r.type }]));
+  const table = await client.query<{ unique_indexes: (string[] | null)[]; replica_triggers: number }>({
+    name: 'tandem.replTargetTable',
+    text: tableText,
+    values: [schema, name],
+  });
+  const t = table.rows[0]!;
+  return {
+    columns: new Map(cols.rows.map((r) => [r.name, { identity: r.identity, generated: r.generated, type: r.type, plainArray: r.plain_array }])),
+    uniqueIndexes: t.unique_indexes,
+    replicaTriggers: t.replica_triggers,
+  };
 }

@@ -33,6 +33,11 @@ create table if not exists tandem_site.replication_state (
 `;
 
 export async function ensureBookkeeping(client: pg.ClientBase): Promise<void> {
+  // Already there (every start but the first): one read instead of locked DDL.
+  const exists = await client.query<{ ok: boolean }>(
+    "select to_regclass('tandem_site.replication_progress') is not null and to_regclass('tandem_site.replication_state') is not null as ok",
+  );
+  if (exists.rows[0]!.ok) return;
   // Several replicators may start at once against one target: serialise the DDL.
   await client.query('begin');
   try {

@@ -125,20 +125,25 @@ export class ReplicationConnection {
     return this.queue.length - this.head;
   }
 
+  /** The next message if one was already received (no waiting), else undefined. */
+  take(): StreamItem | undefined {
+    if (this.head >= this.queue.length) return undefined;
+    const item = this.queue[this.head]!;
+    this.queue[this.head] = undefined as unknown as StreamItem;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.paused && this.pending < this.highWater / 2) this.resume();
+    return item;
+  }
+
   /** The next message, in order; throws the stream's error once it failed. */
   async next(): Promise<StreamItem> {
     for (;;) {
-      if (this.head < this.queue.length) {
-        const item = this.queue[this.head]!;
-        this.queue[this.head] = undefined as unknown as StreamItem;
-        this.head++;
-        if (this.head > 1024 && this.head * 2 > this.queue.length) {
-          this.queue.splice(0, this.head);
-          this.head = 0;
-        }
-        if (this.paused && this.pending < this.highWater / 2) this.resume();
-        return item;
-      }
+      const item = this.take();
+      if (item) return item;
       if (this.failure) throw this.failure;
       await new Promise<void>((resolve) => (this.waiter = { resolve }));
     }

