@@ -12,7 +12,9 @@
  * site to the passive one (DemoSupervisor). Ctrl-C stops the job servers, the
  * replication and both PostgreSQL clusters.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { SiteEntry } from '../config/schema.js';
 import { TandemError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -60,6 +62,8 @@ export async function runTwoSiteDemo(o: TwoSiteDemoOptions): Promise<void> {
   const { out, log } = o;
   const layout = demoLayout(o.dir);
   await mkdir(layout.dir, { recursive: true });
+  // The single-site demo of earlier versions kept its cluster in DIR/pg.
+  if (existsSync(path.join(layout.dir, 'pg'))) out(`note: ${path.join(layout.dir, 'pg')} (the single-site demo's PostgreSQL) is not used any more; remove it to free the space`);
   const pgPorts = await postgresPorts(layout);
   const httpPort: Record<DemoSiteName, number> = { a: o.port, b: o.port + 1 };
   const started = new Started();
