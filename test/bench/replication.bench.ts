@@ -272,7 +272,10 @@ const group: BenchGroup = async (report) => {
         'the consumer stopped (replicator not running / subscription disabled) while the workload was generated; time from start until a marker row ' +
         'committed after the workload is visible on the target, polled every 50 ms for both. Scale ' + SCALE + '.',
     );
-    report.note('The replicator groups already-waiting small source transactions into one target transaction (each whole), and applies runs of inserts with COPY.');
+    report.note(
+      'The replicator groups already-waiting small source transactions into one target transaction (each whole) and applies each table\'s changes ' +
+        'set-based within it: inserts with COPY, deletes and updates as one statement per table and column shape.',
+    );
   } finally {
     await stopAll();
   }
