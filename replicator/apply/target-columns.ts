@@ -30,7 +30,7 @@ export interface TargetColumn {
 
 export interface TargetTable {
   columns: Map<string, TargetColumn>;
-  /** Column names of each unique or exclusion index (null: it has an expression). */
+  /** Column names of each unique index (null: an exclusion constraint or an index with an expression; never batchable). */
   uniqueIndexes: (string[] | null)[];
   /** Triggers that fire on applied rows (enabled ALWAYS or REPLICA). */
   replicaTriggers: number;
@@ -45,7 +45,7 @@ select a.attname::text as name, a.attidentity::text as identity, a.attgenerated:
 
 const tableText = `
 with r as (select format('%I.%I', $1::text, $2::text)::regclass::oid as oid)
-select coalesce((select json_agg(case when 0 = any(i.indkey::int2[]) or i.indexprs is not null then null else
+select coalesce((select json_agg(case when i.indisexclusion or 0 = any(i.indkey::int2[]) or i.indexprs is not null then null else
                    (select json_agg(a.attname::text) from pg_attribute a where a.attrelid = i.indrelid and a.attnum = any(i.indkey::int2[])) end)
                    from pg_index i where i.indrelid = r.oid and (i.indisunique or i.indisexclusion)), '[]') as unique_indexes,
        (select count(*)::int from pg_trigger t where t.tgrelid = r.oid and not t.tgisinternal and t.tgenabled in ('A', 'R')) as replica_triggers

@@ -24,8 +24,9 @@ create table tandem.acct (id bigint primary key, n int not null, note text, tags
 create table tandem.comp (a int, b text, v text, primary key (a, b));
 create table tandem.users (id int primary key, email text not null unique, name text);
 create table tandem.ordered (id int primary key, v int not null);
+create table tandem.booking (id int primary key, during int4range not null, exclude using gist (during with &&));
 `;
-const tables = ['tandem.acct', 'tandem.comp', 'tandem.users', 'tandem.ordered'];
+const tables = ['tandem.acct', 'tandem.comp', 'tandem.users', 'tandem.ordered', 'tandem.booking'];
 
 // On the target only: an ALWAYS trigger (it fires for the replicator too) that records the order rows arrive in.
 const targetOnly = `
@@ -102,6 +103,13 @@ t.test('a backlog of small transactions applied set-based equals the source, row
     for (let i = 1; i <= 30; i++) {
       await c.query(`delete from tandem.users where id = $1`, [i]);
       await c.query(`insert into tandem.users values ($1, $2, 'second')`, [i + 1000, `u${i}@example.org`]);
+    }
+
+    // An exclusion constraint: a range freed by one row's update and taken by another's, in that order.
+    for (let i = 1; i <= 20; i++) await c.query(`insert into tandem.booking values ($1, int4range($2, $2 + 5))`, [i, i * 10]);
+    for (let i = 1; i <= 20; i++) {
+      await c.query(`update tandem.booking set during = int4range(1000 + $1 * 10, 1000 + $1 * 10 + 5) where id = $1`, [i]);
+      await c.query(`update tandem.booking set during = int4range($1 * 10, $1 * 10 + 5) where id = $2`, [i, 21 - i > i ? 21 - i : i]);
     }
 
     // A table with an ALWAYS trigger on the target: rows arrive in source order.
