@@ -110,11 +110,13 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   const targetCtl = new pg.Client({ connectionString: opts.targetUrl, application_name: 'tandem-replicator-control', options: READ_WRITE_OPTIONS });
   sourceCtl.on('error', (e) => log.warn('source control connection error', { error: e }));
   targetCtl.on('error', (e) => log.warn('target control connection error', { error: e }));
+  // The first session's connections open while the set-up runs (they take nothing: START_REPLICATION takes the slot).
+  let first: SessionConnections | null = openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log);
   // Both at once: start-up time counts when catching up after a restart.
   const connected = await Promise.allSettled([sourceCtl.connect(), targetCtl.connect()]);
   const connectError = connected.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (connectError) {
-    await Promise.all([sourceCtl.end().catch(() => undefined), targetCtl.end().catch(() => undefined)]);
+    await Promise.all([sourceCtl.end().catch(() => undefined), targetCtl.end().catch(() => undefined), closeSessionConnections(first)]);
     throw connectError.reason;
   }
   let tables: PublishedTable[];
@@ -185,16 +187,14 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
     return { reason: 'aborted', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
 
     async function session(): Promise<'caught_up' | 'aborted'> {
-      const repl = new ReplicationConnection({ connectionString: opts.sourceUrl, applicationName, log });
-      // Connecting does not take the slot (START_REPLICATION does): connect while the target session opens.
-      const replConnected = repl.connect();
-      replConnected.catch(() => undefined); // awaited below
+      const conns = first ?? openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log);
+      first = null;
+      const { repl, replConnected } = conns;
       let target: pg.Client;
       try {
-        target = await openTargetClient(opts.targetUrl);
+        target = await conns.target;
       } catch (e) {
-        await replConnected.catch(() => undefined);
-        await repl.close();
+        await closeSessionConnections(conns);
         throw e;
       }
       let applier: Applier | null = null;
@@ -316,5 +316,30 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   } finally {
     await sourceCtl.end().catch(() => undefined);
     await targetCtl.end().catch(() => undefined);
+    if (first) await closeSessionConnections(first); // the set-up failed before a session used them
   }
+}
+
+/** A session's replication connection and target session, being opened. */
+interface SessionConnections {
+  repl: ReplicationConnection;
+  replConnected: Promise<void>;
+  target: Promise<pg.Client>;
+}
+
+function openSessionConnections(sourceUrl: string, targetUrl: string, applicationName: string, log: Logger): SessionConnections {
+  const repl = new ReplicationConnection({ connectionString: sourceUrl, applicationName, log });
+  const replConnected = repl.connect();
+  const target = openTargetClient(targetUrl);
+  // Awaited by the session (or closed unused); a failure must not go unhandled meanwhile.
+  replConnected.catch(() => undefined);
+  target.catch(() => undefined);
+  return { repl, replConnected, target };
+}
+
+async function closeSessionConnections(c: SessionConnections): Promise<void> {
+  await c.replConnected.catch(() => undefined);
+  await c.repl.close();
+  const target = await c.target.catch(() => null);
+  await target?.end().catch(() => undefined);
 }

@@ -23,16 +23,15 @@ function setupError(message: string): TandemError {
 
 /** wal_level and the role's privileges. */
 export async function checkSourceServer(client: pg.ClientBase): Promise<void> {
-  const wal = (await client.query<{ wal_level: string }>('show wal_level')).rows[0]!.wal_level;
-  if (wal !== 'logical')
-    throw setupError(
-      `the source database has wal_level=${wal}; logical replication needs wal_level=logical (set it in postgresql.conf and restart the source)`,
-    );
   const role = (
-    await client.query<{ rolname: string; rolsuper: boolean; rolreplication: boolean }>(
-      'select rolname, rolsuper, rolreplication from pg_roles where rolname = current_user',
+    await client.query<{ wal_level: string; rolname: string; rolsuper: boolean; rolreplication: boolean }>(
+      "select current_setting('wal_level') as wal_level, rolname, rolsuper, rolreplication from pg_roles where rolname = current_user",
     )
   ).rows[0]!;
+  if (role.wal_level !== 'logical')
+    throw setupError(
+      `the source database has wal_level=${role.wal_level}; logical replication needs wal_level=logical (set it in postgresql.conf and restart the source)`,
+    );
   if (!role.rolsuper && !role.rolreplication)
     throw setupError(
       `the source role "${role.rolname}" may not replicate: run ALTER ROLE ${quoteIdent(role.rolname)} REPLICATION on the source (as a superuser)`,

@@ -22,16 +22,15 @@ export function replicaRoleError(role: string, cause: string): TandemError {
   );
 }
 
-/** Try the setting in a transaction that is rolled back: nothing changes, a refusal becomes a set-up error. */
+/** Try the setting in a transaction that is rolled back (one round trip): nothing changes, a refusal becomes a set-up error. */
 export async function checkReplicaRole(client: pg.ClientBase): Promise<void> {
-  await client.query('begin');
   try {
-    await client.query('set local session_replication_role = replica');
+    await client.query('begin; set local session_replication_role = replica; rollback');
   } catch (e) {
+    // The refusal aborted the transaction and skipped the rest of the string: end it here.
     await client.query('rollback').catch(() => undefined);
     if ((e as { code?: string }).code !== '42501') throw e;
     const role = (await client.query<{ r: string }>('select current_user::text as r')).rows[0]!.r;
     throw replicaRoleError(role, (e as Error).message);
   }
-  await client.query('rollback');
 }
