@@ -2,7 +2,8 @@
 # do all set-up on a fresh machine (Node 20, npm, apt).
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
-DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl
+# postgresql-15: the oldest supported server, for test/db/postgres15.test.ts (no cluster is created or started).
+DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15
 TAP_ARGS ?=
 BENCH ?=
 
@@ -18,6 +19,7 @@ deps-debian:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then $$SUDO mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' | $$SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then \
