@@ -8,24 +8,46 @@
  * never got to. (One registry per test process is the point here, so it is
  * module state by design.)
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 const processes = new Set<() => { pid: number | undefined; group: boolean }>();
 const dirs = new Set<string>();
 let installed = false;
 
+/** Whether a process still runs (a zombie, dead and waiting to be reaped by its parent, does not). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 function reap(): void {
+  const killed: number[] = [];
   for (const p of processes) {
     const { pid, group } = p();
     if (!pid) continue;
     try {
       process.kill(group ? -pid : pid, 'SIGKILL');
+      killed.push(pid);
     } catch {
       // Already gone: exactly what we want.
     }
   }
   processes.clear();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  // SIGKILL is delivered asynchronously: wait (at most 2 s, synchronously: this runs on the exit path) until the
+  // processes are gone, so that none of them still writes into a directory being removed.
+  const deadline = Date.now() + 2000;
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  while (killed.some(running) && Date.now() < deadline) Atomics.wait(tick, 0, 0, 20);
+  for (const d of dirs) {
+    try {
+      rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
+    } catch (e) {
+      process.stderr.write(`harness reaper: cannot remove ${d}: ${(e as Error).message}\n`);
+    }
+  }
   dirs.clear();
 }
 
