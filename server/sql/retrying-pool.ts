@@ -6,23 +6,18 @@
  * without this, the first request after a role change would fail with
  * "terminating connection due to administrator command". A single
  * `pool.query` is its own transaction, and a terminated session ran none of
- * it, so asking again is safe. Transactions retry the same way in tx.ts.
+ * it, so asking again is safe (lost-connection.ts says how long and how
+ * often). Transactions retry the same way in tx.ts.
  */
 import type pg from 'pg';
 import { isConnectionLost } from './tx.js';
+import { defaultLostConnectionRetry, retryLostConnection, type LostConnectionRetry } from './lost-connection.js';
 
-export function retryDeadConnections(pool: pg.Pool, attempts = 3): pg.Pool {
+export function retryDeadConnections(pool: pg.Pool, policy: LostConnectionRetry = defaultLostConnectionRetry): pg.Pool {
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   const retrying = async (...args: unknown[]) => {
     if (typeof args[args.length - 1] === 'function') return query(...args); // callback form: untouched
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await query(...args);
-      } catch (e) {
-        if (attempt < attempts && isConnectionLost(e)) continue;
-        throw e;
-      }
-    }
+    return retryLostConnection(() => query(...args), isConnectionLost, policy);
   };
   pool.query = retrying as typeof pool.query;
   return pool;

@@ -4,6 +4,7 @@
  */
 import type pg from 'pg';
 import { TandemError } from '../errors.js';
+import { retryLostConnection } from './lost-connection.js';
 
 /**
  * Errors that mean the connection itself is gone (the server terminated the
@@ -21,25 +22,19 @@ export function isConnectionLost(e: unknown): boolean {
 /**
  * Run `fn` in a transaction. When the connection dies before `commit` was
  * sent, the server rolled the transaction back, so nothing of it happened and
- * the whole transaction is run again on a fresh connection, up to three
- * times. This is what happens when a role change ends the job servers' idle
- * sessions (terminateAppSessions): the session can be handed out between the
- * moment it is seen idle and the moment it is ended. `fn` must therefore only
- * touch the database (side effects belong after the commit), which is true of
- * every caller. A connection lost *during* commit leaves the outcome unknown:
+ * the whole transaction is run again on a fresh connection, for as long as
+ * lost-connection.ts allows. This is what happens when a role change ends
+ * the job servers' idle sessions (terminateAppSessions): the session can be
+ * handed out between the moment it is seen idle and the moment it is ended.
+ * `fn` must therefore only touch the database (side effects belong after the
+ * commit), which is true of every caller. A connection lost *during* commit leaves the outcome unknown:
  * that is not retried, and the error says so.
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await transactionOnce(pool, fn);
-    } catch (e) {
-      if (e instanceof DeadBeforeCommit) {
-        if (attempt < 3) continue;
-        throw e.cause;
-      }
-      throw e;
-    }
+  try {
+    return await retryLostConnection(() => transactionOnce(pool, fn), (e) => e instanceof DeadBeforeCommit);
+  } catch (e) {
+    throw e instanceof DeadBeforeCommit ? e.cause : e;
   }
 }
 
@@ -50,7 +45,14 @@ class DeadBeforeCommit extends Error {
 }
 
 async function transactionOnce<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (e) {
+    // No session, so nothing ran: a new session ended while starting (a role change ending every
+    // job-server session) or the database restarting is worth another try.
+    throw isConnectionLost(e) ? new DeadBeforeCommit(e as Error) : e;
+  }
   // A checked-out client has no pool listener: without this, the database going away mid-transaction
   // (a site failing over, a restart) would be an uncaught 'error' event; the pending query fails anyway.
   const onError = () => undefined;

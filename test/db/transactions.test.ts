@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import pg from 'pg';
+import { spawnSync } from 'node:child_process';
 import { startPostgres } from '../harness/postgres.js';
 import { withTransaction, CommitOutcomeUnknown } from '../../server/sql/tx.js';
 import { retryDeadConnections } from '../../server/sql/retrying-pool.js';
@@ -84,4 +85,55 @@ t.test('transactions and single queries survive sessions ended by the server', a
   t.ok(e instanceof CommitOutcomeUnknown, 'lost during commit: CommitOutcomeUnknown');
   t.match(e, { code: 'outcome_unknown', status: 500, message: /may or may not have been applied/ });
   t.same((await admin.query('select count(*)::int as n from probe where id = 2')).rows, [{ n: 0 }], 'and it was not retried behind the caller\'s back');
+});
+
+/** Ends every `tx-burst` session and waits until they are gone (run with `node -e`, the URL as argument). */
+const endSessions = `
+const pg = require('pg');
+(async () => {
+  const c = new pg.Client({ connectionString: process.argv[1] });
+  await c.connect();
+  await c.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'tx-burst'");
+  while ((await c.query("select 1 from pg_stat_activity where application_name = 'tx-burst'")).rows.length) await new Promise((r) => setTimeout(r, 5));
+  await c.end();
+})().catch((e) => { console.error(e.message); process.exit(1); });
+`;
+
+t.test('every idle session of a pool ended at once (a role change): a burst of queries and transactions all succeed', async (t) => {
+  const server = await startPostgres(t, { name: 'tx-burst' });
+  const url = await server.createDatabase('tx_burst');
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  t.teardown(() => admin.end());
+  await admin.query(`create table probe (id int primary key)`);
+
+  const size = 8;
+  const pool = retryDeadConnections(new pg.Pool({ connectionString: url, max: size, application_name: 'tx-burst' }));
+  pool.on('error', () => undefined); // idle clients ended by the server
+  t.teardown(() => pool.end());
+
+  let id = 0;
+  for (let round = 1; round <= 5; round++) {
+    // Fill the pool with `size` idle sessions.
+    const clients = await Promise.all(Array.from({ length: size }, () => pool.connect()));
+    for (const c of clients) c.release();
+    t.equal(pool.idleCount, size, `round ${round}: ${size} idle sessions`);
+    // End them all from another process while this one is blocked (spawnSync), so that the pool has not
+    // read a single goodbye yet when the requests below draw its sessions: every idle one is dead.
+    const ended = spawnSync(process.execPath, ['-e', endSessions, url], { encoding: 'utf8', timeout: 20_000 });
+    t.equal(ended.status, 0, `round ${round}: sessions ended by another process ${ended.stderr}`);
+    // One request at a time first (each may draw one dead session after another), then a burst.
+    const one = (i: number) =>
+      i % 2 === 0
+        ? pool.query('select 1 as one')
+        : withTransaction(pool, async (c) => {
+            await c.query('insert into probe values ($1)', [++id]);
+          });
+    const burst: PromiseSettledResult<unknown>[] = [];
+    burst.push(...(await Promise.allSettled([one(round)])));
+    burst.push(...(await Promise.allSettled(Array.from({ length: size }, (_, i) => one(i)))));
+    const failed = burst.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+    t.same(failed, [], `round ${round}: all ${size + 1} succeeded`);
+  }
+  t.same((await admin.query('select count(*)::int as n from probe')).rows, [{ n: id }], 'every transaction committed exactly once');
 });

@@ -102,7 +102,7 @@ export async function siteConfig(site: TestSite, sites: Sites, overrides: Record
 /** Start (or restart) the job server of a site; stopped at teardown. */
 export async function startSiteServer(t: Teardown, site: TestSite, sites: Sites, overrides: Record<string, unknown> = {}): Promise<JobServer> {
   const config = await siteConfig(site, sites, overrides);
-  const server = await startJobServer({ config, log: process.env.TANDEM_TEST_DEBUG || process.env.CI ? createLogger({ component: 'server', site: site.name }, { format: 'json', level: 'error' }) : silentLogger });
+  const server = await startJobServer({ config, log: process.env.TANDEM_TEST_DEBUG || process.env.CI ? createLogger({ component: 'server', site: site.name }, { format: 'json', level: process.env.TANDEM_TEST_DEBUG === 'warn' ? 'warn' : 'error' }) : silentLogger });
   site.server = server;
   t.teardown(() => server.stop());
   return server;
