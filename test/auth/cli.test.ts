@@ -5,13 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { migrate } from '../../server/db/migrate.js';
 import { checkToken } from '../../server/auth/tokens.js';
 import { LocalAuthenticator } from '../../server/auth/local/localAuthenticator.js';
 import { main } from '../../server/cli/main.js';
+import { testPool } from '../harness/pool.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tandem = (args: string[], input = '') =>
@@ -50,8 +50,7 @@ t.test('tandem token create|list|revoke', async (t) => {
   t.match(early.stderr, /run "tandem migrate" first/);
 
   await migrate(url);
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
-  t.teardown(() => pool.end());
+  const pool = testPool(t, { connectionString: url, max: 2 });
 
   const r = tandem(['token', 'create', '--database-url', url, '--user', 'ci', '--role', 'user', '--role', 'viewer,runner', '--expires', '30d', '--description', 'CI pipeline']);
   t.equal(r.status, 0, r.stderr);

@@ -14,7 +14,6 @@
  */
 import t from 'tap';
 import path from 'node:path';
-import pg from 'pg';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import { hashPassword } from '../../server/auth/password.js';
@@ -24,6 +23,7 @@ import { createLogger } from '../../server/log.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { call, startAuthApp, waitFor } from './helpers.js';
 import { login } from './session.js';
+import { testPool } from '../harness/pool.js';
 
 const pgs = await startPostgres(t, { name: 'passive-login' });
 const FAST = { N: 1024 };
@@ -47,8 +47,7 @@ let n = 0;
 async function passiveDatabase(t: Teardown, role: 'passive' | 'fenced' = 'passive') {
   const url = await pgs.createDatabase(`passive_login_${++n}`);
   await migrate(url);
-  const admin = new pg.Pool({ connectionString: writableUrl(url), max: 2 });
-  t.teardown(() => admin.end());
+  const admin = testPool(t, { connectionString: writableUrl(url), max: 2 });
   await admin.query(`insert into tandem_site.site (name, role, epoch, active_site, active_url) values ('b', $1, 1, 'a', $2)`, [role, ACTIVE_URL]);
   await admin.query(`do $$ begin execute format('alter database %I set default_transaction_read_only = on', current_database()); end $$`);
   const count = async (table: string) => (await admin.query<{ n: number }>(`select count(*)::int as n from ${table}`)).rows[0]!.n;

@@ -34,6 +34,7 @@ t.test('requests from the load balancer are answered by the active site only', a
   await initSiteState({ databaseUrl: dbUrl, name: 'b', role: 'passive', activeSite: 'a', activeUrl: 'https://a.example.org' });
   const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
   const admin = new pg.Pool({ connectionString: writableUrl(dbUrl), max: 1 });
+  for (const p of [pool, admin]) p.on('error', (e) => process.stderr.write(`balancer-gate test pool: an idle session was ended by the server: ${e.message}\n`));
   t.teardown(async () => {
     await Promise.all([pool.end(), admin.end()]);
     // pool.end() resolves before the server has seen the sessions go: wait

@@ -26,6 +26,7 @@ import { startPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import { root } from './nginx-render.js';
 import { startTandemServer } from './tandem-process.js';
+import { testPool } from '../harness/pool.js';
 
 interface Site {
   name: string;
@@ -204,8 +205,7 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
   // Every acknowledged write is at B (planned switchover: nothing lost).
   const acked = [...before, ...answers].filter((x) => x.method === 'POST' && x.status === 201).map((x) => x.project!);
   t.ok(acked.length > 0, `${acked.length} writes acknowledged`);
-  const bPool = new pg.Pool({ connectionString: b.dbUrl, max: 1 });
-  t.teardown(() => bPool.end());
+  const bPool = testPool(t, { connectionString: b.dbUrl, max: 1 });
   const found = await bPool.query<{ name: string }>('select name from tandem.projects where name = any($1::text[])', [acked]);
   t.equal(found.rowCount, acked.length, 'every acknowledged project is at site B');
 });

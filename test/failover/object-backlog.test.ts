@@ -10,7 +10,6 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { FsLogStore } from '../../server/logs/fs-store.js';
 import { silentLogger } from '../../server/log.js';
 import { logObjectCopyHook } from '../../server/logs/gcs/replication/hook.js';
@@ -18,6 +17,7 @@ import { LogObjectCopier } from '../../server/logs/gcs/replication/copier.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { objectBacklog } from '../../replicator/failover/backlog.js';
 import { api, count, failover, startReplication, startSiteServer, startSites, waitFor, watchActive } from './helpers.js';
+import { testPool } from '../harness/pool.js';
 
 const job = `- name: report
   sequence:
@@ -41,8 +41,7 @@ t.test('planned switchover waits until the passive site has every log object', a
   await waitFor('the finished log record at b', async () => (await count(b, `tandem.log_objects where complete and execution_id = '${executionId}'`)) === 1, 20_000);
 
   // The record is at b, the object is not (no copier yet): that is the backlog the switchover waits for.
-  const bPool = new pg.Pool({ connectionString: writableUrl(b.dbUrl), max: 4 });
-  t.teardown(() => bPool.end());
+  const bPool = testPool(t, { connectionString: writableUrl(b.dbUrl), max: 4 });
   t.equal(await objectBacklog(bPool), 1, 'one object waiting to be copied to b');
 
   const lines: string[] = [];

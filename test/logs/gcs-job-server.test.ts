@@ -6,7 +6,6 @@
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import pg from 'pg';
 import { startJobServer } from '../../server/app/job-server.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { migrate } from '../../server/db/migrate.js';
@@ -16,13 +15,13 @@ import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { testConfig } from '../server/helpers.js';
 import { BUCKET, client, setup, waitFor } from './gcs-helpers.js';
+import { testPool } from '../harness/pool.js';
 
 t.test('a running log is read through another member; the finished log is complete there', async (t) => {
   const [pgs, gcs] = await Promise.all([startPostgres(t, { name: 'gcs-js' }), setup(t)]);
   const dbUrl = await pgs.createDatabase('gcs_js');
   await migrate(dbUrl);
-  const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
-  t.teardown(() => pool.end());
+  const pool = testPool(t, { connectionString: dbUrl, max: 4 });
   const { token } = await createToken(pool, { user: 'admin', roles: ['admin'] });
 
   const startMember = async (name: string) => {

@@ -5,7 +5,6 @@
  */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import pg from 'pg';
 import { migrate } from '../../server/db/migrate.js';
 import { recordLogUpload } from '../../server/logs/gcs/sql/recordLogUpload.js';
 import { insertExecution } from '../../server/sql/insertExecution.js';
@@ -13,6 +12,7 @@ import { insertProject } from '../../server/sql/insertProject.js';
 import { upsertLogObject } from '../../server/sql/upsertLogObject.js';
 import { startPostgres } from '../harness/postgres.js';
 import { BUCKET, client, entry, member, setup, waitFor } from './gcs-helpers.js';
+import { testPool } from '../harness/pool.js';
 
 interface Row {
   size: string;
@@ -24,8 +24,7 @@ t.test('checkpoints and the final upload are recorded with their checksum', asyn
   const [pgs, gcs] = await Promise.all([startPostgres(t, { name: 'logs' }), setup(t)]);
   const url = await pgs.createDatabase('gcs_record');
   await migrate(url);
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
-  t.teardown(() => pool.end());
+  const pool = testPool(t, { connectionString: url, max: 4 });
 
   const project = await insertProject(pool, { name: 'ops', description: '', createdBy: null });
   const exec = await insertExecution(pool, {

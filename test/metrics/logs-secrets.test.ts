@@ -8,7 +8,6 @@
  * token, cookie or secure value may appear anywhere in the output.
  */
 import t from 'tap';
-import pg from 'pg';
 import { loadConfig } from '../../server/config/load.js';
 import { migrate } from '../../server/db/migrate.js';
 import { startJobServer } from '../../server/app/job-server.js';
@@ -21,6 +20,7 @@ import { startLdap, SERVICE_DN, SERVICE_PASSWORD, BASE_DN, ADMIN_PASSWORD, users
 import { tempDir } from '../harness/tmp.js';
 import { waitFor } from '../server/helpers.js';
 import { scrape, suspiciousLabels } from './scrape.js';
+import { testPool } from '../harness/pool.js';
 
 const DB_PASSWORD = 'db-fixture-pw-Zq81';
 const WRONG_PASSWORD = 'wrong-fixture-pw-7Hk';
@@ -64,8 +64,7 @@ t.test('a full workload logs one JSON object per event and never a secret', asyn
   });
   const server = await startJobServer({ config, log });
   t.teardown(() => server.stop());
-  const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
-  t.teardown(() => pool.end());
+  const pool = testPool(t, { connectionString: dbUrl, max: 2 });
   const admin = await createToken(pool, { user: 'admin', roles: ['admin'] });
 
   const secrets = [DB_PASSWORD, SERVICE_PASSWORD, ADMIN_PASSWORD, WRONG_PASSWORD, SECURE_VALUE, admin.token, ...Object.values(users).map((u) => u.password)];

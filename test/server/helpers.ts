@@ -12,6 +12,7 @@ import { createToken } from '../../server/auth/tokens.js';
 import { createLogger, silentLogger } from '../../server/log.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import type { TestPostgres } from '../harness/postgres.js';
+import { testPool } from '../harness/pool.js';
 
 export interface TestServer {
   server: JobServer;
@@ -57,8 +58,7 @@ export async function startTestServer(
   const log = process.env.TANDEM_TEST_LOG ? createLogger({}, { level: 'warn', format: 'json' }) : process.env.CI ? createLogger({}, { level: 'error', format: 'json' }) : silentLogger;
   const server = await startJobServer({ config, log });
   t.teardown(() => server.stop());
-  const pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
-  t.teardown(() => pool.end());
+  const pool = testPool(t, { connectionString: dbUrl, max: 4 });
   const { token } = await createToken(pool, { user: 'admin', roles: ['admin'] });
   const api: TestServer['api'] = async (method, p, body, headers = {}) => {
     const h: Record<string, string> = { authorization: `Bearer ${token}`, ...headers };

@@ -8,12 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import pg from 'pg';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { migrate } from '../../server/db/migrate.js';
 import { waitFor } from './helpers.js';
+import { testPool } from '../harness/pool.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tandem = path.join(repo, 'bin/tandem.js');
@@ -71,8 +71,7 @@ t.test('tandem server process', async (t) => {
   await t.test('kill -9 during an execution, restart: the execution is closed as failed, its log kept', async (t) => {
     const dbUrl = await server.createDatabase('crash');
     await migrate(dbUrl);
-    const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
-    t.teardown(() => pool.end());
+    const pool = testPool(t, { connectionString: dbUrl, max: 2 });
     const { token } = await createToken(pool, { user: 'admin', roles: ['admin'] });
     const logsDir = await tempDir(t, 'crash-logs');
     const first = await startServer(t, dbUrl, logsDir);
@@ -120,8 +119,7 @@ t.test('tandem server process', async (t) => {
   await t.test('SIGTERM drains: running executions finish, new runs are refused, the rest are aborted at the drain timeout', async (t) => {
     const dbUrl = await server.createDatabase('drain');
     await migrate(dbUrl);
-    const pool = new pg.Pool({ connectionString: dbUrl, max: 2 });
-    t.teardown(() => pool.end());
+    const pool = testPool(t, { connectionString: dbUrl, max: 2 });
     const { token } = await createToken(pool, { user: 'admin', roles: ['admin'] });
     const logsDir = await tempDir(t, 'drain-logs');
     const srv = await startServer(t, dbUrl, logsDir, { TANDEM_SERVER_DRAIN_TIMEOUT: '3s' });

@@ -29,6 +29,7 @@ t.test('scheduler', async (t) => {
     const url = await server.createDatabase(`sched_${++n}`);
     await migrate(url);
     const pool = new pg.Pool({ connectionString: url, max: 20 });
+    pool.on('error', (e) => process.stderr.write(`scheduler test pool: an idle session was ended by the server: ${e.message}\n`));
     const dir = await tempDir(t, 'sched-logs');
     const store = new FsLogStore({ dir });
     const members: (Member & { executor: LocalExecutor })[] = [];

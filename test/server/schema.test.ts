@@ -1,15 +1,14 @@
 import t from 'tap';
-import pg from 'pg';
 import { startPostgres } from '../harness/postgres.js';
 import { migrate } from '../../server/db/migrate.js';
+import { testPool } from '../harness/pool.js';
 
 t.test('core schema: every tandem table has a primary key; one active execution per exclusive job', async (t) => {
   const server = await startPostgres(t, { name: 'schema' });
   const url = await server.createDatabase('schema');
   const res = await migrate(url);
   t.ok(res.applied.includes('002_core.sql'), 'the core migration is applied');
-  const pool = new pg.Pool({ connectionString: url });
-  t.teardown(() => pool.end());
+  const pool = testPool(t, { connectionString: url });
   const noPk = await pool.query(`
     select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = 'tandem' and c.relkind in ('r', 'p')
