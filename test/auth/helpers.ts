@@ -11,12 +11,13 @@ import pg from 'pg';
 import { loadConfig } from '../../server/config/load.js';
 import type { Config } from '../../server/config/schema.js';
 import { migrate } from '../../server/db/migrate.js';
-import { silentLogger, type Logger } from '../../server/log.js';
+import { type Logger } from '../../server/log.js';
 import { authenticate, authorize, authRoutes, type AuthDeps } from '../../server/auth/middleware.js';
 import { errorMiddleware } from '../../server/auth/http/errorBody.js';
 import type { PolicySet } from '../../server/auth/acl/evaluate.js';
 import type { TestPostgres } from '../harness/postgres.js';
 import type { Teardown } from '../harness/tmp.js';
+import { testLog } from '../harness/log.js';
 
 export interface AuthApp {
   url: string;
@@ -40,14 +41,14 @@ export async function startAuthApp(
   // As in the job server (server/app/job-server.ts): an idle connection ended by the server (here: the
   // cluster stopping at teardown) is dropped by the pool; without a listener the event would crash the test.
   pool.on('error', (e) => process.stderr.write(`auth test pool: idle connection ended: ${e.message}\n`));
-  const deps: AuthDeps = { pool, config, log: opts.log ?? silentLogger, policies: opts.policies };
+  const deps: AuthDeps = { pool, config, log: opts.log ?? testLog, policies: opts.policies };
   const app = new Koa();
   app.use(authenticate(deps));
   const routes = authRoutes(deps);
   app.use(routes.routes()).use(routes.allowedMethods());
   // Stand-ins for job-server routes: each checks the policy as the real handlers do.
   const api = new Router();
-  api.use(errorMiddleware(silentLogger));
+  api.use(errorMiddleware(testLog));
   api.get('/api/v1/projects/:project/jobs/:name', (ctx) => {
     authorize(ctx, 'read', { type: 'job', project: ctx.params.project, job: { name: ctx.params.name! } });
     ctx.body = { job: ctx.params.name };

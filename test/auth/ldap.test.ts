@@ -8,10 +8,11 @@ import { freePort } from '../../server/embedded/net.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { LdapAuthenticator } from '../../server/auth/ldap/ldapAuthenticator.js';
 import { loadConfig } from '../../server/config/load.js';
-import { silentLogger } from '../../server/log.js';
+
 import { call, startAuthApp } from './helpers.js';
 import { login } from './session.js';
 import { makeTestCa } from './tls.js';
+import { testLog } from '../harness/log.js';
 
 function ldapConfig(urls: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -75,7 +76,7 @@ t.test('LDAP login against a real slapd', async (t) => {
   await t.test('an empty password is refused before any connection to the directory', async (t) => {
     const closed = await freePort();
     const cfg = loadConfig({ env: {}, overrides: ldapConfig([`ldap://127.0.0.1:${closed}`]) });
-    const auth = new LdapAuthenticator(cfg.auth.ldap, silentLogger);
+    const auth = new LdapAuthenticator(cfg.auth.ldap, testLog);
     t.same(await auth.authenticate('alice', ''), { ok: false, reason: 'bad_credentials' }, 'no 503: nothing was contacted');
     await t.rejects(auth.authenticate('alice', 'x'), { code: 'unavailable' }, 'with a password it does try (and finds the directory down)');
   });

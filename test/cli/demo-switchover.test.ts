@@ -13,9 +13,10 @@
 import t from 'tap';
 import path from 'node:path';
 import { loadConfig } from '../../server/config/load.js';
-import { silentLogger } from '../../server/log.js';
+
 import { runFailover } from '../../replicator/failover/index.js';
 import { JOB_ID, demo, demoDir, freePortPair, getJson, leftoverPostgres, runPrinted, stopAtTeardown, stopWithSigint, summary, waitFor, type Run } from './demo-helpers.js';
+import { testLog } from '../harness/log.js';
 
 t.test('an interrupted switchover is completed with the printed command; the demo then replicates back', async (t) => {
   const dir = await demoDir(t, 'demo-switch');
@@ -45,7 +46,7 @@ t.test('an interrupted switchover is completed with the printed command; the dem
         publication: 'tandem_pub',
         actor: 'test',
         out: (l) => lines.push(l),
-        log: silentLogger,
+        log: testLog,
         failAfter: 'fence',
       }),
       /failpoint/,

@@ -12,13 +12,14 @@ import pg from 'pg';
 import { migrate } from '../../server/db/migrate.js';
 import { freePort } from '../../server/embedded/net.js';
 import { errorMiddleware } from '../../server/http/errors.js';
-import { silentLogger } from '../../server/log.js';
+
 import { balancerGate, REQUIRE_ACTIVE_HEADER } from '../../server/site/balancer.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { initSiteState } from '../../server/site/init.js';
 import { setSiteRole } from '../../server/site/sql/setSiteRole.js';
 import type { SiteRole } from '../../server/site/guard.js';
 import { startPostgres } from '../harness/postgres.js';
+import { testLog } from '../harness/log.js';
 
 interface Answer {
   status: number;
@@ -53,8 +54,8 @@ t.test('requests from the load balancer are answered by the active site only', a
   const handled: string[] = [];
   const serve = async (db: pg.Pool): Promise<string> => {
     const app = new Koa();
-    app.use(errorMiddleware(silentLogger));
-    app.use(balancerGate({ pool: db, siteName: 'b', monitor, log: silentLogger }));
+    app.use(errorMiddleware(testLog));
+    app.use(balancerGate({ pool: db, siteName: 'b', monitor, log: testLog }));
     app.use((ctx) => {
       handled.push(ctx.method);
       ctx.status = ctx.method === 'POST' ? 201 : 200;

@@ -17,7 +17,7 @@ import { stringify } from 'yaml';
 import { migrate } from '../../server/db/migrate.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { freePort } from '../../server/embedded/net.js';
-import { silentLogger } from '../../server/log.js';
+
 import { initSiteState } from '../../server/site/init.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { runReplicator } from '../../replicator/index.js';
@@ -27,6 +27,7 @@ import { tempDir, type Teardown } from '../harness/tmp.js';
 import { root } from './nginx-render.js';
 import { startTandemServer } from './tandem-process.js';
 import { testPool } from '../harness/pool.js';
+import { testLog } from '../harness/log.js';
 
 interface Site {
   name: string;
@@ -70,7 +71,7 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
 
   // The replicator A → B (at the passive site), until the test ends.
   const stopReplication = new AbortController();
-  const replication = runReplicator({ sourceUrl: a.dbUrl, targetUrl: writableUrl(b.dbUrl), log: silentLogger, signal: stopReplication.signal, retryDelayMs: 100 }).catch(
+  const replication = runReplicator({ sourceUrl: a.dbUrl, targetUrl: writableUrl(b.dbUrl), log: testLog, signal: stopReplication.signal, retryDelayMs: 100 }).catch(
     (e: Error) => e,
   );
   t.teardown(async () => {

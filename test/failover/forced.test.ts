@@ -9,7 +9,8 @@
 import t from 'tap';
 import { api, count, failover, startReplication, startSiteServer, startSites, waitFor, watchActive } from './helpers.js';
 import { rejoin } from '../../replicator/failover/index.js';
-import { silentLogger } from '../../server/log.js';
+import { testLog } from '../harness/log.js';
+
 
 const job = `- name: tick
   schedule:
@@ -89,7 +90,7 @@ t.test('forced failover after the active database is killed; the old active fenc
 
   // rejoin: a becomes a passive of b, rebuilt from a new snapshot.
   const out: string[] = [];
-  const r = await rejoin({ sites: sites.entries, site: 'a', from: 'b', schemas: ['tandem'], publication: 'tandem_pub', out: (l) => out.push(l), log: silentLogger });
+  const r = await rejoin({ sites: sites.entries, site: 'a', from: 'b', schemas: ['tandem'], publication: 'tandem_pub', out: (l) => out.push(l), log: testLog });
   t.equal(r?.reason, 'caught_up', 'resync caught up');
   t.equal((await a.q(`select role from tandem_site.site`)).rows[0].role, 'passive', 'a is passive');
   t.equal(await count(a, `tandem.projects where name = 'after'`), 1, 'a has what b wrote');

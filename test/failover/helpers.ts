@@ -11,7 +11,6 @@ import type { Config, SiteEntry } from '../../server/config/schema.js';
 import { migrate } from '../../server/db/migrate.js';
 import { startJobServer, type JobServer } from '../../server/app/job-server.js';
 import { createToken } from '../../server/auth/tokens.js';
-import { createLogger, silentLogger } from '../../server/log.js';
 import { initSiteState } from '../../server/site/init.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { runReplicator, type ReplicatorResult } from '../../replicator/index.js';
@@ -20,6 +19,7 @@ import { runFailover, type FailoverOptions, type FailoverResult } from '../../re
 import { startPostgres, type TestPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import { freePort } from '../../server/embedded/net.js';
+import { testLog } from '../harness/log.js';
 
 export interface TestSite {
   name: string;
@@ -102,7 +102,7 @@ export async function siteConfig(site: TestSite, sites: Sites, overrides: Record
 /** Start (or restart) the job server of a site; stopped at teardown. */
 export async function startSiteServer(t: Teardown, site: TestSite, sites: Sites, overrides: Record<string, unknown> = {}): Promise<JobServer> {
   const config = await siteConfig(site, sites, overrides);
-  const server = await startJobServer({ config, log: process.env.TANDEM_TEST_DEBUG || process.env.CI ? createLogger({ component: 'server', site: site.name }, { format: 'json', level: process.env.TANDEM_TEST_DEBUG === 'warn' ? 'warn' : 'error' }) : silentLogger });
+  const server = await startJobServer({ config, log: testLog.child({ component: 'server', site: site.name }) });
   site.server = server;
   t.teardown(() => server.stop());
   return server;
@@ -117,7 +117,7 @@ export interface Replication {
 /** A replicator from → to, running until stopped (or until it fails). */
 export function startReplication(t: Teardown, from: TestSite, to: TestSite, opts: { hooks?: ApplyHook[] } = {}): Replication {
   const ac = new AbortController();
-  const log = process.env.TANDEM_TEST_DEBUG ? createLogger({ component: `replicator ${from.name}→${to.name}` }, { format: 'pretty' }) : silentLogger;
+  const log = testLog.child({ component: `replicator ${from.name}→${to.name}` });
   const done = runReplicator({ sourceUrl: from.dbUrl, targetUrl: to.dbUrl, log, signal: ac.signal, retryDelayMs: 100, slotCheckIntervalMs: 1000, hooks: opts.hooks }).catch(
     (e: Error) => e,
   );
@@ -142,7 +142,7 @@ export function failoverOptions(sites: Sites, o: Partial<FailoverOptions> & { to
       lines.push(l);
       if (process.env.TANDEM_TEST_DEBUG) process.stderr.write(`[failover] ${l}\n`);
     },
-    log: silentLogger,
+    log: testLog,
     ...o,
   };
 }

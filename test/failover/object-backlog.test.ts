@@ -11,13 +11,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FsLogStore } from '../../server/logs/fs-store.js';
-import { silentLogger } from '../../server/log.js';
+
 import { logObjectCopyHook } from '../../server/logs/gcs/replication/hook.js';
 import { LogObjectCopier } from '../../server/logs/gcs/replication/copier.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { objectBacklog } from '../../replicator/failover/backlog.js';
 import { api, count, failover, startReplication, startSiteServer, startSites, waitFor, watchActive } from './helpers.js';
 import { testPool } from '../harness/pool.js';
+import { testLog } from '../harness/log.js';
 
 const job = `- name: report
   sequence:
@@ -55,7 +56,7 @@ t.test('planned switchover waits until the passive site has every log object', a
     pool: bPool,
     source: new FsLogStore({ dir: a.logsDir }),
     target: new FsLogStore({ dir: b.logsDir }),
-    log: silentLogger,
+    log: testLog,
     pollMs: 50,
   });
   copier.start();

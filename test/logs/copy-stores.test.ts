@@ -14,7 +14,8 @@ import { startGcs } from '../harness/gcs.js';
 import { tempDir } from '../harness/tmp.js';
 import { BUCKET, client, entry, member, readAll } from './gcs-helpers.js';
 import { GcsLogStore } from '../../server/logs/gcs/store.js';
-import { silentLogger } from '../../server/log.js';
+import { testLog } from '../harness/log.js';
+
 
 const request = (key: string, info: { size: number; sha256: string; complete: boolean }): CopyRequest => ({
   key,
@@ -75,7 +76,7 @@ t.test('every pair of stores', async (t) => {
 t.test('server-side rewrite between buckets of one service; a lying object is caught and its copy removed', async (t) => {
   const gcs = await startGcs(t, { buckets: [BUCKET, 'passive'] });
   const source = await member(t, gcs, { name: 'src' });
-  const target = new GcsLogStore({ bucket: client(gcs).bucket('passive'), prefix: 'logs/', spoolDir: await tempDir(t, 'spool-passive'), member: 'dst', log: silentLogger });
+  const target = new GcsLogStore({ bucket: client(gcs).bucket('passive'), prefix: 'logs/', spoolDir: await tempDir(t, 'spool-passive'), member: 'dst', log: testLog });
   t.teardown(() => target.close());
   t.ok(target.canRewriteFrom(source), 'same endpoint: rewrite possible');
 

@@ -4,11 +4,12 @@
  */
 import t from 'tap';
 import { loadConfig } from '../../server/config/load.js';
-import { silentLogger } from '../../server/log.js';
+
 import { createGcsLogStore } from '../../server/logs/gcs/from-config.js';
 import { startGcs } from '../harness/gcs.js';
 import { tempDir } from '../harness/tmp.js';
 import { entry, readAll } from './gcs-helpers.js';
+import { testLog } from '../harness/log.js';
 
 t.test('configuration → store', async (t) => {
   const gcs = await startGcs(t, { buckets: ['site-a-logs'] });
@@ -30,7 +31,7 @@ t.test('configuration → store', async (t) => {
   });
   t.equal(config.gcs.checkpointInterval, 200);
   t.equal(config.gcs.spoolLimit, 10 * 1024 * 1024);
-  const store = await createGcsLogStore({ config, log: silentLogger, member: 'm1' });
+  const store = await createGcsLogStore({ config, log: testLog, member: 'm1' });
   t.teardown(() => store.close());
   t.equal(store.kind, 'gcs');
   const w = await store.open('ops/1.log');
@@ -43,6 +44,6 @@ t.test('configuration → store', async (t) => {
   t.equal(store.spoolUsage().limitBytes, 10 * 1024 * 1024, 'the spool limit is the configured one');
 
   const noBucket = loadConfig({ file: '', env: { TANDEM_LOGS_STORE: 'gcs', TANDEM_LOGS_SPOOL_DIR: spool } });
-  await t.rejects(createGcsLogStore({ config: noBucket, log: silentLogger, member: 'm1' }), { code: 'invalid_config', field: 'gcs.bucket' }, 'a missing bucket is a clear configuration error');
+  await t.rejects(createGcsLogStore({ config: noBucket, log: testLog, member: 'm1' }), { code: 'invalid_config', field: 'gcs.bucket' }, 'a missing bucket is a clear configuration error');
   t.throws(() => loadConfig({ file: '', env: { TANDEM_GCS_CHECKPOINT_BYTES: 'lots' } }), /gcs\.checkpointBytes/, 'a bad value names its key');
 });

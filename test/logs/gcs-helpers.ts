@@ -4,11 +4,12 @@
  * separate job-server processes would have), closed at teardown.
  */
 import { Storage } from '@google-cloud/storage';
-import { silentLogger, type Logger } from '../../server/log.js';
+import { type Logger } from '../../server/log.js';
 import { GcsLogStore, type GcsLogStoreOptions } from '../../server/logs/gcs/store.js';
 import { logTime, type LogEntry } from '../../server/logs/store.js';
 import { startGcs, type TestGcs } from '../harness/gcs.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
+import { testLog } from '../harness/log.js';
 
 export const BUCKET = 'tandem-logs';
 
@@ -42,7 +43,7 @@ export async function member(t: Teardown, gcs: TestGcs, o: MemberOptions): Promi
     prefix: 'logs/',
     spoolDir: spoolDir ?? (await tempDir(t, `spool-${name}`)),
     member: name,
-    log: log ?? silentLogger,
+    log: log ?? testLog,
     checkpointIntervalMs: 200,
     retryBaseMs: 50,
     retryMaxMs: 500,

@@ -9,13 +9,14 @@ import { createHash } from 'node:crypto';
 import { startJobServer } from '../../server/app/job-server.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { migrate } from '../../server/db/migrate.js';
-import { silentLogger } from '../../server/log.js';
+
 import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { testConfig } from '../server/helpers.js';
 import { BUCKET, client, setup, waitFor } from './gcs-helpers.js';
 import { testPool } from '../harness/pool.js';
+import { testLog } from '../harness/log.js';
 
 t.test('a running log is read through another member; the finished log is complete there', async (t) => {
   const [pgs, gcs] = await Promise.all([startPostgres(t, { name: 'gcs-js' }), setup(t)]);
@@ -30,13 +31,13 @@ t.test('a running log is read through another member; the finished log is comple
       prefix: 'logs/',
       spoolDir: await tempDir(t, `spool-${name}`),
       member: name,
-      log: silentLogger,
+      log: testLog,
       db: pool,
       checkpointIntervalMs: 1000, // the default
     });
     await store.start();
     const config = await testConfig(dbUrl, await tempDir(t, `unused-${name}`), { 'scheduler.enabled': false, 'logs.store': 'gcs', 'gcs.bucket': BUCKET });
-    const server = await startJobServer({ config, log: silentLogger, store });
+    const server = await startJobServer({ config, log: testLog, store });
     t.teardown(() => server.stop());
     const api = async (method: string, p: string, body?: unknown) => {
       const res = await fetch(server.url + p, {

@@ -8,13 +8,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig } from '../../server/config/load.js';
 import { migrate } from '../../server/db/migrate.js';
-import { silentLogger } from '../../server/log.js';
+
 import { startLogObjectReplication } from '../../server/logs/gcs/replication/service.js';
 import { copyStateOf } from '../../server/logs/gcs/replication/sql/copyStateOf.js';
 import { startGcs } from '../harness/gcs.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { client, entry, member, waitFor } from './gcs-helpers.js';
+import { testLog } from '../harness/log.js';
 
 t.test('configured object replication copies what the hook queues', async (t) => {
   const [pgs, gcs] = await Promise.all([startPostgres(t, { name: 'passive' }), startGcs(t, { buckets: ['tandem-logs', 'site-b-logs'] })]);
@@ -29,9 +30,9 @@ t.test('configured object replication copies what the hook queues', async (t) =>
     'gcs.prefix': 'logs/',
     'gcs.apiEndpoint': gcs.url,
   };
-  t.equal(await startLogObjectReplication({ config: loadConfig({ ...base, overrides }), log: silentLogger }), null, 'no source bucket: no object copies');
+  t.equal(await startLogObjectReplication({ config: loadConfig({ ...base, overrides }), log: testLog }), null, 'no source bucket: no object copies');
 
-  const svc = (await startLogObjectReplication({ config: loadConfig({ ...base, overrides: { ...overrides, 'gcs.sourceBucket': 'tandem-logs' } }), log: silentLogger }))!;
+  const svc = (await startLogObjectReplication({ config: loadConfig({ ...base, overrides: { ...overrides, 'gcs.sourceBucket': 'tandem-logs' } }), log: testLog }))!;
   t.teardown(() => svc.stop());
   t.equal(svc.hook.table, 'tandem.log_objects');
 

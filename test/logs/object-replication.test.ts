@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { runReplicator } from '../../replicator/index.js';
 import { migrate } from '../../server/db/migrate.js';
-import { createLogger, silentLogger } from '../../server/log.js';
+import { createLogger } from '../../server/log.js';
 import { formatCopyBacklog, objectCopyBacklog } from '../../server/logs/gcs/replication/backlog.js';
 import { LogObjectCopier } from '../../server/logs/gcs/replication/copier.js';
 import { logObjectCopyHook } from '../../server/logs/gcs/replication/hook.js';
@@ -22,6 +22,7 @@ import { startGcs } from '../harness/gcs.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { client, entry, readAll, waitFor } from './gcs-helpers.js';
+import { testLog } from '../harness/log.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -39,14 +40,14 @@ t.test('objects follow their records to the passive bucket', async (t) => {
     await poolB.end();
   });
   const ac = new AbortController();
-  const replicating = runReplicator({ sourceUrl: urlA, targetUrl: urlB, hooks: [logObjectCopyHook()], signal: ac.signal, log: process.env.DEBUG_REPL ? createLogger({}, { level: 'debug' }) : silentLogger, retryDelayMs: 200 });
+  const replicating = runReplicator({ sourceUrl: urlA, targetUrl: urlB, hooks: [logObjectCopyHook()], signal: ac.signal, log: process.env.DEBUG_REPL ? createLogger({}, { level: 'debug' }) : testLog, retryDelayMs: 200 });
   t.teardown(async () => {
     ac.abort();
     await replicating.catch(() => undefined);
   });
 
   const store = async (bucket: string, name: string, db?: pg.Pool) => {
-    const s = new GcsLogStore({ bucket: client(gcs).bucket(bucket), spoolDir: await tempDir(t, `spool-${name}`), member: name, log: silentLogger, db, checkpointIntervalMs: 200 });
+    const s = new GcsLogStore({ bucket: client(gcs).bucket(bucket), spoolDir: await tempDir(t, `spool-${name}`), member: name, log: testLog, db, checkpointIntervalMs: 200 });
     t.teardown(() => s.close());
     await s.start();
     return s;
@@ -54,7 +55,7 @@ t.test('objects follow their records to the passive bucket', async (t) => {
   const active = await store('site-a', 'a1', poolA);
   const sourceView = await store('site-a', 'b-reader'); // the passive site's read-only view of the active bucket
   const passive = await store('site-b', 'b1');
-  const copier = new LogObjectCopier({ pool: poolB, source: sourceView, target: passive, log: silentLogger, pollMs: 50, retryBaseMs: 100, retryMaxMs: 1000 });
+  const copier = new LogObjectCopier({ pool: poolB, source: sourceView, target: passive, log: testLog, pollMs: 50, retryBaseMs: 100, retryMaxMs: 1000 });
   copier.start();
   t.teardown(() => copier.stop());
 
@@ -159,7 +160,7 @@ t.test('objects follow their records to the passive bucket', async (t) => {
   await active.drain(10_000);
   await upsertLogObject(poolA, { executionId: later.id, store: 'gcs', key: later.key, size: infoL.size, sha256: infoL.sha256, complete: true });
   await waitFor(async () => (await copyStateOf(poolB, later.id))?.state === 'pending', 'the request to arrive while no copier runs');
-  const again = new LogObjectCopier({ pool: poolB, source: sourceView, target: passive, log: silentLogger, pollMs: 50, retryBaseMs: 100 });
+  const again = new LogObjectCopier({ pool: poolB, source: sourceView, target: passive, log: testLog, pollMs: 50, retryBaseMs: 100 });
   again.start();
   t.teardown(() => again.stop());
   await waitFor(async () => (await copyStateOf(poolB, later.id))?.state === 'done', 'the restarted copier to copy it');

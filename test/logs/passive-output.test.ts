@@ -12,7 +12,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { loadConfig } from '../../server/config/load.js';
-import { silentLogger } from '../../server/log.js';
+
 import { logObjectCopyHook } from '../../server/logs/gcs/replication/hook.js';
 import { startLogObjectReplication } from '../../server/logs/gcs/replication/service.js';
 import { copyStateOf } from '../../server/logs/gcs/replication/sql/copyStateOf.js';
@@ -20,6 +20,7 @@ import { runReplicator } from '../../replicator/index.js';
 import { startGcs } from '../harness/gcs.js';
 import { tempDir } from '../harness/tmp.js';
 import { api, startSiteServer, startSites, waitFor, type TestSite } from '../failover/helpers.js';
+import { testLog } from '../harness/log.js';
 
 t.test('passive site: a log replicating is reported as such, then reads normally; a failed copy says so', async (t) => {
   const gcs = await startGcs(t, { buckets: ['site-a-logs', 'site-b-logs'] });
@@ -39,7 +40,7 @@ t.test('passive site: a log replicating is reported as such, then reads normally
   const replicating = runReplicator({
     sourceUrl: a.dbUrl,
     targetUrl: b.dbUrl,
-    log: silentLogger,
+    log: testLog,
     signal: ac.signal,
     retryDelayMs: 100,
     hooks: [logObjectCopyHook()],
@@ -135,7 +136,7 @@ t.test('passive site: a log replicating is reported as such, then reads normally
       'gcs.sourceBucket': 'site-a-logs',
     },
   });
-  const copies = (await startLogObjectReplication({ config: copyConfig, log: silentLogger }))!;
+  const copies = (await startLogObjectReplication({ config: copyConfig, log: testLog }))!;
   t.teardown(() => copies.stop());
 
   const tailed = await tail;

@@ -6,12 +6,13 @@
  */
 import t from 'tap';
 import { startJobServer } from '../../server/app/job-server.js';
-import { silentLogger } from '../../server/log.js';
+
 import { startGcs } from '../harness/gcs.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { startTestServer, testConfig, waitFor } from '../server/helpers.js';
 import { scrape } from './scrape.js';
+import { testLog } from '../harness/log.js';
 
 t.test('upload failures and spool backlog through a bucket outage', async (t) => {
   const [pgs, gcs] = await Promise.all([startPostgres(t, { name: 'metrics-gcs' }), startGcs(t, { buckets: ['tandem-logs'] })]);
@@ -28,7 +29,7 @@ t.test('upload failures and spool backlog through a bucket outage', async (t) =>
     'gcs.retryMaxDelay': 300,
     'gcs.requestTimeout': 2000,
   });
-  const server = await startJobServer({ config, log: silentLogger });
+  const server = await startJobServer({ config, log: testLog });
   t.teardown(() => server.stop());
   const api = async (method: string, p: string, body?: unknown) => {
     const res = await fetch(server.url + p, { method, headers: { authorization: `Bearer ${base.token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });

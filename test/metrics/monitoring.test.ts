@@ -10,9 +10,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { silentLogger } from '../../server/log.js';
+
 import { createJobServerMetrics } from '../../server/metrics/job-server.js';
 import { ReplicatorMetrics } from '../../replicator/metrics/metrics.js';
+import { testLog } from '../harness/log.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const dir = path.join(root, 'deploy/monitoring');
@@ -35,7 +36,7 @@ function anchors(markdown: string): Set<string> {
 /** Every metric name Tandem's registries expose (histograms with their _bucket/_sum/_count series). */
 async function exposedNames(): Promise<Set<string>> {
   const names = new Set<string>();
-  const js = createJobServerMetrics({ log: silentLogger, member: 'm', running: () => 0 });
+  const js = createJobServerMetrics({ log: testLog, member: 'm', running: () => 0 });
   const rp = new ReplicatorMetrics({ slot: 's' });
   for (const reg of [js.registry, rp.registry]) {
     for (const m of await reg.getMetricsAsJSON()) {

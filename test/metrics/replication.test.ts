@@ -11,21 +11,22 @@ import { ReplicatorMetrics } from '../../replicator/metrics/metrics.js';
 import { Probe } from '../../replicator/metrics/probe.js';
 import { startMetricsServer } from '../../replicator/metrics/server.js';
 import { defaultSlotName } from '../../replicator/slot-name.js';
-import { silentLogger } from '../../server/log.js';
+
 import { writableUrl } from '../../server/site/connect.js';
 import { api, failover, startSiteServer, startSites, waitFor, type TestSite } from '../failover/helpers.js';
 import type { Teardown } from '../harness/tmp.js';
 import { scrape, suspiciousLabels } from './scrape.js';
+import { testLog } from '../harness/log.js';
 
 /** A replicator from → to with its metrics listener, as `tandem replicate --metrics-port 0` runs it. */
 async function replicatorWithMetrics(t: Teardown, from: TestSite, to: TestSite) {
   const slot = defaultSlotName(writableUrl(to.dbUrl));
   const metrics = new ReplicatorMetrics({ slot });
-  const probe = new Probe({ sourceUrl: from.dbUrl, targetUrl: writableUrl(to.dbUrl), slot, log: silentLogger });
+  const probe = new Probe({ sourceUrl: from.dbUrl, targetUrl: writableUrl(to.dbUrl), slot, log: testLog });
   metrics.attach(probe);
-  const server = await startMetricsServer({ registry: metrics.registry, host: '127.0.0.1', port: 0, log: silentLogger });
+  const server = await startMetricsServer({ registry: metrics.registry, host: '127.0.0.1', port: 0, log: testLog });
   const ac = new AbortController();
-  const done = runReplicator({ sourceUrl: from.dbUrl, targetUrl: writableUrl(to.dbUrl), slot, log: silentLogger, signal: ac.signal, retryDelayMs: 100, slotCheckIntervalMs: 1000, metrics }).catch((e: Error) => e);
+  const done = runReplicator({ sourceUrl: from.dbUrl, targetUrl: writableUrl(to.dbUrl), slot, log: testLog, signal: ac.signal, retryDelayMs: 100, slotCheckIntervalMs: 1000, metrics }).catch((e: Error) => e);
   let stopped = false;
   /** Stop it; resolves to how it ended (the error it stopped with, if any). */
   const stop = async () => {

@@ -9,10 +9,10 @@ import type { Config } from '../../server/config/schema.js';
 import { migrate } from '../../server/db/migrate.js';
 import { startJobServer, type JobServer } from '../../server/app/job-server.js';
 import { createToken } from '../../server/auth/tokens.js';
-import { createLogger, silentLogger } from '../../server/log.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import type { TestPostgres } from '../harness/postgres.js';
 import { testPool } from '../harness/pool.js';
+import { testLog } from '../harness/log.js';
 
 export interface TestServer {
   server: JobServer;
@@ -55,7 +55,7 @@ export async function startTestServer(
   const logsDir = opts.logsDir ?? (await tempDir(t, 'logs'));
   const config = await testConfig(dbUrl, logsDir, { 'scheduler.enabled': false, ...opts.overrides });
   // CI keeps the error lines, so that a 500 in a CI run can be explained from its output.
-  const log = process.env.TANDEM_TEST_LOG ? createLogger({}, { level: 'warn', format: 'json' }) : process.env.CI ? createLogger({}, { level: 'error', format: 'json' }) : silentLogger;
+  const log = testLog;
   const server = await startJobServer({ config, log });
   t.teardown(() => server.stop());
   const pool = testPool(t, { connectionString: dbUrl, max: 4 });

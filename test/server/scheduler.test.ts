@@ -3,7 +3,7 @@ import pg from 'pg';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import { migrate } from '../../server/db/migrate.js';
-import { silentLogger } from '../../server/log.js';
+
 import { FsLogStore } from '../../server/logs/fs-store.js';
 import { ExecutionEngine } from '../../server/executions/engine.js';
 import { LocalExecutor } from '../../server/executions/local-executor.js';
@@ -15,6 +15,7 @@ import { insertProject } from '../../server/sql/insertProject.js';
 import { withTransaction } from '../../server/sql/tx.js';
 import type { MisfirePolicy } from '../../server/scheduler/misfire.js';
 import { waitFor } from './helpers.js';
+import { testLog } from '../harness/log.js';
 
 interface Member {
   engine: ExecutionEngine;
@@ -42,9 +43,9 @@ t.test('scheduler', async (t) => {
       await pool.end();
     });
     for (let i = 0; i < opts.members; i++) {
-      const executor = new LocalExecutor({ log: silentLogger });
-      const engine = new ExecutionEngine({ pool, store, executor, log: silentLogger, member: `m${i}`, pathTemplate: '${project}/${executionId}.log' });
-      const scheduler = new Scheduler({ pool, engine, log: silentLogger, member: `m${i}`, misfireGraceMs: 60_000, misfirePolicy: opts.policy ?? 'runOnce' });
+      const executor = new LocalExecutor({ log: testLog });
+      const engine = new ExecutionEngine({ pool, store, executor, log: testLog, member: `m${i}`, pathTemplate: '${project}/${executionId}.log' });
+      const scheduler = new Scheduler({ pool, engine, log: testLog, member: `m${i}`, misfireGraceMs: 60_000, misfirePolicy: opts.policy ?? 'runOnce' });
       members.push({ engine, scheduler, executor });
     }
     const { jobs } = parseJobs(jobYaml, 'yaml');
