@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
 # postgresql-15: the oldest supported server, for test/db/postgres15.test.ts (no cluster is created or started).
-DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15
+# prometheus: its promtool checks and unit-tests the alert rules (test/metrics/monitoring.test.ts); no server is started.
+DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15 prometheus
 TAP_ARGS ?=
 BENCH ?=
 
@@ -13,14 +14,18 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $(NPM_STAMP)
 
-# Debian packages the tests need (installed only when missing; needs root or sudo).
+# Debian packages the tests need (installed only when missing; needs root or sudo). Their daemons
+# (slapd, nginx, haproxy, prometheus) are not started: the tests run private instances.
 deps-debian:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then $$SUDO mkdir -p /etc/postgresql-common && echo 'create_main_cluster = false' | $$SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then policy=yes; printf '#!/bin/sh\nexit 101\n' | $$SUDO tee /usr/sbin/policy-rc.d >/dev/null; $$SUDO chmod +x /usr/sbin/policy-rc.d; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; rc=$$?; \
+	  if [ -n "$$policy" ]; then $$SUDO rm -f /usr/sbin/policy-rc.d; fi; \
+	  [ $$rc = 0 ] || exit $$rc; \
 	fi
 	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then \
 	  echo "creating system user postgres (PostgreSQL refuses to run as root)"; useradd --system --no-create-home postgres; fi
