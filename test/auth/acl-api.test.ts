@@ -5,6 +5,7 @@ import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { startTestServer } from '../server/helpers.js';
 import { createToken } from '../../server/auth/tokens.js';
+import { testPool } from '../harness/pool.js';
 import { waitFor } from './helpers.js';
 
 const POLICY = `
@@ -163,4 +164,78 @@ t.test('the embedded default policy: admin everything, user read and run, others
   const { rows } = await ts.pool.query("select event, target, details from tandem.audit_events where username = 'admin' and event like 'execution.%' order by at");
   t.same(rows.map((r) => r.event), ['execution.started', 'execution.aborted']);
   t.equal(rows[1].target, `/api/v1/executions/${run.body.id}/abort`);
+});
+
+
+t.test('changing a job is audited as job.updated, with who and what, by re-import and by PUT', async (t) => {
+  const ts = await startTestServer(t, pgs);
+  const olga = (await createToken(ts.pool, { user: 'olga', roles: ['admin'] })).token;
+  t.equal((await ts.api('POST', '/api/v1/projects', { name: 'build' })).status, 201);
+  const compile = (exec: string, description: string) => ({ name: 'compile', description, sequence: { commands: [{ exec }] } });
+
+  const first = await as(ts.url, olga, 'POST', '/api/v1/projects/build/jobs', [compile('make', 'v1')]);
+  t.equal(first.status, 201, 'job imported');
+  const id: string = first.body.jobs[0].id;
+  const again = await as(ts.url, olga, 'POST', '/api/v1/projects/build/jobs', [compile('make all', 'v2')]);
+  t.equal(again.status, 201, 're-import of the changed job');
+  t.same([again.body.created, again.body.updated, again.body.jobs[0].id], [0, 1, id], 'the same job, updated');
+  const put = await as(ts.url, olga, 'PUT', `/api/v1/jobs/${id}`, compile('make check', 'v3'));
+  t.equal(put.status, 200, 'job replaced by PUT');
+  const mixed = await as(ts.url, olga, 'POST', '/api/v1/projects/build/jobs', [compile('make dist', 'v4'), ...job('package')]);
+  t.same([mixed.status, mixed.body.created, mixed.body.updated], [201, 1, 1], 'an import that creates one job and changes another');
+  const packageId: string = mixed.body.jobs.find((j: { name: string }) => j.name === 'package').id;
+  t.equal((await ts.api('GET', `/api/v1/jobs/${id}`)).body.description, 'v4', 'the job holds the last change');
+
+  const { rows } = await ts.pool.query("select event, outcome, username, client_addr, target, details from tandem.audit_events where username = 'olga' order by at, id");
+  t.same(
+    rows.map((r) => r.event),
+    ['job.created', 'job.updated', 'job.updated', 'job.created', 'job.updated'],
+    'one row per change: created, re-imported, replaced, then the mixed import as created + updated',
+  );
+  t.ok(rows.every((r) => r.outcome === 'success' && r.details.via === 'token'), 'by olga\'s token, successful');
+  t.ok(rows.every((r) => /^(::ffff:)?127\.0\.0\.1$/.test(r.client_addr)), `from the client address (${rows[0]?.client_addr})`);
+  t.same(rows[1].details.jobs, [{ id, name: 'compile' }], 're-import: names the changed job');
+  t.same([rows[1].target, rows[1].details.method], ['/api/v1/projects/build/jobs', 'POST'], 're-import: the route');
+  t.same([rows[2].target, rows[2].details.method, rows[2].details.id], [`/api/v1/jobs/${id}`, 'PUT', id], 'PUT: the job replaced');
+  t.same(rows[3].details.jobs, [{ id: packageId, name: 'package' }], 'mixed import: the created job only');
+  t.same(rows[4].details.jobs, [{ id, name: 'compile' }], 'mixed import: the changed job only');
+});
+
+t.test('the audit trail is append-only: UPDATE, DELETE and TRUNCATE are refused and change nothing', async (t) => {
+  const ts = await startTestServer(t, pgs);
+  t.equal((await ts.api('POST', '/api/v1/projects', { name: 'kept' })).status, 201);
+  const failed = await fetch(`${ts.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'mallory', password: 'guess' }) });
+  t.equal(failed.status, 401, 'a failed login, audited');
+  const snapshot = async () => (await ts.pool.query('select * from tandem.audit_events order by id')).rows;
+  const before = await waitFor(async () => {
+    const rows = await snapshot();
+    return rows.some((r) => r.event === 'login' && r.username === 'mallory') && rows.some((r) => r.event === 'project.created') ? rows : undefined;
+  }, 'the audit rows of the project and the failed login');
+
+  // The job server's own role (here the cluster's superuser), and an application role that was
+  // granted every table privilege: the trigger refuses both, whatever the grants say.
+  const role = `audit_app_${process.pid}`;
+  await ts.pool.query(`create role ${role} login password 'app-pw'`);
+  await ts.pool.query(`grant usage on schema tandem to ${role}`);
+  await ts.pool.query(`grant select, insert, update, delete, truncate on all tables in schema tandem to ${role}`);
+  const appUrl = new URL(ts.dbUrl);
+  appUrl.username = role;
+  appUrl.password = 'app-pw';
+  const app = testPool(t, { connectionString: appUrl.toString(), max: 1 });
+  const roles: [string, typeof app][] = [
+    ['the job server role', ts.pool],
+    ['an application role with every table privilege', app],
+  ];
+  for (const [who, pool] of roles) {
+    for (const [op, sql] of [
+      ['UPDATE', "update tandem.audit_events set username = 'someone-else', details = '{}'"],
+      ['DELETE', "delete from tandem.audit_events where username = 'mallory'"],
+      ['TRUNCATE', 'truncate tandem.audit_events'],
+    ] as const) {
+      await t.rejects(pool.query(sql), { code: 'P0001', message: `tandem.audit_events is append-only (${op} refused)` }, `${who}: ${op} refused with a clear error`);
+    }
+    t.same(await snapshot(), before, `${who}: every row is unchanged`);
+  }
+  await app.query("insert into tandem.audit_events (event, outcome, username) values ('test.appended', 'success', 'app')");
+  t.equal((await snapshot()).length, before.length + 1, 'appending still works');
 });
