@@ -11,7 +11,7 @@ import { hashPassword } from '../../server/auth/password.js';
 import { writeUsersFile } from '../../server/auth/local/usersFile.js';
 import { hashSessionId } from '../../server/auth/sessions.js';
 import { tempDir } from '../harness/tmp.js';
-import { api, count, startReplication, startSiteServer, startSites, waitFor } from '../failover/helpers.js';
+import { api, count, failover, startReplication, startSiteServer, startSites, waitFor } from '../failover/helpers.js';
 import { call } from './helpers.js';
 import { login } from './session.js';
 
@@ -84,4 +84,51 @@ t.test('log in on the passive site: a read-only session kept on that site', asyn
   t.equal(w.status, 503, "and a's session cannot write on b either");
   t.equal(w.body.error.code, 'site_passive');
   t.equal(await count(b, 'tandem_site.local_sessions'), 0);
+});
+
+t.test('a session opened on the active site writes on the other site after a switchover (cookie and CSRF token)', async (t) => {
+  const dir = await tempDir(t, 'users');
+  const usersFile = path.join(dir, 'users.yaml');
+  writeUsersFile(usersFile, new Map([['otto', { password: await hashPassword('otto-pw', { N: 1024 }), roles: ['admin'] }]]));
+
+  const sites = await startSites(t);
+  const { a, b } = sites;
+  startReplication(t, a, b);
+  await startSiteServer(t, a, sites, { 'auth.usersFile': usersFile });
+  await startSiteServer(t, b, sites, { 'auth.usersFile': usersFile });
+
+  const l = await login(a.url, 'otto', 'otto-pw');
+  t.equal(l.status, 200, `login on the active site (${JSON.stringify(l.body)})`);
+  const s = l.session!;
+  const write = (site: typeof a, name: string, csrf: string | undefined = s.csrfToken) =>
+    call(`${site.url}/api/v1/projects`, { method: 'POST', cookie: s.cookie, headers: csrf ? { 'x-csrf-token': csrf } : {}, body: { name } });
+  t.equal((await write(a, 'before')).status, 201, 'the session writes on a');
+  const idHash = hashSessionId(s.cookie.split('=')[1]!);
+  await waitFor('the session replicated to b', async () => (await count(b, `tandem.sessions where id_hash = '${idHash}'`)) === 1);
+
+  const res = await failover(sites, { to: 'b', reverse: true });
+  t.equal(res.outcome, 'done', 'switchover a → b done');
+  await waitFor('b answers 200 on /health/active', async () => (await fetch(b.url + '/health/active')).status === 200);
+
+  const me = await call(`${b.url}/api/v1/me`, { cookie: s.cookie });
+  t.equal(me.status, 200, 'the cookie is still a valid session on b');
+  t.equal(me.body.user, 'otto');
+  t.notOk(me.body.readOnly, 'a normal (read-write) session now that b is active');
+  t.equal(me.body.csrfToken, s.csrfToken, 'with the CSRF token given at login on a');
+
+  const noCsrf = await write(b, 'no-csrf', '');
+  t.equal(noCsrf.status, 403, 'a write without the CSRF token is still refused on b');
+  t.equal(noCsrf.body.error.code, 'csrf_failed');
+  const onB = await write(b, 'after');
+  t.equal(onB.status, 201, `the same cookie and CSRF token write on b (${JSON.stringify(onB.body)})`);
+  t.equal(await count(b, `tandem.projects where name = 'after'`), 1, 'the project is at b');
+  t.equal(await count(b, `tandem.projects where name = 'no-csrf'`), 0, 'the refused one is not');
+  // (The audit row does not name the project: the one written on a, replicated, and the one written on b.)
+  const audit = await b.q(`select username, details from tandem.audit_events where event = 'project.created' order by at`);
+  t.same(audit.rows.map((r) => [r.username, r.details.via]), [['otto', 'session'], ['otto', 'session']], "b's audit trail names otto and his session for both writes");
+
+  const onA = await write(a, 'on-a');
+  t.equal(onA.status, 503, 'a, now passive, refuses the write');
+  t.equal(onA.body.error.code, 'site_passive');
+  t.equal(onA.body.error.activeSite, b.url, 'naming b');
 });
