@@ -1,5 +1,5 @@
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, envName, requireKeys } from '../../server/config/load.js';
 import { TandemError } from '../../server/errors.js';
@@ -93,4 +93,40 @@ t.test('sites map and site name', async (t) => {
 t.test('requireKeys names the key and how to set it', async (t) => {
   const cfg = loadConfig({ env: {} });
   t.throws(() => requireKeys(cfg, ['database.url']), { message: /database\.url: is required \(set it with --database-url, TANDEM_DATABASE_URL/ });
+});
+
+t.test('without --config: tandem.yaml in the working directory, else defaults; a missing --config file is an error', async (t) => {
+  const dir = await tempDir(t, 'config');
+  const withFile = path.join(dir, 'with-file');
+  const empty = path.join(dir, 'empty');
+  mkdirSync(withFile);
+  mkdirSync(empty);
+  writeFileSync(path.join(withFile, 'tandem.yaml'), 'server:\n  port: 5001\ndatabase:\n  url: postgres://cwd@127.0.0.1/db\n');
+  const other = path.join(dir, 'other.yaml');
+  writeFileSync(other, 'server:\n  host: 0.0.0.0\n');
+  // The working directory is this test process's own (tap runs each file in its own process); restored below.
+  const cwd = process.cwd();
+  t.teardown(() => process.chdir(cwd));
+
+  process.chdir(withFile);
+  const fromCwd = loadConfig({ env: {} });
+  t.equal(fromCwd.server.port, 5001, 'tandem.yaml in the working directory is read');
+  t.equal(fromCwd.database.url, 'postgres://cwd@127.0.0.1/db');
+  const named = loadConfig({ env: {}, file: other });
+  t.same([named.server.host, named.server.port, named.database.url], ['0.0.0.0', 4440, undefined], '--config FILE is read instead of it, not on top of it');
+  t.equal(loadConfig({ env: {}, file: '' }).server.port, 4440, "file: '' reads no file at all (what tests and the demo use)");
+  t.equal(loadConfig({ env: { TANDEM_SERVER_PORT: '6001' } }).server.port, 6001, 'the environment still overrides it');
+
+  process.chdir(empty);
+  const defaults = loadConfig({ env: {} });
+  t.same([defaults.server.port, defaults.server.host, defaults.database.url], [4440, '127.0.0.1', undefined], 'neither: the defaults');
+
+  const missing = path.join(dir, 'missing.yaml');
+  try {
+    loadConfig({ env: {}, file: missing });
+    t.fail('a missing --config file was accepted');
+  } catch (e) {
+    t.ok(e instanceof TandemError && e.code === 'invalid_config', 'invalid_config error');
+    t.match((e as Error).message, `cannot read config file ${missing}: ENOENT`, 'names the file and why');
+  }
 });
