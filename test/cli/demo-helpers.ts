@@ -131,3 +131,23 @@ export function stopAtTeardown(t: Teardown, current: () => Run | undefined): voi
     }
   });
 }
+
+/**
+ * Runs the demo's sample job on a site with the `who` option. The job is
+ * also scheduled every minute and does not allow multiple executions, so a
+ * request that meets the scheduled run gets 409 (already running): that one
+ * is asked again once the scheduled run has ended. Any other answer is
+ * returned as it is, for the test to check.
+ */
+export async function runSampleJob(site: string, token: string, who: string): Promise<{ status: number; body: { id?: string; error?: { code: string; message: string } } }> {
+  return waitFor(`a run of the sample job on ${site} that does not meet its scheduled run`, async () => {
+    const r = await fetch(`${site}/api/v1/jobs/${JOB_ID}/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ options: { who } }),
+    });
+    const body = (await r.json()) as { id?: string; error?: { code: string; message: string } };
+    if (r.status === 409 && /already running/.test(body.error?.message ?? '')) return false;
+    return { status: r.status, body };
+  });
+}

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { loadConfig } from '../../server/config/load.js';
 
 import { runFailover } from '../../replicator/failover/index.js';
-import { JOB_ID, demo, demoDir, freePortPair, getJson, leftoverPostgres, runPrinted, stopAtTeardown, stopWithSigint, summary, waitFor, type Run } from './demo-helpers.js';
+import { demo, demoDir, freePortPair, getJson, leftoverPostgres, runPrinted, runSampleJob, stopAtTeardown, stopWithSigint, summary, waitFor, type Run } from './demo-helpers.js';
 import { testLog } from '../harness/log.js';
 
 t.test('an interrupted switchover is completed with the printed command; the demo then replicates back', async (t) => {
@@ -75,13 +75,9 @@ t.test('an interrupted switchover is completed with the printed command; the dem
     await waitFor('the demo to replicate b → a', async () => run.stdout().includes('[demo] replication b → a started'), 30_000);
     t.pass('the demo started replication b → a');
 
-    const started = await fetch(`${b}/api/v1/jobs/${JOB_ID}/run`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ options: { who: 'from-site-b' } }),
-    });
-    t.equal(started.status, 201, 'job run on b');
-    const exec = (await started.json()) as { id: string };
+    const started = await runSampleJob(b, token, 'from-site-b');
+    t.equal(started.status, 201, 'job run on b', { body: started.body });
+    const exec = { id: started.body.id! };
     const copied = await waitFor('a to serve the execution log', async () => {
       const r = await getJson(`${a}/api/v1/executions/${exec.id}/output`, token);
       return r.status === 200 && r.body.complete && r.body;

@@ -17,7 +17,7 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { JOB_ID, demo, demoDir, freePortPair, getJson, leftoverPostgres, runPrinted, stopAtTeardown, stopWithSigint, summary, waitFor, withTimeout, type Run } from './demo-helpers.js';
+import { demo, demoDir, freePortPair, getJson, leftoverPostgres, runPrinted, runSampleJob, stopAtTeardown, stopWithSigint, summary, waitFor, withTimeout, type Run } from './demo-helpers.js';
 
 t.test('bad flags: one line naming the flag, exit 2, nothing started', async (t) => {
   for (const [args, msg] of [
@@ -77,13 +77,9 @@ t.test('two-site demo: start and exit, run with a failover, start again after it
       if (site === 'b') t.equal(body.readOnly, true, 'on the passive site the session is read-only');
     }
 
-    const started = await fetch(`${a}/api/v1/jobs/${JOB_ID}/run`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ options: { who: 'tandem-demo-test' } }),
-    });
-    t.equal(started.status, 201, 'job run on a');
-    const exec = (await started.json()) as { id: string };
+    const started = await runSampleJob(a, token ?? '', 'tandem-demo-test');
+    t.equal(started.status, 201, 'job run on a', { body: started.body });
+    const exec = { id: started.body.id! };
     const done = await waitFor('the execution to succeed on a', async () => {
       const r = await getJson(`${a}/api/v1/executions/${exec.id}`, token);
       return r.status === 200 && ['succeeded', 'failed'].includes(r.body.status) && r.body;
