@@ -5,12 +5,13 @@
  * what it started, and what those started, unless they deliberately left the
  * group (setsid).
  */
-import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
-import type { Executor, StepCommand, StepExit, StepProcess } from './executor.js';
+import type { Executor, StepCommand, StepProcess } from './executor.js';
+import { SpawnHelper, type HelperChild } from './spawn-helper.js';
 
 export interface LocalExecutorOptions {
   log: Logger;
@@ -26,6 +27,8 @@ export class LocalExecutor implements Executor {
   readonly kind = 'local';
   private readonly groups = new Set<number>();
   private readonly killGraceMs: number;
+  /** Processes are started by a helper process, not by the server itself (see spawn-helper.ts). */
+  private readonly helper = new SpawnHelper();
 
   constructor(private readonly opts: LocalExecutorOptions) {
     this.killGraceMs = opts.killGraceMs ?? 5000;
@@ -50,16 +53,19 @@ export class LocalExecutor implements Executor {
           : `/bin/sh ${quoted} ${cmd.args}`;
       argv = ['/bin/sh', '-c', line];
     }
-    const child = spawn(argv[0]!, argv.slice(1), {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...(this.opts.baseEnv ?? process.env), ...cmd.env },
-    });
+    let child: HelperChild;
+    try {
+      child = await this.helper.spawn(argv[0]!, argv.slice(1), { ...(this.opts.baseEnv ?? process.env), ...cmd.env });
+    } catch (e) {
+      // As when a process cannot be started: the step fails like a command that was not found.
+      this.opts.log.warn('step process failed to start', { error: e });
+      await cleanup?.().catch((err) => this.opts.log.warn('cannot remove script file', { error: err }));
+      return notStarted();
+    }
     const pgid = child.pid;
-    if (pgid !== undefined) this.groups.add(pgid);
+    this.groups.add(pgid);
     let killTimer: NodeJS.Timeout | undefined;
     const signalGroup = (sig: NodeJS.Signals) => {
-      if (pgid === undefined) return;
       try {
         process.kill(-pgid, sig);
       } catch (e) {
@@ -67,33 +73,22 @@ export class LocalExecutor implements Executor {
         if ((e as NodeJS.ErrnoException).code !== 'ESRCH') this.opts.log.warn('cannot signal step process group', { pgid, error: e });
       }
     };
-    const exited = new Promise<StepExit>((resolve) => {
-      let exit: StepExit | undefined;
-      child.once('error', (e) => {
-        this.opts.log.warn('step process failed to start', { error: e });
-        exit = { exitCode: 127, signal: null };
-        finish();
-      });
-      child.once('exit', (code, signal) => {
-        exit = { exitCode: code, signal };
-        // The leader is gone; members of its group that still hold the output
-        // pipes open (background jobs) must not keep the step alive forever.
-        setTimeout(() => {
-          if (!child.stdout!.destroyed || !child.stderr!.destroyed) signalGroup('SIGKILL');
-        }, 2000).unref();
-      });
-      child.once('close', () => finish());
-      const finish = () => {
-        if (killTimer) clearTimeout(killTimer);
-        if (pgid !== undefined) this.groups.delete(pgid);
-        void (cleanup?.() ?? Promise.resolve())
-          .catch((e) => this.opts.log.warn('cannot remove script file', { error: e }))
-          .then(() => resolve(exit ?? { exitCode: null, signal: null }));
-      };
+    void child.exit.then(() => {
+      // The leader is gone; members of its group that still hold the output
+      // pipes open (background jobs) must not keep the step alive forever.
+      setTimeout(() => {
+        if (child.openPipes() > 0) signalGroup('SIGKILL');
+      }, 2000).unref();
+    });
+    const exited = Promise.all([child.exit, child.pipesClosed]).then(async () => {
+      if (killTimer) clearTimeout(killTimer);
+      this.groups.delete(pgid);
+      await (cleanup?.() ?? Promise.resolve()).catch((e) => this.opts.log.warn('cannot remove script file', { error: e }));
+      return child.exit;
     });
     return {
-      stdout: child.stdout!,
-      stderr: child.stderr!,
+      stdout: child.stdout,
+      stderr: child.stderr,
       exited,
       kill: () => {
         signalGroup('SIGTERM');
@@ -112,7 +107,13 @@ export class LocalExecutor implements Executor {
       }
     }
     this.groups.clear();
+    await this.helper.close();
   }
+}
+
+/** A step whose process could not be started: no output, exit status 127 (as a shell reports "command not found"). */
+function notStarted(): StepProcess {
+  return { stdout: Readable.from([]), stderr: Readable.from([]), exited: Promise.resolve({ exitCode: 127, signal: null }), kill: () => undefined };
 }
 
 export function shellQuote(s: string): string {
