@@ -3,9 +3,10 @@
  * under the store's directory; the JSON lines live in that file and a sealed
  * log also has `<key>.sealed` holding `{size, sha256}`.
  *
- * Writes are batched: `append` only serialises into an in-memory buffer; the
- * buffer is written with one `write()` when it passes `batchBytes` or when
- * the flush timer fires (every `flushIntervalMs`, default 1 s). No fsync per
+ * Writes are batched: `append` only serialises into an in-memory buffer (the
+ * UTF-8 bytes go straight into a Buffer: no joined string to encode again);
+ * the buffer is written with one `write()` when it passes `batchBytes` or
+ * when the flush timer fires (every `flushIntervalMs`, default 1 s). No fsync per
  * line: a crash of the process loses at most the last unflushed second, and
  * whatever was written is kept (torn last lines are dropped on reopen/seal).
  */
@@ -14,7 +15,7 @@ import { mkdir, open, readFile, rename, stat, truncate, writeFile, type FileHand
 import path from 'node:path';
 import { TandemError } from '../errors.js';
 import {
-  entryLine,
+  entryLineSerializer,
   parseLines,
   type LogEntry,
   type LogObjectInfo,
@@ -191,9 +192,11 @@ async function trimToWholeLines(file: string): Promise<{ size: number; hash: Has
 }
 
 class FsLogWriter implements LogWriter {
-  private chunks: string[] = [];
-  private pending = 0;
+  /** Lines not yet handed to a write: `buf[0, used)`. Allocated on the first append after a flush. */
+  private buf: Buffer | undefined;
+  private used = 0;
   private queued = 0;
+  private readonly line = entryLineSerializer();
   private writing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private failed: Error | undefined;
@@ -211,16 +214,63 @@ class FsLogWriter implements LogWriter {
 
   /** Appended but not yet on disk: still buffered, plus batches queued behind a write in progress. */
   get pendingBytes(): number {
-    return this.pending + this.queued;
+    return this.used + this.queued;
   }
 
   append(entry: LogEntry): void {
     if (this.done) throw new Error(`log ${this.key} is finished`);
-    const line = entryLine(entry);
-    this.chunks.push(line);
-    this.pending += line.length;
-    if (this.pending >= this.batchBytes) void this.flush().catch(() => undefined);
-    else this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.flushIntervalMs).unref();
+    const line = this.line(entry);
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+    const most = line.length * 3;
+    if (!this.buf || this.buf.length - this.used < most) {
+      if (this.used) this.queueWrite();
+      if (most > this.bufferSize()) {
+        // A line longer than a whole buffer is written as its own batch.
+        this.queueWrite(Buffer.from(line, 'utf8'));
+        this.scheduleFlush();
+        return;
+      }
+      this.buf = Buffer.allocUnsafe(this.bufferSize());
+    }
+    this.used += this.buf.write(line, this.used, 'utf8');
+    if (this.used >= this.batchBytes) this.queueWrite();
+    this.scheduleFlush();
+  }
+
+  /** Room for a full batch plus the longest line a step's output produces (64 Ki characters, output.ts). */
+  private bufferSize(): number {
+    return this.batchBytes + 192 * 1024;
+  }
+
+  private scheduleFlush(): void {
+    if (this.used) this.timer ??= setTimeout(() => void this.flush().catch(() => undefined), this.flushIntervalMs).unref();
+  }
+
+  /** Hand the buffered bytes (or `extra`) to the write chain. */
+  private queueWrite(extra?: Buffer): void {
+    let chunk: Buffer;
+    if (extra) {
+      chunk = extra;
+    } else {
+      if (!this.buf || !this.used) return;
+      chunk = this.buf.subarray(0, this.used);
+      this.buf = undefined;
+      this.used = 0;
+    }
+    this.queued += chunk.length;
+    this.writing = this.writing.then(async () => {
+      try {
+        if (this.failed) return;
+        let off = 0;
+        while (off < chunk.length) off += (await this.fh.write(chunk, off, chunk.length - off)).bytesWritten;
+        this.hash.update(chunk);
+        this.size += chunk.length;
+      } catch (e) {
+        this.failed = e as Error;
+      } finally {
+        this.queued -= chunk.length;
+      }
+    });
   }
 
   /** Writes are chained so they land in append order; an I/O error is reported to every later flush. */
@@ -229,25 +279,7 @@ class FsLogWriter implements LogWriter {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.chunks.length) {
-      const buf = Buffer.from(this.chunks.join(''), 'utf8');
-      this.chunks = [];
-      this.pending = 0;
-      this.queued += buf.length;
-      this.writing = this.writing.then(async () => {
-        try {
-          if (this.failed) return;
-          let off = 0;
-          while (off < buf.length) off += (await this.fh.write(buf, off, buf.length - off)).bytesWritten;
-          this.hash.update(buf);
-          this.size += buf.length;
-        } catch (e) {
-          this.failed = e as Error;
-        } finally {
-          this.queued -= buf.length;
-        }
-      });
-    }
+    this.queueWrite();
     return this.writing.then(() => {
       if (this.failed) throw this.failed;
     });

@@ -118,15 +118,39 @@ export function logClock(): () => string {
 export function entryLine(e: LogEntry): string {
   // Same text as JSON.stringify(e) + '\n' with the keys in this order, built by hand because this runs
   // once per line of output (hundreds of thousands per second) and only the strings need escaping.
+  return '{"time":' + JSON.stringify(e.time) + entryMiddle(e) + JSON.stringify(e.text) + '}\n';
+}
+
+/** The part of an entry's line between its time and its text. */
+function entryMiddle(e: LogEntry): string {
   return (
-    '{"time":' + JSON.stringify(e.time) +
     ',"level":' + JSON.stringify(e.level) +
     ',"step":' + (e.step === null ? 'null' : JSON.stringify(e.step)) +
     ',"node":' + JSON.stringify(e.node) +
     ',"stream":' + JSON.stringify(e.stream) +
-    ',"text":' + JSON.stringify(e.text) +
-    '}\n'
+    ',"text":'
   );
+}
+
+/**
+ * `entryLine` for one writer: the same text, but the level/step/node/stream
+ * part is built once and reused while it stays the same, which it does for
+ * every line of a step's stream (a line then costs two JSON.stringify calls
+ * instead of six, the largest part of appending one).
+ */
+export function entryLineSerializer(): (e: LogEntry) => string {
+  let level: LogLevel | undefined;
+  let step: string | null | undefined;
+  let node: string | undefined;
+  let stream: LogStream | undefined;
+  let middle = '';
+  return (e) => {
+    if (e.level !== level || e.step !== step || e.node !== node || e.stream !== stream) {
+      ({ level, step, node, stream } = e);
+      middle = entryMiddle(e);
+    }
+    return '{"time":' + JSON.stringify(e.time) + middle + JSON.stringify(e.text) + '}\n';
+  };
 }
 
 /** Parse whole JSON lines of `buf` (which must end with `\n` or be empty). */
