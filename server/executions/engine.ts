@@ -79,14 +79,15 @@ export class ExecutionEngine {
   /**
    * Start a queued execution in the background. `values` are the clear
    * option values (secure ones included), which exist only in memory.
-   * Resolves once the execution is running (or could not start).
+   * `row` is the execution as the caller just wrote it (saves reading it
+   * back). Resolves once the execution is running (or could not start).
    */
-  start(id: string, values: Record<string, string>): Promise<void> {
+  start(id: string, values: Record<string, string>, row?: ExecutionRow): Promise<void> {
     let markedRunning!: () => void;
     const started = new Promise<void>((r) => (markedRunning = r));
     const r: Running = { id, stop: null, stoppedBy: null, current: null, done: Promise.resolve() };
     this.running.set(id, r);
-    r.done = this.run(r, values, markedRunning)
+    r.done = this.run(r, values, markedRunning, row)
       .catch((e) => this.o.log.error('execution failed in the engine', { executionId: id, error: e }))
       .finally(() => {
         this.running.delete(id);
@@ -137,9 +138,9 @@ export class ExecutionEngine {
     }
   }
 
-  private async run(r: Running, values: Record<string, string>, markedRunning: () => void): Promise<void> {
+  private async run(r: Running, values: Record<string, string>, markedRunning: () => void, given?: ExecutionRow): Promise<void> {
     const log = this.o.log.child({ executionId: r.id });
-    const row = await getExecution(this.o.pool, r.id);
+    const row = given ?? (await getExecution(this.o.pool, r.id));
     if (!row) return;
     const def = row.definition as JobDefinition;
     const key = logKeyFor(this.o.pathTemplate, row);

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { ExecutionTrigger } from './executions.js';
+import { executionColumns, type ExecutionRow, type ExecutionTrigger } from './executions.js';
 
 export interface InsertExecution {
   projectId: string;
@@ -43,24 +43,73 @@ export async function insertExecution(db: Db, e: InsertExecution): Promise<{ id:
              insert into tandem.log_objects (execution_id, store, key, size, complete)
              select id, $15, $16, 0, false from e where $14::uuid is not null)
            select id, created_at as "createdAt" from e`,
-    values: [
-      e.projectId,
-      e.jobId,
-      e.jobName,
-      e.jobGroup,
-      JSON.stringify(e.definition),
-      JSON.stringify(e.options),
-      e.trigger,
-      e.userName,
-      e.member,
-      e.exclusive,
-      e.attempt,
-      e.retryOf,
-      e.scheduledTime,
-      e.startNow?.id ?? null,
-      e.startNow?.logStore ?? null,
-      e.startNow?.logKey ?? null,
-    ],
+    values: insertValues(e),
   });
   return rows[0]!;
+}
+
+function insertValues(e: InsertExecution): unknown[] {
+  return [
+    e.projectId,
+    e.jobId,
+    e.jobName,
+    e.jobGroup,
+      JSON.stringify(e.definition),
+      JSON.stringify(e.options),
+    e.trigger,
+    e.userName,
+    e.member,
+    e.exclusive,
+    e.attempt,
+    e.retryOf,
+    e.scheduledTime,
+    e.startNow?.id ?? null,
+    e.startNow?.logStore ?? null,
+    e.startNow?.logKey ?? null,
+  ];
+}
+
+/** What the insert found of the site's role (tandem_site.site, read `for share`; no row: a single active site). */
+export interface SiteGate {
+  role: string;
+  activeUrl: string | null;
+}
+
+/**
+ * `insertExecution` and the site's write check (what `assertWritable` reads)
+ * in one statement, for the run request: the role row is read `for share`
+ * in the same statement, hence in the same transaction, as the insert, and
+ * the insert happens only when the role is `active`. Returns the whole
+ * execution row as `getExecution` reads it (the request answers with it),
+ * or, when the site may not start anything, the role it found and no row.
+ *
+ * A read-only transaction (a passive site's sessions) fails with SQLSTATE
+ * 25006 like any insert, before the role is read; a database without
+ * tandem_site.site fails with 42P01. The caller then asks the site guard.
+ */
+export async function insertExecutionIfActive(db: Db, e: InsertExecution): Promise<{ gate: SiteGate; row: ExecutionRow | null }> {
+  const { rows } = await db.query<ExecutionRow & { siteRole: string; siteActiveUrl: string | null }>({
+    name: 'tandem.insertExecutionIfActive',
+    text: `with site as (select role, active_url from tandem_site.site for share),
+           gate as (select coalesce((select role from site), 'active') as role, (select active_url from site) as active_url),
+           e as (
+             insert into tandem.executions (id, project_id, job_id, job_name, job_group, definition, options, trigger, user_name,
+               member, exclusive, attempt, retry_of, scheduled_time, status, started_at)
+             select coalesce($14::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+               case when $14::uuid is null then 'queued' else 'running' end, case when $14::uuid is null then null else now() end
+             from gate where gate.role = 'active'
+             returning *),
+           l as (
+             insert into tandem.log_objects (execution_id, store, key, size, complete)
+             select id, $15, $16, 0, false from e where $14::uuid is not null
+             returning *)
+           select gate.role as "siteRole", gate.active_url as "siteActiveUrl", x.*
+           from gate left join (
+             select ${executionColumns} from e join tandem.projects p on p.id = e.project_id left join l on l.execution_id = e.id
+           ) x on true`,
+    values: insertValues(e),
+  });
+  const r = rows[0]!;
+  const { siteRole, siteActiveUrl, ...row } = r;
+  return { gate: { role: siteRole, activeUrl: siteActiveUrl }, row: row.id ? (row as ExecutionRow) : null };
 }

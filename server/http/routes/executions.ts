@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { authorize } from '../../auth/middleware.js';
 import { requirePrincipal } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
-import { createExecution } from '../../executions/create.js';
+import { createExecution, type CreateExecutionInput } from '../../executions/create.js';
 import { readExecutionLog, REPLICATING_RETRY_S } from '../../logs/read-execution-log.js';
 import { assertWritable } from '../../site/guard.js';
 import { finalStatuses, type ExecutionStatus } from '../../sql/executions.js';
@@ -35,21 +35,28 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     }
     if (!deps.engine.isAccepting) throw new TandemError('unavailable', 'the server is shutting down and accepts no new executions');
     const user = requirePrincipal(ctx).user;
-    const created = await withTransaction(deps.pool, async (c) => {
-      await assertWritable(c);
-      return createExecution(c, {
-        job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: job.definition },
-        options: options as Record<string, unknown>,
-        trigger: 'user',
-        user,
-        member: deps.engine.member,
-        startNow: deps.engine.startNowFor({ project: job.project, jobId: job.id }),
+    const input: CreateExecutionInput = {
+      job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: job.definition },
+      options: options as Record<string, unknown>,
+      trigger: 'user',
+      user,
+      member: deps.engine.member,
+      startNow: deps.engine.startNowFor({ project: job.project, jobId: job.id }),
+    };
+    // The insert checks the site's role itself (same statement, same transaction) and returns the row to answer with.
+    const created = await withTransaction(deps.pool, (c) => createExecution(c, { ...input, checkSite: true })).catch((e) => {
+      // A read-only transaction (a passive site's sessions, 25006) refuses the insert before its role is known, and a
+      // database without tandem_site.site (42P01) is a single active site: the guard tells these apart and says why.
+      if (!['25006', '42P01'].includes((e as { code?: string }).code ?? '')) throw e;
+      return withTransaction(deps.pool, async (c) => {
+        await assertWritable(c);
+        return createExecution(c, input);
       });
     });
-    void deps.engine.start(created.id, created.values);
-    const row = await getExecution(deps.pool, created.id);
+    const row = created.row ?? (await getExecution(deps.pool, created.id))!;
+    void deps.engine.start(created.id, created.values, row);
     ctx.status = 201;
-    ctx.body = executionView(row!);
+    ctx.body = executionView(row);
   });
 
   router.get('/api/v1/projects/:project/executions', async (ctx) => {
