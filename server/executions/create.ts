@@ -15,7 +15,7 @@ import { resolveOptionValues } from '../jobs/options.js';
 import { insertExecution, insertExecutionIfActive, type InsertExecution } from '../sql/insertExecution.js';
 import { isUniqueViolation } from '../sql/tx.js';
 import type { ExecutionRow, ExecutionTrigger } from '../sql/executions.js';
-import { sitePassiveError, type SiteRole } from '../site/guard.js';
+import { assertRoleAllowed } from './site-gate.js';
 
 /** What is needed of a job to run it (a job row, or the snapshot of an execution being retried). */
 export interface RunnableJob {
@@ -86,7 +86,8 @@ export async function createExecution(client: pg.ClientBase, input: CreateExecut
   try {
     if (input.checkSite) {
       const { gate, row } = await insertExecutionIfActive(client, insert);
-      if (!row) throw sitePassiveError({ role: knownRole(gate.role), activeUrl: gate.activeUrl, readOnly: false });
+      assertRoleAllowed(gate.role, gate.activeUrl, 'start');
+      if (!row) throw new Error(`execution not inserted on an active site (role ${gate.role})`);
       return { id: row.id, values, row };
     }
     const { id } = await insertExecution(client, insert);
@@ -97,13 +98,6 @@ export async function createExecution(client: pg.ClientBase, input: CreateExecut
     }
     throw e;
   }
-}
-
-const ROLES: readonly SiteRole[] = ['active', 'draining', 'passive', 'fenced'];
-
-/** As the site guard reads a role: anything unknown is fenced. */
-function knownRole(role: string): SiteRole {
-  return (ROLES as readonly string[]).includes(role) ? (role as SiteRole) : 'fenced';
 }
 
 export function jobTitle(j: { name: string; group: string }): string {

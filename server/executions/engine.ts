@@ -18,6 +18,7 @@ import type { EngineMetrics } from '../metrics/executions.js';
 import { assertWritable } from '../site/guard.js';
 import type { ExecutionRow, ExecutionStatus } from '../sql/executions.js';
 import { finishExecution } from '../sql/finishExecution.js';
+import { finishExecutionIfWritable } from '../sql/finishExecutionIfWritable.js';
 import { getExecution } from '../sql/getExecution.js';
 import { listAbortRequested } from '../sql/listAbortRequested.js';
 import { markExecutionRunning } from '../sql/markExecutionRunning.js';
@@ -27,6 +28,7 @@ import { createExecution, jobTitle } from './create.js';
 import type { Executor, StepProcess } from './executor.js';
 import { logKeyFor } from './log-key.js';
 import { notify } from './notify.js';
+import { assertRoleAllowed, guardMustDecide } from './site-gate.js';
 import { runSequence, systemLine, type StopReason } from './steps.js';
 
 export interface EngineOptions {
@@ -224,10 +226,18 @@ export class ExecutionEngine {
     }
     systemLine(writer, `execution ${status}${reason ? `: ${reason}` : ''}`, null, status === 'succeeded' ? 'NORMAL' : 'ERROR');
     const info = await writer.finish();
+    const logObject = { store: this.o.store.kind, key, size: info.size, sha256: info.sha256, complete: true };
+    // One statement reads the site's role (for share) and records the end; the guard decides when it cannot.
     await withTransaction(this.o.pool, async (c) => {
-      await assertWritable(c, 'finish');
-      await finishExecution(c, r.id, status, reason);
-      await upsertLogObject(c, { executionId: r.id, store: this.o.store.kind, key, size: info.size, sha256: info.sha256, complete: true });
+      const { role, activeUrl } = await finishExecutionIfWritable(c, { id: r.id, status, reason, log: logObject });
+      assertRoleAllowed(role, activeUrl, 'finish');
+    }).catch(async (e) => {
+      if (!guardMustDecide(e)) throw e;
+      await withTransaction(this.o.pool, async (c) => {
+        await assertWritable(c, 'finish');
+        await finishExecution(c, r.id, status, reason);
+        await upsertLogObject(c, { executionId: r.id, ...logObject });
+      });
     });
     this.o.metrics?.executionFinished(status);
     log.info('execution ended', { status, reason });

@@ -3,6 +3,7 @@ import { authorize } from '../../auth/middleware.js';
 import { requirePrincipal } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
 import { createExecution, type CreateExecutionInput } from '../../executions/create.js';
+import { guardMustDecide } from '../../executions/site-gate.js';
 import { readExecutionLog, REPLICATING_RETRY_S } from '../../logs/read-execution-log.js';
 import { assertWritable } from '../../site/guard.js';
 import { finalStatuses, type ExecutionStatus } from '../../sql/executions.js';
@@ -47,7 +48,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     const created = await withTransaction(deps.pool, (c) => createExecution(c, { ...input, checkSite: true })).catch((e) => {
       // A read-only transaction (a passive site's sessions, 25006) refuses the insert before its role is known, and a
       // database without tandem_site.site (42P01) is a single active site: the guard tells these apart and says why.
-      if (!['25006', '42P01'].includes((e as { code?: string }).code ?? '')) throw e;
+      if (!guardMustDecide(e)) throw e;
       return withTransaction(deps.pool, async (c) => {
         await assertWritable(c);
         return createExecution(c, input);

@@ -1,0 +1,38 @@
+import type { Db } from './db.js';
+import type { ExecutionStatus } from './executions.js';
+
+/**
+ * The end of an execution in one statement: the site's role read `for
+ * share` (as `assertWritable(c, 'finish')` reads it, so a failover waits for
+ * this transaction), the execution closed if still queued or running, and
+ * its log object recorded complete — both only when the role lets running
+ * work be recorded (`active` or `draining`). Returns the role found (no row
+ * in tandem_site.site: a single active site) and whether the execution was
+ * closed here.
+ *
+ * A read-only transaction fails with SQLSTATE 25006 before the role is
+ * read, and a database without tandem_site.site with 42P01: the caller then
+ * asks the site guard, which tells these apart.
+ */
+export async function finishExecutionIfWritable(
+  db: Db,
+  f: { id: string; status: ExecutionStatus; reason: string | null; log: { store: string; key: string; size: number; sha256: string; complete: boolean } },
+): Promise<{ role: string; activeUrl: string | null; finished: boolean }> {
+  const { rows } = await db.query<{ role: string; activeUrl: string | null; finished: boolean }>({
+    name: 'tandem.finishExecutionIfWritable',
+    text: `with site as (select role, active_url from tandem_site.site for share),
+           gate as (select coalesce((select role from site), 'active') as role, (select active_url from site) as active_url),
+           e as (
+             update tandem.executions set status = $2, status_reason = $3, ended_at = now()
+             where id = $1 and status in ('queued', 'running') and (select role from gate) in ('active', 'draining')
+             returning id),
+           l as (
+             insert into tandem.log_objects (execution_id, store, key, size, sha256, complete)
+             select $1, $4, $5, $6, $7, $8 from gate where gate.role in ('active', 'draining')
+             on conflict (execution_id) do update set store = excluded.store, key = excluded.key, size = excluded.size,
+               sha256 = excluded.sha256, complete = excluded.complete, updated_at = now())
+           select gate.role, gate.active_url as "activeUrl", exists (select 1 from e) as finished from gate`,
+    values: [f.id, f.status, f.reason, f.log.store, f.log.key, f.log.size, f.log.sha256, f.log.complete],
+  });
+  return rows[0]!;
+}
