@@ -6,12 +6,14 @@
  * (a unique partial index) so that two concurrent requests cannot both win.
  *
  * Runs on a client that is inside the caller's transaction, after the
- * caller's `assertWritable`.
+ * caller's `assertWritable`; or, with `checkSite`, as one statement that
+ * checks the site's role itself (on the pool or in a transaction).
  */
-import type pg from 'pg';
 import { TandemError } from '../errors.js';
 import type { JobDefinition } from '../jobs/definition.js';
 import { resolveOptionValues } from '../jobs/options.js';
+import type { Db } from '../sql/db.js';
+import { getExecution } from '../sql/getExecution.js';
 import { insertExecution, insertExecutionIfActive, type InsertExecution } from '../sql/insertExecution.js';
 import { isUniqueViolation } from '../sql/tx.js';
 import type { ExecutionRow, ExecutionTrigger } from '../sql/executions.js';
@@ -40,8 +42,10 @@ export interface CreateExecutionInput {
   startNow?: { id: string; logStore: string; logKey: string };
   /**
    * The insert itself checks that this site may start work, in the same
-   * statement (instead of the caller's `assertWritable` before it: two round
-   * trips fewer on the run request), and returns the whole row.
+   * statement (instead of the caller's `assertWritable` before it), and
+   * returns the whole row. Being one statement, it needs no transaction:
+   * the caller may pass the pool (autocommit), whose lost-connection retry
+   * is safe here (see below).
    */
   checkSite?: boolean;
 }
@@ -61,7 +65,7 @@ export function maskedOptions(def: JobDefinition, values: Record<string, string>
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, secure.has(k) ? MASK : v]));
 }
 
-export async function createExecution(client: pg.ClientBase, input: CreateExecutionInput): Promise<CreatedExecution> {
+export async function createExecution(client: Db, input: CreateExecutionInput): Promise<CreatedExecution> {
   const def = input.job.definition;
   if (!def.executionEnabled) {
     throw new TandemError('conflict', `execution of job "${jobTitle(input.job)}" is disabled (executionEnabled: false)`);
@@ -93,6 +97,12 @@ export async function createExecution(client: pg.ClientBase, input: CreateExecut
     const { id } = await insertExecution(client, insert);
     return { id, values };
   } catch (e) {
+    if (input.checkSite && input.startNow && isUniqueViolation(e, 'executions_pkey')) {
+      // Our own id, chosen here: an earlier attempt committed and its answer was lost with its connection
+      // (the pool asked again on a fresh one). The execution exists; answer with it.
+      const row = await getExecution(client, input.startNow.id);
+      if (row) return { id: row.id, values, row };
+    }
     if (isUniqueViolation(e, 'executions_one_active')) {
       throw new TandemError('conflict', `job "${jobTitle(input.job)}" is already running and does not allow multiple executions`);
     }

@@ -227,18 +227,20 @@ export class ExecutionEngine {
     systemLine(writer, `execution ${status}${reason ? `: ${reason}` : ''}`, null, status === 'succeeded' ? 'NORMAL' : 'ERROR');
     const info = await writer.finish();
     const logObject = { store: this.o.store.kind, key, size: info.size, sha256: info.sha256, complete: true };
-    // One statement reads the site's role (for share) and records the end; the guard decides when it cannot.
-    await withTransaction(this.o.pool, async (c) => {
-      const { role, activeUrl } = await finishExecutionIfWritable(c, { id: r.id, status, reason, log: logObject });
-      assertRoleAllowed(role, activeUrl, 'finish');
-    }).catch(async (e) => {
-      if (!guardMustDecide(e)) throw e;
-      await withTransaction(this.o.pool, async (c) => {
-        await assertWritable(c, 'finish');
-        await finishExecution(c, r.id, status, reason);
-        await upsertLogObject(c, { executionId: r.id, ...logObject });
-      });
-    });
+    // One statement (its own transaction: no begin/commit round trips) reads the site's role for share and records
+    // the end; running it again is harmless (it closes only a running execution), so the pool may retry it on a
+    // lost connection. The guard decides when the statement cannot.
+    await finishExecutionIfWritable(this.o.pool, { id: r.id, status, reason, log: logObject }).then(
+      ({ role, activeUrl }) => assertRoleAllowed(role, activeUrl, 'finish'),
+      async (e) => {
+        if (!guardMustDecide(e)) throw e;
+        await withTransaction(this.o.pool, async (c) => {
+          await assertWritable(c, 'finish');
+          await finishExecution(c, r.id, status, reason);
+          await upsertLogObject(c, { executionId: r.id, ...logObject });
+        });
+      },
+    );
     this.o.metrics?.executionFinished(status);
     log.info('execution ended', { status, reason });
     if (status === 'succeeded') void notify(log, def.notification, 'onsuccess', this.payload(row, status));

@@ -44,8 +44,8 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
       member: deps.engine.member,
       startNow: deps.engine.startNowFor({ project: job.project, jobId: job.id }),
     };
-    // The insert checks the site's role itself (same statement, same transaction) and returns the row to answer with.
-    const created = await withTransaction(deps.pool, (c) => createExecution(c, { ...input, checkSite: true })).catch((e) => {
+    // One statement (its own transaction) checks the site's role, inserts, and returns the row to answer with.
+    const created = await createExecution(deps.pool, { ...input, checkSite: true }).catch((e) => {
       // A read-only transaction (a passive site's sessions, 25006) refuses the insert before its role is known, and a
       // database without tandem_site.site (42P01) is a single active site: the guard tells these apart and says why.
       if (!guardMustDecide(e)) throw e;
