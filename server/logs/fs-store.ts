@@ -46,6 +46,8 @@ export class FsLogStore implements LogStore {
   private readonly batchBytes: number;
   private readonly flushIntervalMs: number;
   private readonly writers = new Set<FsLogWriter>();
+  /** Directories this store has made (or found), so that opening a log needs no mkdir. */
+  private readonly dirs = new Set<string>();
 
   constructor(opts: FsLogStoreOptions) {
     this.dir = path.resolve(opts.dir);
@@ -74,10 +76,7 @@ export class FsLogStore implements LogStore {
   async open(key: string): Promise<LogWriter> {
     const file = this.pathOf(key);
     if (await this.sealedInfo(key)) throw new TandemError('conflict', `log ${key} is already complete`);
-    await mkdir(path.dirname(file), { recursive: true });
-    // Reopening after a crash: keep whole lines only, and hash what is kept.
-    const { size, hash } = await trimToWholeLines(file);
-    const handle = await open(file, 'a');
+    const { handle, size, hash } = await this.openForAppend(file);
     const w = new FsLogWriter(key, handle, size, hash, this.batchBytes, this.flushIntervalMs, async (info) => {
       await writeFile(file + '.sealed.tmp', JSON.stringify({ size: info.size, sha256: info.sha256 }));
       await rename(file + '.sealed.tmp', file + '.sealed');
@@ -85,6 +84,34 @@ export class FsLogStore implements LogStore {
     });
     this.writers.add(w);
     return w;
+  }
+
+  /**
+   * A new log is created with one `open` ('ax': fails if it exists) in a
+   * directory this store already made, instead of a read of the file to
+   * trim, a mkdir and an open: each is a round trip to the thread pool, and
+   * every execution opens a log. An existing file is a log reopened after a
+   * crash: keep whole lines only, and hash what is kept.
+   */
+  private async openForAppend(file: string, again = false): Promise<{ handle: FileHandle; size: number; hash: Hash }> {
+    const dir = path.dirname(file);
+    if (!this.dirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.dirs.add(dir);
+    }
+    try {
+      return { handle: await open(file, 'ax'), size: 0, hash: createHash('sha256') };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !again) {
+        // The directory was removed since this store made it.
+        this.dirs.delete(dir);
+        return this.openForAppend(file, true);
+      }
+      if (code !== 'EEXIST') throw e;
+    }
+    const { size, hash } = await trimToWholeLines(file);
+    return { handle: await open(file, 'a'), size, hash };
   }
 
   async read(key: string, offset: number, opts: LogReadOptions = {}): Promise<LogReadResult> {
