@@ -123,7 +123,7 @@ export class SpawnHelper {
     const env = { ...process.env };
     // The helper runs plain JavaScript: no preloaded modules or loaders of the server's.
     delete env.NODE_OPTIONS;
-    const h = spawn(process.execPath, ['--max-old-space-size=64', '-e', HELPER_SOURCE], {
+    const h = spawn(process.execPath, ['--max-old-space-size=32', '--max-semi-space-size=1', '-e', HELPER_SOURCE], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env,
       serialization: 'json',
