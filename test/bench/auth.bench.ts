@@ -69,6 +69,7 @@ const bench: BenchGroup = async (report) => {
       },
     });
     const pool = new pg.Pool({ connectionString: dbUrl, max: 10 });
+    pool.on('error', (e) => process.stderr.write(`bench pool: an idle session was ended by the server: ${e.message}\n`));
     t.teardown(() => pool.end());
     const deps: AuthDeps = { pool, config, log: silentLogger };
     const app = new Koa();

@@ -65,6 +65,7 @@ const bench: BenchGroup = async (report) => {
   const db = await createEmbeddedPostgres({ dir: path.join(base, 'pg'), settings: { max_connections: 200 } });
   let server: ReturnType<typeof spawn> | undefined;
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool.on('error', (e) => process.stderr.write(`bench pool: an idle session was ended by the server: ${e.message}\n`));
   try {
     await migrate(db.url);
     const { token } = await createToken(pool, { user: 'bench', roles: ['admin'] });

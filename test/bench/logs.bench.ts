@@ -128,7 +128,9 @@ async function twoSites(t: Teardown, report: BenchReport): Promise<Sites> {
   const [urlA, urlB] = await Promise.all([pa.createDatabase('tandem'), pb.createDatabase('tandem')]);
   await Promise.all([migrate(urlA), migrate(urlB)]);
   const poolA = new pg.Pool({ connectionString: urlA, max: 8 });
+  poolA.on('error', (e) => process.stderr.write(`bench pool: an idle session was ended by the server: ${e.message}\n`));
   const poolB = new pg.Pool({ connectionString: urlB, max: 8 });
+  poolB.on('error', (e) => process.stderr.write(`bench pool: an idle session was ended by the server: ${e.message}\n`));
   // Idle connections are cut when the clusters stop at the end: not an error of the benchmark.
   poolA.on('error', () => undefined);
   poolB.on('error', () => undefined);

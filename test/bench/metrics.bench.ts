@@ -46,6 +46,7 @@ const bench: BenchGroup = async (report) => {
   report.progress('starting embedded PostgreSQL');
   const db = await createEmbeddedPostgres({ dir: path.join(base, 'pg') });
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  pool.on('error', (e) => process.stderr.write(`bench pool: an idle session was ended by the server: ${e.message}\n`));
   try {
     await migrate(db.url);
     await initSiteState({ databaseUrl: db.url, name: 'a', role: 'active', activeSite: 'a', activeUrl: 'http://127.0.0.1:4440' });

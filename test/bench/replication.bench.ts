@@ -177,6 +177,7 @@ async function measureLag(t: Teardowns, report: BenchReport): Promise<{ p50: num
   const ac = new AbortController();
   const running = runReplicator({ sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, signal: ac.signal });
   const pool = new pg.Pool({ connectionString: p.sourceUrl, max: 4, options: '-c synchronous_commit=off' });
+  pool.on('error', (e) => process.stderr.write(`bench pool: an idle session was ended by the server: ${e.message}\n`));
   try {
     report.progress(`lag: ${LAG_RATE} transactions/s for ${LAG_SECONDS} s`);
     // Warm-up: wait until the replicator streams.
