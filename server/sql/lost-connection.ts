@@ -8,7 +8,8 @@
  * dead session after another. Retrying instead until a deadline, yielding
  * to pending I/O first (setImmediate: the pool then drops every session
  * whose goodbye has arrived) and backing off after that, always reaches a
- * live session, or gives up when the database is really gone.
+ * live session. Only ended sessions are retried (isSessionEnded in tx.ts):
+ * a database that refuses connections fails the operation at once.
  *
  * Only for operations that are safe to run again after a lost connection:
  * a single statement (a terminated session ran none of it) or a transaction

@@ -10,14 +10,14 @@
  * often). Transactions retry the same way in tx.ts.
  */
 import type pg from 'pg';
-import { isConnectionLost } from './tx.js';
+import { isSessionEnded } from './tx.js';
 import { defaultLostConnectionRetry, retryLostConnection, type LostConnectionRetry } from './lost-connection.js';
 
 export function retryDeadConnections(pool: pg.Pool, policy: LostConnectionRetry = defaultLostConnectionRetry): pg.Pool {
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   const retrying = async (...args: unknown[]) => {
     if (typeof args[args.length - 1] === 'function') return query(...args); // callback form: untouched
-    return retryLostConnection(() => query(...args), isConnectionLost, policy);
+    return retryLostConnection(() => query(...args), isSessionEnded, policy);
   };
   pool.query = retrying as typeof pool.query;
   return pool;

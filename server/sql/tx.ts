@@ -20,6 +20,23 @@ export function isConnectionLost(e: unknown): boolean {
 }
 
 /**
+ * The session was ended under a statement (terminated by the server, or its
+ * socket reset), as opposed to the database being unreachable. Only these
+ * are retried (lost-connection.ts): a fresh session then gets through at once
+ * when the database is up (a role change ending idle sessions). A connection
+ * that is refused or cannot be made (the database down or restarting) is not
+ * retried: bridging an outage would hide it from the site monitor, which must
+ * compare epochs with the peers before this site acts as active again (an old
+ * active coming back after a forced failover must not fire a schedule first).
+ */
+export function isSessionEnded(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  if (!err) return false;
+  if (err.code && ['57P01', '57P02', 'ECONNRESET', 'EPIPE'].includes(err.code)) return true;
+  return /Connection terminated|Client has encountered a connection error/.test(err.message ?? '');
+}
+
+/**
  * Run `fn` in a transaction. When the connection dies before `commit` was
  * sent, the server rolled the transaction back, so nothing of it happened and
  * the whole transaction is run again on a fresh connection, for as long as
@@ -32,7 +49,7 @@ export function isConnectionLost(e: unknown): boolean {
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   try {
-    return await retryLostConnection(() => transactionOnce(pool, fn), (e) => e instanceof DeadBeforeCommit);
+    return await retryLostConnection(() => transactionOnce(pool, fn), (e) => e instanceof DeadBeforeCommit && isSessionEnded(e.cause));
   } catch (e) {
     throw e instanceof DeadBeforeCommit ? e.cause : e;
   }

@@ -137,3 +137,22 @@ t.test('every idle session of a pool ended at once (a role change): a burst of q
   }
   t.same((await admin.query('select count(*)::int as n from probe')).rows, [{ n: id }], 'every transaction committed exactly once');
 });
+
+t.test('a database that is down is not waited for: the failure is reported at once, so that the site monitor sees it', async (t) => {
+  const server = await startPostgres(t, { name: 'tx-down' });
+  const url = await server.createDatabase('tx_down');
+  const pool = retryDeadConnections(new pg.Pool({ connectionString: url, max: 2, application_name: 'tx-down' }));
+  pool.on('error', () => undefined); // idle clients ended by the server
+  t.teardown(() => pool.end());
+  t.same((await pool.query('select 1 as one')).rows, [{ one: 1 }], 'up: answered');
+
+  await server.stop('immediate');
+  // Bring it back shortly after the queries below start: a retry that waited for the database would succeed.
+  const back = new Promise<void>((resolve, reject) => setTimeout(() => server.start().then(resolve, reject), 300));
+  const single = await pool.query('select 1 as one').then(() => 'answered', (e: Error & { code?: string }) => e.code ?? e.message);
+  const inTx = await withTransaction(pool, (c) => c.query('select 1')).then(() => 'answered', (e: Error & { code?: string }) => e.code ?? e.message);
+  t.not(single, 'answered', `down: a single query fails (${single}) instead of waiting for the restart`);
+  t.not(inTx, 'answered', `down: a transaction fails (${inTx}) instead of waiting for the restart`);
+  await back;
+  t.same((await pool.query('select 1 as one')).rows, [{ one: 1 }], 'back up: answered again');
+});
