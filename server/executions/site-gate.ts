@@ -4,14 +4,7 @@
  * the same decision and the same error as the site guard (server/site/guard.ts),
  * and the way back to the guard when such a statement cannot tell.
  */
-import { mayWrite, sitePassiveError, type SiteRole, type WriteKind } from '../site/guard.js';
-
-const ROLES: readonly SiteRole[] = ['active', 'draining', 'passive', 'fenced'];
-
-/** A role as the guard reads it: anything unknown is fenced. */
-export function knownRole(role: string): SiteRole {
-  return (ROLES as readonly string[]).includes(role) ? (role as SiteRole) : 'fenced';
-}
+import { knownRole, mayWrite, sitePassiveError, type WriteKind } from '../site/guard.js';
 
 /** Throws the guard's `site_passive` error unless a write of this kind was allowed under `role`. */
 export function assertRoleAllowed(role: string, activeUrl: string | null, kind: WriteKind): void {

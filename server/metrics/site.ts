@@ -20,13 +20,13 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { getSite } from '../site/sql/getSite.js';
 import { localReplication, type LocalReplication } from '../site/sql/localReplication.js';
-import type { SiteRole, SiteRow } from '../site/types.js';
+import type { SiteRow } from '../site/types.js';
+import { SITE_ROLES } from '../site/guard.js';
 import type { Registry } from './registry.js';
 import { SharedSample } from './sample.js';
 import { maxSlotWalKeepSize } from './sql/maxSlotWalKeepSize.js';
 import { replicationSlots, type SlotSample } from './sql/replicationSlots.js';
 
-const ROLES: readonly SiteRole[] = ['active', 'draining', 'passive', 'fenced'];
 const WAL_STATUSES = ['reserved', 'extended', 'unreserved', 'lost'];
 
 export interface SiteSource {
@@ -72,7 +72,7 @@ export class SiteMetrics {
     gauge('tandem_site_role', 'Role of this site (1 for the current role): active, draining, passive or fenced.', ['site', 'role'], (g, r, site) => {
       if (!r.ok) return;
       const role = r.site?.role ?? 'active';
-      for (const x of ROLES) g.set({ site, role: x }, x === role ? 1 : 0);
+      for (const x of SITE_ROLES) g.set({ site, role: x }, x === role ? 1 : 0);
     });
     gauge('tandem_site_epoch', 'Failover epoch of this site (grows with every promotion).', ['site'], (g, r, site) => {
       if (r.ok) g.set({ site }, r.site?.epoch ?? 0);

@@ -34,7 +34,13 @@ export interface SiteRoleInfo {
   readOnly: boolean;
 }
 
-const roles: readonly SiteRole[] = ['active', 'draining', 'passive', 'fenced'];
+/** Every role, in the order metrics list them. */
+export const SITE_ROLES: readonly SiteRole[] = ['active', 'draining', 'passive', 'fenced'];
+
+/** A role as read from tandem_site.site: anything unknown is taken as fenced (never as allowed to write). */
+export function knownRole(role: string): SiteRole {
+  return (SITE_ROLES as readonly string[]).includes(role) ? (role as SiteRole) : 'fenced';
+}
 
 export async function siteRoleInfo(client: Queryable): Promise<SiteRoleInfo> {
   const r = await client.query<{ present: boolean; read_only: boolean }>({
@@ -53,8 +59,7 @@ export async function siteRoleInfo(client: Queryable): Promise<SiteRoleInfo> {
   );
   const found = row.rows[0];
   if (!found) return { role: 'active', activeUrl: null, readOnly };
-  const role = (roles as readonly string[]).includes(found.role) ? (found.role as SiteRole) : 'fenced';
-  return { role, activeUrl: found.active_url, readOnly };
+  return { role: knownRole(found.role), activeUrl: found.active_url, readOnly };
 }
 
 export async function siteRole(client: Queryable): Promise<SiteRole> {
