@@ -8,16 +8,23 @@ import t from 'tap';
 import pg from 'pg';
 import { spawnSync } from 'node:child_process';
 import { startPostgres } from '../harness/postgres.js';
+import type { Teardown } from '../harness/tmp.js';
 import { withTransaction, CommitOutcomeUnknown } from '../../server/sql/tx.js';
 import { retryDeadConnections } from '../../server/sql/retrying-pool.js';
 
-t.test('transactions and single queries survive sessions ended by the server', async (t) => {
-  const server = await startPostgres(t, { name: 'tx' });
-  const url = await server.createDatabase('tx_test');
+/** A fresh cluster and database with the `probe` table `ddl` creates, and an admin session on it. */
+async function probeDatabase(t: Teardown, name: string, ddl: string): Promise<{ url: string; admin: pg.Client }> {
+  const server = await startPostgres(t, { name });
+  const url = await server.createDatabase(name.replace(/-/g, '_') + '_test');
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   t.teardown(() => admin.end());
-  await admin.query(`create table probe (id int primary key, note text)`);
+  await admin.query(ddl);
+  return { url, admin };
+}
+
+t.test('transactions and single queries survive sessions ended by the server', async (t) => {
+  const { url, admin } = await probeDatabase(t, 'tx', `create table probe (id int primary key, note text)`);
 
   const pool = retryDeadConnections(new pg.Pool({ connectionString: url, max: 2, application_name: 'tx-test' }));
   pool.on('error', () => undefined); // idle clients ended by the server
@@ -100,12 +107,7 @@ const pg = require('pg');
 `;
 
 t.test('every idle session of a pool ended at once (a role change): a burst of queries and transactions all succeed', async (t) => {
-  const server = await startPostgres(t, { name: 'tx-burst' });
-  const url = await server.createDatabase('tx_burst');
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  t.teardown(() => admin.end());
-  await admin.query(`create table probe (id int primary key)`);
+  const { url, admin } = await probeDatabase(t, 'tx-burst', `create table probe (id int primary key)`);
 
   const size = 8;
   const pool = retryDeadConnections(new pg.Pool({ connectionString: url, max: size, application_name: 'tx-burst' }));
