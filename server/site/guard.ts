@@ -81,8 +81,16 @@ export async function assertWritable(client: Queryable, kind: WriteKind = 'start
   const info = await siteRoleInfo(client);
   if (!mayWrite(info.role, kind)) throw sitePassiveError(info);
   if (info.readOnly) {
-    // A session opened while this site was passive, before the site monitor aligned it: retryable.
-    throw new TandemError('unavailable', 'this site has just been promoted; retry the request', { details: { retryable: true } });
+    // A session opened while this site was passive, before the site monitor aligned it: retryable
+    // (withTransaction drops such a session and runs the transaction again on a fresh one).
+    throw new StaleReadOnlySession();
+  }
+}
+
+/** This site may write, but the session still has the read-only default of a passive site. */
+export class StaleReadOnlySession extends TandemError {
+  constructor() {
+    super('unavailable', 'this site has just been promoted; retry the request', { details: { retryable: true } });
   }
 }
 

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { TandemError } from '../errors.js';
 import { retryLostConnection } from './lost-connection.js';
+import { StaleReadOnlySession } from '../site/guard.js';
 
 /**
  * Errors that mean the connection itself is gone (the server terminated the
@@ -49,7 +50,10 @@ export function isSessionEnded(e: unknown): boolean {
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   try {
-    return await retryLostConnection(() => transactionOnce(pool, fn), (e) => e instanceof DeadBeforeCommit && isSessionEnded(e.cause));
+    return await retryLostConnection(
+      () => transactionOnce(pool, fn),
+      (e) => e instanceof DeadBeforeCommit && (isSessionEnded(e.cause) || e.cause instanceof StaleReadOnlySession),
+    );
   } catch (e) {
     throw e instanceof DeadBeforeCommit ? e.cause : e;
   }
@@ -88,6 +92,13 @@ async function transactionOnce<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => 
       lost = e as Error;
       if (!committing) throw new DeadBeforeCommit(lost);
       throw new CommitOutcomeUnknown(lost);
+    }
+    if (e instanceof StaleReadOnlySession) {
+      // The session kept a passive site's read-only default (opened while the role changed): nothing was
+      // written; drop it (a new one gets the database's current default) and run the transaction again.
+      await client.query('rollback').catch(() => undefined);
+      lost = e;
+      throw new DeadBeforeCommit(e);
     }
     await client.query('rollback').catch(() => undefined);
     throw e;
