@@ -32,14 +32,22 @@ export async function checkLogin(
   const likelySource: LoginSource = svc.local && (svc.local.has(username) || !svc.ldap) ? 'local' : svc.ldap ? 'ldap' : 'none';
   const userKey = username.normalize('NFC').toLowerCase();
   const addrKey = clientAddr ?? 'unknown';
-  const wait = Math.max(svc.throttleUser.retryAfterMs(userKey), svc.throttleAddress.retryAfterMs(addrKey));
+  const pairKey = `${userKey}\u0000${addrKey}`;
   const failed = (details: Record<string, unknown>, user = username) => audit({ event: 'login', outcome: 'failure', username: user, clientAddr, details });
-  if (wait > 0) {
+  // Refused: this address, or this user name from this address, failed too often. Never the user name alone: anyone
+  // could otherwise lock anyone out by failing on purpose, and the right password from a clean address must work.
+  const addrWait = svc.throttleAddress.retryAfterMs(addrKey);
+  const pairWait = svc.throttleUserAddress.retryAfterMs(pairKey);
+  if (addrWait > 0 || pairWait > 0) {
     measured(likelySource, 'throttled');
-    await failed({ reason: 'throttled' });
-    const seconds = Math.ceil(wait / 1000);
+    const [throttle, key] = addrWait > 0 ? [svc.throttleAddress, addrKey] : [svc.throttleUserAddress, pairKey];
+    const attempts = throttle.refused(key);
+    if (attempts > 0) await failed({ reason: 'throttled', attempts, by: addrWait > 0 ? 'address' : 'user and address' });
+    const seconds = Math.ceil(Math.max(addrWait, pairWait) / 1000);
     throw new TandemError('too_many_requests', `too many failed logins; try again in ${seconds} s`, { details: { retryAfter: seconds } });
   }
+  // A user name failing from many addresses (a distributed guess) is slowed down, not refused.
+  if (svc.throttleUser.retryAfterMs(userKey) > 0) await new Promise((r) => setTimeout(r, svc.config.auth.throttle.userSlowDown));
   // No real user name has control characters (and PostgreSQL text cannot even store NUL).
   if (username.length > 256 || password.length > 1024 || /[\u0000-\u001f\u007f]/.test(username)) {
     svc.throttleAddress.fail(addrKey);
@@ -69,6 +77,7 @@ export async function checkLogin(
   }
 
   if (!outcome.ok) {
+    svc.throttleUserAddress.fail(pairKey);
     svc.throttleUser.fail(userKey);
     svc.throttleAddress.fail(addrKey);
     measured(source as LoginSource, outcome.reason);
@@ -76,6 +85,7 @@ export async function checkLogin(
     svc.log.info('login failed', { user: username, clientAddr, reason: outcome.reason, source });
     throw new TandemError('unauthorized', 'wrong user name or password');
   }
+  svc.throttleUserAddress.succeed(pairKey);
   svc.throttleUser.succeed(userKey);
   measured(outcome.identity.source, 'success');
   return outcome.identity;

@@ -12,5 +12,5 @@ export type { Principal } from './principal.js';
 export type { Action, Resource } from './acl/types.js';
 export type { AuthDeps } from './service.js';
 export { authenticate } from './http/authenticate.js';
-export { authorize } from './http/authorize.js';
+export { authorize, authorizeAny, authorizeNamed } from './http/authorize.js';
 export { authRoutes } from './http/routes.js';

@@ -34,8 +34,12 @@ export interface AuthService {
   config: Config;
   log: Logger;
   policies: PolicySet;
-  throttleUser: Throttle;
+  /** Failures of one user name from one address: that pair is refused for a while (429). */
+  throttleUserAddress: Throttle;
+  /** Failures from one address, any user name: that address is refused for a while (429). */
   throttleAddress: Throttle;
+  /** Failures of one user name from anywhere: far higher limit, and only slows attempts down (never refuses). */
+  throttleUser: Throttle;
   local?: LocalAuthenticator;
   ldap?: LdapAuthenticator;
   metrics?: LoginMetrics;
@@ -68,7 +72,7 @@ function createAuthService(deps: AuthDeps): AuthService {
     policies: a.aclDir ?? 'embedded default',
     policyCount: policies.policies.length,
   });
-  return { pool: deps.pool, config: deps.config, log, policies, throttleUser: throttle(a.throttle.maxFailuresPerUser), throttleAddress: throttle(a.throttle.maxFailuresPerAddress), local, ldap, metrics: deps.metrics, sessionsCleanedAt: 0 };
+  return { pool: deps.pool, config: deps.config, log, policies, throttleUserAddress: throttle(a.throttle.maxFailuresPerUserAddress), throttleAddress: throttle(a.throttle.maxFailuresPerAddress), throttleUser: throttle(a.throttle.maxFailuresPerUser), local, ldap, metrics: deps.metrics, sessionsCleanedAt: 0 };
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Throttling of failed logins, per user name and per client address, in the
+ * Throttling of failed logins (keyed by the caller: per user name and client
+ * address, per client address, per user name; see login.ts), in the
  * memory of one server process (state of this site only; it does not need
  * to survive a restart or a failover). After `maxFailures` failures inside
  * `window`, further attempts are refused for a delay that doubles with each
@@ -21,6 +22,9 @@ interface Entry {
   failures: number;
   firstAt: number;
   blockedUntil: number;
+  /** Refused attempts not yet written to the audit trail, and when the last row was written. */
+  refused: number;
+  auditedAt: number;
 }
 
 export class Throttle {
@@ -48,7 +52,7 @@ export class Throttle {
         const oldest = this.entries.keys().next().value;
         if (oldest !== undefined) this.entries.delete(oldest);
       }
-      e = { failures: 0, firstAt: now, blockedUntil: 0 };
+      e = { failures: 0, firstAt: now, blockedUntil: 0, refused: 0, auditedAt: 0 };
       this.entries.set(key, e);
     }
     e.failures++;
@@ -56,6 +60,24 @@ export class Throttle {
       const block = Math.min(this.o.maxBlockMs, this.o.baseBlockMs * 2 ** (e.failures - this.o.maxFailures));
       e.blockedUntil = now + block;
     }
+  }
+
+  /**
+   * Count an attempt refused because `key` is blocked. Returns how many
+   * refused attempts an audit row should record now (the first refusal, and
+   * then once per window), else 0: a flood of blocked attempts writes one
+   * aggregated row per window into the append-only audit table, not one each.
+   */
+  refused(key: string): number {
+    const e = this.live(key);
+    if (!e) return 1;
+    e.refused++;
+    const now = this.now();
+    if (e.auditedAt !== 0 && now - e.auditedAt < this.o.windowMs) return 0;
+    const n = e.refused;
+    e.refused = 0;
+    e.auditedAt = now;
+    return n;
   }
 
   succeed(key: string): void {

@@ -44,6 +44,16 @@ export const configSchema = {
     trustProxy: bool({ default: false, description: 'trust X-Forwarded-* headers from a load balancer' }),
     drainTimeout: duration({ default: 30_000, description: 'on SIGTERM, how long running executions may take to finish' }),
     memberName: str({ description: 'name of this job-server member (default: hostname:port)' }),
+    maxNestingDepth: int({ default: 64, min: 4, max: 1000, description: 'deepest nesting of a JSON or YAML request body (deeper: 400 before parsing)' }),
+    maxDocumentNodes: int({ default: 2_000_000, min: 100, description: 'most values in a JSON or YAML request body (more: 400 before parsing)' }),
+    maxHeavyRequests: int({
+      default: 8,
+      min: 1,
+      description: 'requests at once per member that list, export, import or read logs; more answer 429 with Retry-After',
+    }),
+    pageLimit: int({ default: 100, min: 1, max: 1000, description: 'items in a list answer when the request gives no limit' }),
+    maxPageLimit: int({ default: 1000, min: 1, description: 'most items a list answer may hold (a larger ?limit= is refused)' }),
+    maxLogChunk: size({ default: 1024 * 1024, description: 'most log bytes one output request returns (a larger ?maxBytes= is cut to it)' }),
   },
   executions: {
     killGrace: duration({ default: 5000, description: 'on abort or timeout, time between SIGTERM and SIGKILL of a step\'s process group' }),
@@ -85,8 +95,14 @@ export const configSchema = {
     sessionIdleTimeout: duration({ default: 30 * 60_000, description: 'session idle expiry' }),
     sessionAbsoluteTimeout: duration({ default: 12 * 3_600_000, description: 'session absolute expiry' }),
     throttle: {
-      maxFailuresPerUser: int({ default: 5, min: 1, description: 'failed logins of one user name before attempts are delayed' }),
-      maxFailuresPerAddress: int({ default: 20, min: 1, description: 'failed logins from one client address before attempts are delayed' }),
+      maxFailuresPerUserAddress: int({ default: 5, min: 1, description: 'failed logins of one user name from one client address before attempts from there are refused for a while' }),
+      maxFailuresPerAddress: int({ default: 20, min: 1, description: 'failed logins from one client address (any user) before its attempts are refused for a while' }),
+      maxFailuresPerUser: int({
+        default: 100,
+        min: 1,
+        description: 'failed logins of one user name from anywhere before each further attempt is slowed down (never refused: a correct password from a clean address still logs in)',
+      }),
+      userSlowDown: duration({ default: 2000, description: 'delay added to each login attempt of a user name over maxFailuresPerUser' }),
       window: duration({ default: 15 * 60_000, description: 'failures older than this (and no longer blocking) are forgotten' }),
       baseDelay: duration({ default: 30_000, description: 'first delay once the limit is reached; doubles with each further failure' }),
       maxDelay: duration({ default: 15 * 60_000, description: 'longest delay, so nobody is locked out for good' }),

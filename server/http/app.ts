@@ -8,6 +8,8 @@ import Router from '@koa/router';
 import { authenticate, authRoutes } from '../auth/middleware.js';
 import type { AppDeps } from './deps.js';
 import { errorMiddleware } from './errors.js';
+import { heavyRequestGate } from './heavy-requests.js';
+import { securityHeaders } from './security-headers.js';
 import { mountExecutionRoutes } from './routes/executions.js';
 import { mountJobRoutes } from './routes/jobs.js';
 import { mountProjectRoutes } from './routes/projects.js';
@@ -23,6 +25,7 @@ export function createApp(deps: AppDeps): Koa {
   // Outermost: times every request with its final status and gives it a request id.
   if (deps.metrics) app.use(deps.metrics.http.middleware(deps.log.child({ component: 'http' })));
   app.use(errorMiddleware(deps.log.child({ component: 'http' })));
+  app.use(securityHeaders());
   app.use(healthRoutes(deps).routes());
   if (deps.metrics) app.use(metricsEndpoint(deps.metrics.registry));
   // Requests forwarded by the load balancer are answered by the active site only (server/site/balancer.ts).
@@ -34,9 +37,11 @@ export function createApp(deps: AppDeps): Koa {
 
   const api = new Router();
   mountSystemRoutes(api, deps);
+  // One cap per member on lists, exports, imports and log reads (429 with Retry-After beyond it).
+  const heavy = heavyRequestGate(deps.config.server.maxHeavyRequests).middleware;
   mountProjectRoutes(api, deps);
-  mountJobRoutes(api, deps);
-  mountExecutionRoutes(api, deps);
+  mountJobRoutes(api, deps, heavy);
+  mountExecutionRoutes(api, deps, heavy);
   app.use(api.routes()).use(api.allowedMethods());
   return app;
 }

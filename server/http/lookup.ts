@@ -1,4 +1,8 @@
-/** Find what a URL names, or answer 404. */
+/**
+ * Find what a URL names, or answer 404. A caller who may not read what was
+ * found gets the same 404 (auth/http/authorize.ts authorizeNamed), so the
+ * not-found errors are built here, once.
+ */
 import { TandemError } from '../errors.js';
 import type { Db } from '../sql/db.js';
 import { getExecution } from '../sql/getExecution.js';
@@ -9,21 +13,30 @@ import type { JobRow } from '../sql/jobs.js';
 import type { Project } from '../sql/projects.js';
 import { isUuid } from './params.js';
 
+/** Names and ids are printable text of bounded length: anything else cannot exist (404, never a database error). */
+function plausibleKey(s: string, max: number): boolean {
+  return s.length > 0 && s.length <= max && !/[\u0000-\u001f\u007f\uFFFD]/.test(s);
+}
+
+export const projectNotFound = (name: string) => new TandemError('not_found', `no project named ${JSON.stringify(name)}`);
+export const jobNotFound = (id: string) => new TandemError('not_found', `no job with id ${JSON.stringify(id)}`);
+export const executionNotFound = (id: string) => new TandemError('not_found', `no execution with id ${JSON.stringify(id)}`);
+
 export async function mustGetProject(db: Db, name: string, opts: { forUpdate?: boolean } = {}): Promise<Project> {
-  const p = await getProjectByName(db, name, opts);
-  if (!p) throw new TandemError('not_found', `no project named ${JSON.stringify(name)}`);
+  const p = plausibleKey(name, 100) ? await getProjectByName(db, name, opts) : null;
+  if (!p) throw projectNotFound(name);
   return p;
 }
 
 export async function mustGetJob(db: Db, id: string): Promise<JobRow> {
-  const j = await getJob(db, id);
-  if (!j) throw new TandemError('not_found', `no job with id ${JSON.stringify(id)}`);
+  const j = plausibleKey(id, 200) ? await getJob(db, id) : null;
+  if (!j) throw jobNotFound(id);
   return j;
 }
 
 export async function mustGetExecution(db: Db, id: string): Promise<ExecutionRow> {
   const e = isUuid(id) ? await getExecution(db, id) : null;
-  if (!e) throw new TandemError('not_found', `no execution with id ${JSON.stringify(id)}`);
+  if (!e) throw executionNotFound(id);
   return e;
 }
 

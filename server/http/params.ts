@@ -23,3 +23,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(s: string): boolean {
   return UUID.test(s);
 }
+
+/**
+ * `?limit=&offset=` of a list: `limit` defaults to server.pageLimit and may
+ * not exceed server.maxPageLimit (400 beyond), so no list answer is larger
+ * than a page however many items exist.
+ */
+export function pageParams(
+  query: Record<string, string | string[] | undefined>,
+  server: { pageLimit: number; maxPageLimit: number },
+): { limit: number; offset: number } {
+  const max = Math.max(server.maxPageLimit, 1);
+  return {
+    limit: intParam(query.limit, 'limit', Math.min(server.pageLimit, max), 1, max),
+    offset: intParam(query.offset, 'offset', 0, 0, 10_000_000),
+  };
+}

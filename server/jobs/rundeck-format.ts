@@ -107,8 +107,13 @@ export function parseJobs(text: string, format: JobFormat): { jobs: JobDefinitio
   let doc: unknown;
   if (format === 'yaml') {
     located = parseYaml(text, 'yaml');
-    // maxAliasCount bounds alias expansion ("billion laughs").
-    doc = located.doc.toJS({ maxAliasCount: 100 });
+    try {
+      // maxAliasCount bounds alias expansion ("billion laughs"); the library then throws a ReferenceError.
+      doc = located.doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      if (!(e instanceof ReferenceError)) throw e;
+      throw new TandemError('invalid_yaml', `invalid YAML: ${e.message.slice(0, 200)}`);
+    }
   } else {
     doc = parseJson(text);
   }
@@ -122,9 +127,30 @@ export function parseJobs(text: string, format: JobFormat): { jobs: JobDefinitio
   }
 }
 
+const yamlOptions = { lineWidth: 0, aliasDuplicateObjects: false, indentSeq: false, singleQuote: true } as const;
+
+/**
+ * `exportJobs` a job at a time, for an answer streamed to the client (a
+ * project of thousands of jobs is never one string in memory): the same
+ * document, in pieces.
+ */
+export function* exportJobsStream(jobs: JobDefinition[], format: JobFormat): Generator<string> {
+  if (format === 'json') {
+    if (!jobs.length) return yield '[]\n';
+    for (let i = 0; i < jobs.length; i++) {
+      const item = JSON.stringify(sortKeys(writeJob(jobs[i]!)), null, 2).replace(/\n/g, '\n  ');
+      yield `${i === 0 ? '[\n  ' : ',\n  '}${item}`;
+    }
+    return yield '\n]\n';
+  }
+  if (!jobs.length) return yield '[]\n';
+  // A YAML list is its items one after the other.
+  for (const j of jobs) yield stringify([sortKeys(writeJob(j))], yamlOptions);
+}
+
 /** Rundeck's export shape: a list of jobs, keys in alphabetical order. `parseJobs(exportJobs(x))` gives back `x`. */
 export function exportJobs(jobs: JobDefinition[], format: JobFormat): string {
   const list = jobs.map((j) => sortKeys(writeJob(j)));
   if (format === 'json') return `${JSON.stringify(list, null, 2)}\n`;
-  return stringify(list, { lineWidth: 0, aliasDuplicateObjects: false, indentSeq: false, singleQuote: true });
+  return stringify(list, yamlOptions);
 }

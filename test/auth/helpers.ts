@@ -13,7 +13,7 @@ import type { Config } from '../../server/config/schema.js';
 import { migrate } from '../../server/db/migrate.js';
 import { type Logger } from '../../server/log.js';
 import { authenticate, authorize, authRoutes, type AuthDeps } from '../../server/auth/middleware.js';
-import { errorMiddleware } from '../../server/auth/http/errorBody.js';
+import { errorMiddleware } from '../../server/http/errors.js';
 import type { PolicySet } from '../../server/auth/acl/evaluate.js';
 import type { TestPostgres } from '../harness/postgres.js';
 import type { Teardown } from '../harness/tmp.js';
@@ -43,12 +43,13 @@ export async function startAuthApp(
   pool.on('error', (e) => process.stderr.write(`auth test pool: idle connection ended: ${e.message}\n`));
   const deps: AuthDeps = { pool, config, log: opts.log ?? testLog, policies: opts.policies };
   const app = new Koa();
+  // As in the job server (server/http/app.ts): one error exit for every route.
+  app.use(errorMiddleware(deps.log));
   app.use(authenticate(deps));
   const routes = authRoutes(deps);
   app.use(routes.routes()).use(routes.allowedMethods());
   // Stand-ins for job-server routes: each checks the policy as the real handlers do.
   const api = new Router();
-  api.use(errorMiddleware(testLog));
   api.get('/api/v1/projects/:project/jobs/:name', (ctx) => {
     authorize(ctx, 'read', { type: 'job', project: ctx.params.project, job: { name: ctx.params.name! } });
     ctx.body = { job: ctx.params.name };

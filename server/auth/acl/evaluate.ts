@@ -37,6 +37,26 @@ export class PolicySet {
     }
     return allowedBy ? { allowed: true, reason: `allowed by ${allowedBy.where}` } : { allowed: false, reason: 'no rule allows it' };
   }
+
+  /**
+   * Whether `action` could be allowed on some resource of this type and
+   * project, whatever its name: a rule allows it (name and group matchers
+   * ignored) and no rule that matches every name denies it. For checking a
+   * route before its body is read (a job import: the jobs' names are in the
+   * body); the exact decision is still made for each job afterwards.
+   */
+  mayEver(subject: Subject, action: Action, resource: Resource): boolean {
+    let allowed = false;
+    for (const policy of this.forSubject(subject)) {
+      if (!contextApplies(policy, resource)) continue;
+      for (const rule of policy.rules[resource.type] ?? []) {
+        const matchesAll = rule.equals.name === undefined && rule.equals.group === undefined && !rule.match.name && !rule.match.group;
+        if (matchesAll && rule.deny.has(action)) return false;
+        if (rule.allow.has(action)) allowed = true;
+      }
+    }
+    return allowed;
+  }
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V) {

@@ -16,7 +16,7 @@ import { SESSION_COOKIE, csrfMatches, findSession, sessionNeedsTouch, touchLiveS
 import { bookkeepingWrite, siteLocalBookkeeping, siteSessionWriteError } from '../siteWrites.js';
 import { authState } from '../principal.js';
 import { clientAddress, isSameOrigin } from './request.js';
-import { sendError } from './errorBody.js';
+import { sendError } from '../../http/errors.js';
 import { auditChange } from './auditChanges.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

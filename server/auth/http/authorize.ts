@@ -33,6 +33,50 @@ export function authorize(ctx: Koa.Context, action: Action, resource: Resource):
   const svc = requireService(ctx);
   const decision = svc.policies.decide(principal, action, resource);
   if (decision.allowed) return;
+  throw denied(ctx, action, resource, decision.reason);
+}
+
+/**
+ * `authorize` for something the URL names (a job, an execution, a project):
+ * a caller who may not even read it gets the same 404 as for something that
+ * does not exist (`notFound`), so that a 403 never confirms what the caller
+ * may not see; a caller who may read it but not do `action` gets the 403.
+ * Both denials are audited.
+ */
+export function authorizeNamed(ctx: Koa.Context, action: Action, resource: Resource, notFound: () => TandemError): void {
+  const principal = requirePrincipal(ctx);
+  const svc = requireService(ctx);
+  if (action !== 'read') {
+    const read = svc.policies.decide(principal, 'read', resource);
+    if (!read.allowed) {
+      denied(ctx, action, resource, read.reason);
+      throw notFound();
+    }
+  }
+  const decision = svc.policies.decide(principal, action, resource);
+  if (decision.allowed) return;
+  const err = denied(ctx, action, resource, decision.reason);
+  if (action === 'read') throw notFound();
+  throw err;
+}
+
+/**
+ * Before a body that names the resources is read: 403 unless `action` could
+ * be allowed on some resource of this kind (PolicySet.mayEver). Each
+ * resource is still authorized once the body is known.
+ */
+export function authorizeAny(ctx: Koa.Context, actions: readonly Action[], resource: Resource): void {
+  const principal = requirePrincipal(ctx);
+  const svc = requireService(ctx);
+  if (actions.some((a) => svc.policies.mayEver(principal, a, resource))) return;
+  throw denied(ctx, actions.join(' or '), resource, 'no rule allows it for any name');
+}
+
+/** Audit and log a denial; the 403 to throw. */
+function denied(ctx: Koa.Context, action: string, resource: Resource, reason: string): TandemError {
+  const principal = requirePrincipal(ctx);
+  const svc = requireService(ctx);
+  const decision = { reason };
   const what = describeResource(resource);
   // In the background (authorize is synchronous), and not on a passive site, which cannot write.
   void bookkeepingWrite(svc.pool, svc.log, 'an ACL denial in the audit trail', () => recordAudit(svc.pool, {
@@ -44,5 +88,5 @@ export function authorize(ctx: Koa.Context, action: Action, resource: Resource):
     details: { action, resource, reason: decision.reason, method: ctx.method, path: ctx.path },
   }));
   svc.log.info('access denied', { user: principal.user, action, target: what, reason: decision.reason });
-  throw new TandemError('forbidden', `not allowed to ${action} ${what}`, { details: { action } });
+  return new TandemError('forbidden', `not allowed to ${action} ${what}`, { details: { action } });
 }

@@ -8,6 +8,12 @@ export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/api/v1/me';
 }
 
+/**
+ * The login page's Content-Security-Policy: nothing but its own inline style
+ * and a form posting to this site; no scripts, no framing.
+ */
+export const LOGIN_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 export function loginPage(opts: { next?: string; error?: string; username?: string }): string {
   return `<!doctype html>
 <html lang="en">

@@ -11,10 +11,10 @@ import { csrfMatches, setSessionCookie } from '../sessions.js';
 import { deleteSession } from '../sql/deleteSession.js';
 import { deleteLocalSession } from '../sql/deleteLocalSession.js';
 import { assertAuthWritable, loginPlace } from '../siteWrites.js';
-import { readBody, optString } from './body.js';
-import { loginPage, safeNext } from './loginPage.js';
+import { bodyLimits, readJsonOrForm, optString } from '../../http/body.js';
+import { LOGIN_PAGE_CSP, loginPage, safeNext } from './loginPage.js';
 import { clientAddress, isSameOrigin } from './request.js';
-import { sendError } from './errorBody.js';
+import { sendError } from '../../http/errors.js';
 
 function retryAfter(ctx: Koa.Context, e: TandemError) {
   const s = e.details?.retryAfter;
@@ -25,13 +25,14 @@ export function mountLoginRoutes(router: Router): void {
   router.get('/login', (ctx) => {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
+    ctx.set('Content-Security-Policy', LOGIN_PAGE_CSP);
     ctx.body = loginPage({ next: typeof ctx.query.next === 'string' ? ctx.query.next : undefined });
   });
 
   router.post('/auth/login', async (ctx) => {
     const svc = requireService(ctx);
     const trustProxy = svc.config.server.trustProxy;
-    const { kind, data } = await readBody(ctx, svc.config.server.bodyLimit);
+    const { kind, data } = await readJsonOrForm(ctx, bodyLimits(svc.config.server));
     // Login CSRF: a browser posting from another site sends its Origin; refuse it.
     const origin = ctx.get('origin');
     if (origin && !isSameOrigin(ctx, trustProxy)) throw new TandemError('csrf_failed', 'login from another site refused');
@@ -67,6 +68,7 @@ export function mountLoginRoutes(router: Router): void {
       if (kind === 'form') {
         ctx.status = e.status;
         ctx.type = 'html';
+        ctx.set('Content-Security-Policy', LOGIN_PAGE_CSP);
         ctx.body = loginPage({ next, error: e.message, username });
         return;
       }
@@ -78,7 +80,7 @@ export function mountLoginRoutes(router: Router): void {
     const svc = requireService(ctx);
     const state = authState(ctx);
     const p = state.principal;
-    const { kind, data } = await readBody(ctx, svc.config.server.bodyLimit);
+    const { kind, data } = await readJsonOrForm(ctx, bodyLimits(svc.config.server));
     if (p?.via === 'session' && p.sessionId) {
       const site = p.sessionStore === 'site';
       // A replicated session can only be ended where the replicated table can be written (the active site).

@@ -18,7 +18,7 @@ import { listTokens } from '../sql/listTokens.js';
 import { revokeToken } from '../sql/revokeToken.js';
 import { authorize } from './authorize.js';
 import { assertAuthWritable } from '../siteWrites.js';
-import { optString, optStringList, readBody } from './body.js';
+import { bodyLimits, optString, optStringList, readJsonOrForm } from '../../http/body.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -53,7 +53,7 @@ export function mountTokenRoutes(router: Router): void {
     const p = requirePrincipal(ctx);
     authorize(ctx, 'create', { type: 'token' });
     await assertAuthWritable(svc.pool);
-    const { data } = await readBody(ctx, svc.config.server.bodyLimit);
+    const { data } = await readJsonOrForm(ctx, bodyLimits(svc.config.server));
     const owner = optString(data, 'user', 256) ?? p.user;
     let ownerRoles = p.roles;
     if (owner !== p.user) {

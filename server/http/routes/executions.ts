@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
-import { authorize } from '../../auth/middleware.js';
+import type Koa from 'koa';
+import { authorizeNamed } from '../../auth/middleware.js';
 import { requirePrincipal } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
 import { createExecution, type CreateExecutionInput } from '../../executions/create.js';
@@ -12,10 +13,10 @@ import { listExecutions } from '../../sql/listExecutions.js';
 import { listStepResults } from '../../sql/listStepResults.js';
 import { requestAbort } from '../../sql/requestAbort.js';
 import { withTransaction } from '../../sql/tx.js';
-import { readJsonObject } from '../body.js';
+import { bodyLimits, readJsonObject } from '../body.js';
 import type { AppDeps } from '../deps.js';
-import { enumParam, intParam } from '../params.js';
-import { jobResource, mustGetExecution, mustGetJob, mustGetProject } from '../lookup.js';
+import { enumParam, intParam, pageParams } from '../params.js';
+import { executionNotFound, jobNotFound, jobResource, mustGetExecution, mustGetJob, mustGetProject, projectNotFound } from '../lookup.js';
 import { executionView } from '../views.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'aborted', 'timedout'] as const;
@@ -24,12 +25,12 @@ function executionResource(e: { project: string; jobName: string; jobGroup: stri
   return { type: 'execution' as const, ...jobResource({ project: e.project, name: e.jobName, group: e.jobGroup }) };
 }
 
-export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
+export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.Middleware): void {
   /** Run a job: `{options: {...}}` → 201 with the (queued) execution. */
   router.post('/api/v1/jobs/:id/run', async (ctx) => {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
-    authorize(ctx, 'run', { type: 'job', ...jobResource(job) });
-    const body = await readJsonObject(ctx, deps.config.server.bodyLimit);
+    authorizeNamed(ctx, 'run', { type: 'job', ...jobResource(job) }, () => jobNotFound(job.id));
+    const body = await readJsonObject(ctx, bodyLimits(deps.config.server));
     const options = body.options ?? {};
     if (!options || typeof options !== 'object' || Array.isArray(options)) {
       throw new TandemError('invalid_option', 'options must be an object of option name to value', { field: 'options' });
@@ -60,12 +61,12 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     ctx.body = executionView(row);
   });
 
-  router.get('/api/v1/projects/:project/executions', async (ctx) => {
+  router.get('/api/v1/projects/:project/executions', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorize(ctx, 'read', { type: 'execution', project: project.name });
+    authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
+    authorizeNamed(ctx, 'read', { type: 'execution', project: project.name }, () => projectNotFound(project.name));
     const status = enumParam(ctx.query.status, 'status', STATUSES);
-    const limit = intParam(ctx.query.limit, 'limit', 20, 1, 1000);
-    const offset = intParam(ctx.query.offset, 'offset', 0, 0, 10_000_000);
+    const { limit, offset } = pageParams(ctx.query, { ...deps.config.server, pageLimit: Math.min(20, deps.config.server.pageLimit) });
     const jobId = typeof ctx.query.jobId === 'string' && ctx.query.jobId ? ctx.query.jobId : undefined;
     const { rows, total } = await listExecutions(deps.pool, { projectId: project.id, status, jobId, limit, offset });
     ctx.body = { project: project.name, total, limit, offset, executions: rows.map((e) => executionView(e)) };
@@ -73,14 +74,14 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
 
   router.get('/api/v1/executions/:id', async (ctx) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
-    authorize(ctx, 'read', executionResource(e));
+    authorizeNamed(ctx, 'read', executionResource(e), () => executionNotFound(e.id));
     ctx.body = executionView(e, await listStepResults(deps.pool, e.id));
   });
 
   /** Abort: a queued execution is closed at once; a running one is killed by the member running it. */
   router.post('/api/v1/executions/:id/abort', async (ctx) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
-    authorize(ctx, 'kill', executionResource(e));
+    authorizeNamed(ctx, 'kill', executionResource(e), () => executionNotFound(e.id));
     if ((finalStatuses as readonly ExecutionStatus[]).includes(e.status)) {
       throw new TandemError('conflict', `execution ${e.id} has already ended (${e.status})`);
     }
@@ -96,11 +97,13 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
   });
 
   /** Log entries from a byte offset; `complete: true` once the log is sealed and fully read (stop tailing). */
-  router.get('/api/v1/executions/:id/output', async (ctx) => {
+  router.get('/api/v1/executions/:id/output', heavy, async (ctx) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
-    authorize(ctx, 'read', executionResource(e));
+    authorizeNamed(ctx, 'read', executionResource(e), () => executionNotFound(e.id));
     const offset = intParam(ctx.query.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const maxBytes = intParam(ctx.query.maxBytes, 'maxBytes', 1024 * 1024, 1024, 16 * 1024 * 1024);
+    // At most server.maxLogChunk per answer: a larger ask is cut to it (the answer's nextOffset says where to go on).
+    const chunk = deps.config.server.maxLogChunk;
+    const maxBytes = Math.min(chunk, intParam(ctx.query.maxBytes, 'maxBytes', chunk, 1024, Number.MAX_SAFE_INTEGER));
     const ended = (finalStatuses as readonly ExecutionStatus[]).includes(e.status);
     if (!e.logKey) {
       // Not started (queued), or closed before it started: there is no log, and none will come once ended.

@@ -14,7 +14,8 @@
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { errorMessage } from '../../errors.js';
+import { TandemError, errorMessage } from '../../errors.js';
+import { sendError } from '../errors.js';
 import { getSite } from '../../site/sql/getSite.js';
 import { localReplication, type LocalReplication } from '../../site/sql/localReplication.js';
 import type { SiteRow } from '../../site/types.js';
@@ -35,10 +36,9 @@ function siteBody(row: SiteRow | null): Record<string, unknown> {
   return { site: row.name, role: row.role, epoch: row.epoch, activeSite: row.activeUrl };
 }
 
-function unavailable(ctx: Koa.Context, code: string, message: string, extra: Record<string, unknown> = {}): void {
-  ctx.status = 503;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error: { code, message, ...extra } };
+/** A 503 in the one error shape (server/http/errors.ts), with the site's state for whoever checks why. */
+function unavailable(ctx: Koa.Context, code: 'unavailable' | 'site_passive', message: string, extra: Record<string, unknown> = {}): void {
+  sendError(ctx, new TandemError(code, message, { details: extra }));
 }
 
 export function healthRoutes(deps: AppDeps): Router {

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { authorize } from '../../auth/middleware.js';
+import { authorize, authorizeAny, authorizeNamed } from '../../auth/middleware.js';
 import { requirePrincipal, requireService } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
 import { assertWritable } from '../../site/guard.js';
@@ -8,12 +8,13 @@ import { deleteProject } from '../../sql/deleteProject.js';
 import { insertProject } from '../../sql/insertProject.js';
 import { listProjects } from '../../sql/listProjects.js';
 import { isUniqueViolation, withTransaction } from '../../sql/tx.js';
-import { readJsonObject } from '../body.js';
+import { bodyLimits, readJsonObject } from '../body.js';
 import type { AppDeps } from '../deps.js';
-import { mustGetProject } from '../lookup.js';
+import { mustGetProject, projectNotFound } from '../lookup.js';
 import { projectView } from '../views.js';
 
-const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+// Not only dots: ".", ".." and "..." would be path segments in log keys and URLs.
+const NAME = /^(?!\.+$)[A-Za-z0-9_.-]{1,100}$/;
 
 export function mountProjectRoutes(router: Router, deps: AppDeps): void {
   router.get('/api/v1/projects', async (ctx) => {
@@ -25,10 +26,12 @@ export function mountProjectRoutes(router: Router, deps: AppDeps): void {
   });
 
   router.post('/api/v1/projects', async (ctx) => {
-    const body = await readJsonObject(ctx, deps.config.server.bodyLimit);
+    // Before the body is read: may the caller create any project at all?
+    authorizeAny(ctx, ['create'], { type: 'project' });
+    const body = await readJsonObject(ctx, bodyLimits(deps.config.server));
     const name = body.name;
     if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new TandemError('validation_failed', 'name: 1 to 100 letters, digits, "_", "." or "-"', { field: 'name' });
+      throw new TandemError('validation_failed', 'name: 1 to 100 letters, digits, "_", "." or "-", not only dots', { field: 'name' });
     }
     if (body.description !== undefined && typeof body.description !== 'string') {
       throw new TandemError('validation_failed', 'description must be a string', { field: 'description' });
@@ -50,14 +53,14 @@ export function mountProjectRoutes(router: Router, deps: AppDeps): void {
 
   router.get('/api/v1/projects/:project', async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorize(ctx, 'read', { type: 'project', project: project.name });
+    authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
     ctx.body = projectView(project);
   });
 
   router.delete('/api/v1/projects/:project', async (ctx) => {
     const name = ctx.params.project!;
     await mustGetProject(deps.pool, name);
-    authorize(ctx, 'delete', { type: 'project', project: name });
+    authorizeNamed(ctx, 'delete', { type: 'project', project: name }, () => projectNotFound(name));
     await withTransaction(deps.pool, async (c) => {
       await assertWritable(c);
       // Lock the project row so no execution starts between the check and the delete.
