@@ -112,6 +112,8 @@ export async function readJsonOrForm(ctx: Koa.Context, limits: BodyLimits): Prom
 
 export type DocumentFormat = 'yaml' | 'json';
 
+const NUL_ESCAPE = /\\(u0000|0|x00|U00000000)/;
+
 /**
  * A job document: YAML or JSON chosen by Content-Type, its shape checked
  * (depth, values, NUL, UTF-8) before the job reader parses it.
@@ -125,8 +127,10 @@ export async function readJobDocument(ctx: Koa.Context, limits: BodyLimits): Pro
   if (!text.trim()) throw new TandemError('bad_request', 'empty job document');
   if (format === 'json') checkJsonShape(text, limits);
   else checkYamlShape(text, limits);
-  if (!valid || text.includes('\u0000')) {
-    // Refused in any case; parse only to name the field (the shape is already known to be small).
+  const literalNul = text.includes('\u0000');
+  // A NUL written as an escape (JSON "\u0000", YAML "\0", "\x00") appears only once parsed.
+  if (!valid || literalNul || NUL_ESCAPE.test(text)) {
+    // Parse only to name the field (the shape is already known to be small); the job reader parses again.
     let data: unknown;
     try {
       data = format === 'json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
@@ -134,7 +138,7 @@ export async function readJobDocument(ctx: Koa.Context, limits: BodyLimits): Pro
       data = undefined;
     }
     refuseBadStrings(Array.isArray(data) ? data : [data], { validUtf8: valid, root: 'jobs' });
-    throw new TandemError('bad_request', valid ? 'the job document contains a NUL character' : 'the job document is not valid UTF-8', { field: 'body' });
+    if (literalNul) throw new TandemError('bad_request', 'the job document contains a NUL character', { field: 'body' });
   }
   return { format, text };
 }

@@ -102,9 +102,10 @@ t.test('ACL policies from a directory on the real job server API: allow, deny wi
 
   await t.test('no rule means denied', async (t) => {
     const other = await as(ts.url, dev, 'GET', '/api/v1/projects/other');
-    t.equal(other.status, 403, 'another project');
-    t.match(other.body.error.message, /not allowed to read project other/);
-    t.equal((await as(ts.url, dev, 'POST', '/api/v1/projects/other/jobs', job('x'))).status, 403, 'jobs in another project');
+    // Issue 18 item 15: what the caller may not read answers as if it did not exist (the denial is still audited).
+    t.equal(other.status, 404, 'another project');
+    t.match(other.body.error.message, /no project named "other"/);
+    t.equal((await as(ts.url, dev, 'POST', '/api/v1/projects/other/jobs', job('x'))).status, 404, 'jobs in another project');
     t.equal((await as(ts.url, dev, 'POST', '/api/v1/projects', { name: 'mine' })).status, 403, 'creating projects');
     t.equal((await as(ts.url, guest, 'GET', '/api/v1/system/info')).status, 403, 'a role no policy names');
     t.equal((await as(ts.url, dev, 'GET', '/api/v1/audit')).status, 403, 'the audit trail');
@@ -151,7 +152,7 @@ t.test('the embedded default policy: admin everything, user read and run, others
   t.equal((await as(ts.url, user, 'DELETE', `/api/v1/jobs/${id}`)).status, 403, 'user may not delete a job');
   t.equal((await as(ts.url, user, 'POST', '/api/v1/projects', { name: 'x' })).status, 403, 'user may not create a project');
   t.equal((await as(ts.url, user, 'GET', '/api/v1/audit')).status, 403, 'user may not read the audit trail');
-  t.equal((await as(ts.url, nobody, 'GET', '/api/v1/projects/web')).status, 403, 'no role, no access');
+  t.equal((await as(ts.url, nobody, 'GET', '/api/v1/projects/web')).status, 404, 'no role, no access (not even to knowing it exists)');
   t.equal((await as(ts.url, nobody, 'GET', '/api/v1/me')).status, 200, 'but /me works for anyone authenticated');
   t.equal((await ts.api('DELETE', `/api/v1/jobs/${id}`)).status, 204, 'admin deletes');
 
