@@ -26,6 +26,7 @@ const CONCURRENT = 100;
 const LINES = 10_000;
 const RPS_SECONDS = 5;
 const RPS_CLIENTS = 32;
+const IMPORT_JOBS = 12_000;
 
 function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -71,7 +72,7 @@ const bench: BenchGroup = async (report) => {
     const { token } = await createToken(pool, { user: 'bench', roles: ['admin'] });
     report.progress('starting tandem server');
     server = spawn(process.execPath, [path.join(repoRoot(), 'bin/tandem.js'), 'server', '--database-url', db.url, '--port', '0', '--member', 'bench', '--logs-dir', path.join(base, 'logs')], {
-      env: { ...process.env, TANDEM_LOG_LEVEL: 'warn', TANDEM_LOG_FORMAT: 'json', TANDEM_DATABASE_POOL_SIZE: '20', TANDEM_SCHEDULER_ENABLED: 'false' },
+      env: { ...process.env, TANDEM_LOG_LEVEL: 'warn', TANDEM_LOG_FORMAT: 'json', TANDEM_DATABASE_POOL_SIZE: '20', TANDEM_SCHEDULER_ENABLED: 'false', TANDEM_SERVER_BODY_LIMIT: '64MB' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -167,6 +168,47 @@ const bench: BenchGroup = async (report) => {
       }),
     );
     report.figure('jobs.get_execution_rps', requests / ((Date.now() - startRps) / 1000), `GET /api/v1/executions/:id per second (${RPS_CLIENTS} concurrent clients on the same machine)`);
+    // 4. Import of 12,000 jobs in one document (issue 18 item 11: linear, set-based writes).
+    report.progress(`importing ${IMPORT_JOBS} jobs in one document`);
+    await api('POST', '/api/v1/projects', { name: 'bench-import' });
+    const doc = Array.from({ length: IMPORT_JOBS }, (_, i) => ({
+      name: `job-${i}`,
+      group: `team-${i % 40}`,
+      description: 'imported by the benchmark',
+      options: [{ name: 'env', values: ['staging', 'production'], enforced: true }],
+      sequence: { commands: [{ exec: 'echo ${option.env}' }] },
+    }));
+    const importStarted = process.hrtime.bigint();
+    const imported = await api('POST', '/api/v1/projects/bench-import/jobs', doc);
+    const importS = Number(process.hrtime.bigint() - importStarted) / 1e9;
+    if (imported.created !== IMPORT_JOBS) throw new Error(`import created ${imported.created} jobs, expected ${IMPORT_JOBS}`);
+    report.figure('jobs.import_12k_s', importS, `s to import ${IMPORT_JOBS} new jobs in one JSON document (POST /projects/:p/jobs, one transaction)`);
+
+    // 5. Event-loop block while 8 clients post a 1 MB document nested 1,000,000 deep (issue 18 item 5): the longest
+    //    /health/live round trip meanwhile, the server's only way to answer being a free event loop.
+    report.progress('posting deeply nested documents while timing /health/live');
+    const deep = '['.repeat(1_000_000);
+    let longest = 0;
+    let posting = true;
+    const prober = (async () => {
+      while (posting) {
+        const t0 = process.hrtime.bigint();
+        await (await fetch(`${url}/health/live`)).arrayBuffer();
+        longest = Math.max(longest, Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+    })();
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch(`${url}/api/v1/projects/bench-import/jobs`, { method: 'POST', headers, body: deep });
+          await res.arrayBuffer();
+          if (res.status !== 400) throw new Error(`deep document: ${res.status}, expected 400`);
+        }
+      }),
+    );
+    posting = false;
+    await prober;
+    report.figure('security.deep_json_block_ms', longest, 'longest GET /health/live round trip while 8 clients post 1 MB JSON documents nested 1,000,000 deep, 5 each (target < 100 ms)');
     report.figure('jobs.peak_rss_mb', peakRssMb(server.pid!), 'peak RSS (VmHWM) of the tandem server process over the whole group');
     report.note('Server and benchmark client share the 2 cores. Run-to-running is the full client round trip of POST /run (the execution is committed as running before the answer).');
   } finally {
