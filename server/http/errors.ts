@@ -23,6 +23,7 @@ const byStatus: Record<number, ErrorCode> = {
   401: 'unauthorized',
   403: 'forbidden',
   404: 'not_found',
+  405: 'method_not_allowed',
   409: 'conflict',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
@@ -64,7 +65,8 @@ export function errorMiddleware(log: Logger): Koa.Middleware {
         throw new TandemError('not_found', `no route for ${ctx.method} ${ctx.path}`);
       }
       if (ctx.status === 405 && !ctx.body) {
-        ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} is not allowed on ${ctx.path}` } };
+        // The router set Allow; keep it.
+        throw new TandemError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`);
       }
     } catch (e) {
       const err = toTandemError(e, log, ctx);

@@ -4,6 +4,7 @@
  * never names, ids or secrets.
  */
 import type Koa from 'koa';
+import { TandemError } from '../errors.js';
 import type { Registry } from './registry.js';
 
 export function metricsEndpoint(registry: Registry): Koa.Middleware {
@@ -12,10 +13,8 @@ export function metricsEndpoint(registry: Registry): Koa.Middleware {
     // Served without a router: name the route as @koa/router would, so scrapes are counted as `/metrics`, not `unmatched`.
     (ctx as unknown as { _matchedRoute?: string })._matchedRoute = '/metrics';
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      ctx.status = 405;
       ctx.set('Allow', 'GET, HEAD');
-      ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} is not allowed on /metrics` } };
-      return;
+      throw new TandemError('method_not_allowed', `${ctx.method} is not allowed on /metrics`);
     }
     ctx.set('Cache-Control', 'no-store');
     ctx.type = registry.contentType;
