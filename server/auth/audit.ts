@@ -2,7 +2,7 @@
  * Writing the audit trail. `recordAudit` waits for the row; pass a
  * transaction's client to commit it together with the change it describes.
  * (ACL denials are written in the background by authorize; successful API
- * changes by the authenticate middleware, see http/auditChanges.ts.)
+ * changes by the authenticate middleware, see http/audit-changes.ts.)
  *
  * A site that is not active cannot write the replicated audit table (its
  * database is read-only for the application, and a row written there would

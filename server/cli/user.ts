@@ -5,7 +5,7 @@
  */
 import { TandemError } from '../errors.js';
 import { hashPassword } from '../auth/password.js';
-import { USERNAME_RE, readUsersFile, writeUsersFile } from '../auth/local/usersFile.js';
+import { USERNAME_RE, readUsersFile, writeUsersFile } from '../auth/local/users-file.js';
 import { validateRoles } from '../auth/tokens.js';
 import type { Command, CommandContext } from './command.js';
 

@@ -3,7 +3,7 @@ import { parseAclText, formatProblem } from '../../server/auth/acl/parse.js';
 import { PolicySet } from '../../server/auth/acl/evaluate.js';
 import { loadPolicies } from '../../server/auth/acl/load.js';
 import { Throttle } from '../../server/auth/throttle.js';
-import { parseRoleMap, rolesFor } from '../../server/auth/ldap/roleMap.js';
+import { parseRoleMap, rolesFor } from '../../server/auth/ldap/role-map.js';
 
 function policies(text: string): PolicySet {
   const { policies, problems } = parseAclText(text, 'test.aclpolicy');

@@ -9,7 +9,7 @@ import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { migrate } from '../../server/db/migrate.js';
 import { checkToken } from '../../server/auth/tokens.js';
-import { LocalAuthenticator } from '../../server/auth/local/localAuthenticator.js';
+import { LocalAuthenticator } from '../../server/auth/local/local-authenticator.js';
 import { main } from '../../server/cli/main.js';
 import { testPool } from '../harness/pool.js';
 

@@ -6,7 +6,7 @@ import { startLdap, SERVICE_DN, SERVICE_PASSWORD, BASE_DN, users } from '../harn
 import { tempDir } from '../harness/tmp.js';
 import { freePort } from '../../server/embedded/net.js';
 import { createToken } from '../../server/auth/tokens.js';
-import { LdapAuthenticator } from '../../server/auth/ldap/ldapAuthenticator.js';
+import { LdapAuthenticator } from '../../server/auth/ldap/ldap-authenticator.js';
 import { loadConfig } from '../../server/config/load.js';
 
 import { call, startAuthApp } from './helpers.js';

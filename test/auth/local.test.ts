@@ -2,9 +2,9 @@ import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../harness/tmp.js';
-import { readUsersFile } from '../../server/auth/local/usersFile.js';
+import { readUsersFile } from '../../server/auth/local/users-file.js';
 import { ensureLocalUser } from '../../server/auth/local/bootstrap.js';
-import { LocalAuthenticator } from '../../server/auth/local/localAuthenticator.js';
+import { LocalAuthenticator } from '../../server/auth/local/local-authenticator.js';
 import { hashPassword, verifyPassword } from '../../server/auth/password.js';
 
 t.test('scrypt hashes carry their parameters and are salted', async (t) => {

@@ -8,7 +8,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { hashPassword } from '../../server/auth/password.js';
-import { writeUsersFile } from '../../server/auth/local/usersFile.js';
+import { writeUsersFile } from '../../server/auth/local/users-file.js';
 import { hashSessionId } from '../../server/auth/sessions.js';
 import { tempDir } from '../harness/tmp.js';
 import { api, count, failover, startReplication, startSiteServer, startSites, waitFor } from '../failover/helpers.js';

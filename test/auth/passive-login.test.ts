@@ -17,7 +17,7 @@ import path from 'node:path';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import { hashPassword } from '../../server/auth/password.js';
-import { writeUsersFile } from '../../server/auth/local/usersFile.js';
+import { writeUsersFile } from '../../server/auth/local/users-file.js';
 import { migrate } from '../../server/db/migrate.js';
 import { createLogger } from '../../server/log.js';
 import { writableUrl } from '../../server/site/connect.js';

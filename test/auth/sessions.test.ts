@@ -3,7 +3,7 @@ import path from 'node:path';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';
 import { hashPassword } from '../../server/auth/password.js';
-import { writeUsersFile } from '../../server/auth/local/usersFile.js';
+import { writeUsersFile } from '../../server/auth/local/users-file.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { call, startAuthApp, waitFor } from './helpers.js';
 import { login } from './session.js';

@@ -11,7 +11,7 @@ import { tempDir } from '../harness/tmp.js';
 import { startTestServer } from '../server/helpers.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { hashPassword } from '../../server/auth/password.js';
-import { writeUsersFile } from '../../server/auth/local/usersFile.js';
+import { writeUsersFile } from '../../server/auth/local/users-file.js';
 import { heavyRequestGate } from '../../server/http/heavy-requests.js';
 import { isTandemError } from '../../server/errors.js';
 

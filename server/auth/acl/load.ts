@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TandemError } from '../../errors.js';
-import { DEFAULT_POLICY, DEFAULT_POLICY_FILE } from './defaultPolicy.js';
+import { DEFAULT_POLICY, DEFAULT_POLICY_FILE } from './default-policy.js';
 import { PolicySet } from './evaluate.js';
 import { parseAclOrThrow } from './parse.js';
 import type { CompiledPolicy } from './types.js';

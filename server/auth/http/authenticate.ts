@@ -13,11 +13,11 @@ import { authService, type AuthDeps } from '../service.js';
 import { checkToken } from '../tokens.js';
 import { touchToken } from '../sql/touchToken.js';
 import { SESSION_COOKIE, csrfMatches, findSession, sessionNeedsTouch, touchLiveSession } from '../sessions.js';
-import { bookkeepingWrite, siteLocalBookkeeping, siteSessionWriteError } from '../siteWrites.js';
+import { bookkeepingWrite, siteLocalBookkeeping, siteSessionWriteError } from '../site-writes.js';
 import { authState } from '../principal.js';
 import { clientAddress, isSameOrigin } from './request.js';
 import { sendError } from '../../http/errors.js';
-import { auditChange } from './auditChanges.js';
+import { auditChange } from './audit-changes.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

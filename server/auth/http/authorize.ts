@@ -7,7 +7,7 @@ import type Koa from 'koa';
 import { TandemError } from '../../errors.js';
 import type { Action, Resource } from '../acl/types.js';
 import { recordAudit } from '../audit.js';
-import { bookkeepingWrite } from '../siteWrites.js';
+import { bookkeepingWrite } from '../site-writes.js';
 import { authState, requirePrincipal, requireService } from '../principal.js';
 
 export function describeResource(r: Resource): string {

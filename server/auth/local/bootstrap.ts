@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../password.js';
-import { readUsersFile, writeUsersFile } from './usersFile.js';
+import { readUsersFile, writeUsersFile } from './users-file.js';
 
 export async function ensureLocalUser(file: string, name: string, roles: string[]): Promise<{ created: boolean; password?: string }> {
   const users = readUsersFile(file);

@@ -17,7 +17,7 @@ import { getProfileRoles } from '../sql/getProfile.js';
 import { listTokens } from '../sql/listTokens.js';
 import { revokeToken } from '../sql/revokeToken.js';
 import { authorize } from './authorize.js';
-import { assertAuthWritable } from '../siteWrites.js';
+import { assertAuthWritable } from '../site-writes.js';
 import { bodyLimits, optString, optStringList, readJsonOrForm } from '../../http/body.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -10,9 +10,9 @@ import { authState, requireService } from '../principal.js';
 import { csrfMatches, setSessionCookie } from '../sessions.js';
 import { deleteSession } from '../sql/deleteSession.js';
 import { deleteLocalSession } from '../sql/deleteLocalSession.js';
-import { assertAuthWritable, loginPlace } from '../siteWrites.js';
+import { assertAuthWritable, loginPlace } from '../site-writes.js';
 import { bodyLimits, readJsonOrForm, optString } from '../../http/body.js';
-import { LOGIN_PAGE_CSP, loginPage, safeNext } from './loginPage.js';
+import { LOGIN_PAGE_CSP, loginPage, safeNext } from './login-page.js';
 import { clientAddress, isSameOrigin } from './request.js';
 import { sendError } from '../../http/errors.js';
 

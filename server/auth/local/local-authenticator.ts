@@ -5,7 +5,7 @@
  */
 import { DUMMY_HASH, verifyPassword } from '../password.js';
 import type { LoginOutcome } from '../identity.js';
-import { readUsersFile } from './usersFile.js';
+import { readUsersFile } from './users-file.js';
 
 export class LocalAuthenticator {
   constructor(readonly file: string) {}

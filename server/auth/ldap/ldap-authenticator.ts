@@ -11,7 +11,7 @@ import type { Logger } from '../../log.js';
 import type { Config } from '../../config/schema.js';
 import type { LoginOutcome, PasswordAuthenticator } from '../identity.js';
 import { connectService, readCaFile, validateLdapUrls, type LdapConnectOptions } from './connect.js';
-import { parseRoleMap, rolesFor, type RoleMap } from './roleMap.js';
+import { parseRoleMap, rolesFor, type RoleMap } from './role-map.js';
 
 /** Groups nested deeper than this are ignored (and cycles are cut anyway). */
 const MAX_NESTING = 10;
