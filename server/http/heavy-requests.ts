@@ -20,16 +20,27 @@ export interface HeavyRequestGate {
 
 export function heavyRequestGate(max: number): HeavyRequestGate {
   let inFlight = 0;
-  const middleware: Koa.Middleware = async (_ctx, next) => {
+  const middleware: Koa.Middleware = async (ctx, next) => {
     if (inFlight >= max) {
       throw new TandemError('too_many_requests', `this member is serving ${max} large requests; try again in a moment`, { details: { retryAfter: 1 } });
     }
     inFlight++;
+    let released = false;
+    const release = () => {
+      if (!released) inFlight--;
+      released = true;
+    };
     try {
       await next();
-    } finally {
-      inFlight--;
+    } catch (e) {
+      release();
+      throw e;
     }
+    // The answer is written after the handlers return (a JSON body serialized, an export streamed): the slot is
+    // held until the response is done or its connection closed.
+    const res = ctx.res as import('node:http').ServerResponse | undefined;
+    if (!res || res.writableFinished || res.destroyed) release();
+    else res.once('close', release);
   };
   return { middleware, inFlight: () => inFlight };
 }

@@ -61,15 +61,19 @@ export function authorizeNamed(ctx: Koa.Context, action: Action, resource: Resou
 }
 
 /**
- * Before a body that names the resources is read: 403 unless `action` could
- * be allowed on some resource of this kind (PolicySet.mayEver). Each
- * resource is still authorized once the body is known.
+ * Before a body that names the resources is read: 403 unless one of
+ * `actions` could be allowed on some resource of this kind
+ * (PolicySet.mayEver). Each resource is still authorized once the body is
+ * known. With `container` (the project the URL names): a caller who may not
+ * read it gets `notFound()` instead of the 403.
  */
-export function authorizeAny(ctx: Koa.Context, actions: readonly Action[], resource: Resource): void {
+export function authorizeAny(ctx: Koa.Context, actions: readonly Action[], resource: Resource, container?: Resource, notFound?: () => TandemError): void {
   const principal = requirePrincipal(ctx);
   const svc = requireService(ctx);
   if (actions.some((a) => svc.policies.mayEver(principal, a, resource))) return;
-  throw denied(ctx, actions.join(' or '), resource, 'no rule allows it for any name');
+  const err = denied(ctx, actions.join(' or '), resource, 'no rule allows it for any name');
+  if (container && notFound && !svc.policies.decide(principal, 'read', container).allowed) throw notFound();
+  throw err;
 }
 
 /** Audit and log a denial; the 403 to throw. */

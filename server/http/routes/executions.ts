@@ -63,7 +63,6 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
 
   router.get('/api/v1/projects/:project/executions', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
     authorizeNamed(ctx, 'read', { type: 'execution', project: project.name }, () => projectNotFound(project.name));
     const status = enumParam(ctx.query.status, 'status', STATUSES);
     const { limit, offset } = pageParams(ctx.query, { ...deps.config.server, pageLimit: Math.min(20, deps.config.server.pageLimit) });

@@ -74,8 +74,7 @@ export function mountJobRoutes(router: Router, deps: AppDeps, heavy: Koa.Middlew
    */
   router.post('/api/v1/projects/:project/jobs', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
-    authorizeAny(ctx, ['create', 'update'], { type: 'job', project: project.name });
+    authorizeAny(ctx, ['create', 'update'], { type: 'job', project: project.name }, { type: 'project', project: project.name }, () => projectNotFound(project.name));
     const doc = await readJobDocument(ctx, bodyLimits(deps.config.server));
     const { jobs, warnings } = parseJobs(doc.text, doc.format);
     if (!jobs.length) throw new TandemError('validation_failed', 'the document holds no job', { field: 'jobs' });
