@@ -30,7 +30,7 @@ export async function upsertJobs(db: Db, projectId: string, user: string | null,
     text: `insert into tandem.jobs as t (id, project_id, group_path, name, description, definition, schedule_enabled,
              execution_enabled, multiple_executions, schedule, created_by, updated_by)
            select r.id, $1, r.group_path, r.name, r.description, r.definition, r.schedule_enabled,
-                  r.execution_enabled, r.multiple_executions, r.schedule, $2, $2
+                  r.execution_enabled, r.multiple_executions, nullif(r.schedule, 'null'::jsonb), $2, $2
            from jsonb_to_recordset($3::jsonb) as r(id text, group_path text, name text, description text, definition jsonb,
                   schedule_enabled boolean, execution_enabled boolean, multiple_executions boolean, schedule jsonb)
            on conflict (id) do update set group_path = excluded.group_path, name = excluded.name,

@@ -184,6 +184,21 @@ t.test('10: lists are paginated, log reads bounded, heavy requests capped', asyn
   t.equal(gate.inFlight(), 0, 'slots are given back');
 });
 
+t.test('11: an import of many jobs is one set-based write, its rows as one by one', async (t) => {
+  await admin('POST', '/api/v1/projects', { name: 'bulk' });
+  const doc = Array.from({ length: 2000 }, (_, i) => job(`j-${i}`, i % 500 === 0 ? { schedule: { crontab: '0 0 3 * * ? *' } } : {}));
+  const r = await admin('POST', '/api/v1/projects/bulk/jobs', doc);
+  t.same([r.status, r.body.created, r.body.updated], [201, 2000, 0]);
+  const { rows } = await ts.pool.query(
+    "select count(*)::int as n, count(schedule)::int as scheduled, count(*) filter (where definition->>'uuid' = id)::int as uuids from tandem.jobs j join tandem.projects p on p.id = j.project_id where p.name = 'bulk'",
+  );
+  t.same(rows[0], { n: 2000, scheduled: 4, uuids: 2000 }, 'unscheduled jobs have no schedule (SQL null), each definition carries its id');
+  const again = await admin('POST', '/api/v1/projects/bulk/jobs', doc.slice(0, 10).concat([job('new-one')]));
+  t.same([again.body.created, again.body.updated], [1, 10], 're-import: matched by group and name');
+  const dup = await admin('POST', '/api/v1/projects/bulk/jobs', [job('twice'), job('twice')]);
+  t.same([dup.status, dup.body.error.field], [400, 'jobs[1].name'], 'a document naming a job twice is refused');
+});
+
 t.test('12: NUL characters and invalid UTF-8 are a 400 naming the field', async (t) => {
   const nulProject = await admin('POST', '/api/v1/projects', { name: 'nul', description: 'a\u0000b' });
   t.same([nulProject.status, nulProject.body.error.field], [400, 'description']);
