@@ -12,6 +12,7 @@ import { mountExecutionRoutes } from './routes/executions.js';
 import { mountJobRoutes } from './routes/jobs.js';
 import { mountProjectRoutes } from './routes/projects.js';
 import { mountSystemRoutes } from './routes/system.js';
+import { mountNodeRoutes } from '../nodes/http/routes.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsEndpoint } from '../metrics/endpoint.js';
 import { balancerGate } from '../site/balancer.js';
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Koa {
   mountProjectRoutes(api, deps);
   mountJobRoutes(api, deps);
   mountExecutionRoutes(api, deps);
+  mountNodeRoutes(api, deps);
   app.use(api.routes()).use(api.allowedMethods());
   return app;
 }
