@@ -75,6 +75,8 @@ interface ProjectEntry {
   model: ProjectModel | null;
   memory: SourceMemory[];
   refreshing: Promise<ProjectModel> | null;
+  /** An on-demand refresh waiting for the running one to end. */
+  queued: Promise<ProjectModel> | null;
   lastUsed: number;
 }
 
@@ -111,13 +113,30 @@ export class NodeCatalog {
   async get(project: string): Promise<ProjectModel> {
     const e = this.entry(project);
     e.lastUsed = Date.now();
-    return e.model ?? (await this.refresh(project));
+    return e.model ?? (await (e.refreshing ?? this.refresh(project)));
   }
 
-  /** Read every source again now (joins a refresh already running). */
+  /**
+   * Read every source again now. A refresh already running may have read a
+   * source before the change the caller knows about: this one runs after it
+   * (callers arriving meanwhile share that next run).
+   */
   refresh(project: string): Promise<ProjectModel> {
     const e = this.entry(project);
-    e.refreshing ??= this.build(project, e).finally(() => {
+    if (e.refreshing) {
+      e.queued ??= e.refreshing
+        .catch(() => undefined)
+        .then(() => {
+          e.queued = null;
+          return this.refresh(project);
+        });
+      return e.queued;
+    }
+    return this.start(project, e);
+  }
+
+  private start(project: string, e: ProjectEntry): Promise<ProjectModel> {
+    e.refreshing = this.build(project, e).finally(() => {
       e.refreshing = null;
     });
     return e.refreshing;
@@ -136,7 +155,7 @@ export class NodeCatalog {
   private entry(project: string): ProjectEntry {
     let e = this.projects.get(project);
     if (!e) {
-      e = { model: null, memory: [], refreshing: null, lastUsed: Date.now() };
+      e = { model: null, memory: [], refreshing: null, queued: null, lastUsed: Date.now() };
       this.projects.set(project, e);
     }
     return e;
@@ -148,7 +167,8 @@ export class NodeCatalog {
         this.projects.delete(project);
         continue;
       }
-      await this.refresh(project).catch((err) => this.o.log.warn('cannot refresh the node model', { project, error: err }));
+      // The background loop joins a refresh already running instead of queueing another.
+      await (e.refreshing ?? this.start(project, e)).catch((err) => this.o.log.warn('cannot refresh the node model', { project, error: err }));
     }
   }
 

@@ -116,6 +116,8 @@ export async function runWorkflow(
 
 class NodeRun {
   private readonly failed = new Set<string>();
+  /** Nodes that ran at least one step: those not failed succeeded; the others stay pending (never started). */
+  private readonly started = new Set<string>();
   private readonly running = new Set<StepProcess>();
   private firstFailure: string | undefined;
 
@@ -162,9 +164,18 @@ class NodeRun {
         });
       }
     }
+    const stop = this.ctx.stopReason();
     for (const n of this.nodes) {
-      const status = this.failed.has(n.name) ? (this.ctx.stopReason() ?? 'failed') : this.ctx.stopReason() ?? 'succeeded';
+      if (!this.started.has(n.name)) {
+        await setExecutionNodeStatus(this.ctx.pool, this.ctx.executionId, n.name, 'pending');
+        continue;
+      }
+      const status = this.failed.has(n.name) ? 'failed' : (stop ?? 'succeeded');
       await setExecutionNodeStatus(this.ctx.pool, this.ctx.executionId, n.name, status);
+    }
+    if (this.started.size < this.nodes.length) {
+      const skipped = this.nodes.filter((n) => !this.started.has(n.name)).map((n) => n.name);
+      systemLine(this.ctx.writer, `not started on ${skipped.length} node(s) ${stop ? `(execution ${stop})` : "after a failure (keepgoing is false)"}: ${skipped.join(', ')}`, null, 'WARN');
     }
     if (this.failed.size) {
       return { ok: false, failure: `${this.firstFailure ?? 'failed'}; failed nodes: ${[...this.failed].join(', ')}` };
@@ -200,6 +211,7 @@ class NodeRun {
 
   private async onNodes(nodes: NodeEntry[], work: (n: NodeEntry, ctx: StepRunContext) => Promise<boolean>): Promise<void> {
     await eachLimited(nodes, this.settings.threadcount, () => this.ctx.stopReason() !== null || (this.failed.size > 0 && !this.settings.keepgoing), async (n) => {
+      this.started.add(n.name);
       await setExecutionNodeStatus(this.ctx.pool, this.ctx.executionId, n.name, 'running');
       await work(n, this.nodeCtx(n));
     });
