@@ -98,6 +98,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     executor,
     refreshMs: config.nodes.refreshInterval,
     sourcePaths: config.nodes.sourcePaths,
+    localName: config.nodes.localNodeName,
     onSourceFailure: (project, type) => nodeMetrics.sourceFailed(project, type),
   });
   const engine = new ExecutionEngine({

@@ -23,14 +23,19 @@ import type { NodeEntry } from './node-executor.js';
 import { readSource, readSourceSpecs, type SourceSpec, type UrlCache } from './sources.js';
 import { getNodeSources } from './sql/getNodeSources.js';
 
-/** The server's own node, named like Rundeck's framework node: this host's name. */
-export function localNode(name = hostname()): NodeEntry {
+/**
+ * The server's own node, as Rundeck's framework node (`framework.server.name`
+ * and `framework.server.hostname`, both `localhost` by default); the host's
+ * real name is in `server-hostname`.
+ */
+export function localNode(name = 'localhost'): NodeEntry {
   return {
     name,
     attributes: {
       nodename: name,
       hostname: 'localhost',
       description: 'the Tandem server itself',
+      'server-hostname': hostname(),
       osFamily: process.platform === 'win32' ? 'windows' : 'unix',
       osName: type(),
       osArch: arch(),
@@ -89,8 +94,8 @@ export interface NodeCatalogOptions {
   refreshMs: number;
   /** Config `nodes.sourcePaths`: directories file/script sources may name (empty: any). */
   sourcePaths?: readonly string[];
-  /** The server's own node (default: this host). */
-  local?: NodeEntry;
+  /** Name of the server's own node (config `nodes.localNodeName`, default `localhost`). */
+  localName?: string;
   /** Counts failed source reads (metrics). */
   onSourceFailure?: (project: string, type: string) => void;
 }
@@ -104,7 +109,7 @@ export class NodeCatalog {
   readonly local: NodeEntry;
 
   constructor(private readonly o: NodeCatalogOptions) {
-    this.local = o.local ?? localNode();
+    this.local = localNode(o.localName);
     this.timer = setInterval(() => void this.refreshAll(), o.refreshMs);
     this.timer.unref();
   }

@@ -92,8 +92,8 @@ export async function runWorkflow(
   const settings = deps ? readNodeDispatch(def) : null;
   const local = deps?.catalog.local;
   if (!deps || !settings) {
-    const node = local ?? null;
-    return runSequence(node ? { ...ctx, context: { ...ctx.context, node: nodeContext(node) } } : ctx, def, values);
+    // On the server itself, as its own node (step results and log lines name it), with the server's executor.
+    return runSequence(local ? { ...ctx, node: local, context: { ...ctx.context, node: nodeContext(local) } } : ctx, def, values);
   }
   const model = await deps.catalog.get(ctx.project);
   const test = compileNodeFilter(settings.filter, { filterExclude: settings.filterExclude, excludePrecedence: settings.excludePrecedence });

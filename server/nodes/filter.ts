@@ -149,8 +149,18 @@ export function parseNodeFilter(filter: string): ParsedFilter {
 type ValueTest = (value: string | undefined) => boolean;
 type TagsTest = (tags: readonly string[]) => boolean;
 
+const LITERAL = /^[^.*+?()[\]{}|^$\\]*$/;
+
 /** RE2 pattern that must match the whole string, or null when `src` is not a valid RE2 pattern. */
 function wholeMatch(src: string): ((s: string) => boolean) | null {
+  // Same answers without the regex engine for the common shapes (the bench's 10,000 nodes): a literal
+  // pattern matches only itself; `literal.*` matches what starts with it and has no newline after
+  // (`.` does not match a newline).
+  if (LITERAL.test(src)) return (s) => s === src;
+  if (src.endsWith('.*') && LITERAL.test(src.slice(0, -2))) {
+    const prefix = src.slice(0, -2);
+    return (s) => s.startsWith(prefix) && !s.includes('\n', prefix.length);
+  }
   try {
     const re = RE2JS.compile(src);
     return (s) => re.matches(s);

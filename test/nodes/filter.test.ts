@@ -115,3 +115,11 @@ t.test('a pathological pattern is linear time (RE2), not catastrophic backtracki
   // Bound is generous on purpose (a backtracking engine takes years here); not a speed goal.
   t.ok(Number(process.hrtime.bigint() - start) / 1e6 < 5000);
 });
+
+t.test('literal and prefix.* shortcuts answer as the regex would', async (t) => {
+  const odd = [node('web'), node('web\nx'), node('webby'), node('xweb'), node('we')];
+  t.same(filterNodes(odd, 'web.*').map((n) => n.name), ['web', 'webby'], '. does not match a newline');
+  t.same(filterNodes(odd, 'web').map((n) => n.name), ['web']);
+  t.same(filterNodes(odd, '/web.*/').map((n) => n.name), ['web', 'webby']);
+  t.same(filterNodes(odd, '/(?s)web.*/').map((n) => n.name), ['web', 'web\nx', 'webby'], 'the regex engine when flags are given');
+});
