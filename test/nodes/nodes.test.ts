@@ -229,6 +229,47 @@ t.test('nodes', async (t) => {
     t.same([...e.successfulNodes].sort(), ['db1', 'web1', 'web2']);
   });
 
+  await t.test('sequence strategies: sequential is step-first, parallel runs the steps at once', async (t) => {
+    const steps = (strategy: string, cmds: string[]) => `
+- name: strategy-${strategy}
+  nodefilters:
+    filter: 'web1,web2'
+  sequence:
+    strategy: ${strategy}
+    commands:
+${cmds.map((c) => `      - exec: ${c}`).join('\n')}
+`;
+    const seq = await run(await importYaml(steps('sequential', ['echo one $RD_NODE_NAME', 'echo two $RD_NODE_NAME'])));
+    t.equal(seq.status, 'succeeded');
+    const order = (await readOutput(ts, seq.id)).filter((x: any) => x.stream === 'stdout').map((x: any) => x.text);
+    t.same(order, ['one web1', 'one web2', 'two web1', 'two web2']);
+    const nf = await run(await importYaml(steps('node-first', ['echo one $RD_NODE_NAME', 'echo two $RD_NODE_NAME'])));
+    t.same((await readOutput(ts, nf.id)).filter((x: any) => x.stream === 'stdout').map((x: any) => x.text), ['one web1', 'two web1', 'one web2', 'two web2']);
+    // Step 1 waits for step 2's mark on the same node: only possible when the steps run at once.
+    const marks = await tempDir(t, 'par');
+    const par = await run(
+      await importYaml(
+        steps('parallel', [
+          `i=0; while [ ! -e ${marks}/$RD_NODE_NAME.2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; test -e ${marks}/$RD_NODE_NAME.2`,
+          `touch ${marks}/$RD_NODE_NAME.2`,
+        ]),
+      ),
+    );
+    t.equal(par.status, 'succeeded', par.statusReason);
+    t.same(par.successfulNodes, ['web1', 'web2']);
+  });
+
+  await t.test('a script source that hangs is stopped at its timeout', async (t) => {
+    t.equal((await ts.api('POST', '/api/v1/projects', { name: 'slow' })).status, 201);
+    const hang = path.join(dir, 'hang.sh');
+    writeFileSync(hang, '#!/bin/sh\nsleep 60\n', { mode: 0o755 });
+    const put = await ts.api('PUT', '/api/v1/projects/slow/sources', { sources: [{ type: 'script', file: hang, format: 'resourceyaml', timeout: 1 }] });
+    t.equal(put.status, 200);
+    t.same([put.body.state[0].status, put.body.state[0].error], ['failed', 'Script execution timed out after 1 s']);
+    const n = await ts.api('GET', '/api/v1/projects/slow/nodes');
+    t.same(n.body.nodes.map((x: any) => x.name), ['localhost'], 'only the server\'s own node');
+  });
+
   await t.test('rank order and keepgoing', async (t) => {
     const order = path.join(dir, 'order');
     const id = await importYaml(`
