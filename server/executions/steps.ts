@@ -182,7 +182,8 @@ async function runCommandStep(ctx: StepRunContext, step: Exclude<Step, { kind: '
     message = `could not run: ${errorMessage(e)}`;
   }
   await finishStepResult(ctx.pool, { executionId: ctx.executionId, step: id, node, status, exitCode, message });
-  const on = ctx.node ? ` on ${node}` : '';
+  // Named only when dispatched over nodes (a server-only job's reasons read as before).
+  const on = ctx.startOnNode ? ` on ${node}` : '';
   systemLine(ctx.writer, `step ${id} ${status}${on}${message ? ` (${message})` : ''}`, id, status === 'succeeded' ? 'NORMAL' : 'ERROR', node);
   return status === 'succeeded' ? { ok: true } : { ok: false, failure: `step ${id} ${status}${on}${message ? ` (${message})` : ''}`, exitCode };
 }
