@@ -3,6 +3,7 @@ import t from 'tap';
 import { formatFromExtension, formatFromMime, parseResources } from '../../server/nodes/formats.js';
 import { rankNodes } from '../../server/nodes/dispatch.js';
 import { readSourceSpecs } from '../../server/nodes/sources.js';
+import type { NodeEntry } from '../../server/nodes/node-executor.js';
 
 t.test('resourceyaml: a list or a mapping keyed by name; tags as string or list; values as strings', async (t) => {
   const list = parseResources('- nodename: a\n  hostname: a.example.com:2022\n  tags: "x, y ,,"\n  port: 22\n  enabled: true\n', 'resourceyaml');
@@ -70,7 +71,7 @@ t.test('source lists: defaults and errors naming the field', async (t) => {
 });
 
 t.test('rank: attribute, numbers as numbers, missing last, order', async (t) => {
-  const n = (name: string, rank?: string) => ({ name, tags: [], attributes: rank === undefined ? {} : { rank } });
+  const n = (name: string, rank?: string): NodeEntry => ({ name, tags: [], attributes: rank === undefined ? {} : { rank } });
   const nodes = [n('a', '10'), n('b', '9'), n('c'), n('d', '100')];
   t.same(rankNodes(nodes, 'rank', 'ascending').map((x) => x.name), ['b', 'a', 'd', 'c']);
   t.same(rankNodes(nodes, 'rank', 'descending').map((x) => x.name), ['d', 'a', 'b', 'c']);
