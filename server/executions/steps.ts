@@ -92,9 +92,17 @@ export async function runSequence(
  */
 export async function runStep(ctx: StepRunContext, step: Step, values: Record<string, string>, id: string, depth = 0): Promise<SequenceResult> {
   const r = step.kind === 'jobref' ? await runJobRef(ctx, step, values, id, depth) : await runCommandStep(ctx, step, values, id);
-  const handler = r.ok || ctx.stopReason() ? null : errorHandlerOf(step, id);
-  if (!handler) return r;
+  if (r.ok || ctx.stopReason()) return r;
   const node = ctx.node?.name ?? LOCAL_NODE;
+  let handler: ReturnType<typeof errorHandlerOf>;
+  try {
+    handler = errorHandlerOf(step, id);
+  } catch (e) {
+    // Stored before error handlers were checked at import: the step's failure stands, with the reason.
+    systemLine(ctx.writer, `step ${id}: its error handler cannot run: ${errorMessage(e)}`, id, 'ERROR', node);
+    return r;
+  }
+  if (!handler) return r;
   systemLine(ctx.writer, `step ${id} failed: running its error handler`, id, 'NORMAL', node);
   const hctx: StepRunContext = { ...ctx, context: { ...ctx.context, result: resultContext(r) } };
   const h = await runStep(hctx, handler.step, values, `${id}-handler`, depth);
