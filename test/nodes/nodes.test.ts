@@ -270,6 +270,40 @@ ${cmds.map((c) => `      - exec: ${c}`).join('\n')}
     t.same(n.body.nodes.map((x: any) => x.name), ['localhost'], 'only the server\'s own node');
   });
 
+  await t.test('abort stops the steps running on every node at once', async (t) => {
+    const id = await importYaml(`
+- name: long
+  nodefilters:
+    filter: 'web1,web2,db1'
+    dispatch:
+      threadcount: 3
+  sequence:
+    commands:
+      - exec: echo "pid $$"; exec sleep 300
+`);
+    const r = await ts.api('POST', `/api/v1/jobs/${id}/run`, {});
+    t.equal(r.status, 201);
+    const pids = await waitFor('all three nodes to run', async () => {
+      const out = await ts.api('GET', `/api/v1/executions/${r.body.id}/output`);
+      const found = out.body.entries.filter((e: any) => /^pid \d+$/.test(e.text)).map((e: any) => Number(e.text.slice(4)));
+      return found.length === 3 ? (found as number[]) : undefined;
+    });
+    t.equal((await ts.api('POST', `/api/v1/executions/${r.body.id}/abort`)).status, 202);
+    const e = await waitForEnd(ts, r.body.id);
+    t.equal(e.status, 'aborted');
+    t.same([...e.failedNodes].sort(), ['db1', 'web1', 'web2'], 'every node was stopped');
+    const gone = (pid: number) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+      } catch {
+        return true;
+      }
+    };
+    await waitFor('every node\'s process to be gone', async () => pids.every(gone));
+    t.pass('no sleep left on any node');
+  });
+
   await t.test('rank order and keepgoing', async (t) => {
     const order = path.join(dir, 'order');
     const id = await importYaml(`
