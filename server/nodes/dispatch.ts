@@ -133,6 +133,10 @@ class NodeRun {
   async run(): Promise<SequenceResult> {
     const steps = this.def.sequence.steps.map((step, i) => ({ step, id: String(i + 1) }));
     const strategy = this.def.sequence.strategy || 'node-first';
+    if (!['node-first', 'sequential', 'step-first', 'parallel'].includes(strategy)) {
+      // e.g. Rundeck Enterprise's `ruleset`: run, but say how.
+      systemLine(this.ctx.writer, `sequence strategy "${strategy}" is not supported here: running node-first`, null, 'WARN');
+    }
     if (strategy === 'parallel') {
       await Promise.all(steps.map((s) => this.stepOnAll(s)));
     } else if (strategy === 'sequential' || strategy === 'step-first') {
