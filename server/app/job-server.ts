@@ -24,6 +24,10 @@ import type { AuthDeps } from '../auth/middleware.js';
 import { memberName } from './member.js';
 import { SiteMonitor } from '../site/monitor.js';
 import { createJobServerMetrics, type JobServerMetrics } from '../metrics/job-server.js';
+import { NodeCatalog } from '../nodes/catalog.js';
+import { LocalNodeExecutor } from '../nodes/local-node-executor.js';
+import { NodeMetrics } from '../nodes/metrics.js';
+import type { NodeExecutor } from '../nodes/node-executor.js';
 
 export interface JobServerOptions {
   config: Config;
@@ -32,6 +36,8 @@ export interface JobServerOptions {
   pool?: pg.Pool;
   /** Use this log store instead of the configured one. */
   store?: LogStore;
+  /** Node executors besides `local` (e.g. `ssh`), by their kind; closed at stop. */
+  nodeExecutors?: NodeExecutor[];
 }
 
 export interface JobServer {
@@ -45,6 +51,8 @@ export interface JobServer {
   readonly http: Server;
   /** This process's metrics (also served at GET /metrics). */
   readonly metrics: JobServerMetrics;
+  /** Each project's node model (server/nodes/). */
+  readonly nodes: NodeCatalog;
   /** Drain and stop (idempotent). */
   stop(): Promise<void>;
 }
@@ -80,10 +88,24 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     if (ownPool) await pool.end();
     throw e;
   }
+  // Node executors by kind: `local` here; others (ssh) are registered by whoever builds them (options.nodeExecutors).
+  const nodeExecutors = new Map<string, NodeExecutor>([['local', new LocalNodeExecutor(executor)]]);
+  for (const x of o.nodeExecutors ?? []) nodeExecutors.set(x.kind, x);
+  const nodeMetrics = new NodeMetrics(metrics.registry, () => nodes);
+  const nodes = new NodeCatalog({
+    pool,
+    log: log.child({ component: 'nodes' }),
+    executor,
+    refreshMs: config.nodes.refreshInterval,
+    sourcePaths: config.nodes.sourcePaths,
+    localName: config.nodes.localNodeName,
+    onSourceFailure: (project, type) => nodeMetrics.sourceFailed(project, type),
+  });
   const engine = new ExecutionEngine({
     pool,
     store,
     executor,
+    nodes: { catalog: nodes, executors: nodeExecutors },
     log: log.child({ component: 'engine', member }),
     member,
     pathTemplate: config.logs.pathTemplate,
@@ -116,7 +138,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   const site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
   await site.start();
   metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
-  const app = createApp({ pool, config, log, store, engine, auth, site, metrics });
+  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes });
   http.on('request', app.callback());
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
@@ -129,6 +151,8 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       await site.stop();
       await scheduler.stop();
       await engine.drain(config.server.drainTimeout);
+      nodes.close();
+      for (const x of nodeExecutors.values()) await x.close().catch((e) => log.warn('cannot close a node executor', { kind: x.kind, error: e }));
       await executor.close();
       await new Promise<void>((r) => {
         http.close(() => r());
@@ -138,5 +162,5 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       if (ownPool) await pool.end();
       log.info('stopped');
     })());
-  return { url, port, member, pool, engine, scheduler, store, http, metrics, stop };
+  return { url, port, member, pool, engine, scheduler, store, http, metrics, nodes, stop };
 }

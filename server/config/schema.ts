@@ -59,6 +59,11 @@ export const configSchema = {
     killGrace: duration({ default: 5000, description: 'on abort or timeout, time between SIGTERM and SIGKILL of a step\'s process group' }),
     abortPollInterval: duration({ default: 1000, description: 'how often a member looks for abort requests made through other members' }),
   },
+  nodes: {
+    refreshInterval: duration({ default: 30_000, description: 'how often each project\'s node model is read again from its sources in the background (Rundeck project.nodeCache.delay)' }),
+    sourcePaths: list({ default: [], description: 'directories that file and script node sources (and file: URLs) may name; empty allows any absolute path' }),
+    localNodeName: str({ default: 'localhost', description: 'name of the server\'s own node in every project\'s model (Rundeck framework.server.name, "localhost" by default, so exported filters like "name: localhost" keep working)' }),
+  },
   scheduler: {
     enabled: bool({ default: true, description: 'run the scheduler loop in this member (any number of members may)' }),
     interval: duration({ default: 1000, description: 'how often the scheduler looks for due firings' }),

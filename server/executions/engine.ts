@@ -29,7 +29,9 @@ import type { Executor, StepProcess } from './executor.js';
 import { logKeyFor } from './log-key.js';
 import { notify } from './notify.js';
 import { assertRoleAllowed, guardMustDecide } from './site-gate.js';
-import { runSequence, systemLine, type StopReason } from './steps.js';
+import { systemLine, type StopReason } from './steps.js';
+import { jobContext } from '../nodes/context.js';
+import { runWorkflow, type DispatchDeps } from '../nodes/dispatch.js';
 
 export interface EngineOptions {
   pool: pg.Pool;
@@ -44,6 +46,8 @@ export interface EngineOptions {
   abortPollMs?: number;
   /** Counts executions started and finished here. */
   metrics?: EngineMetrics;
+  /** Node model and node executors (server/nodes/); absent: every job runs on the server itself. */
+  nodes?: DispatchDeps;
 }
 
 interface Running {
@@ -188,7 +192,7 @@ export class ExecutionEngine {
     let status: ExecutionStatus;
     let reason: string | null = null;
     try {
-      const result = await runSequence(
+      const result = await runWorkflow(
         {
           pool: this.o.pool,
           executor: this.o.executor,
@@ -201,9 +205,22 @@ export class ExecutionEngine {
           setCurrent: (p) => {
             r.current = p;
           },
+          context: {
+            job: jobContext({
+              executionId: r.id,
+              project: row.project,
+              name: row.jobName,
+              group: row.jobGroup,
+              jobId: row.jobId,
+              user: row.userName,
+              loglevel: def.loglevel,
+              attempt: row.attempt,
+            }),
+          },
         },
         def,
         values,
+        this.o.nodes,
       );
       if (r.stop === 'aborted') {
         status = 'aborted';

@@ -20,6 +20,9 @@ import { finishStepResult, startStepResult, type StepStatus } from '../sql/stepR
 import type { Executor, StepCommand, StepExit, StepProcess } from './executor.js';
 import { parseJobRefArgs } from './jobref-args.js';
 import { captureStream, makeMasker } from './output.js';
+import { expandContextTokens, rundeckEnv, type ContextData } from '../nodes/context.js';
+import { errorHandlerOf, resultContext } from '../nodes/error-handler.js';
+import type { NodeEntry } from '../nodes/node-executor.js';
 
 export const LOCAL_NODE = hostname();
 const MAX_JOBREF_DEPTH = 10;
@@ -40,16 +43,24 @@ export interface StepRunContext {
   stopReason(): StopReason | null;
   /** The step process currently running, so abort/timeout can kill it. */
   setCurrent(p: StepProcess | null): void;
+  /** The node steps run on (server/nodes/dispatch.ts); absent: the server itself through `executor`. */
+  node?: NodeEntry;
+  /** Starts a command on `node` with its node executor; absent: `executor.start`. */
+  startOnNode?: (cmd: StepCommand) => Promise<StepProcess>;
+  /** Rundeck context data: `${node.*}`, `${job.*}`, `${result.*}`, `@node.name@`, `RD_*` variables (server/nodes/context.ts). */
+  context?: Partial<ContextData>;
 }
 
 export interface SequenceResult {
   ok: boolean;
   /** First failure, for the execution's status reason. */
   failure?: string;
+  /** The failed command's exit code (for an error handler's `${result.resultCode}`). */
+  exitCode?: number | null;
 }
 
-export function systemLine(w: LogWriter, text: string, step: string | null = null, level: LogLevel = 'NORMAL'): void {
-  w.append({ time: logTime(), level, step, node: LOCAL_NODE, stream: 'system', text });
+export function systemLine(w: LogWriter, text: string, step: string | null = null, level: LogLevel = 'NORMAL', node: string = LOCAL_NODE): void {
+  w.append({ time: logTime(), level, step, node, stream: 'system', text });
 }
 
 export async function runSequence(
@@ -64,8 +75,7 @@ export async function runSequence(
   for (let i = 0; i < steps.length; i++) {
     if (ctx.stopReason()) return { ok: false, failure: result.failure };
     const id = prefix ? `${prefix}/${i + 1}` : String(i + 1);
-    const step = steps[i]!;
-    const r = step.kind === 'jobref' ? await runJobRef(ctx, step, values, id, depth) : await runCommandStep(ctx, step, values, id);
+    const r = await runStep(ctx, steps[i]!, values, id, depth);
     if (!r.ok) {
       result = { ok: false, failure: result.failure ?? r.failure };
       if (!def.sequence.keepgoing) break;
@@ -75,17 +85,52 @@ export async function runSequence(
 }
 
 /**
+ * One step with its error handler: when the step fails (not when the
+ * execution is stopped), the handler runs on the same node with
+ * `${result.reason|message|resultCode}`; its success counts as the step's
+ * only with `keepgoingOnSuccess` (Rundeck), otherwise the failure stands.
+ */
+export async function runStep(ctx: StepRunContext, step: Step, values: Record<string, string>, id: string, depth = 0): Promise<SequenceResult> {
+  const r = step.kind === 'jobref' ? await runJobRef(ctx, step, values, id, depth) : await runCommandStep(ctx, step, values, id);
+  if (r.ok || ctx.stopReason()) return r;
+  const node = ctx.node?.name ?? LOCAL_NODE;
+  let handler: ReturnType<typeof errorHandlerOf>;
+  try {
+    handler = errorHandlerOf(step, id);
+  } catch (e) {
+    // Stored before error handlers were checked at import: the step's failure stands, with the reason.
+    systemLine(ctx.writer, `step ${id}: its error handler cannot run: ${errorMessage(e)}`, id, 'ERROR', node);
+    return r;
+  }
+  if (!handler) return r;
+  systemLine(ctx.writer, `step ${id} failed: running its error handler`, id, 'NORMAL', node);
+  const hctx: StepRunContext = { ...ctx, context: { ...ctx.context, result: resultContext(r) } };
+  const h = await runStep(hctx, handler.step, values, `${id}-handler`, depth);
+  if (h.ok && handler.keepgoingOnSuccess) {
+    systemLine(ctx.writer, `step ${id}: error handler succeeded; going on (keepgoingOnSuccess)`, id, 'NORMAL', node);
+    return { ok: true };
+  }
+  return r;
+}
+
+/**
  * Option values never become shell syntax: `${option.X}` in a command line or
  * in script arguments turns into a quoted reference to `$TANDEM_OPTION_X`
  * (set in `env`), which the shell expands as data. Script bodies get
  * Rundeck's `@option.X@` tokens, as Rundeck documents them.
  */
-function stepCommand(step: Exclude<Step, { kind: 'jobref' }>, values: Record<string, string>, env: Record<string, string>): StepCommand {
-  if (step.kind === 'exec') return { kind: 'shell', node: LOCAL_NODE, command: optionReferencesForShell(step.exec), env };
+function stepCommand(
+  step: Exclude<Step, { kind: 'jobref' }>,
+  values: Record<string, string>,
+  env: Record<string, string>,
+  node: string,
+  context: Partial<ContextData>,
+): StepCommand {
+  if (step.kind === 'exec') return { kind: 'shell', node, command: optionReferencesForShell(step.exec), env };
   return {
     kind: 'script',
-    node: LOCAL_NODE,
-    script: expandScriptTokens(step.script, values),
+    node,
+    script: expandContextTokens(expandScriptTokens(step.script, values), context),
     args: optionReferencesForShell(step.args ?? ''),
     interpreter: step.interpreter,
     env,
@@ -95,19 +140,29 @@ function stepCommand(step: Exclude<Step, { kind: 'jobref' }>, values: Record<str
 async function runCommandStep(ctx: StepRunContext, step: Exclude<Step, { kind: 'jobref' }>, values: Record<string, string>, id: string): Promise<SequenceResult> {
   const mask = makeMasker(ctx.secrets);
   const what = step.description ?? (step.kind === 'exec' ? step.exec : `script${step.args ? ' ' + step.args : ''}`);
-  await startStepResult(ctx.pool, ctx.executionId, id, LOCAL_NODE);
+  const node = ctx.node?.name ?? LOCAL_NODE;
+  await startStepResult(ctx.pool, ctx.executionId, id, node);
   // The template is logged, not the expanded command, so secure values never appear.
-  systemLine(ctx.writer, `step ${id} started: ${mask(what)}`, id);
-  const env = { ...optionEnv(values), TANDEM_EXECUTION_ID: ctx.executionId, TANDEM_PROJECT: ctx.project, TANDEM_STEP: id };
+  systemLine(ctx.writer, `step ${id} started: ${mask(what)}`, id, 'NORMAL', node);
+  const context = ctx.context ?? {};
+  const env = {
+    ...rundeckEnv(context, values),
+    ...optionEnv(values),
+    TANDEM_EXECUTION_ID: ctx.executionId,
+    TANDEM_PROJECT: ctx.project,
+    TANDEM_STEP: id,
+    TANDEM_NODE: node,
+  };
   let status: StepStatus;
   let exitCode: number | null = null;
   let message: string | null = null;
   try {
-    const proc = await ctx.executor.start(stepCommand(step, values, env));
+    const cmd = stepCommand(step, values, env, node, context);
+    const proc = await (ctx.startOnNode ? ctx.startOnNode(cmd) : ctx.executor.start(cmd));
     ctx.setCurrent(proc);
     // A stop requested while the process was being started must still kill it.
     if (ctx.stopReason()) proc.kill();
-    const capture = { writer: ctx.writer, step: id, node: LOCAL_NODE, mask };
+    const capture = { writer: ctx.writer, step: id, node, mask };
     // Wait for the process AND both streams, even when one capture fails, so
     // that no output arrives after the log is finished.
     const captures = [captureStream(proc.stdout, 'stdout', capture), captureStream(proc.stderr, 'stderr', capture)];
@@ -134,9 +189,11 @@ async function runCommandStep(ctx: StepRunContext, step: Exclude<Step, { kind: '
     status = 'failed';
     message = `could not run: ${errorMessage(e)}`;
   }
-  await finishStepResult(ctx.pool, { executionId: ctx.executionId, step: id, node: LOCAL_NODE, status, exitCode, message });
-  systemLine(ctx.writer, `step ${id} ${status}${message ? ` (${message})` : ''}`, id, status === 'succeeded' ? 'NORMAL' : 'ERROR');
-  return status === 'succeeded' ? { ok: true } : { ok: false, failure: `step ${id} ${status}${message ? ` (${message})` : ''}` };
+  await finishStepResult(ctx.pool, { executionId: ctx.executionId, step: id, node, status, exitCode, message });
+  // Named only when dispatched over nodes (a server-only job's reasons read as before).
+  const on = ctx.startOnNode ? ` on ${node}` : '';
+  systemLine(ctx.writer, `step ${id} ${status}${on}${message ? ` (${message})` : ''}`, id, status === 'succeeded' ? 'NORMAL' : 'ERROR', node);
+  return status === 'succeeded' ? { ok: true } : { ok: false, failure: `step ${id} ${status}${on}${message ? ` (${message})` : ''}`, exitCode };
 }
 
 async function runJobRef(

@@ -14,6 +14,7 @@ import { mountExecutionRoutes } from './routes/executions.js';
 import { mountJobRoutes } from './routes/jobs.js';
 import { mountProjectRoutes } from './routes/projects.js';
 import { mountSystemRoutes } from './routes/system.js';
+import { mountNodeRoutes } from '../nodes/http/routes.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsEndpoint } from '../metrics/endpoint.js';
 import { balancerGate } from '../site/balancer.js';
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps): Koa {
   mountProjectRoutes(api, deps);
   mountJobRoutes(api, deps, heavy);
   mountExecutionRoutes(api, deps, heavy);
+  mountNodeRoutes(api, deps);
   app.use(api.routes()).use(api.allowedMethods());
   return app;
 }

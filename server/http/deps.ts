@@ -7,6 +7,7 @@ import type { ExecutionEngine } from '../executions/engine.js';
 import type { AuthDeps } from '../auth/middleware.js';
 import type { SiteMonitor } from '../site/monitor.js';
 import type { JobServerMetrics } from '../metrics/job-server.js';
+import type { NodeCatalog } from '../nodes/catalog.js';
 
 export interface AppDeps {
   pool: pg.Pool;
@@ -20,4 +21,6 @@ export interface AppDeps {
   site?: SiteMonitor;
   /** Request timing and GET /metrics; absent in tests that build the app alone. */
   metrics?: JobServerMetrics;
+  /** Node models (server/nodes/); absent in tests that build the app alone (the node routes answer 503). */
+  nodes?: NodeCatalog;
 }

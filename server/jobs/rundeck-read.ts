@@ -15,6 +15,7 @@ import type { JobDefinition, JobOption, Notification, Step } from './definition.
 import { parseDuration } from './duration.js';
 import { OPTION_NAME, optionEnvName } from './interpolate.js';
 import { optionPattern } from './options.js';
+import { readNodeDispatch } from '../nodes/job-nodes.js';
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const LOG_LEVELS = ['DEBUG', 'VERBOSE', 'INFO', 'WARN', 'ERROR'];
@@ -97,7 +98,8 @@ class JobReader {
     ];
     // Rundeck exports both `id` and `uuid` (equal); an old export may carry only `id`.
     const onlyId = raw.uuid === undefined && raw.id !== undefined;
-    const extra = this.rest(raw, onlyId ? [...known, 'id'] : known, path);
+    // Kept in `extra` and honoured at run time (server/nodes/dispatch.ts): no warning.
+    const extra = this.rest(raw, onlyId ? [...known, 'id'] : known, path, ['nodeFilterEditable', 'nodesSelectedByDefault']);
     const job: JobDefinition = {
       name: this.requiredText(raw.name, `${path}.name`),
       options: this.options(raw.options, `${path}.options`),
@@ -265,19 +267,27 @@ class JobReader {
       throw fail(path, kinds.length === 0 ? 'needs one of exec, script or jobref' : `has both ${kinds.join(' and ')}; a step is one of them`);
     }
     const description = this.text(raw.description, `${path}.description`);
+    if (raw.errorhandler !== undefined && raw.errorhandler !== null) {
+      // Kept in `extra.errorhandler`, run by server/nodes/error-handler.ts; checked now so a bad one fails the import.
+      if (!isRecord(raw.errorhandler)) throw fail(`${path}.errorhandler`, 'must be a mapping with exec, script or jobref');
+      const { keepgoingOnSuccess, ...handler } = raw.errorhandler;
+      this.bool(keepgoingOnSuccess, `${path}.errorhandler.keepgoingOnSuccess`, false);
+      if (handler.errorhandler !== undefined) throw fail(`${path}.errorhandler.errorhandler`, 'an error handler has no error handler of its own');
+      this.step(handler, `${path}.errorhandler`);
+    }
     const withDescription = <S extends Step>(s: S): S => (description === undefined ? s : { ...s, description });
     switch (kinds[0]!) {
       case 'exec':
         return withDescription({
           kind: 'exec',
           exec: this.requiredText(raw.exec, `${path}.exec`),
-          extra: this.rest(raw, ['exec', 'description'], path),
+          extra: this.rest(raw, ['exec', 'description'], path, ['errorhandler']),
         });
       case 'script': {
         const step: Extract<Step, { kind: 'script' }> = {
           kind: 'script',
           script: this.requiredText(raw.script, `${path}.script`),
-          extra: this.rest(raw, ['script', 'args', 'scriptInterpreter', 'description'], path),
+          extra: this.rest(raw, ['script', 'args', 'scriptInterpreter', 'description'], path, ['errorhandler']),
         };
         const args = this.text(raw.args, `${path}.args`);
         if (args !== undefined) step.args = args;
@@ -289,7 +299,7 @@ class JobReader {
         const ref = raw.jobref;
         const refPath = `${path}.jobref`;
         if (!isRecord(ref)) throw fail(refPath, 'must be a mapping with uuid, or group and name');
-        const extra = this.rest(raw, ['jobref', 'description'], path);
+        const extra = this.rest(raw, ['jobref', 'description'], path, ['errorhandler']);
         const refRest = this.rest(ref, ['uuid', 'name', 'group', 'project', 'args'], refPath);
         if (Object.keys(refRest).length > 0) extra.jobref = refRest;
         const out: Extract<Step, { kind: 'jobref' }>['ref'] = {};
@@ -307,10 +317,12 @@ class JobReader {
   nodefilters(v: unknown, path: string, job: JobDefinition): void {
     if (v === undefined || v === null) return;
     if (!isRecord(v)) throw fail(path, 'must be a mapping with "filter"');
-    const residual = this.rest(v, ['filter'], path);
+    // `filterExclude` and `dispatch` are kept in `extra.nodefilters` and honoured by server/nodes/dispatch.ts.
+    const residual = this.rest(v, ['filter'], path, ['filterExclude', 'dispatch']);
     if (Object.keys(residual).length > 0) job.extra.nodefilters = residual;
     const filter = this.text(v.filter, `${path}.filter`);
     if (filter !== undefined) job.nodeFilter = filter;
+    readNodeDispatch(job, path);
   }
 
   notification(v: unknown, path: string, job: JobDefinition): void {

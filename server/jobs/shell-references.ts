@@ -19,12 +19,20 @@
  */
 import { optionEnvName } from './interpolate.js';
 
-const REFERENCE = /^\$\{option\.([A-Za-z0-9_][A-Za-z0-9_.-]*)\}/;
+/**
+ * `${option.X}`, and the step context `${node.X}`, `${job.X}`, `${result.X}`
+ * (server/nodes/context.ts: Rundeck's `RD_NODE_X`, `RD_JOB_X`, `RD_RESULT_X`).
+ */
+const REFERENCE = /^\$\{(option|node|job|result)\.([A-Za-z0-9_][A-Za-z0-9_.-]*)\}/;
+
+function envName(group: string, name: string): string {
+  return group === 'option' ? optionEnvName(name) : `RD_${group.toUpperCase()}_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
 
 type Quoting = 'none' | 'single' | 'double';
 
-function reference(name: string, quoting: Quoting): string {
-  const variable = optionEnvName(name);
+function reference(group: string, name: string, quoting: Quoting): string {
+  const variable = envName(group, name);
   switch (quoting) {
     case 'none':
       return `"$${variable}"`;
@@ -35,7 +43,7 @@ function reference(name: string, quoting: Quoting): string {
   }
 }
 
-/** `text` with every `${option.NAME}` replaced by a quoted reference to `$TANDEM_OPTION_NAME`. */
+/** `text` with every `${option.NAME}` replaced by a quoted reference to `$TANDEM_OPTION_NAME` (and `${node.X}` to `$RD_NODE_X`, ...). */
 export function optionReferencesForShell(text: string): string {
   let out = '';
   let quoting: Quoting = 'none';
@@ -44,7 +52,7 @@ export function optionReferencesForShell(text: string): string {
     if (ch === '$') {
       const m = REFERENCE.exec(text.slice(i, i + 300));
       if (m) {
-        out += reference(m[1]!, quoting);
+        out += reference(m[1]!, m[2]!, quoting);
         i += m[0].length;
         continue;
       }

@@ -39,6 +39,7 @@ t.test('option values reach the shell as data, whatever they contain', async (t)
 t.test('the command text never contains the value', async (t) => {
   t.equal(optionReferencesForShell('deploy --env ${option.env} --tag "${option.release.tag}"'), 'deploy --env "$TANDEM_OPTION_ENV" --tag "${TANDEM_OPTION_RELEASE_TAG}"');
   t.equal(optionReferencesForShell("echo 'a ${option.x}'"), `echo 'a '"$TANDEM_OPTION_X"''`);
-  t.equal(optionReferencesForShell('echo \\${option.x} $HOME ${node.name}'), 'echo \\${option.x} $HOME ${node.name}', 'escaped and other references are left alone');
+  t.equal(optionReferencesForShell('echo \\${option.x} $HOME ${other.name}'), 'echo \\${option.x} $HOME ${other.name}', 'escaped and other references are left alone');
+  t.equal(optionReferencesForShell('echo ${node.os-family} "${job.execid}"'), 'echo "$RD_NODE_OS_FAMILY" "${RD_JOB_EXECID}"', 'step context references become RD_* variables');
   t.equal(sh(optionReferencesForShell('printf "[%s]" ${option.missing}'), {}), '[]', 'an option without a value is empty, as with expandOptions');
 });

@@ -1,7 +1,7 @@
 /**
  * The policy used when `auth.aclDir` is not set, so that a fresh install (and
  * `make demo`) is usable and still least-privilege: role `admin` may do
- * everything; role `user` may read projects, jobs and executions, run jobs,
+ * everything; role `user` may read projects, jobs, executions and nodes, run jobs,
  * read system info and manage its own API tokens; everybody else gets nothing.
  * It is ordinary policy text, parsed by the same parser as files on disk.
  */
@@ -15,6 +15,8 @@ for:
   job:
     - allow: '*'
   execution:
+    - allow: '*'
+  node:
     - allow: '*'
 by:
   group: admin
@@ -41,6 +43,8 @@ for:
   job:
     - allow: [read, run]
   execution:
+    - allow: [read]
+  node:
     - allow: [read]
 by:
   group: user

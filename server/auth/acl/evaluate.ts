@@ -65,9 +65,9 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V) {
   else m.set(k, [v]);
 }
 
-/** Jobs and executions live in a project context; projects, system, tokens and audit in the application context. */
+/** Jobs, executions and nodes live in a project context; projects, system, tokens and audit in the application context. */
 function contextApplies(p: CompiledPolicy, r: Resource): boolean {
-  if (r.type === 'job' || r.type === 'execution') return p.context.kind === 'project' && p.context.project.test(r.project ?? '');
+  if (r.type === 'job' || r.type === 'execution' || r.type === 'node') return p.context.kind === 'project' && p.context.project.test(r.project ?? '');
   return p.context.kind === 'application';
 }
 

@@ -116,6 +116,7 @@ const RULE_PROPERTIES: Record<ResourceType, readonly string[]> = {
   system: [],
   token: [],
   audit: [],
+  node: [],
 };
 
 function parseRule(c: Checker, node: Node | null, path: string, type: ResourceType): CompiledRule | undefined {
@@ -181,7 +182,7 @@ function parsePolicy(c: Checker, node: Node | null, docOffset: number, index: nu
       const fe = c.entries(forNode, 'for', RESOURCE_TYPES);
       for (const [type, list] of fe) {
         const t = type as ResourceType;
-        const appOnly = t === 'project' || t === 'system' || t === 'token' || t === 'audit';
+        const appOnly = t === 'project' || t === 'system' || t === 'token' || t === 'audit'; // node: project context
         if (context?.kind === 'project' && appOnly)
           c.fail(list, `for.${t}`, `"${t}" rules belong in a policy with context application: tandem`);
         if (context?.kind === 'application' && !appOnly)

@@ -1,8 +1,10 @@
 /** Vocabulary of the access-control policies (see README "Access control"). */
-export const ACTIONS = ['read', 'run', 'create', 'update', 'delete', 'kill', 'admin'] as const;
+/** `configure`: a project's node sources (Rundeck's project configure). */
+export const ACTIONS = ['read', 'run', 'create', 'update', 'delete', 'kill', 'admin', 'configure'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-export const RESOURCE_TYPES = ['project', 'job', 'execution', 'system', 'token', 'audit'] as const;
+/** `node`: a project's resource model (read: list its nodes). */
+export const RESOURCE_TYPES = ['project', 'job', 'execution', 'system', 'token', 'audit', 'node'] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
 /** What a request wants to touch. Jobs and executions name their project (and job). */

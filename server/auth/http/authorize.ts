@@ -25,6 +25,8 @@ export function describeResource(r: Resource): string {
       return 'API tokens';
     case 'audit':
       return 'the audit trail';
+    case 'node':
+      return `nodes of project ${r.project ?? ''}`;
   }
 }
 

@@ -18,6 +18,8 @@ import type { AppDeps } from '../deps.js';
 import { enumParam, intParam, pageParams } from '../params.js';
 import { executionNotFound, jobNotFound, jobResource, mustGetExecution, mustGetJob, mustGetProject, projectNotFound } from '../lookup.js';
 import { executionView } from '../views.js';
+import { definitionWithFilter } from '../../nodes/run-filter.js';
+import { listExecutionNodes } from '../../nodes/sql/listExecutionNodes.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'aborted', 'timedout'] as const;
 
@@ -38,7 +40,8 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
     if (!deps.engine.isAccepting) throw new TandemError('unavailable', 'the server is shutting down and accepts no new executions');
     const user = requirePrincipal(ctx).user;
     const input: CreateExecutionInput = {
-      job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: job.definition },
+      // A run request's `filter` replaces the job's node filter when the job allows it (nodeFilterEditable).
+      job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: definitionWithFilter(job.definition, body.filter) },
       options: options as Record<string, unknown>,
       trigger: 'user',
       user,
@@ -74,7 +77,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
   router.get('/api/v1/executions/:id', async (ctx) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
     authorizeNamed(ctx, 'read', executionResource(e), () => executionNotFound(e.id));
-    ctx.body = executionView(e, await listStepResults(deps.pool, e.id));
+    ctx.body = { ...executionView(e, await listStepResults(deps.pool, e.id)), ...(await listExecutionNodes(deps.pool, e.id)) };
   });
 
   /** Abort: a queued execution is closed at once; a running one is killed by the member running it. */
