@@ -24,6 +24,7 @@ import type { AuthDeps } from '../auth/middleware.js';
 import { memberName } from './member.js';
 import { SiteMonitor } from '../site/monitor.js';
 import { createJobServerMetrics, type JobServerMetrics } from '../metrics/job-server.js';
+import { logIdleConnectionError } from '../db/sqlstate.js';
 
 export interface JobServerOptions {
   config: Config;
@@ -63,7 +64,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   const pool = retryDeadConnections(
     o.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize, application_name: 'tandem-server' }),
   );
-  pool.on('error', (e) => log.warn('idle database connection failed', { error: e }));
+  pool.on('error', logIdleConnectionError(log));
   const executor = new LocalExecutor({ log: log.child({ component: 'executor' }), killGraceMs: config.executions.killGrace });
   // The member name needs the port, which is known only after listen when port 0 is asked for.
   const http = (await import('node:http')).createServer();
