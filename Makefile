@@ -6,7 +6,9 @@ NPM_STAMP := node_modules/.install-stamp
 # postgresql-15: the oldest supported server, for test/db/postgres15.test.ts (no cluster is created or started).
 # prometheus: its promtool checks and unit-tests the alert rules (test/metrics/monitoring.test.ts); no server is started.
 # openssh-server: private sshd instances as nodes (test/harness/sshd.ts); chromium: the web UI tests (playwright-core drives it).
-DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15 prometheus openssh-server chromium
+# systemd: systemd-analyze verifies the shipped units (test/deploy/files.test.ts); systemd itself is not started.
+# A test that skips because one of these is missing fails in CI (test/count-tap.mjs).
+DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15 prometheus openssh-server chromium systemd
 TAP_ARGS ?=
 BENCH ?=
 
