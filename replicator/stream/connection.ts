@@ -149,11 +149,6 @@ export class ReplicationConnection {
     }
   }
 
-  /** Wait until a message is available or the stream failed (without taking it). */
-  hasPending(): boolean {
-    return this.pending > 0;
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -215,8 +215,3 @@ async function killGroup(pgid: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-/** Remove a cluster's directory (after stop). */
-export async function removeCluster(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-}

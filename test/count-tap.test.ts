@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: a plain .mjs script without type declarations
-import { countTap } from '../count-tap.mjs';
+import { countTap } from './count-tap.mjs';
 
-const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../count-tap.mjs');
+const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'count-tap.mjs');
 const count = countTap as (text: string) => { passed: number; failed: number; skipped: string[] };
 
 // Written by tap 21 for a file with t.skip, t.todo, a skipped subtest and a skipped assertion in a subtest,
