@@ -18,14 +18,3 @@ export function applyError(cause: unknown, info: Omit<ReplicationErrorInfo, 'mes
   const details: ReplicationErrorInfo = { ...info, message, code: pgErr?.code, at: new Date().toISOString() };
   return new TandemError('replication_apply', message, { cause, details: { replication: details }, exitCode: 4 });
 }
-
-/** Connection-level failures are retried; anything else a change caused stops the replicator. */
-export function isConnectionError(e: unknown): boolean {
-  const code = (e as { code?: string })?.code;
-  if (typeof code === 'string') {
-    if (/^(08|57P)/.test(code)) return true;
-    if (/^E[A-Z]+$/.test(code)) return true; // ECONNRESET, ECONNREFUSED, EPIPE, ...
-  }
-  const msg = (e as Error)?.message ?? '';
-  return /Connection terminated|connection closed|ended the replication stream|Client has encountered a connection error/i.test(msg);
-}
