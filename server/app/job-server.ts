@@ -6,6 +6,7 @@
  * close the HTTP server, release the database pool).
  */
 import { retryDeadConnections } from '../sql/retrying-pool.js';
+import { logIdleConnectionError } from '../db/sqlstate.js';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +25,6 @@ import type { AuthDeps } from '../auth/middleware.js';
 import { memberName } from './member.js';
 import { SiteMonitor } from '../site/monitor.js';
 import { createJobServerMetrics, type JobServerMetrics } from '../metrics/job-server.js';
-import { logIdleConnectionError } from '../db/sqlstate.js';
 
 export interface JobServerOptions {
   config: Config;
