@@ -1,4 +1,4 @@
-/** Vocabulary of the access-control policies (see server/README.md, "Access control policies"). */
+/** Vocabulary of the access-control policies (see README "Access control"). */
 export const ACTIONS = ['read', 'run', 'create', 'update', 'delete', 'kill', 'admin'] as const;
 export type Action = (typeof ACTIONS)[number];
 
