@@ -9,7 +9,7 @@ import { READ_WRITE_OPTIONS } from '../server/site/connect.js';
 import { TandemError, isTandemError, errorMessage } from '../server/errors.js';
 import { silentLogger, type Logger } from '../server/log.js';
 import { Applier } from './apply/applier.js';
-import { isConnectionLost } from '../server/db/sqlstate.js';
+import { isConnectionError } from './apply/apply-error.js';
 import type { ApplyHook } from './apply/hooks.js';
 import { openTargetClient } from './apply/target-session.js';
 import { ensureBookkeeping } from './bookkeeping/ensure-schema.js';
@@ -158,7 +158,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         if (opts.signal?.aborted) break;
         let err = e;
         if (!isTandemError(err) && SLOT_LOST_MESSAGE.test(errorMessage(err))) err = slotLost(slot, `cannot be used (${errorMessage(err)})`);
-        if (isTandemError(err) || !isConnectionLost(err)) {
+        if (isTandemError(err) || !isConnectionError(err)) {
           const details = (isTandemError(err) ? (err.details?.replication as ReplicationErrorInfo | undefined) : undefined) ?? {
             message: errorMessage(err),
             code: isTandemError(err) ? err.code : (err as { code?: string }).code,

@@ -5,6 +5,7 @@
  */
 import { TandemError } from '../../server/errors.js';
 import type { ReplicationErrorInfo } from '../bookkeeping/set-state.js';
+import { isConnectionLost } from '../../server/db/sqlstate.js';
 
 export function applyError(cause: unknown, info: Omit<ReplicationErrorInfo, 'message' | 'at' | 'code'>): TandemError {
   const pgErr = cause as { message?: string; code?: string; detail?: string };
@@ -17,4 +18,14 @@ export function applyError(cause: unknown, info: Omit<ReplicationErrorInfo, 'mes
     'The replicator stopped; fix the cause on the target and start it again (nothing was skipped)';
   const details: ReplicationErrorInfo = { ...info, message, code: pgErr?.code, at: new Date().toISOString() };
   return new TandemError('replication_apply', message, { cause, details: { replication: details }, exitCode: 4 });
+}
+
+/**
+ * Connection-level failures are retried; anything else a change caused stops
+ * the replicator. The one classifier of lost connections is server/db/sqlstate.ts
+ * (was here: any errno `E...` and any 57P code, so an error no reconnect cures,
+ * such as a dropped database, 57P04, was retried forever).
+ */
+export function isConnectionError(e: unknown): boolean {
+  return isConnectionLost(e);
 }
