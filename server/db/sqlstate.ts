@@ -22,8 +22,8 @@ export const SQLSTATE = Object.freeze({
 /** Socket errors (Node errno codes) of a connection to the database; any other errno is not a lost connection. */
 const SOCKET_ENDED = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const SOCKET_UNREACHABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
-/** Messages of node-pg and of the replication connection (replicator/stream/connection.ts) for a session that ended. */
-const ENDED_MESSAGE = /Connection terminated|Client has encountered a connection error|replication connection closed|the source ended the replication stream/;
+/** Messages (any case) of node-pg and of the replication connection (replicator/stream/connection.ts) for a session that ended. */
+const ENDED_MESSAGE = /Connection terminated|Client has encountered a connection error|connection closed|ended the replication stream/i;
 
 /**
  * Whether an error means the connection is gone rather than that the statement failed:

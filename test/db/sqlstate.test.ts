@@ -45,6 +45,7 @@ t.test('connection loss: a session ended, a database unreachable, or not a conne
     [pgError('EPIPE', 'write EPIPE'), 'session_ended'],
     [new Error('Connection terminated unexpectedly'), 'session_ended'],
     [new Error('replication connection closed'), 'session_ended'],
+    [new Error('Connection closed by the server'), 'session_ended'],
     [new Error('the source ended the replication stream'), 'session_ended'],
     [pgError('57P03', 'the database system is starting up'), 'unreachable'],
     [pgError('08006', 'connection failure'), 'unreachable'],
