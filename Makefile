@@ -1,15 +1,23 @@
 # Tandem — every developer and CI entry point. `make demo` and `make test`
-# do all set-up on a fresh machine (Node 20, npm, apt).
+# do all set-up on a fresh machine (Node 20, npm, apt): the demo needs the npm
+# packages and the build only; the tests also need Debian packages (deps-debian).
 SHELL := /bin/bash
 NPM_STAMP := node_modules/.install-stamp
 # postgresql-15: the oldest supported server, for test/db/postgres15.test.ts (no cluster is created or started).
 # prometheus: its promtool checks and unit-tests the alert rules (test/metrics/monitoring.test.ts); no server is started.
 # openssh-server: private sshd instances as nodes (test/harness/sshd.ts); chromium: the web UI tests (playwright-core drives it).
-DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15 prometheus openssh-server chromium
+# systemd: systemd-analyze verifies the shipped units (test/deploy/files.test.ts); systemd itself is not started.
+# A test that skips because one of these is missing fails in CI (test/count-tap.mjs).
+DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15 prometheus openssh-server chromium systemd
 TAP_ARGS ?=
 BENCH ?=
 
-.PHONY: install deps-debian build typecheck test test-ci bench demo clean
+.PHONY: install install-test deps-debian postgres-user check-access build typecheck test test-ci bench demo clean
+
+# The build runs only when a TypeScript source or the compiler settings changed since the last one, and
+# then incrementally (tsconfig.json: incremental, build info in dist/), so a restart of the demo starts at once.
+TS_SOURCES := $(shell find server replicator test -name '*.ts' -not -name '*.d.ts' 2>/dev/null)
+BUILD_STAMP := dist/.build-stamp
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -28,33 +36,48 @@ deps-debian:
 	  if [ -n "$$policy" ]; then $$SUDO rm -f /usr/sbin/policy-rc.d; fi; \
 	  [ $$rc = 0 ] || exit $$rc; \
 	fi
+
+# As root, PostgreSQL (the demo's and the tests') runs as the system user postgres.
+postgres-user:
 	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then \
 	  echo "creating system user postgres (PostgreSQL refuses to run as root)"; useradd --system --no-create-home postgres; fi
 
-install: $(NPM_STAMP) deps-debian build
+# What the demo needs: npm packages and the build.
+install: $(NPM_STAMP) postgres-user build
 
-build: $(NPM_STAMP)
+# What the tests and benchmarks need on top: the Debian packages.
+install-test: install deps-debian
+
+# As root, PostgreSQL runs as user postgres, which must reach the checkout (its binaries are in
+# node_modules) and the temp directory: one line saying what to do instead of initdb EACCES in every test.
+check-access:
+	@node test/check-access.mjs
+
+build: $(BUILD_STAMP)
+
+$(BUILD_STAMP): $(NPM_STAMP) tsconfig.json $(TS_SOURCES)
 	npx tsc -p tsconfig.json
+	@touch $(BUILD_STAMP)
 
 typecheck: $(NPM_STAMP)
 	npx tsc -p tsconfig.json --noEmit
 
 # All tests (tap, real PostgreSQL/slapd/GCS emulator). TAP_ARGS="test/x.test.ts" runs some.
-test: install
+test: check-access install-test
 	npx tap $(TAP_ARGS)
 
 # What .ci/run calls: full TAP stream to a file, then the pass/fail count.
-test-ci: install
+test-ci: check-access install-test
 	set -o pipefail; npx tap --reporter=tap $(TAP_ARGS) | tee .tap/ci-report.tap
 
 # Benchmarks under test/bench/ (BENCH=name runs one group); writes test/bench/results.json and REPORT.md.
-bench: install
+bench: check-access install-test
 	node dist/test/bench/run.js $(BENCH)
 
 # Two sites with replication on this machine (see README, "The demo"); e.g. DEMO_ARGS="--port 5000 --dir /var/tmp/demo".
 DEMO_ARGS ?=
 demo: install
-	node bin/tandem.js demo $(DEMO_ARGS)
+	@node bin/tandem.js demo $(DEMO_ARGS)
 
 clean:
 	rm -rf dist .tap

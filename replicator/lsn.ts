@@ -15,7 +15,3 @@ export function parseLsn(text: string): Lsn {
 export function formatLsn(lsn: bigint): string {
   return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
 }
-
-export function maxLsn(a: Lsn, b: Lsn): Lsn {
-  return a > b ? a : b;
-}

@@ -1,40 +1,70 @@
 // Counts passed and failed test points of a TAP stream (as written by
-// `tap --reporter=tap`), at every nesting level. A subtest's own summary point
-// is not counted (its assertions are), except when the subtest failed without
-// any failing assertion of its own (it threw, timed out or planned wrong):
-// then that one point counts as a failure. Prints "PASSED FAILED".
+// `tap --reporter=tap`), at every nesting level, for .ci/run. A subtest's own
+// summary point is not counted (its assertions are), except when the subtest
+// failed without any failing assertion of its own (it threw, timed out or
+// planned wrong): then that one point counts as a failure.
+//
+// Skipped and todo points count as failures: CI (`make install-test`) provides
+// every binary and service, so a test that skips (because slapd, sshd or
+// chromium is missing, say) or is marked todo hides something that does not
+// work. That includes a whole subtest or file that skipped (`# SKIP` on its
+// summary point, e.g. after `t.plan(0, reason)`). Each is named on stderr.
+//
+// Prints "PASSED FAILED" on stdout. As a module: countTap(text).
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Parser } from 'tap-parser';
 
-const text = readFileSync(process.argv[2] ?? 0, 'utf8');
-let passed = 0;
-let failed = 0;
+/** @returns {{ passed: number, failed: number, skipped: string[] }} skipped: "name # SKIP reason" of each skip/todo point */
+export function countTap(text) {
+  let passed = 0;
+  let failed = 0;
+  const skipped = [];
+  const skipOrTodo = (res, where) => {
+    const kind = res.todo ? `TODO${typeof res.todo === 'string' ? ` ${res.todo}` : ''}` : `SKIP${typeof res.skip === 'string' ? ` ${res.skip}` : ''}`;
+    skipped.push(`${[...where, res.name].filter(Boolean).join(' > ')} # ${kind}`);
+    failed++;
+  };
 
-/** Returns a function giving the number of failures counted inside this parser's tree. */
-function watch(parser) {
-  const pending = []; // children whose summary point has not come yet
-  let failuresHere = 0;
-  parser.on('child', (child) => pending.push(watch(child)));
-  parser.on('assert', (res) => {
-    if (pending.length) {
-      const childFailures = pending.shift()();
-      if (!res.ok && !res.todo && !res.skip && childFailures === 0) {
+  /** Returns a function giving the number of failures counted inside this parser's tree. */
+  function watch(parser, where) {
+    const pending = []; // children whose summary point has not come yet
+    let failuresHere = 0;
+    parser.on('child', (child) => pending.push(watch(child, [...where, child.name])));
+    parser.on('assert', (res) => {
+      if (pending.length) {
+        const childFailures = pending.shift()();
+        failuresHere += childFailures;
+        if (res.skip || res.todo) {
+          skipOrTodo(res, where);
+          failuresHere++;
+        } else if (!res.ok && childFailures === 0) {
+          failed++;
+          failuresHere++;
+        }
+        return;
+      }
+      if (res.skip || res.todo) {
+        skipOrTodo(res, where);
+        failuresHere++;
+      } else if (res.ok) passed++;
+      else {
         failed++;
         failuresHere++;
       }
-      failuresHere += childFailures;
-      return;
-    }
-    if (res.ok || res.todo || res.skip) passed++;
-    else {
-      failed++;
-      failuresHere++;
-    }
-  });
-  return () => failuresHere;
+    });
+    return () => failuresHere;
+  }
+
+  const root = new Parser();
+  watch(root, []);
+  root.end(text);
+  return { passed, failed, skipped };
 }
 
-const root = new Parser();
-watch(root);
-root.end(text);
-process.stdout.write(`${passed} ${failed}\n`);
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { passed, failed, skipped } = countTap(readFileSync(process.argv[2] ?? 0, 'utf8'));
+  for (const s of skipped) process.stderr.write(`skipped or todo (counted as failed in CI): ${s}\n`);
+  process.stdout.write(`${passed} ${failed}\n`);
+}

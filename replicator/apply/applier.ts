@@ -123,7 +123,6 @@ export class Applier {
   private stopped = false;
   /** Source transactions applied (committed on the target) by this applier. */
   appliedTxns = 0;
-  skippedTxns = 0;
 
   constructor(opts: ApplierOptions) {
     this.o = {
@@ -207,7 +206,6 @@ export class Applier {
     const skipping = msg.commitLsn < this.appliedEnd;
     this.txn = { commitLsn: msg.commitLsn, xid: msg.xid, skipping };
     if (skipping) {
-      this.skippedTxns++;
       this.o.log.debug('skipping a source transaction already applied', { commitLsn: formatLsn(msg.commitLsn), xid: msg.xid });
       return;
     }

@@ -5,6 +5,7 @@
  */
 import { TandemError } from '../../server/errors.js';
 import type { ReplicationErrorInfo } from '../bookkeeping/set-state.js';
+import { isConnectionLost } from '../../server/db/sqlstate.js';
 
 export function applyError(cause: unknown, info: Omit<ReplicationErrorInfo, 'message' | 'at' | 'code'>): TandemError {
   const pgErr = cause as { message?: string; code?: string; detail?: string };
@@ -19,13 +20,12 @@ export function applyError(cause: unknown, info: Omit<ReplicationErrorInfo, 'mes
   return new TandemError('replication_apply', message, { cause, details: { replication: details }, exitCode: 4 });
 }
 
-/** Connection-level failures are retried; anything else a change caused stops the replicator. */
+/**
+ * Connection-level failures are retried; anything else a change caused stops
+ * the replicator. The one classifier of lost connections is server/db/sqlstate.ts
+ * (was here: any errno `E...` and any 57P code, so an error no reconnect cures,
+ * such as a dropped database, 57P04, was retried forever).
+ */
 export function isConnectionError(e: unknown): boolean {
-  const code = (e as { code?: string })?.code;
-  if (typeof code === 'string') {
-    if (/^(08|57P)/.test(code)) return true;
-    if (/^E[A-Z]+$/.test(code)) return true; // ECONNRESET, ECONNREFUSED, EPIPE, ...
-  }
-  const msg = (e as Error)?.message ?? '';
-  return /Connection terminated|connection closed|ended the replication stream|Client has encountered a connection error/i.test(msg);
+  return isConnectionLost(e);
 }

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { formatLsn, type Lsn } from '../lsn.js';
 
 const text = `
@@ -25,20 +24,4 @@ export function recordProgressStatement(
     text,
     values: [slot, formatLsn(commitLsn), formatLsn(endLsn), commitTime, String(count)],
   };
-}
-
-export async function recordProgress(
-  client: pg.ClientBase,
-  slot: string,
-  commitLsn: Lsn,
-  endLsn: Lsn,
-  commitTime: string,
-  count: number,
-): Promise<void> {
-  const res = await client.query({
-    name: 'tandem_site.recordReplicationProgress',
-    text,
-    values: [slot, formatLsn(commitLsn), formatLsn(endLsn), commitTime, count],
-  });
-  if (res.rowCount !== 1) throw new Error(`replication progress row for slot ${slot} is missing on the target`);
 }

@@ -26,7 +26,7 @@ import { setSiteRole } from '../../server/site/sql/setSiteRole.js';
 import { terminateAppSessions } from '../../server/site/sql/terminateAppSessions.js';
 import { insertSiteEvent } from '../../server/site/sql/siteEvents.js';
 import type { SiteView } from './inspect.js';
-import type { FailoverOptions, FailoverResult } from './options.js';
+import { defaultCommand, type FailoverOptions, type FailoverResult } from './options.js';
 import { StepRunner } from './runner.js';
 import { moveSequencesPastMax } from './sequences.js';
 
@@ -124,7 +124,7 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
     const total = runner.done.reduce((a, x) => a + x.ms, 0);
     out(`done: ${tv.name} is active (epoch ${tRow.epoch}) after a forced failover (${(total / 1000).toFixed(2)} s).`);
     out(`DATA-LOSS BOUND: the last ${fromName} commit applied at ${tv.name} is ${bound.lsn} (${bound.commitTime ?? 'time unknown'}); anything ${fromName} committed after it is lost. Recorded in the audit log.`);
-    out(`next: stop the replicator into ${tv.name}; when ${fromName} returns it fences itself; rebuild it with: tandem rejoin --site ${fromName} --from ${tv.name}`);
+    out(`next: stop the replicator into ${tv.name}; when ${fromName} returns it fences itself; rebuild it with: ${(o.command ?? defaultCommand)(`rejoin --site ${fromName} --from ${tv.name}`)}`);
     return result;
   } finally {
     await t.end().catch(() => undefined);

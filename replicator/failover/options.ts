@@ -27,11 +27,16 @@ export interface FailoverOptions {
   /** Who runs it (audit log). */
   actor: string;
   out: (line: string) => void;
+  /** The command line of `tandem ARGS` as the user can run it next (server/cli/printed-command.ts); default `tandem ARGS`. */
+  command?: (args: string) => string;
   log: Logger;
   signal?: AbortSignal;
   /** Tests: stop right after this step, as if the process died there. */
   failAfter?: string;
 }
+
+/** `tandem ARGS`, for callers that do not know how the user runs tandem. */
+export const defaultCommand = (args: string): string => `tandem ${args}`;
 
 export interface FailoverResult {
   outcome: 'done' | 'already_active' | 'dry_run' | 'undone';

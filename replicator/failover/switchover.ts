@@ -38,7 +38,7 @@ import { syncSequences } from '../sequences/sync.js';
 import { objectBacklog } from './backlog.js';
 import { drainExecutions } from './drain.js';
 import type { SiteView } from './inspect.js';
-import type { FailoverOptions, FailoverResult } from './options.js';
+import { defaultCommand, type FailoverOptions, type FailoverResult } from './options.js';
 import { prepareReverse } from './reverse.js';
 import { StepRunner } from './runner.js';
 
@@ -224,7 +224,7 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
   const total = runner.done.reduce((a, x) => a + x.ms, 0);
   out(`done: ${tv.name} is active (epoch ${tRow.epoch}); ${sv.name} is ${sRow.role}; data lost: none (drain point ${result.drainLsn}); ${(total / 1000).toFixed(2)} s`);
   if (o.reverse) out(`next: start the replicator at ${sv.name} (source ${tv.name}); it continues from the switch point without a new copy.`);
-  else out(`next: stop the replicator ${sv.name} → ${tv.name}; to make ${sv.name} a passive of ${tv.name}: tandem rejoin --site ${sv.name} --from ${tv.name}`);
+  else out(`next: stop the replicator ${sv.name} → ${tv.name}; to make ${sv.name} a passive of ${tv.name}: ${(o.command ?? defaultCommand)(`rejoin --site ${sv.name} --from ${tv.name}`)}`);
   return result;
 }
 

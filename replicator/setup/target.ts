@@ -6,12 +6,6 @@
 import type pg from 'pg';
 import { TandemError } from '../../server/errors.js';
 
-export interface TargetTableShape {
-  schema: string;
-  name: string;
-  columns: string[];
-}
-
 /** Columns of each table on the target (null when the table is missing), one query. */
 export async function targetColumns(client: pg.ClientBase, tables: { schema: string; name: string }[]): Promise<Map<string, string[] | null>> {
   const res = await client.query<{ schema: string; name: string; columns: string[] | null }>(

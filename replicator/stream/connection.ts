@@ -1,7 +1,8 @@
 /**
  * A logical replication connection to the source, written directly on
  * node-pg's replication mode instead of pg-logical-replication's service,
- * because each of that service's defaults loses data here (NOTES #1, #3, #6):
+ * because each of that service's defaults loses data here (NOTES #1, #3, #6;
+ * replicator/README.md, "Why the stream client is Tandem's own"):
  *
  * - it never acknowledges on its own: the applier calls `confirm(lsn)` with the
  *   exact end LSN of the last transaction committed on the target, and every
@@ -147,11 +148,6 @@ export class ReplicationConnection {
       if (this.failure) throw this.failure;
       await new Promise<void>((resolve) => (this.waiter = { resolve }));
     }
-  }
-
-  /** Wait until a message is available or the stream failed (without taking it). */
-  hasPending(): boolean {
-    return this.pending > 0;
   }
 
   async close(): Promise<void> {

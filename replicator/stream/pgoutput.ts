@@ -247,11 +247,6 @@ export function decodePgoutput(buf: Buffer): PgoutputMessage {
   }
 }
 
-/** PostgreSQL epoch (2000-01-01) microseconds → Date (millisecond precision is enough for lag). */
-export function pgMicrosToDate(us: bigint): Date {
-  return new Date(Number(us / 1000n) + 946_684_800_000);
-}
-
 export function dateToPgMicros(d: number): bigint {
   return BigInt(d - 946_684_800_000) * 1000n;
 }

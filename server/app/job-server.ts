@@ -6,6 +6,7 @@
  * close the HTTP server, release the database pool).
  */
 import { retryDeadConnections } from '../sql/retrying-pool.js';
+import { logIdleConnectionError } from '../db/sqlstate.js';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -71,7 +72,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   const pool = retryDeadConnections(
     o.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize, application_name: 'tandem-server' }),
   );
-  pool.on('error', (e) => log.warn('idle database connection failed', { error: e }));
+  pool.on('error', logIdleConnectionError(log));
   const executor = new LocalExecutor({ log: log.child({ component: 'executor' }), killGraceMs: config.executions.killGrace });
   // The member name needs the port, which is known only after listen when port 0 is asked for.
   const http = (await import('node:http')).createServer();

@@ -10,8 +10,8 @@ const aclValidateCommand: Command = {
   help: `
 Usage: tandem acl validate FILE [FILE...]
 
-Parses each policy file (YAML documents separated by ---, see README "Access
-control") and prints every problem as FILE:LINE:COLUMN: path: message.
+Parses each policy file (YAML documents separated by ---, see server/README.md,
+"Access control policies") and prints every problem as FILE:LINE:COLUMN: path: message.
 Exits 0 when all files are valid, 1 otherwise.
 
 Example:

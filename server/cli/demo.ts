@@ -2,15 +2,9 @@
 import path from 'node:path';
 import { TandemError } from '../errors.js';
 import { runTwoSiteDemo } from '../demo/two-sites.js';
-import { shellPath } from '../demo/summary.js';
+import { createLogger } from '../log.js';
 import type { Command } from './command.js';
-
-/** How the user ran tandem, so that the printed commands work as they are (e.g. `node bin/tandem.js`). */
-function cliPrefix(): string {
-  const script = process.argv[1];
-  if (!script || !/(^|[/\\])tandem(\.js)?$/.test(script)) return 'tandem';
-  return script.endsWith('.js') ? `node ${shellPath(script)}` : shellPath(script);
-}
+import { cliPrefix } from './printed-command.js';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -29,6 +23,8 @@ The first run initialises a as active and b as passive, creates project
 password is printed at every start). Every start creates an API token
 (printed once). It writes DIR/a/tandem.yaml and DIR/b/tandem.yaml (site:,
 sites:) and prints the tandem failover / status / rejoin commands to try.
+Its log goes to DIR/demo.log; the terminal (stderr) gets warnings and errors
+only, unless --log-level asks for more.
 
 A later run starts the sites in the roles they were left in: after
 "tandem failover --to b" site b is active (a fenced until "tandem rejoin"),
@@ -65,7 +61,9 @@ Example:
       cli: cliPrefix(),
       exitAfterStart: ctx.values['exit-after-start'] === true,
       out: ctx.out,
-      log: ctx.log,
+      // Start-up alone logs some 40 info lines: on the terminal only warnings and errors, unless asked
+      // for more (--log-level, TANDEM_LOG_LEVEL); every line is in DIR/demo.log.
+      log: ctx.values['log-level'] !== undefined || process.env.TANDEM_LOG_LEVEL ? ctx.log : createLogger({ component: 'demo' }, { level: 'warn' }),
       signal: ctx.signal,
     });
   },

@@ -3,6 +3,7 @@ import { requireKeys } from '../config/load.js';
 import { TandemError } from '../errors.js';
 import { runFailover } from '../../replicator/failover/index.js';
 import type { Command } from './command.js';
+import { tandemCommand } from './printed-command.js';
 
 export const failoverCommand: Command = {
   name: 'failover',
@@ -82,6 +83,7 @@ Examples:
       publication: cfg.replication.publication,
       actor: `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`,
       out: ctx.out,
+      command: tandemCommand(ctx.values.config as string | undefined),
       log: ctx.log,
       signal: ctx.signal,
     });

@@ -3,17 +3,12 @@
  * turns errors into a one-line message and an exit code (2 for usage errors).
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { productVersion } from '../app/version.js';
 import { loadConfig } from '../config/load.js';
 import { createConfigurableLogger } from '../log.js';
 import { TandemError, errorMessage, isTandemError } from '../errors.js';
 import type { Command, FlagSpec } from './command.js';
 import { commands } from './commands.js';
-
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -69,7 +64,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return argv.length === 0 ? 2 : 0;
   }
   if (argv[0] === '--version' || argv[0] === 'version') {
-    out(`tandem ${version()}`);
+    out(`tandem ${productVersion()}`);
     return 0;
   }
   const { cmd, rest } = findCommand(argv);

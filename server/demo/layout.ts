@@ -4,6 +4,7 @@
  *   DIR/demo.json           ports of the two PostgreSQL clusters (kept between runs)
  *   DIR/users.yaml          local users file shared by both sites (user "demo")
  *   DIR/demo-password       that user's password, so that every run can print it (0600)
+ *   DIR/demo.log            the demo's log, JSON lines, appended by every run (log-file.ts)
  *   DIR/a/pg, DIR/b/pg      each site's embedded PostgreSQL
  *   DIR/a/logs, DIR/b/logs  each site's filesystem log store
  *   DIR/a/tandem.yaml, ...  each site's configuration (site:, sites:), rewritten at every start
@@ -25,6 +26,7 @@ export interface DemoLayout {
   stateFile: string;
   usersFile: string;
   passwordFile: string;
+  logFile: string;
   site(name: DemoSiteName): { dir: string; pgDir: string; logsDir: string; configFile: string };
 }
 
@@ -33,6 +35,7 @@ export function demoLayout(dir: string): DemoLayout {
   return {
     dir: root,
     stateFile: path.join(root, 'demo.json'),
+    logFile: path.join(root, 'demo.log'),
     usersFile: path.join(root, 'users.yaml'),
     passwordFile: path.join(root, 'demo-password'),
     site: (name) => {

@@ -15,6 +15,7 @@ import { FsLogStore } from '../logs/fs-store.js';
 import { LogObjectCopier } from '../logs/gcs/replication/copier.js';
 import { logObjectCopyHook } from '../logs/gcs/replication/hook.js';
 import { writableUrl } from '../site/connect.js';
+import { logIdleConnectionError } from '../db/sqlstate.js';
 
 export interface LinkEnd {
   name: string;
@@ -47,7 +48,7 @@ export function startLink(from: LinkEnd, to: LinkEnd, log: Logger): ReplicationL
   const rlog = log.child({ component: `replicator ${from.name}→${to.name}` });
   // Y is passive: its database defaults to read-only transactions; the copier's session turns that off for itself.
   const pool = new pg.Pool({ connectionString: writableUrl(to.dbUrl), max: 4, application_name: 'tandem-demo-log-copier' });
-  pool.on('error', (e) => rlog.warn('idle database connection of the log copier failed', { error: e }));
+  pool.on('error', logIdleConnectionError(rlog, 'idle database connection of the log copier'));
   const source = new FsLogStore({ dir: from.logsDir });
   const target = new FsLogStore({ dir: to.logsDir });
   const copier = new LogObjectCopier({ pool, source, target, log: rlog.child({ component: 'log-object-copier' }), concurrency: 4 });

@@ -4,6 +4,7 @@
  * demo's configuration files, runnable as printed from the current directory).
  */
 import path from 'node:path';
+import { shellPath } from '../cli/printed-command.js';
 import type { DemoSiteName } from './layout.js';
 import type { SiteLook } from './supervisor.js';
 
@@ -23,13 +24,8 @@ export interface SummaryInput {
   login: { user: string; password: string };
   token: string | null;
   jobId: string;
-}
-
-/** A path as the user can type it here: relative when below the current directory; quoted for the shell when needed. */
-export function shellPath(p: string, cwd = process.cwd()): string {
-  const rel = path.relative(cwd, p);
-  const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
-  return /^[\w./@%+=:,-]+$/.test(shown) ? shown : `'${shown.replace(/'/g, `'\\''`)}'`;
+  /** DIR/demo.log. */
+  logFile: string;
 }
 
 function roleOf(looks: SiteLook[], name: string): string {
@@ -86,6 +82,7 @@ export function summaryLines(i: SummaryInput): string[] {
       }
     }
   }
+  out.push(`Logs: ${shellPath(i.logFile)} (JSON lines; warnings and errors also on stderr; more there with --log-level info).`);
   out.push('The demo follows the roles the commands set: replication always runs from the active site to the passive one.');
   out.push('Press Ctrl-C to stop both job servers, the replication and both PostgreSQL clusters (data is kept in the demo directory).');
   return out;

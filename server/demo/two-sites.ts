@@ -19,10 +19,12 @@ import type { SiteEntry } from '../config/schema.js';
 import { TandemError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { writeSiteConfig } from './config-file.js';
-import { DEMO_SITES, demoLayout, postgresPorts, type DemoSiteName } from './layout.js';
+import { DEMO_SITES, demoLayout, postgresPorts, type DemoLayout, type DemoSiteName } from './layout.js';
+import { openDemoLog } from './log-file.js';
 import { DEMO_PROJECT, ensureDemoLogin, ensureSampleData } from './sample.js';
 import { ensureSiteState, startSiteDatabase, startSiteServer, type DemoDatabase } from './site.js';
-import { shellPath, summaryLines } from './summary.js';
+import { shellPath } from '../cli/printed-command.js';
+import { summaryLines } from './summary.js';
 import { activeSite, DemoSupervisor, type SupervisedSite } from './supervisor.js';
 
 export interface TwoSiteDemoOptions {
@@ -34,6 +36,7 @@ export interface TwoSiteDemoOptions {
   /** Start, wait until the passive site has the sample project, print the summary, stop. */
   exitAfterStart: boolean;
   out: (line: string) => void;
+  /** The terminal's logger (stderr); every line also goes to DIR/demo.log. */
   log: Logger;
   signal: AbortSignal;
   /** How long the passive site may take to receive the sample project (default 90 s). */
@@ -59,9 +62,19 @@ class Started {
 }
 
 export async function runTwoSiteDemo(o: TwoSiteDemoOptions): Promise<void> {
-  const { out, log } = o;
   const layout = demoLayout(o.dir);
   await mkdir(layout.dir, { recursive: true });
+  const demoLog = openDemoLog(layout.logFile, o.log);
+  try {
+    await runSites(o, layout, demoLog.log);
+  } finally {
+    demoLog.close();
+  }
+}
+
+async function runSites(o: TwoSiteDemoOptions, layout: DemoLayout, log: Logger): Promise<void> {
+  const { out } = o;
+  out(`logs: ${shellPath(layout.logFile)} (warnings and errors also on stderr)`);
   // The single-site demo of earlier versions kept its cluster in DIR/pg.
   if (existsSync(path.join(layout.dir, 'pg'))) out(`note: ${path.join(layout.dir, 'pg')} (the single-site demo's PostgreSQL) is not used any more; remove it to free the space`);
   const pgPorts = await postgresPorts(layout);
@@ -146,6 +159,7 @@ export async function runTwoSiteDemo(o: TwoSiteDemoOptions): Promise<void> {
       login,
       token: sample?.token ?? null,
       jobId: sample?.jobId ?? '',
+      logFile: layout.logFile,
     }))
       out(line);
 

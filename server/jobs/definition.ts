@@ -10,9 +10,6 @@ import type { ScheduleSpec } from '../schedule/cron.js';
 
 export type { ScheduleSpec } from '../schedule/cron.js';
 
-/** A job's UUID (Rundeck `uuid`), as stored and used in URLs. */
-export type JobUuid = string & { readonly __brand: 'JobUuid' };
-
 export interface JobOption {
   name: string;
   description?: string;
@@ -41,8 +38,6 @@ export type Step =
       description?: string;
       extra: Record<string, unknown>;
     };
-
-export type StepKind = Step['kind'];
 
 /** Webhook URLs called on each event. */
 export interface Notification {

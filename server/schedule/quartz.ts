@@ -169,8 +169,3 @@ export function planQuartzFields(fields: string[]): CronPlan {
   if (year !== undefined && year !== '*') plan.years = inField(6, () => expandField(year, YEAR));
   return plan;
 }
-
-/** Index of a Quartz field by its label, for mapping cron-parser errors back to a field. */
-export function quartzFieldIndex(label: string): number {
-  return FIELD_NAMES.indexOf(label);
-}

@@ -9,12 +9,3 @@ export async function getExecution(db: Db, id: string): Promise<ExecutionRow | n
   });
   return rows[0] ?? null;
 }
-
-export async function getExecutions(db: Db, ids: string[]): Promise<ExecutionRow[]> {
-  const { rows } = await db.query<ExecutionRow>({
-    name: 'tandem.getExecutions',
-    text: `select ${executionColumns} from ${executionFrom} where e.id = any($1::uuid[])`,
-    values: [ids],
-  });
-  return rows;
-}

@@ -9,12 +9,3 @@ export async function getJob(db: Db, id: string): Promise<JobRow | null> {
   });
   return rows[0] ?? null;
 }
-
-export async function getJobs(db: Db, ids: string[]): Promise<JobRow[]> {
-  const { rows } = await db.query<JobRow>({
-    name: 'tandem.getJobs',
-    text: `select ${jobColumns} from tandem.jobs j join tandem.projects p on p.id = j.project_id where j.id = any($1::text[])`,
-    values: [ids],
-  });
-  return rows;
-}

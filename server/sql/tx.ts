@@ -6,36 +6,10 @@ import type pg from 'pg';
 import { TandemError } from '../errors.js';
 import { retryLostConnection } from './lost-connection.js';
 import { StaleReadOnlySession } from '../site/guard.js';
+import { isConnectionLost, isSessionEnded } from '../db/sqlstate.js';
 
-/**
- * Errors that mean the connection itself is gone (the server terminated the
- * session, e.g. a role change ending idle sessions, a restart, a failover),
- * as opposed to an error of the statement.
- */
-export function isConnectionLost(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  if (!err) return false;
-  if (err.code && ['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE', 'ECONNREFUSED'].includes(err.code)) return true;
-  if (err.code && err.code.startsWith('08')) return true;
-  return /Connection terminated|Client has encountered a connection error/.test(err.message ?? '');
-}
-
-/**
- * The session was ended under a statement (terminated by the server, or its
- * socket reset), as opposed to the database being unreachable. Only these
- * are retried (lost-connection.ts): a fresh session then gets through at once
- * when the database is up (a role change ending idle sessions). A connection
- * that is refused or cannot be made (the database down or restarting) is not
- * retried: bridging an outage would hide it from the site monitor, which must
- * compare epochs with the peers before this site acts as active again (an old
- * active coming back after a forced failover must not fire a schedule first).
- */
-export function isSessionEnded(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  if (!err) return false;
-  if (err.code && ['57P01', '57P02', 'ECONNRESET', 'EPIPE'].includes(err.code)) return true;
-  return /Connection terminated|Client has encountered a connection error/.test(err.message ?? '');
-}
+// The one classifier of lost connections (server/db/sqlstate.ts), also what callers of tx.ts import.
+export { isConnectionLost, isSessionEnded };
 
 /**
  * Run `fn` in a transaction. When the connection dies before `commit` was

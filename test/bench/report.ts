@@ -19,3 +19,17 @@ export function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i]!;
 }
+
+/** The heading of REPORT.md's hand-written part: earlier measurements and what changed between them. */
+export const HISTORY_HEADING = '## History';
+
+/**
+ * REPORT.md as `make bench` writes it: the generated figures, then the
+ * History section of the previous REPORT.md kept as it was (a run replaces
+ * the figures, never the record of earlier ones).
+ */
+export function withHistory(generated: string, previous: string | null): string {
+  const at = previous ? previous.search(new RegExp(`^${HISTORY_HEADING}$`, 'm')) : -1;
+  if (at < 0) return generated;
+  return `${generated.trimEnd()}\n\n${previous!.slice(at).trimEnd()}\n`;
+}

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { BenchGroup, BenchReport } from './report.js';
+import { withHistory, type BenchGroup, type BenchReport } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Sources and results live in test/bench/ of the repository, also when running from dist/.
@@ -79,7 +79,8 @@ async function main() {
     }
   }
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(path.join(outDir, 'REPORT.md'), markdown(results));
+  const reportFile = path.join(outDir, 'REPORT.md');
+  writeFileSync(reportFile, withHistory(markdown(results), existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : null));
   console.log(`wrote ${file} and REPORT.md`);
   process.exit(failed ? 1 : 0);
 }

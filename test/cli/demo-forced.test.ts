@@ -19,6 +19,7 @@ t.test('forced failover after losing site a, then rejoin', async (t) => {
   const a = `http://127.0.0.1:${port}`;
   const b = `http://127.0.0.1:${port + 1}`;
   let running: Run | undefined;
+  let forcedNext: string | undefined;
   stopAtTeardown(t, () => running);
 
   await t.test('first run: lose a, force b', async (t) => {
@@ -36,6 +37,9 @@ t.test('forced failover after losing site a, then rejoin', async (t) => {
     t.equal(f.status, 0, `"${f.cmd}" exits 0`, { stdout: f.stdout, stderr: f.stderr });
     t.match(f.stdout, /b is active \(epoch 2\) after a forced failover/);
     t.match(f.stdout, /DATA-LOSS BOUND/);
+    // The rejoin command it prints next is run as printed in the second run.
+    forcedNext = /^next: .*rebuild it with: (.+)$/m.exec(f.stdout)?.[1];
+    t.match(forcedNext, /^node bin\/tandem\.js rejoin --config \S*b\/tandem\.yaml --site a --from b$/, 'next: names the command path and --config as given', { stdout: f.stdout });
     await waitFor('b to answer 200 on /health/active', async () => (await getJson(`${b}/health/active`)).status === 200, 30_000);
     t.pass('b answers 200 on /health/active');
     await waitFor('the demo to stop replication into b', async () => run.stdout().includes('[demo] replication a → b stopped: b is active now'), 30_000);
@@ -63,12 +67,15 @@ t.test('forced failover after losing site a, then rejoin', async (t) => {
     t.ok(token, 'a token (made on b) is printed');
     await waitFor('a to be fenced', async () => run.stdout().includes('[demo] a is fenced; to make it follow b again'), 30_000);
     t.pass('a fenced itself');
-    const rejoin = run
+    const hint = run
       .stdout()
       .split('\n')
       .find((l) => /\[demo\] a is fenced/.test(l))!
       .replace(/^.*follow b again: /, '');
-    const r = runPrinted(rejoin);
+    t.match(hint, /^node bin\/tandem\.js rejoin --config \S*a\/tandem\.yaml --site a --from b$/, "the demo's hint");
+    // The forced failover's own next: line (b's configuration lists both sites too).
+    t.ok(forcedNext, 'the forced failover printed the rejoin command');
+    const r = runPrinted(forcedNext ?? hint);
     t.equal(r.status, 0, `"${r.cmd}" exits 0`, { stdout: r.stdout, stderr: r.stderr });
     t.match(r.stdout, /resync caught up/);
     await waitFor('the demo to replicate b → a', async () => run.stdout().includes('[demo] replication b → a started'), 30_000);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { tempDir, type Teardown } from '../harness/tmp.js';
+import { waitFor as harnessWaitFor } from '../harness/wait.js';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const JOB_ID = '6f1c2a9e-0d4b-4c55-9a57-7c1d1a3e0001';
@@ -50,14 +51,9 @@ export async function freePortPair(): Promise<number> {
   throw new Error('no two consecutive free ports found');
 }
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** The harness's waitFor (test/harness/wait.ts) with this area's default: the demo starts two clusters and two servers. */
+export function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+  return harnessWaitFor(what, check, timeoutMs, 200);
 }
 
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

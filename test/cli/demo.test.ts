@@ -15,7 +15,7 @@
  * After each run no PostgreSQL process of the demo is left.
  */
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { demo, demoDir, freePortPair, getJson, leftoverPostgres, runPrinted, runSampleJob, stopAtTeardown, stopWithSigint, summary, waitFor, withTimeout, type Run } from './demo-helpers.js';
 
@@ -56,6 +56,15 @@ t.test('two-site demo: start and exit, run with a failover, start again after it
     t.match(out, /failover --config \S+ --to b --force/, '--force printed');
     t.match(out, /status --config \S+a\/tandem\.yaml/, 'status printed');
     t.match(out, /stopped\.\n$/);
+    // The summary is not buried in start-up logs (in a file or a pipe shared with stdout): they go to DIR/demo.log,
+    // the terminal gets warnings and errors only.
+    const below = run.stderr().split('\n').filter((l) => l.trim() && !/"level":"(warn|error)"/.test(l));
+    t.same(below, [], 'nothing below warn on stderr');
+    t.match(out, /^logs: \S*demo\.log/m, 'where the log is, at the start');
+    t.match(out, /^Logs: \S*demo\.log/m, 'and in the summary');
+    const logged = readFileSync(path.join(dir, 'demo.log'), 'utf8');
+    t.match(logged, /"msg":"migration applied"/, 'start-up logs are in demo.log');
+    t.match(logged, /"msg":"initial copy done; streaming from the consistent point"/);
     t.same(leftoverPostgres(dir), [], 'no PostgreSQL process left');
     t.notOk(existsSync(path.join(dir, 'a/pg/data/postmaster.pid')), 'site a PostgreSQL shut down cleanly');
     t.notOk(existsSync(path.join(dir, 'b/pg/data/postmaster.pid')), 'site b PostgreSQL shut down cleanly');
@@ -100,6 +109,14 @@ t.test('two-site demo: start and exit, run with a failover, start again after it
     const failover = runPrinted(line!);
     t.equal(failover.status, 0, `"${failover.cmd}" exits 0`, { stdout: failover.stdout, stderr: failover.stderr });
     t.match(failover.stdout, /done: b is active \(epoch 2\)/);
+    // Its next: line names a command that works as printed (here: with --dry-run, which changes nothing).
+    const next = /^next: .*: (\S.* rejoin --config \S+ --site a --from b)$/m.exec(failover.stdout)?.[1];
+    t.match(next, /^node bin\/tandem\.js rejoin --config \S*b\/tandem\.yaml /, 'next: names the command path and --config as given', { stdout: failover.stdout });
+    if (next) {
+      const dry = runPrinted(next, ' --dry-run');
+      t.equal(dry.status, 0, `"${dry.cmd}" exits 0`, { stderr: dry.stderr });
+      t.match(dry.stdout, /plan: rebuild a \(fenced, epoch 1\) as a passive of b/);
+    }
     await waitFor('b to answer 200 on /health/active', async () => (await getJson(`${b}/health/active`)).status === 200, 30_000);
     t.pass('b answers 200 on /health/active');
     t.equal((await getJson(`${a}/health/active`)).status, 503, 'a answers 503');
@@ -107,6 +124,8 @@ t.test('two-site demo: start and exit, run with a failover, start again after it
     t.match(run.stdout(), /\[demo\] a is fenced; to make it follow b again: .*rejoin --config \S+ --site a --from b/, 'rejoin hint printed');
 
     await stopWithSigint(t, run);
+    // The failover ended the job servers' idle sessions (57P01) on purpose: info in demo.log, not a warning.
+    t.notMatch(run.stderr(), /57P01/, 'no warning about an expected termination');
     t.same(leftoverPostgres(dir), [], 'no PostgreSQL process left');
   });
 

@@ -1,6 +1,7 @@
-// The runbook's commands are the real ones: every `tandem ...` command line in
-// deploy/README.md (code blocks and inline code), in the systemd units'
-// ExecStart and in the Kubernetes containers' args is run with --help added,
+// The documented commands are the real ones: every `tandem ...` (or
+// `node bin/tandem.js ...`) command line in the READMEs (deploy/README.md, the
+// runbook, and every other README.md of the repository: code blocks and inline
+// code), in the systemd units' ExecStart and in the Kubernetes containers' args is run with --help added,
 // through the CLI's entry point (server/cli/main.ts). `tandem` parses flags
 // strictly before it looks at --help, so a command or flag that does not
 // exist fails here (exit 2) instead of in an operator's hands.
@@ -26,24 +27,40 @@ interface Documented {
   argv: string[];
 }
 
-/** `tandem ...` lines of the runbook: fenced code (comments cut) and inline code spans. */
-function runbookCommands(): Documented[] {
-  const text = readFileSync(path.join(deploy, 'README.md'), 'utf8');
+/** The READMEs whose commands are checked here (paths from the repository root). */
+const READMES = ['README.md', 'server/README.md', 'server/demo/README.md', 'replicator/README.md', 'deploy/README.md', 'test/README.md'];
+
+/** `tandem ...` lines of a README: fenced code (comments cut) and inline code spans. */
+function readmeCommands(file: string): Documented[] {
+  const text = readFileSync(path.join(root, file), 'utf8');
   const found: Documented[] = [];
   const add = (line: string, where: string) => {
     const cmd = line.replace(/\s+#.*$/, '').trim();
-    if (/^tandem\s/.test(cmd)) found.push({ where, argv: words(cmd).slice(1) });
+    const m = /^(?:tandem|node bin\/tandem\.js)\s+(.*)$/.exec(cmd);
+    if (m) found.push({ where, argv: words(m[1]!) });
   };
   let inFence = false;
+  let continued = '';
   for (const [i, line] of text.split('\n').entries()) {
     if (/^\s*```/.test(line)) {
       inFence = !inFence;
       continue;
     }
-    if (inFence) add(line.trim(), `deploy/README.md:${i + 1}`);
-    else for (const m of line.matchAll(/`(tandem [^`]+)`/g)) add(m[1]!, `deploy/README.md:${i + 1}`);
+    // A command continued on the next line (`\` at the end) is one command.
+    if (inFence && /\\$/.test(line)) {
+      continued += line.trim().slice(0, -1) + ' ';
+      continue;
+    }
+    if (inFence) {
+      add(continued + line.trim(), `${file}:${i + 1}`);
+      continued = '';
+    } else for (const m of line.matchAll(/`((?:tandem|node bin\/tandem\.js) [^`]+)`/g)) add(m[1]!, `${file}:${i + 1}`);
   }
   return found;
+}
+
+function runbookCommands(): Documented[] {
+  return readmeCommands('deploy/README.md');
 }
 
 /** Commands that systemd units and Kubernetes containers run (after `.../bin/tandem.js`). */
@@ -98,6 +115,18 @@ t.test('every documented tandem command line is accepted by tandem', async (t) =
   const results: Array<{ d: Documented; r: Awaited<ReturnType<typeof tandemHelp>> }> = [];
   for (const d of unique) results.push({ d, r: await tandemHelp(d.argv) });
   for (const { d, r } of results) {
+    t.equal(r.code, 0, `${d.where}: tandem ${d.argv.join(' ')} --help exits 0${r.code ? `\n${r.stderr}` : ''}`);
+    t.match(r.stdout, /^Usage: tandem /, `${d.where}: prints its usage`);
+  }
+});
+
+t.test('every tandem command line of the other READMEs is accepted by tandem', async (t) => {
+  const documented = READMES.filter((f) => f !== 'deploy/README.md').flatMap(readmeCommands);
+  for (const [file, least] of [['server/README.md', 5], ['replicator/README.md', 5], ['server/demo/README.md', 3]] as const)
+    t.ok(documented.filter((d) => d.where.startsWith(`${file}:`)).length >= least, `${file} documents commands (the check reads it)`);
+  const unique = [...new Map(documented.map((d) => [d.argv.join(' '), d])).values()];
+  for (const d of unique) {
+    const r = await tandemHelp(d.argv);
     t.equal(r.code, 0, `${d.where}: tandem ${d.argv.join(' ')} --help exits 0${r.code ? `\n${r.stderr}` : ''}`);
     t.match(r.stdout, /^Usage: tandem /, `${d.where}: prints its usage`);
   }

@@ -205,16 +205,7 @@ export function watchActive(t: Teardown, sites: TestSite[]): { violations: strin
   return { violations, rounds: () => rounds, stop };
 }
 
-/** Poll `check` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { waitFor } from '../harness/wait.js';
 
 export async function count(site: TestSite, table: string): Promise<number> {
   const r = await site.q<{ n: number }>(`select count(*)::int as n from ${table}`);

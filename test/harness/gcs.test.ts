@@ -7,6 +7,7 @@ import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { CRC32C, IdempotencyStrategy, type Storage } from '@google-cloud/storage';
 import { startGcs, type TestGcs } from './gcs.js';
+import { waitFor } from './wait.js';
 
 const crc32c = (b: Buffer) => {
   const c = new CRC32C();
@@ -21,14 +22,6 @@ const statusOf = (e: unknown): unknown => {
   return typeof o.code === 'number' ? o.code : (o.status ?? o.response?.status);
 };
 
-/** Polls `cond` until it holds or the deadline passes. */
-async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A client that retries every operation quickly (the defaults wait up to 64 s between tries). */
 function retryingClient(gcs: TestGcs): Storage {
@@ -295,7 +288,7 @@ t.test('faults: 503s, dropped connections and hangs are retried by the client', 
   // A hang: the request is held until the fault is cleared, then its connection is reset and the client retries.
   gcs.faults.set({ hang: true });
   const pending = file.getMetadata();
-  await waitFor(() => gcs.counters.hung >= 1, 'the request to hang');
+  await waitFor('the request to hang', () => gcs.counters.hung >= 1);
   gcs.faults.clear();
   t.equal((await pending)[0].name, 'f.log', 'the hung request is retried once the store is back');
 
@@ -323,6 +316,6 @@ t.test('stop and start keep the objects; teardown closes hanging connections', a
   gcs.faults.set({ hang: true });
   // Left hanging on purpose: the teardown must still finish.
   storage.bucket('logs').file('kept.log').getMetadata().catch(() => undefined);
-  await waitFor(() => gcs.counters.hung >= 1, 'the request to hang');
+  await waitFor('the request to hang', () => gcs.counters.hung >= 1);
   t.pass('teardown follows with a request hanging');
 });

@@ -25,7 +25,7 @@ t.test('checkpoints append the new lines with compose', async (t) => {
     for (let i = 0; i < 20; i++) w.append(entry(`round ${round} line ${i}`));
     lines += 20;
     // Each round becomes one checkpoint; wait until another member sees all of it.
-    await waitFor(async () => (await readAll(reader, 'ops/long.log')).texts.length === lines, `checkpoint ${round}`);
+    await waitFor(`checkpoint ${round}`, async () => (await readAll(reader, 'ops/long.log')).texts.length === lines);
     components.push(Number((await meta()).componentCount ?? 1));
   }
   t.same(components, [1, 2, 3, 4, 1, 2], 'one component per appended checkpoint; rewritten whole at the limit (4)');
@@ -53,11 +53,11 @@ t.test('a failing compose is retried and loses nothing; appendCheckpoints off up
   const reader = await member(t, gcs, { name: 'reader' });
   const w = await writer.open('ops/flaky.log');
   for (let i = 0; i < 10; i++) w.append(entry(`a ${i}`));
-  await waitFor(async () => (await readAll(reader, 'ops/flaky.log')).texts.length === 10, 'first checkpoint');
+  await waitFor('first checkpoint', async () => (await readAll(reader, 'ops/flaky.log')).texts.length === 10);
 
   gcs.faults.set({ status503: 3, only: ['compose'] });
   for (let i = 0; i < 10; i++) w.append(entry(`b ${i}`));
-  await waitFor(async () => (await readAll(reader, 'ops/flaky.log')).texts.length === 20, 'the checkpoint after three failed composes');
+  await waitFor('the checkpoint after three failed composes', async () => (await readAll(reader, 'ops/flaky.log')).texts.length === 20);
   t.equal(gcs.counters.injected503, 3, 'three composes failed');
   const info = await w.finish();
   await writer.drain(10_000);
@@ -69,7 +69,7 @@ t.test('a failing compose is retried and loses nothing; appendCheckpoints off up
   const w2 = await whole.open('ops/whole.log');
   for (let round = 0; round < 3; round++) {
     w2.append(entry(`x ${round}`));
-    await waitFor(async () => (await readAll(reader, 'ops/whole.log')).texts.length === round + 1, `whole checkpoint ${round}`);
+    await waitFor(`whole checkpoint ${round}`, async () => (await readAll(reader, 'ops/whole.log')).texts.length === round + 1);
   }
   await w2.finish();
   await whole.drain(10_000);

@@ -15,15 +15,7 @@ export const BUCKET = 'tandem-logs';
 
 export const entry = (text: string, node = 'n1'): LogEntry => ({ time: logTime(), level: 'NORMAL', step: '1', node, stream: 'stdout', text });
 
-export async function waitFor<T>(probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, what: string, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor } from '../harness/wait.js';
 
 export interface MemberOptions extends Partial<GcsLogStoreOptions> {
   name: string;

@@ -63,25 +63,25 @@ t.test('a running log is read through another member; the finished log is comple
   const id = run.body.id as string;
 
   // While it runs on member 1, member 2 serves the lines checkpointed so far.
-  const whileRunning = await waitFor(async () => {
+  const whileRunning = await waitFor('checkpointed lines through member 2', async () => {
     const out = await m2.api('GET', `/api/v1/executions/${id}/output`);
     const lines = (out.body?.entries ?? []).filter((e: { text: string }) => e.text.startsWith('out '));
     if (lines.length === 0) return null;
     const ex = await m2.api('GET', `/api/v1/executions/${id}`);
     return { lines: lines.length, complete: out.body.complete as boolean, status: ex.body.status as string };
-  }, 'checkpointed lines through member 2');
+  });
   t.equal(whileRunning.status, 'running', `member 2 read ${whileRunning.lines} lines while the execution was still running`);
   t.equal(whileRunning.complete, false, 'and said the log is not complete');
 
-  await waitFor(async () => ['succeeded', 'failed'].includes((await m1.api('GET', `/api/v1/executions/${id}`)).body.status), 'the execution to end');
+  await waitFor('the execution to end', async () => ['succeeded', 'failed'].includes((await m1.api('GET', `/api/v1/executions/${id}`)).body.status));
   const texts: string[] = [];
   let offset = 0;
-  await waitFor(async () => {
+  await waitFor('the complete log through member 2', async () => {
     const out = await m2.api('GET', `/api/v1/executions/${id}/output?offset=${offset}`);
     texts.push(...out.body.entries.map((e: { text: string }) => e.text));
     offset = out.body.nextOffset;
     return out.body.complete as boolean;
-  }, 'the complete log through member 2');
+  });
   t.same(
     texts.filter((x) => x.startsWith('out ')),
     Array.from({ length: 40 }, (_, i) => `out ${i + 1}`),

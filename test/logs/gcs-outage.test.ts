@@ -37,7 +37,7 @@ t.test('store outage of 30 s during 20 running writers loses no line', async (t)
     stop = true;
   });
 
-  await waitFor(async () => (await b.read(keys[0]!, 0)).entries.length > 10, 'checkpoints before the outage');
+  await waitFor('checkpoints before the outage', async () => (await b.read(keys[0]!, 0)).entries.length > 10);
   const before = written.reduce((s, n) => s + n, 0);
 
   const phases = [{ status503: 'always' as const }, { hang: true }, { dropConnections: 'always' as const }];

@@ -51,10 +51,10 @@ t.test('checkpoints and the final upload are recorded with their checksum', asyn
   const w = await a.open(key);
   for (let i = 0; i < 20; i++) w.append(entry(`line ${i}`));
   await w.flush();
-  const checkpoint = await waitFor(async () => {
+  const checkpoint = await waitFor('the checkpoint record', async () => {
     const r = await row();
     return Number(r.size) > 0 ? r : null;
-  }, 'the checkpoint record');
+  });
   t.equal(checkpoint.complete, false, 'a checkpoint is recorded as not complete');
   const [cpBytes] = await client(gcs).bucket(BUCKET).file(`logs/${key}`).download();
   t.equal(Number(checkpoint.size), cpBytes.length, 'recorded size is the checkpoint object size');

@@ -28,7 +28,7 @@ t.test('restart with pending uploads (and a torn last line) resumes them', async
   }
   const finishedInfo = await finished.finish();
   await running.flush();
-  await waitFor(() => gcs.counters.injected503 >= 2, 'uploads to be refused');
+  await waitFor('uploads to be refused', () => gcs.counters.injected503 >= 2);
   await first.close(); // the member stops with both logs still only in its spool
   const files = (await readdir(spoolDir)).sort();
   t.same(files, ['p%2Ffinished.log.json', 'p%2Ffinished.log.log', 'p%2Frunning.log.json', 'p%2Frunning.log.log'], 'the spool holds the two pending logs');
@@ -75,18 +75,18 @@ t.test('a stale writer cannot replace a newer checkpoint (generation preconditio
   const wa = await a.open(key);
   wa.append(entry('a 1'));
   await wa.flush();
-  await waitFor(async () => (await reader.read(key, 0)).entries.length === 1, "a's checkpoint");
+  await waitFor("a's checkpoint", async () => (await reader.read(key, 0)).entries.length === 1);
 
   // Member b takes the log over (as if a were gone): it starts from a's checkpoint.
   const wb = await b.open(key);
   wb.append(entry('b 1'));
   await wb.flush();
-  await waitFor(async () => (await reader.read(key, 0)).entries.length === 2, "b's checkpoint");
+  await waitFor("b's checkpoint", async () => (await reader.read(key, 0)).entries.length === 2);
 
   // a is not gone after all: its next checkpoint must be refused.
   wa.append(entry('a 2 (stale)'));
   await wa.flush();
-  await waitFor(() => a.spoolUsage().conflicts.includes(key), 'a to detect the conflict');
+  await waitFor('a to detect the conflict', () => a.spoolUsage().conflicts.includes(key));
   t.same((await readAll(reader, key)).texts, ['a 1', 'b 1'], "b's checkpoint is intact");
   await t.rejects(wa.finish(), { code: 'conflict', message: /replaced in the bucket by another writer/ }, "a's writer reports the conflict");
   t.equal(a.spoolUsage().pendingUploads, 0, 'a stops uploading that log');

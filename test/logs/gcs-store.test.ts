@@ -21,10 +21,10 @@ t.test('a running log is readable on another member through checkpoints; the fin
   t.same(local.entries.map((e) => e.text), ['line 0', 'line 1', 'line 2', 'line 3', 'line 4'], 'the executing member reads its spool at once');
   t.equal(local.complete, false);
 
-  const seen = await waitFor(async () => {
+  const seen = await waitFor('the first checkpoint on member b', async () => {
     const r = await b.read(key, 0);
     return r.entries.length === 5 ? r : null;
-  }, 'the first checkpoint on member b');
+  });
   t.equal(seen.complete, false, 'a checkpoint is not complete');
   const [meta] = await client(gcs).bucket(BUCKET).file('logs/ops/e1.log').getMetadata();
   t.equal(meta.metadata?.['tandem-complete'], 'false', 'object metadata marks the checkpoint');
@@ -32,10 +32,10 @@ t.test('a running log is readable on another member through checkpoints; the fin
 
   // Tail from the offset b reached; more lines come through the next checkpoint.
   for (let i = 5; i < 8; i++) w.append(entry(`line ${i}`));
-  const tail = await waitFor(async () => {
+  const tail = await waitFor('the next checkpoint', async () => {
     const r = await b.read(key, seen.nextOffset);
     return r.entries.length === 3 ? r : null;
-  }, 'the next checkpoint');
+  });
   t.same(tail.entries.map((e) => e.text), ['line 5', 'line 6', 'line 7'], 'reading from an offset returns only the new lines');
 
   w.append(entry('last'));
@@ -66,7 +66,7 @@ t.test('checkpoints every M bytes, small reads end on whole lines, long lines', 
   t.equal(gcs.counters.servedByKind.upload, 0, 'no checkpoint before the byte threshold or the interval');
   for (let i = 0; i < 100; i++) w.append(entry(`bulk ${i} ${'y'.repeat(100)}`));
   await w.flush();
-  await waitFor(async () => (await b.read('p/bytes.log', 0)).entries.length === 101, 'a checkpoint triggered by size');
+  await waitFor('a checkpoint triggered by size', async () => (await b.read('p/bytes.log', 0)).entries.length === 101);
   const long = 'z'.repeat(5000);
   w.append(entry(long));
   w.append(entry('after the long line'));
@@ -93,7 +93,7 @@ t.test('seal a log whose writer is gone; copy to a filesystem store', async (t) 
   const w = await a.open('p/crashed.log');
   for (let i = 0; i < 10; i++) w.append(entry(`before crash ${i}`));
   await w.flush();
-  await waitFor(async () => (await b.read('p/crashed.log', 0)).entries.length === 10, 'the checkpoint');
+  await waitFor('the checkpoint', async () => (await b.read('p/crashed.log', 0)).entries.length === 10);
   // Member a is gone (its writer never finishes); member b seals what the bucket has.
   const info = await b.seal('p/crashed.log');
   t.equal(info.complete, true);
@@ -127,7 +127,7 @@ t.test('an upload whose answer was lost is recognised, not taken for a conflict'
   w.append(entry('one'));
   gcs.faults.set({ dropResponses: 1, only: ['upload'] });
   await w.flush();
-  await waitFor(() => gcs.counters.droppedResponses === 1, 'the dropped answer');
+  await waitFor('the dropped answer', () => gcs.counters.droppedResponses === 1);
   w.append(entry('two'));
   const info = await w.finish();
   await a.drain(10_000);

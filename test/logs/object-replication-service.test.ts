@@ -61,14 +61,14 @@ t.test('configured object replication copies what the hook queues', async (t) =>
     await c.end();
   }
   svc.copier.poke();
-  await waitFor(async () => {
+  await waitFor('the copy', async () => {
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     try {
       return (await copyStateOf(pool, executionId))?.state === 'done';
     } finally {
       await pool.end();
     }
-  }, 'the copy');
+  });
   const [bytes] = await client(gcs).bucket('site-b-logs').file('logs/ops/e.log').download();
   t.equal(createHash('sha256').update(bytes).digest('hex'), info.sha256, "the object is in this site's bucket");
 });

@@ -61,7 +61,7 @@ t.test('objects follow their records to the passive bucket', async (t) => {
 
   const project = await insertProject(poolA, { name: 'ops', description: '', createdBy: null });
   // Once the project is on the passive site, the replicator streams (later rows reach the hook).
-  await waitFor(async () => (await poolB.query('select 1 from tandem.projects where id = $1', [project.id])).rowCount === 1, 'the replicator to stream');
+  await waitFor('the replicator to stream', async () => (await poolB.query('select 1 from tandem.projects where id = $1', [project.id])).rowCount === 1);
   const newExecution = async () => {
     const e = await insertExecution(poolA, {
       projectId: project.id,
@@ -89,7 +89,7 @@ t.test('objects follow their records to the passive bucket', async (t) => {
   for (let i = 0; i < 30; i++) w1.append(entry(`done ${i}`));
   const info1 = await w1.finish();
   await upsertLogObject(poolA, { executionId: done.id, store: 'gcs', key: done.key, size: info1.size, sha256: info1.sha256, complete: true });
-  await waitFor(async () => (await copyStateOf(poolB, done.id))?.state === 'done', 'the finished log to be copied');
+  await waitFor('the finished log to be copied', async () => (await copyStateOf(poolB, done.id))?.state === 'done');
   const [copied] = await client(gcs).bucket('site-b').file(done.key).download();
   t.equal(sha(copied), info1.sha256, "the passive bucket holds the finished log, byte for byte");
   t.equal((await readAll(passive, done.key)).complete, true, 'and it reads as complete there');
@@ -100,23 +100,23 @@ t.test('objects follow their records to the passive bucket', async (t) => {
   const w2 = await active.open(running.key);
   for (let i = 0; i < 10; i++) w2.append(entry(`running ${i}`));
   await w2.flush();
-  await waitFor(async () => (await readAll(passive, running.key)).texts.length === 10, 'the checkpoint to reach the passive bucket');
+  await waitFor('the checkpoint to reach the passive bucket', async () => (await readAll(passive, running.key)).texts.length === 10);
   t.equal((await readAll(passive, running.key)).complete, false, 'a running log is a checkpoint on the passive site too');
   for (let i = 10; i < 20; i++) w2.append(entry(`running ${i}`));
   await w2.flush();
-  await waitFor(async () => (await readAll(passive, running.key)).texts.length === 20, 'the next checkpoint');
+  await waitFor('the next checkpoint', async () => (await readAll(passive, running.key)).texts.length === 20);
   const info2 = await w2.finish();
   await upsertLogObject(poolA, { executionId: running.id, store: 'gcs', key: running.key, size: info2.size, sha256: info2.sha256, complete: true });
-  await waitFor(async () => (await copyStateOf(poolB, running.id))?.state === 'done' && (await readAll(passive, running.key)).complete, 'the final version');
+  await waitFor('the final version', async () => (await copyStateOf(poolB, running.id))?.state === 'done' && (await readAll(passive, running.key)).complete);
   t.same((await readAll(passive, running.key)).texts, Array.from({ length: 20 }, (_, i) => `running ${i}`));
 
   // A record whose object is not at the source yet reads as "replicating", not as an error.
   const early = await newExecution();
   await upsertLogObject(poolA, { executionId: early.id, store: 'gcs', key: early.key, size: 100, sha256: 'f'.repeat(64), complete: false });
-  const st = await waitFor(async () => {
+  const st = await waitFor('the early record to be tried', async () => {
     const s = await copyStateOf(poolB, early.id);
     return s?.lastError ? s : null;
-  }, 'the early record to be tried');
+  });
   t.equal(st.state, 'pending');
   t.match(st.lastError, /^replicating: /, 'reported as replicating');
   const backlog = await copyBacklog(poolB);
@@ -126,7 +126,7 @@ t.test('objects follow their records to the passive bucket', async (t) => {
   for (let i = 0; i < 5; i++) we.append(entry(`early ${i}`));
   const infoE = await we.finish();
   await upsertLogObject(poolA, { executionId: early.id, store: 'gcs', key: early.key, size: infoE.size, sha256: infoE.sha256, complete: true });
-  await waitFor(async () => (await copyStateOf(poolB, early.id))?.state === 'done', 'the late object to be copied');
+  await waitFor('the late object to be copied', async () => (await copyStateOf(poolB, early.id))?.state === 'done');
 
   // A copy whose bytes do not match the record's checksum is retried, then reported, never accepted.
   const bad = await newExecution();
@@ -135,12 +135,12 @@ t.test('objects follow their records to the passive bucket', async (t) => {
   const infoBad = await wb.finish();
   await active.drain(10_000);
   // The store recorded the real version, which was copied; now the record names bytes nobody has.
-  await waitFor(async () => (await copyStateOf(poolB, bad.id))?.state === 'done', 'the real version to be copied');
+  await waitFor('the real version to be copied', async () => (await copyStateOf(poolB, bad.id))?.state === 'done');
   await upsertLogObject(poolA, { executionId: bad.id, store: 'gcs', key: bad.key, size: 10, sha256: '0'.repeat(64), complete: true });
-  const failed = await waitFor(async () => {
+  const failed = await waitFor('the mismatching copy to be reported', async () => {
     const s = await copyStateOf(poolB, bad.id);
     return s?.state === 'failed' ? s : null;
-  }, 'the mismatching copy to be reported');
+  });
   t.match(failed.lastError, /checksum mismatch/);
   const [kept] = await client(gcs).bucket('site-b').file(bad.key).download();
   t.equal(sha(kept), infoBad.sha256, 'the passive bucket keeps the verified version; nothing was accepted for the bad record');
@@ -159,10 +159,10 @@ t.test('objects follow their records to the passive bucket', async (t) => {
   const infoL = await wl.finish();
   await active.drain(10_000);
   await upsertLogObject(poolA, { executionId: later.id, store: 'gcs', key: later.key, size: infoL.size, sha256: infoL.sha256, complete: true });
-  await waitFor(async () => (await copyStateOf(poolB, later.id))?.state === 'pending', 'the request to arrive while no copier runs');
+  await waitFor('the request to arrive while no copier runs', async () => (await copyStateOf(poolB, later.id))?.state === 'pending');
   const again = new LogObjectCopier({ pool: poolB, source: sourceView, target: passive, log: testLog, pollMs: 50, retryBaseMs: 100 });
   again.start();
   t.teardown(() => again.stop());
-  await waitFor(async () => (await copyStateOf(poolB, later.id))?.state === 'done', 'the restarted copier to copy it');
+  await waitFor('the restarted copier to copy it', async () => (await copyStateOf(poolB, later.id))?.state === 'done');
   t.pass('a restarted copier resumes pending copies');
 });

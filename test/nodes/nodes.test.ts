@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { createToken } from '../../server/auth/tokens.js';
-import { readOutput, startTestServer, waitFor, waitForEnd, yamlHeaders, type TestServer } from '../server/helpers.js';
+import { readOutput, startTestServer, waitFor, waitForEnd, yamlHeaders } from '../server/helpers.js';
 
 const local = { 'node-executor': 'local' };
 

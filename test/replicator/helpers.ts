@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { startPostgres, type TestPostgres, type StartPostgresOptions } from '../harness/postgres.js';
 import type { Teardown } from '../harness/tmp.js';
+import { waitFor as harnessWaitFor } from '../harness/wait.js';
 
 export interface Pair {
   source: TestPostgres;
@@ -39,14 +40,9 @@ export async function checksum(q: (sql: string) => Promise<pg.QueryResult>, tabl
   return res.rows[0] as { rows: number; md5: string | null };
 }
 
-/** Poll `cond` until true or the deadline (no fixed sleeps in tests). */
-export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 120_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** The harness's waitFor (test/harness/wait.ts) with this area's default: a catch-up may take long on a busy machine. */
+export function waitFor<T>(what: string, cond: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 120_000, everyMs = 50): Promise<T> {
+  return harnessWaitFor(what, cond, timeoutMs, everyMs);
 }
 
 /**

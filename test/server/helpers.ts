@@ -13,6 +13,7 @@ import { tempDir, type Teardown } from '../harness/tmp.js';
 import type { TestPostgres } from '../harness/postgres.js';
 import { testPool } from '../harness/pool.js';
 import { testLog } from '../harness/log.js';
+import { waitFor } from '../harness/wait.js';
 
 export interface TestServer {
   server: JobServer;
@@ -80,16 +81,8 @@ export async function startTestServer(
   return { server, url: server.url, token, pool, dbUrl, logsDir, config, api };
 }
 
-/** Poll `check` until it returns a truthy value or the deadline passes (no sleeping on a guess). */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** Tests of this area wait with the harness's waitFor. */
+export { waitFor };
 
 /** Wait until an execution has ended; returns its final JSON. */
 export async function waitForEnd(ts: TestServer, id: string, timeoutMs = 30_000): Promise<any> {

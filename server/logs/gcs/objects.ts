@@ -26,7 +26,7 @@ export interface RemoteLog {
  */
 export const MAX_COMPONENTS = 1000;
 
-/** Suffix of the temporary objects holding an appended chunk (a bucket lifecycle rule may delete leftovers: see README). */
+/** Suffix of the temporary objects holding an appended chunk (a bucket lifecycle rule may delete leftovers: see server/README.md, "Checkpoints"). */
 export const PART_SUFFIX = '.tandem-part';
 
 export const CONTENT_TYPE = 'application/x-ndjson';

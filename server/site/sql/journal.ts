@@ -57,15 +57,6 @@ export async function getRunningJournal(db: Db): Promise<JournalRow | null> {
   return rows[0] ? toRow(rows[0]) : null;
 }
 
-export async function lastJournals(db: Db, limit: number): Promise<JournalRow[]> {
-  const { rows } = await db.query({
-    name: 'tandem_site.lastJournals',
-    text: `select ${COLUMNS} from tandem_site.failover_journal order by started_at desc limit $1`,
-    values: [limit],
-  });
-  return rows.map(toRow);
-}
-
 export async function startJournal(db: Db, j: { kind: FailoverKind; fromSite: string; toSite: string }): Promise<JournalRow> {
   const { rows } = await db.query({
     name: 'tandem_site.startJournal',

@@ -13,15 +13,3 @@ export async function setDatabaseReadOnly(db: Db, readOnly: boolean): Promise<vo
     : `do $$ begin execute format('alter database %I reset default_transaction_read_only', current_database()); end $$`;
   await db.query(sql);
 }
-
-/** Whether new sessions of this database default to read-only transactions. */
-export async function databaseReadOnly(db: Db): Promise<boolean> {
-  const { rows } = await db.query<{ on: boolean }>({
-    name: 'tandem_site.databaseReadOnly',
-    text: `select exists (
-             select 1 from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase
-              where d.datname = current_database() and s.setrole = 0
-                and 'default_transaction_read_only=on' = any(s.setconfig)) as on`,
-  });
-  return rows[0]!.on;
-}

@@ -19,6 +19,7 @@ import { gcsStorageClient } from '../from-config.js';
 import { GcsLogStore } from '../store.js';
 import { LogObjectCopier } from './copier.js';
 import { logObjectCopyHook } from './hook.js';
+import { logIdleConnectionError } from '../../../db/sqlstate.js';
 
 export interface LogObjectReplication {
   hook: ApplyHook;
@@ -59,7 +60,7 @@ export async function startLogObjectReplication(deps: { config: Config; log: Log
   // The target is a passive site whose database defaults to read-only transactions for the application:
   // the copier records its outcomes in this site's own table, so its sessions turn that default off (as the replicator's do).
   const pool = new pg.Pool({ connectionString: writableUrl(config.replication.target), max: Math.min(20, c.copyConcurrency + 2), application_name: 'tandem-log-copier' });
-  pool.on('error', (e) => log.warn('idle database connection failed', { error: e }));
+  pool.on('error', logIdleConnectionError(log));
   const copier = new LogObjectCopier({ pool, source, target, log, concurrency: c.copyConcurrency, retryMaxMs: c.retryMaxDelay * 3 });
   copier.start();
   log.info('copying log objects', { from: c.sourceBucket, to: config.logs.store === 'gcs' ? c.bucket : config.logs.dir });

@@ -1,0 +1,23 @@
+// REPORT.md keeps its History section when `make bench` rewrites the figures (test/bench/report.ts). Pure, no server.
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { withHistory } from './report.js';
+
+t.test('the previous History section follows the new figures, unchanged', async (t) => {
+  const previous = '# Tandem benchmark report\n\n## jobs\n\nold figures\n\n## History\n\n### 2026-11\n\nbulk 0.86 x native.\n';
+  t.equal(withHistory('# Tandem benchmark report\n\n## jobs\n\nnew figures\n', previous), '# Tandem benchmark report\n\n## jobs\n\nnew figures\n\n## History\n\n### 2026-11\n\nbulk 0.86 x native.\n');
+});
+
+t.test('without a previous report or History section: the generated report alone', async (t) => {
+  t.equal(withHistory('figures\n', null), 'figures\n');
+  t.equal(withHistory('figures\n', '# report\n\n## jobs\n'), 'figures\n');
+  t.equal(withHistory('figures\n', 'text mentioning ## History inline\n'), 'figures\n', 'only a heading line counts');
+});
+
+t.test('the repository REPORT.md has a History section', async (t) => {
+  const report = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'REPORT.md'), 'utf8');
+  t.match(report, /^## History$/m);
+  t.match(withHistory('figures\n', report), /^## History$[\s\S]*1\.39 x native/m, 'kept through a rewrite');
+});
