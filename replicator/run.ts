@@ -52,7 +52,8 @@ export interface ReplicatorOptions {
   retryDelayMs?: number;
   /** At most this many source transactions per target transaction (default 2000; 1 = no grouping). */
   maxGroupTxns?: number;
-  /** Called after each target commit / confirmed keepalive. */
+  /** Apply each change with its own statement: no set-based batches, no COPY runs (tests, diagnosis). */
+  rowByRow?: boolean;
   /** Counts applied transactions and rows, reconnects and errors (`tandem replicate --metrics-port`). */
   metrics?: RunMetrics;
   onProgress?: (p: { confirmed: string; appliedEnd: string; commitTime: Date | null; appliedTxns: number }) => void;
@@ -241,6 +242,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           hooks: opts.hooks,
           log,
           maxGroupTxns: opts.maxGroupTxns,
+          rowByRow: opts.rowByRow,
           metrics: opts.metrics,
           onConfirmed: (confirmed, pos) => {
             lastApplied = pos.appliedEnd;

@@ -58,6 +58,12 @@ export interface ApplierOptions {
   copyBatchRows?: number;
   /** Counts applied transactions and rows per table, and times target transactions. */
   metrics?: ApplyMetrics;
+  /**
+   * Apply every change with its own statement (no set-based batches, no COPY
+   * runs): the plain path PostgreSQL's apply worker also takes, for tests that
+   * must cover both paths and for diagnosing the fast one. Default false.
+   */
+  rowByRow?: boolean;
 }
 
 interface InsertRun {
@@ -102,7 +108,10 @@ export function microsToTimestamp(us: bigint): string {
 }
 
 export class Applier {
-  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics'>> & Pick<ApplierOptions, 'onConfirmed' | 'metrics'>;
+  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics' | 'rowByRow'>> & Pick<ApplierOptions, 'onConfirmed' | 'metrics'>;
+  /** Runs of at least this many inserts go through COPY. */
+  private readonly copyMinRows: number;
+  private readonly rowByRow: boolean;
   private readonly relations = new Map<number, RelationEntry>();
   private readonly hooks = new Map<string, ApplyHook[]>();
   private appliedEnd: Lsn;
@@ -133,6 +142,8 @@ export class Applier {
       copyBatchRows: opts.copyBatchRows ?? 5000,
     } as typeof this.o;
     this.appliedEnd = opts.appliedEnd;
+    this.rowByRow = opts.rowByRow ?? false;
+    this.copyMinRows = this.rowByRow ? Infinity : COPY_MIN_ROWS;
     for (const h of opts.hooks ?? []) this.hooks.set(h.table, [...(this.hooks.get(h.table) ?? []), h]);
   }
 
@@ -270,7 +281,9 @@ export class Applier {
       await checkTargetTables(this.o.target, [{ schema: msg.schema, name: msg.name, columns }]);
     }
     // Identity and generated columns, unique indexes and triggers as the target defines them (the message does not say).
-    this.relations.set(msg.relationOid, relationEntry(msg, await targetTableInfo(this.o.target, msg.schema, msg.name)));
+    const entry = relationEntry(msg, await targetTableInfo(this.o.target, msg.schema, msg.name));
+    if (this.rowByRow) entry.batchable = false;
+    this.relations.set(msg.relationOid, entry);
   }
 
   private rel(oid: number): RelationEntry {
@@ -334,7 +347,7 @@ export class Applier {
     const run = this.run;
     if (!run) return;
     this.run = null;
-    if (run.rows.length < COPY_MIN_ROWS) {
+    if (run.rows.length < this.copyMinRows) {
       for (const r of run.rows) this.queue(run.rel, 'insert', r.tuple, insertStatement(run.rel), writtenValues(run.rel, r.tuple), false, r.txn);
       if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
       return;
@@ -517,7 +530,7 @@ export class Applier {
           this.queue(rel, 'update', r.keyTuple, stmt, values, true, r.txn);
         } else this.queueBatch(rel, 'update', u.rows, batchUpdate(rel, u.setCols, u.rows));
       }
-      if (b.inserts.length >= COPY_MIN_ROWS) await this.startCopy(rel, b.inserts);
+      if (b.inserts.length >= this.copyMinRows) await this.startCopy(rel, b.inserts);
       else for (const r of b.inserts) this.queue(rel, 'insert', r.tuple, insertStatement(rel), writtenValues(rel, r.tuple), false, r.txn);
     }
     if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();

@@ -130,6 +130,14 @@ function typed(rel: RelationEntry, i: number): { param: string; ref: (col: strin
   return { param: `${type}[]`, ref: (col) => col };
 }
 
+/** `t.key = u.kN`, compared as the column's compare type (a domain's base type, see type-properties.ts). */
+function keyMatch(rel: RelationEntry, i: number, n: number): string {
+  const cmp = rel.compareAs[i]!;
+  const col = `t.${rel.quotedColumns[i]}`;
+  if (cmp === rel.types[i]) return `${col} = ${typed(rel, i).ref(`u.k${n}`)}`;
+  return `${col}::${cmp} = (${typed(rel, i).ref(`u.k${n}`)})::${cmp}`;
+}
+
 export interface BatchStatement {
   text: string;
   values: string[];
@@ -140,7 +148,7 @@ export function batchDelete(rel: RelationEntry, rows: BatchRow[]): BatchStatemen
   const k = rel.keyIndexes;
   const params = k.map((i, n) => `$${n + 1}::${typed(rel, i).param}`).join(', ');
   const names = k.map((_, n) => `k${n}`).join(', ');
-  const match = k.map((i, n) => `t.${rel.quotedColumns[i]} = ${typed(rel, i).ref(`u.k${n}`)}`).join(' and ');
+  const match = k.map((i, n) => keyMatch(rel, i, n)).join(' and ');
   return {
     text: `delete from ${rel.qualified} as t using unnest(${params}) with ordinality as u(${names}, ord) where ${match} returning u.ord`,
     values: k.map((i) => column(rows, i, 'key')),
@@ -164,7 +172,7 @@ export function batchUpdate(rel: RelationEntry, setCols: number[], rows: BatchRo
     values.push(column(rows, i, 'tuple'));
   });
   const set = setCols.map((i, n) => `${rel.quotedColumns[i]} = ${typed(rel, i).ref(`u.s${n}`)}`).join(', ');
-  const match = k.map((i, n) => `t.${rel.quotedColumns[i]} = ${typed(rel, i).ref(`u.k${n}`)}`).join(' and ');
+  const match = k.map((i, n) => keyMatch(rel, i, n)).join(' and ');
   // Nothing to set (only unchanged TOAST or identity values): the rows must still exist.
   const text = set
     ? `update ${rel.qualified} as t set ${set} from unnest(${params.join(', ')}) with ordinality as u(${names.join(', ')}, ord) where ${match} returning u.ord`

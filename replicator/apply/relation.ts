@@ -37,14 +37,22 @@ export interface RelationEntry {
   allWritten: boolean;
   /** Per column: GENERATED ALWAYS AS IDENTITY on the target. */
   identityAlways: boolean[];
-  /** Per column: the target's type (for casts from text in set-based statements). */
+  /** Per column: the target's exact, schema-qualified type; every parameter is cast to it (type-properties.ts). */
   types: string[];
+  /** Per column: the type WHERE clauses compare as (a domain's base type). */
+  compareAs: string[];
+  /** Per column: the type has an equality operator (REPLICA IDENTITY FULL matching; else compared as text). */
+  equality: boolean[];
+  /** Per column: equal values always print the same text (type-properties.ts). */
+  exactText: boolean[];
   /** Per column: values may travel as an array of the column's type (TargetColumn.plainArray). */
   plainArray: boolean[];
   /**
    * Changes of different rows may be applied set-based, out of source order
    * (batch.ts): the key is the only unique or exclusion constraint on the
-   * target and no trigger there fires on applied rows.
+   * target, no trigger there fires on applied rows, and equal keys always
+   * have the same text (a batch recognises a second change of one row by the
+   * key's text: numeric 1.1 and 1.10 are one key with two texts).
    */
   batchable: boolean;
   /** Distinguishes statement names across schema changes. */
@@ -65,6 +73,7 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable): Relat
     msg.replicaIdentity !== 'full' &&
     keyIndexes.length > 0 &&
     target.replicaTriggers === 0 &&
+    keyIndexes.every((i) => info[i]?.exactText === true) &&
     target.uniqueIndexes.every((cols) => cols !== null && [...cols].sort().join('\0') === keyNames);
   const written = msg.columns.map((_, i) => i).filter((i) => !info[i]?.generated);
   return {
@@ -80,7 +89,10 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable): Relat
     written,
     allWritten: written.length === msg.columns.length,
     identityAlways: info.map((c) => c?.identity === 'a'),
-    types: info.map((c) => c?.type ?? 'text'),
+    types: info.map((c) => c?.type ?? '"pg_catalog"."text"'),
+    compareAs: info.map((c) => c?.compareAs ?? '"pg_catalog"."text"'),
+    equality: info.map((c) => c?.equality ?? false),
+    exactText: info.map((c) => c?.exactText ?? false),
     plainArray: info.map((c) => c?.plainArray ?? false),
     batchable,
     generation: ++generationCounter,
@@ -119,7 +131,7 @@ export function writtenValues(rel: RelationEntry, tuple: Tuple): (string | null)
 
 export function insertStatement(rel: RelationEntry): Statement {
   return cached(rel, 'i', () => {
-    const params = rel.written.map((_, k) => `$${k + 1}`);
+    const params = rel.written.map((i, k) => `$${k + 1}::${rel.types[i]}`);
     return `insert into ${rel.qualified} (${writtenList(rel)})${overriding(rel)} values (${params.join(', ')})`;
   });
 }
@@ -130,39 +142,56 @@ export function copyStatement(rel: RelationEntry): string {
 }
 
 /**
- * The WHERE clause that finds the old row. Key tables compare key columns
- * (their types always have equality). FULL tables compare every old value
- * through its text form, which also works for types without an equality
- * operator (json, point, ...); both sessions print values with the same
- * settings, so equal values have equal text.
+ * The WHERE clause that finds the old row; every parameter cast to the
+ * column's exact type. Key tables compare key columns with `=` (a key's type
+ * always has equality). REPLICA IDENTITY FULL tables compare every old value
+ * the way PostgreSQL's apply worker does, with the type's own equality
+ * operator; a type without one (json, xml, point, ...) is compared through
+ * text: the target's value printed, against the source's value parsed as the
+ * column's type and printed again, both under the pinned session settings
+ * (target-session.ts). `order` (FULL only) prefers, among several equal rows,
+ * the one whose text is identical (numeric 1.1 and 1.10 are equal: the row the
+ * source changed is the one with its text), so the target stays byte-exact.
  */
-function whereClause(rel: RelationEntry, old: Tuple, firstParam: number): { sql: string; values: (string | null)[]; shape: string } {
+function whereClause(
+  rel: RelationEntry,
+  old: Tuple,
+  firstParam: number,
+): { sql: string; order: string; values: (string | null)[]; shape: string } {
   const parts: string[] = [];
+  const order: string[] = [];
   const values: (string | null)[] = [];
   let shape = '';
   let n = firstParam;
   const indexes = rel.full ? rel.columns.map((_, i) => i) : rel.keyIndexes;
   for (const i of indexes) {
     const v = old[i];
+    // Compared as the base type of a domain: `=` of a domain over an enum does not resolve.
+    const type = rel.compareAs[i];
+    const col = type === rel.types[i] ? rel.quotedColumns[i] : `${rel.quotedColumns[i]}::${type}`;
     if (v === undefined) {
       shape += 'u';
       continue; // unchanged TOAST value in an old tuple: not part of the comparison
     }
-    if (rel.full) {
-      if (v === null) {
-        parts.push(`${rel.quotedColumns[i]} is null`);
-        shape += 'n';
-      } else {
-        parts.push(`${rel.quotedColumns[i]}::text = $${n++}::text`);
-        values.push(v);
-        shape += 'v';
-      }
-    } else {
-      parts.push(`${rel.quotedColumns[i]} = $${n++}`);
-      values.push(v);
+    if (rel.full && v === null) {
+      parts.push(`${col} is null`);
+      shape += 'n';
+      continue;
     }
+    const p = `$${n++}::${type}`;
+    values.push(v);
+    shape += 'v';
+    if (!rel.full || rel.equality[i]) {
+      parts.push(`${col} = ${p}`);
+      if (rel.full && !rel.exactText[i]) order.push(`${col}::text = (${p})::text`);
+    } else parts.push(`${col}::text = (${p})::text`);
   }
-  return { sql: parts.join(' and ') || 'true', values, shape };
+  return { sql: parts.join(' and ') || 'true', order: order.length ? ` order by (${order.join(' and ')}) desc` : '', values, shape };
+}
+
+/** FULL tables: exactly one of possibly several identical rows, as the source changed one. */
+function oneRow(rel: RelationEntry, where: { sql: string; order: string }): string {
+  return `(tableoid, ctid) = (select tableoid, ctid from ${rel.qualified} where ${where.sql}${where.order} limit 1)`;
 }
 
 /**
@@ -210,14 +239,9 @@ export function updateStatement(
   const stmt = cached(rel, `u.${setShape}.${where.shape}`, () => {
     // Nothing left to set (every written column is an unchanged identity or TOAST value): the row must still exist.
     if (!setCols.length) return `select 1 from ${rel.qualified} where ${where.sql} limit 1`;
-    const set = setCols.map((i, k) => `${rel.quotedColumns[i]} = $${k + 1}`).join(', ');
-    if (rel.full) {
-      // Several identical rows may exist without a key: change exactly one, as the source did.
-      return (
-        `update ${rel.qualified} set ${set} where (tableoid, ctid) = ` +
-        `(select tableoid, ctid from ${rel.qualified} where ${where.sql} limit 1)`
-      );
-    }
+    const set = setCols.map((i, k) => `${rel.quotedColumns[i]} = $${k + 1}::${rel.types[i]}`).join(', ');
+    // Several identical rows may exist without a key: change exactly one, as the source did.
+    if (rel.full) return `update ${rel.qualified} set ${set} where ${oneRow(rel, where)}`;
     return `update ${rel.qualified} set ${set} where ${where.sql}`;
   });
   return { stmt, values };
@@ -236,7 +260,7 @@ function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple):
   values.push(...where.values);
   const shape = rel.written.map((i) => (newTuple[i] === undefined ? '_' : 's')).join('');
   const stmt = cached(rel, `r.${shape}.${where.shape}`, () => {
-    const found = rel.full ? `(tableoid, ctid) = (select tableoid, ctid from ${rel.qualified} where ${where.sql} limit 1)` : where.sql;
+    const found = rel.full ? oneRow(rel, where) : where.sql;
     const select = rel.written.map((i) => {
       const k = given.indexOf(i);
       return k >= 0 ? `$${k + 1}::${rel.types[i]}` : `old.${rel.quotedColumns[i]}`;
@@ -252,9 +276,7 @@ function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple):
 export function deleteStatement(rel: RelationEntry, oldTuple: Tuple): { stmt: Statement; values: (string | null)[] } {
   const where = whereClause(rel, oldTuple, 1);
   const stmt = cached(rel, `d.${where.shape}`, () =>
-    rel.full
-      ? `delete from ${rel.qualified} where (tableoid, ctid) = (select tableoid, ctid from ${rel.qualified} where ${where.sql} limit 1)`
-      : `delete from ${rel.qualified} where ${where.sql}`,
+    rel.full ? `delete from ${rel.qualified} where ${oneRow(rel, where)}` : `delete from ${rel.qualified} where ${where.sql}`,
   );
   return { stmt, values: where.values };
 }

@@ -11,14 +11,21 @@
  *   session_replication_role = replica (ENABLE ALWAYS / ENABLE REPLICA).
  */
 import type pg from 'pg';
+import { TypeCatalog } from './type-properties.js';
 
 export interface TargetColumn {
   /** 'a' = GENERATED ALWAYS AS IDENTITY, 'd' = BY DEFAULT, '' = not an identity column. */
   identity: '' | 'a' | 'd';
   /** 's' = GENERATED ALWAYS AS (expr) STORED. */
   generated: '' | 's' | 'v';
-  /** The column's type without its modifier (`format_type(oid, -1)`), for casts from text. */
+  /** The column's exact type, schema-qualified, without its modifier (type-properties.ts): every parameter is cast to it. */
   type: string;
+  /** The type values are compared as (a domain's base type; type-properties.ts). */
+  compareAs: string;
+  /** The type has an equality operator (REPLICA IDENTITY FULL rows are found with it; else through text). */
+  equality: boolean;
+  /** Equal values of the type always print the same text (type-properties.ts). */
+  exactText: boolean;
   /**
    * A base or enum type that is not itself an array: set-based statements may
    * pass its values as an array of that type. (unnest of a composite array
@@ -38,7 +45,7 @@ export interface TargetTable {
 
 const columnsText = `
 select a.attname::text as name, a.attidentity::text as identity, a.attgenerated::text as generated,
-       format_type(a.atttypid, -1) as type, (t.typtype in ('b', 'e') and t.typcategory <> 'A') as plain_array
+       a.atttypid::int as type_oid, (t.typtype in ('b', 'e') and t.typcategory <> 'A') as plain_array
   from pg_attribute a
   join pg_type t on t.oid = a.atttypid
  where a.attrelid = format('%I.%I', $1::text, $2::text)::regclass and a.attnum > 0 and not a.attisdropped`;
@@ -52,7 +59,7 @@ select coalesce((select json_agg(case when i.indisexclusion or 0 = any(i.indkey:
   from r`;
 
 export async function targetTableInfo(client: pg.ClientBase, schema: string, name: string): Promise<TargetTable> {
-  const cols = await client.query<{ name: string; identity: TargetColumn['identity']; generated: TargetColumn['generated']; type: string; plain_array: boolean }>({
+  const cols = await client.query<{ name: string; identity: TargetColumn['identity']; generated: TargetColumn['generated']; type_oid: number; plain_array: boolean }>({
     name: 'tandem.replTargetColumns',
     text: columnsText,
     values: [schema, name],
@@ -63,8 +70,14 @@ export async function targetTableInfo(client: pg.ClientBase, schema: string, nam
     values: [schema, name],
   });
   const t = table.rows[0]!;
+  const types = new TypeCatalog(client);
+  const columns = new Map<string, TargetColumn>();
+  for (const r of cols.rows) {
+    const p = await types.properties(r.type_oid);
+    columns.set(r.name, { identity: r.identity, generated: r.generated, type: p.name, compareAs: p.compareAs, equality: p.equality, exactText: p.exactText, plainArray: r.plain_array });
+  }
   return {
-    columns: new Map(cols.rows.map((r) => [r.name, { identity: r.identity, generated: r.generated, type: r.type, plainArray: r.plain_array }])),
+    columns,
     uniqueIndexes: t.unique_indexes,
     replicaTriggers: t.replica_triggers,
   };

@@ -30,6 +30,8 @@ export type StreamItem =
  */
 export const SOURCE_SESSION_OPTIONS =
   '-c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 -c timezone=UTC -c bytea_output=hex ' +
+  // money prints with the session's lc_monetary; xml input depends on xmloption (see replicator/README.md, "Session settings").
+  '-c lc_monetary=C -c xmloption=content ' +
   // In synchronous mode the replicator is the standby commits wait for: its own commits on the
   // source (creating the publication, ...) must not wait for itself.
   '-c synchronous_commit=local';
