@@ -22,6 +22,7 @@ import { checkSourceServer, ensurePublication, publishedTables, type PublishedTa
 import { dropSlot, slotInfo } from './setup/slot.js';
 import { checkTargetTables } from './setup/target.js';
 import { checkReplicaRole } from './setup/target-role.js';
+import { ControlConnection } from './setup/control-connection.js';
 import { defaultSlotName, validSlotName } from './slot-name.js';
 import { ReplicationConnection, SOURCE_SESSION_OPTIONS } from './stream/connection.js';
 import type { RunMetrics } from './metrics/metrics.js';
@@ -106,18 +107,16 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   const publication = opts.publication ?? 'tandem_pub';
   const applicationName = opts.applicationName ?? slot;
 
-  const sourceCtl = new pg.Client({ connectionString: opts.sourceUrl, application_name: 'tandem-replicator-control', options: SOURCE_SESSION_OPTIONS });
+  const srcCtl = new ControlConnection({ connectionString: opts.sourceUrl, application_name: 'tandem-replicator-control', options: SOURCE_SESSION_OPTIONS }, log, 'source');
   // The target is a passive site, whose database defaults to read-only transactions for the application: not for us.
-  const targetCtl = new pg.Client({ connectionString: opts.targetUrl, application_name: 'tandem-replicator-control', options: READ_WRITE_OPTIONS });
-  sourceCtl.on('error', (e) => log.warn('source control connection error', { error: e }));
-  targetCtl.on('error', (e) => log.warn('target control connection error', { error: e }));
+  const dstCtl = new ControlConnection({ connectionString: opts.targetUrl, application_name: 'tandem-replicator-control', options: READ_WRITE_OPTIONS }, log, 'target');
   // The first session's connections open while the set-up runs (they take nothing: START_REPLICATION takes the slot).
   let first: SessionConnections | null = openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log);
   // Both at once: start-up time counts when catching up after a restart.
-  const connected = await Promise.allSettled([sourceCtl.connect(), targetCtl.connect()]);
+  const connected = await Promise.allSettled([srcCtl.connect(), dstCtl.connect()]);
   const connectError = connected.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (connectError) {
-    await Promise.all([sourceCtl.end().catch(() => undefined), targetCtl.end().catch(() => undefined), closeSessionConnections(first)]);
+    await Promise.all([srcCtl.end(), dstCtl.end(), closeSessionConnections(first)]);
     throw connectError.reason;
   }
   let tables: PublishedTable[];
@@ -126,26 +125,26 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   let resync = opts.resync ?? false;
   try {
     // Set-up: every check passes before anything is created.
-    await checkSourceServer(sourceCtl);
+    await checkSourceServer(srcCtl.client);
     // The publication is created in a transaction that commits only when the target matches it: a bad set-up leaves nothing behind.
-    await sourceCtl.query('begin');
+    await srcCtl.client.query('begin');
     try {
       // Replicators of several passive sites may start at once: one at a time creates the publication.
-      await sourceCtl.query("select pg_advisory_xact_lock(hashtext('tandem.replication_setup'))");
-      await ensurePublication(sourceCtl, publication, schemas, log);
-      tables = await publishedTables(sourceCtl, publication, schemas);
-      await checkTargetTables(targetCtl, tables);
-      await checkReplicaRole(targetCtl);
-      await sourceCtl.query('commit');
+      await srcCtl.client.query("select pg_advisory_xact_lock(hashtext('tandem.replication_setup'))");
+      await ensurePublication(srcCtl.client, publication, schemas, log);
+      tables = await publishedTables(srcCtl.client, publication, schemas);
+      await checkTargetTables(dstCtl.client, tables);
+      await checkReplicaRole(dstCtl.client);
+      await srcCtl.client.query('commit');
     } catch (e) {
-      await sourceCtl.query('rollback').catch(() => undefined);
+      await srcCtl.client.query('rollback').catch(() => undefined);
       throw e;
     }
-    await ensureBookkeeping(targetCtl);
-    const senderTimeout = parseDurationSetting((await sourceCtl.query<{ wal_sender_timeout: string }>('show wal_sender_timeout')).rows[0]!.wal_sender_timeout);
+    await ensureBookkeeping(dstCtl.client);
+    const senderTimeout = parseDurationSetting((await srcCtl.client.query<{ wal_sender_timeout: string }>('show wal_sender_timeout')).rows[0]!.wal_sender_timeout);
     const statusIntervalMs = senderTimeout > 0 ? Math.max(200, Math.min(10_000, Math.floor(senderTimeout / 3))) : 10_000;
     const caughtUpAt: Lsn | null = opts.untilCaughtUp
-      ? parseLsn((await sourceCtl.query<{ lsn: string }>('select pg_current_wal_flush_lsn()::text as lsn')).rows[0]!.lsn)
+      ? parseLsn((await srcCtl.client.query<{ lsn: string }>('select pg_current_wal_flush_lsn()::text as lsn')).rows[0]!.lsn)
       : null;
     log.info('replicator set up', { slot, publication, schemas, tables: tables.length, applicationName, caughtUpAt: caughtUpAt === null ? undefined : formatLsn(caughtUpAt) });
 
@@ -166,7 +165,8 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
             at: new Date().toISOString(),
           };
           opts.metrics?.failed();
-          await setState(targetCtl, slot, 'error', details).catch((se: Error) => log.warn('could not record the error on the target', { error: se }));
+          await dstCtl.renew().catch(() => undefined);
+          await setState(dstCtl.client, slot, 'error', details).catch((se: Error) => log.warn('could not record the error on the target', { error: se }));
           log.error('replication stopped', { error: errorMessage(err) });
           throw err;
         }
@@ -177,17 +177,20 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         continue;
       }
       if (result === 'caught_up') {
-        await syncSequencesWith(sourceCtl, targetCtl, schemas, log);
-        await setState(targetCtl, slot, 'stopped');
+        await syncSequencesWith(srcCtl.client, dstCtl.client, schemas, log);
+        await setState(dstCtl.client, slot, 'stopped');
         log.info('caught up with the source', { appliedLsn: formatLsn(lastApplied) });
         return { reason: 'caught_up', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
       }
       break;
     }
-    await setState(targetCtl, slot, 'stopped').catch(() => undefined);
+    await setState(dstCtl.client, slot, 'stopped').catch(() => undefined);
     return { reason: 'aborted', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
 
     async function session(): Promise<'caught_up' | 'aborted'> {
+      // Control connections lost with a database restart are replaced first (a failure here is retried).
+      await srcCtl.renew();
+      await dstCtl.renew();
       const conns = first ?? openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log);
       first = null;
       const { repl, replConnected } = conns;
@@ -218,10 +221,10 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           if (existing) {
             // Left by an interrupted initial copy (no progress recorded) or lost: start over from a new snapshot.
             if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`, { exitCode: 3 });
-            await dropSlot(sourceCtl, slot);
+            await dropSlot(srcCtl.client, slot);
             log.info('dropped the old replication slot before a new initial copy', { slot });
           }
-          await setState(targetCtl, slot, 'initial_sync');
+          await setState(dstCtl.client, slot, 'initial_sync');
           startAt = await initialCopy({ repl, sourceUrl: opts.sourceUrl, target, slot, tables, log });
           resync = false;
         } else {
@@ -231,7 +234,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           startAt = progress.endLsn;
         }
         lastApplied = startAt;
-        await setState(targetCtl, slot, 'streaming');
+        await setState(dstCtl.client, slot, 'streaming');
         repl.start(slot, publication, startAt, statusIntervalMs);
         log.info('streaming', { slot, from: formatLsn(startAt) });
         applier = new Applier({
@@ -257,7 +260,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         timers.push(setInterval(() => void checkSlot(), opts.slotCheckIntervalMs ?? 10_000));
         timers.push(
           setInterval(
-            () => void syncSequencesWith(sourceCtl, targetCtl, schemas, log).catch((e: Error) => log.warn('sequence sync failed', { error: e })),
+            () => void syncSequencesWith(srcCtl.client, dstCtl.client, schemas, log).catch((e: Error) => log.warn('sequence sync failed', { error: e })),
             opts.sequenceSyncIntervalMs ?? 10_000,
           ),
         );
@@ -293,7 +296,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       async function waitSlotFree() {
         const deadline = Date.now() + Math.max(30_000, 2 * senderTimeout);
         for (;;) {
-          const info = await slotInfo(sourceCtl, slot);
+          const info = await slotInfo(srcCtl.client, slot);
           if (!info?.active || Date.now() > deadline || opts.signal?.aborted) return info;
           log.info('the slot is still held by a previous connection; waiting for the source to release it', { slot, pid: info.activePid });
           await abortable(500, opts.signal);
@@ -302,7 +305,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
 
       async function checkSlot(): Promise<void> {
         try {
-          const info = await slotInfo(sourceCtl, slot);
+          const info = await slotInfo(srcCtl.client, slot);
           if (!info || info.walStatus === 'lost') {
             log.error('replication slot lost', { slot, walStatus: info?.walStatus ?? 'dropped' });
             return; // the stream fails on its own; the restart then reports slot_lost
@@ -316,8 +319,8 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       }
     }
   } finally {
-    await sourceCtl.end().catch(() => undefined);
-    await targetCtl.end().catch(() => undefined);
+    await srcCtl.end();
+    await dstCtl.end();
     if (first) await closeSessionConnections(first); // the set-up failed before a session used them
   }
 }

@@ -37,6 +37,10 @@ export async function initialCopy(o: InitialCopyOptions): Promise<Lsn> {
     tables: o.tables.length,
   });
   const source = new pg.Client({ connectionString: o.sourceUrl, application_name: 'tandem-replicator-copy', options: SOURCE_SESSION_OPTIONS });
+  // The source may go away during the copy (the active site dying while this passive site is built):
+  // the running COPY then fails and the copy ends with that error, which the runner retries from a new
+  // snapshot. Without a listener the same event, emitted on the client, would crash the process.
+  source.on('error', (e) => o.log.warn('source connection of the initial copy failed', { error: e }));
   await source.connect();
   const started = Date.now();
   let totalRows = 0;

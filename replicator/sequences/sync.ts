@@ -68,6 +68,9 @@ export async function syncSequencesWith(source: pg.ClientBase, target: pg.Client
 export async function syncSequences(sourceUrl: string, targetUrl: string, schemas: string[] = ['tandem'], log: Logger = silentLogger): Promise<SequenceSyncResult> {
   const source = new pg.Client({ connectionString: sourceUrl, application_name: 'tandem-sequence-sync', options: SOURCE_SESSION_OPTIONS });
   const target = new pg.Client({ connectionString: targetUrl, application_name: 'tandem-sequence-sync', options: READ_WRITE_OPTIONS });
+  // A connection lost between queries is reported by the next query; unhandled, node-pg's 'error' event would crash the process.
+  source.on('error', () => undefined);
+  target.on('error', () => undefined);
   await source.connect();
   try {
     await target.connect();

@@ -32,6 +32,8 @@ export interface ReplicationStatus {
 
 async function withClient<T>(url: string, options: string | undefined, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: url, application_name: 'tandem-replication-status', options });
+  // A connection lost between queries is reported by the next query; unhandled, node-pg's 'error' event would crash the process.
+  c.on('error', () => undefined);
   await c.connect();
   try {
     return await fn(c);

@@ -18,6 +18,8 @@ async function withPool<T>(ctx: CommandContext, fn: (pool: pg.Pool) => Promise<T
   const cfg = ctx.config();
   requireKeys(cfg, ['database.url']);
   const pool = new pg.Pool({ connectionString: cfg.database.url, max: 1, application_name: 'tandem-token' });
+  // An idle pooled connection lost: the next query reconnects; unhandled, the pool's 'error' event would crash the process.
+  pool.on('error', () => undefined);
   try {
     return await fn(pool);
   } catch (e) {

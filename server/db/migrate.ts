@@ -69,6 +69,8 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: L
   const migrations = readMigrations(opts.dir);
   // Read-write even on a passive site, whose database defaults to read-only transactions (schema changes are not replicated).
   const client = new pg.Client({ connectionString: databaseUrl, application_name: 'tandem-migrate', options: '-c default_transaction_read_only=off' });
+  // A connection lost between queries is reported by the next query; unhandled, node-pg's 'error' event would crash the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);

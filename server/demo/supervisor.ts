@@ -186,12 +186,15 @@ export class DemoSupervisor {
     let c: pg.PoolClient | undefined;
     try {
       c = await this.pools.get(from.name)!.connect();
+      // Checked out, it has no pool listener: a site dying mid-query must fail the query, not crash the demo.
+      c.on('error', ignoreError);
       const info = await slotInfo(c, slotFor(to));
       return !info ? 'absent' : info.active ? 'busy' : 'free';
     } catch (e) {
       this.o.log.debug('cannot read the replication slot', { site: from.name, error: errorMessage(e) });
       return 'unknown';
     } finally {
+      c?.off('error', ignoreError);
       c?.release();
     }
   }
@@ -200,3 +203,5 @@ export class DemoSupervisor {
     return (await localReplication(this.pools.get(to.name)!)) === null;
   }
 }
+
+function ignoreError(): void {}

@@ -8,6 +8,8 @@ import { copyBacklog, type CopyBacklog } from './sql/copyBacklog.js';
 /** Null when the site's database has no copy table (migrations older than 030). */
 export async function objectCopyBacklog(targetUrl: string): Promise<CopyBacklog | null> {
   const c = new pg.Client({ connectionString: targetUrl, application_name: 'tandem-status' });
+  // A connection lost between queries is reported by the next query; unhandled, node-pg's 'error' event would crash the process.
+  c.on('error', () => undefined);
   await c.connect();
   try {
     const r = await c.query<{ ok: boolean }>(`select to_regclass('tandem_site.log_object_copies') is not null as ok`);
