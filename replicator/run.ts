@@ -12,7 +12,7 @@ import { Applier } from './apply/applier.js';
 import { isConnectionError } from './apply/apply-error.js';
 import type { ApplyHook } from './apply/hooks.js';
 import { openTargetClient } from './apply/target-session.js';
-import { ensureBookkeeping } from './bookkeeping/ensure-schema.js';
+import { ensureBookkeeping, newIncarnation } from './bookkeeping/ensure-schema.js';
 import { getProgress } from './bookkeeping/get-progress.js';
 import { setState, type ReplicationErrorInfo } from './bookkeeping/set-state.js';
 import { initialCopy } from './copy/initial-copy.js';
@@ -55,6 +55,12 @@ export interface ReplicatorOptions {
   maxGroupTxns?: number;
   /** Apply each change with its own statement: no set-based batches, no COPY runs (tests, diagnosis). */
   rowByRow?: boolean;
+  /**
+   * Commit LSN of one source transaction not to apply (`--skip-transaction`):
+   * the operator accepts losing its changes on this site. Recorded in
+   * tandem_site.replication_skips with the progress past it.
+   */
+  skipTransaction?: string;
   /** Counts applied transactions and rows, reconnects and errors (`tandem replicate --metrics-port`). */
   metrics?: RunMetrics;
   onProgress?: (p: { confirmed: string; appliedEnd: string; commitTime: Date | null; appliedTxns: number }) => void;
@@ -106,6 +112,15 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   if (!validSlotName(slot)) throw new TandemError('invalid_option', `slot name "${slot}" is invalid: use lower-case letters, digits and underscores (at most 63)`, { field: 'slot' });
   const publication = opts.publication ?? 'tandem_pub';
   const applicationName = opts.applicationName ?? slot;
+  let skip: Lsn | null = null;
+  if (opts.skipTransaction !== undefined) {
+    try {
+      skip = parseLsn(opts.skipTransaction);
+    } catch {
+      throw new TandemError('invalid_option', `--skip-transaction ${opts.skipTransaction}: not an LSN (like 0/1E8A250, as printed by \`tandem replication status\`)`, { field: 'skip-transaction' });
+    }
+    if (opts.resync) throw new TandemError('invalid_option', '--skip-transaction and --resync do not go together: a resync copies a new snapshot and skips nothing', { field: 'skip-transaction' });
+  }
 
   const srcCtl = new ControlConnection({ connectionString: opts.sourceUrl, application_name: 'tandem-replicator-control', options: SOURCE_SESSION_OPTIONS }, log, 'source');
   // The target is a passive site, whose database defaults to read-only transactions for the application: not for us.
@@ -141,6 +156,8 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       throw e;
     }
     await ensureBookkeeping(dstCtl.client);
+    // This run's number: the state row belongs to the newest run (set-state.ts).
+    const incarnation = await newIncarnation(dstCtl.client);
     const senderTimeout = parseDurationSetting((await srcCtl.client.query<{ wal_sender_timeout: string }>('show wal_sender_timeout')).rows[0]!.wal_sender_timeout);
     const statusIntervalMs = senderTimeout > 0 ? Math.max(200, Math.min(10_000, Math.floor(senderTimeout / 3))) : 10_000;
     const caughtUpAt: Lsn | null = opts.untilCaughtUp
@@ -158,6 +175,12 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         if (opts.signal?.aborted) break;
         let err = e;
         if (!isTandemError(err) && SLOT_LOST_MESSAGE.test(errorMessage(err))) err = slotLost(slot, `cannot be used (${errorMessage(err)})`);
+        if (isTandemError(err) && err.code === 'invalid_option') {
+          // An operator's mistake (a --skip-transaction LSN that names no transaction to apply): the replicator
+          // stops, and the last replication error, which the operator is still dealing with, stays on record.
+          await setState(dstCtl.client, slot, 'stopped', incarnation).catch((se: Error) => log.warn('could not record the state on the target', { error: se }));
+          throw err;
+        }
         if (isTandemError(err) || !isConnectionError(err)) {
           const details = (isTandemError(err) ? (err.details?.replication as ReplicationErrorInfo | undefined) : undefined) ?? {
             message: errorMessage(err),
@@ -166,7 +189,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           };
           opts.metrics?.failed();
           await dstCtl.renew().catch(() => undefined);
-          await setState(dstCtl.client, slot, 'error', details).catch((se: Error) => log.warn('could not record the error on the target', { error: se }));
+          await setState(dstCtl.client, slot, 'error', incarnation, details).catch((se: Error) => log.warn('could not record the error on the target', { error: se }));
           log.error('replication stopped', { error: errorMessage(err) });
           throw err;
         }
@@ -178,13 +201,13 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       }
       if (result === 'caught_up') {
         await syncSequencesWith(srcCtl.client, dstCtl.client, schemas, log);
-        await setState(dstCtl.client, slot, 'stopped');
+        await setState(dstCtl.client, slot, 'stopped', incarnation);
         log.info('caught up with the source', { appliedLsn: formatLsn(lastApplied) });
         return { reason: 'caught_up', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
       }
       break;
     }
-    await setState(dstCtl.client, slot, 'stopped').catch(() => undefined);
+    await setState(dstCtl.client, slot, 'stopped', incarnation).catch(() => undefined);
     return { reason: 'aborted', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
 
     async function session(): Promise<'caught_up' | 'aborted'> {
@@ -217,6 +240,8 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         const [progress, existing] = await Promise.all([getProgress(target, slot), waitSlotFree()]);
         let startAt: Lsn;
         await replConnected;
+        if (skip !== null && (resync || !progress))
+          throw new TandemError('invalid_option', '--skip-transaction: this target has not replicated yet (its initial copy is to come); nothing to skip', { field: 'skip-transaction', exitCode: 2 });
         if (resync || !progress) {
           if (existing) {
             // Left by an interrupted initial copy (no progress recorded) or lost: start over from a new snapshot.
@@ -224,7 +249,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
             await dropSlot(srcCtl.client, slot);
             log.info('dropped the old replication slot before a new initial copy', { slot });
           }
-          await setState(dstCtl.client, slot, 'initial_sync');
+          await setState(dstCtl.client, slot, 'initial_sync', incarnation);
           startAt = await initialCopy({ repl, sourceUrl: opts.sourceUrl, target, slot, tables, log });
           resync = false;
         } else {
@@ -232,9 +257,15 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           if (existing.walStatus === 'lost') throw slotLost(slot, 'is lost (wal_status = lost: the WAL it needed was removed)');
           if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`, { exitCode: 3 });
           startAt = progress.endLsn;
+          if (skip !== null && skip < startAt)
+            throw new TandemError(
+              'invalid_option',
+              `--skip-transaction ${formatLsn(skip)}: the target already holds every source transaction that committed before ${formatLsn(startAt)}; nothing to skip`,
+              { field: 'skip-transaction', exitCode: 2 },
+            );
         }
         lastApplied = startAt;
-        await setState(dstCtl.client, slot, 'streaming');
+        await setState(dstCtl.client, slot, 'streaming', incarnation);
         repl.start(slot, publication, startAt, statusIntervalMs);
         log.info('streaming', { slot, from: formatLsn(startAt) });
         applier = new Applier({
@@ -246,6 +277,10 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           log,
           maxGroupTxns: opts.maxGroupTxns,
           rowByRow: opts.rowByRow,
+          skipTransaction: skip ?? undefined,
+          onSkipped: () => {
+            skip = null; // done: a reconnect must not look for it again
+          },
           metrics: opts.metrics,
           onConfirmed: (confirmed, pos) => {
             lastApplied = pos.appliedEnd;

@@ -27,12 +27,13 @@ import copyStreams from 'pg-copy-streams';
 import { TandemError } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
 import { recordProgressStatement } from '../bookkeeping/record-progress.js';
+import { recordSkipStatement } from '../bookkeeping/record-skip.js';
 import { formatLsn, type Lsn } from '../lsn.js';
 import type { ReplicationConnection } from '../stream/connection.js';
 import type { ApplyMetrics } from '../metrics/metrics.js';
 import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
 import { checkTargetTables } from '../setup/target.js';
-import { applyError } from './apply-error.js';
+import { applyError, RowMissingError } from './apply-error.js';
 import { copyLine } from './copy-text.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
 import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
@@ -64,6 +65,17 @@ export interface ApplierOptions {
    * must cover both paths and for diagnosing the fast one. Default false.
    */
   rowByRow?: boolean;
+  /**
+   * Skip the source transaction with this commit LSN (`tandem replicate
+   * --skip-transaction`): its changes are not applied; the target transaction
+   * that records the progress past it also records the skip
+   * (tandem_site.replication_skips). A transaction later than it arriving
+   * first means no transaction has that LSN: the applier stops, skipping
+   * nothing.
+   */
+  skipTransaction?: Lsn;
+  /** Called once the skip is committed on the target. */
+  onSkipped?: (info: { commitLsn: string; xid: number; changes: number }) => void;
 }
 
 interface InsertRun {
@@ -91,6 +103,8 @@ interface CurrentTxn {
   commitLsn: Lsn;
   xid: number;
   skipping: boolean;
+  /** Skipped because the operator asked (skipTransaction), not because it is already applied. */
+  operatorSkip?: { changes: number };
 }
 
 const COPY_MIN_ROWS = 3;
@@ -108,7 +122,10 @@ export function microsToTimestamp(us: bigint): string {
 }
 
 export class Applier {
-  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics' | 'rowByRow'>> & Pick<ApplierOptions, 'onConfirmed' | 'metrics'>;
+  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics' | 'rowByRow' | 'skipTransaction' | 'onSkipped'>> &
+    Pick<ApplierOptions, 'onConfirmed' | 'metrics' | 'onSkipped'>;
+  /** The transaction the operator asked to skip, until it is met. */
+  private skipPending: Lsn | null;
   /** Runs of at least this many inserts go through COPY. */
   private readonly copyMinRows: number;
   private readonly rowByRow: boolean;
@@ -143,6 +160,7 @@ export class Applier {
     } as typeof this.o;
     this.appliedEnd = opts.appliedEnd;
     this.rowByRow = opts.rowByRow ?? false;
+    this.skipPending = opts.skipTransaction ?? null;
     this.copyMinRows = this.rowByRow ? Infinity : COPY_MIN_ROWS;
     for (const h of opts.hooks ?? []) this.hooks.set(h.table, [...(this.hooks.get(h.table) ?? []), h]);
   }
@@ -192,6 +210,7 @@ export class Applier {
 
   /** Apply one message; a promise only when it had to wait for the target (most changes are only batched). */
   private handle(msg: PgoutputMessage): Promise<void> | undefined {
+    if (this.txn?.operatorSkip && (msg.tag === 'insert' || msg.tag === 'update' || msg.tag === 'delete' || msg.tag === 'truncate')) this.txn.operatorSkip.changes++;
     switch (msg.tag) {
       case 'begin':
         return this.onBegin(msg);
@@ -215,6 +234,21 @@ export class Applier {
   private onBegin(msg: BeginMessage): Promise<void> | undefined {
     // Already on the target (delivered again after a crash or reconnect): skip it whole.
     const skipping = msg.commitLsn < this.appliedEnd;
+    if (!skipping && this.skipPending !== null) {
+      if (msg.commitLsn === this.skipPending) {
+        // The operator's skip: nothing of it is applied; the group records it (onCommit).
+        this.txn = { commitLsn: msg.commitLsn, xid: msg.xid, skipping: true, operatorSkip: { changes: 0 } };
+        this.o.log.warn('skipping a source transaction as the operator asked (--skip-transaction)', { commitLsn: formatLsn(msg.commitLsn), xid: msg.xid });
+        return this.targetOpen ? undefined : this.openGroup();
+      }
+      if (msg.commitLsn > this.skipPending)
+        throw new TandemError(
+          'invalid_option',
+          `no source transaction has commit LSN ${formatLsn(this.skipPending)}: the next one to apply has commit LSN ${formatLsn(msg.commitLsn)} ` +
+            `(xid ${msg.xid}). Nothing was skipped; check the LSN in \`tandem replication status\``,
+          { exitCode: 2, field: 'skip-transaction' },
+        );
+    }
     this.txn = { commitLsn: msg.commitLsn, xid: msg.xid, skipping };
     if (skipping) {
       this.o.log.debug('skipping a source transaction already applied', { commitLsn: formatLsn(msg.commitLsn), xid: msg.xid });
@@ -234,6 +268,7 @@ export class Applier {
   private onCommit(msg: CommitMessage): Promise<void> | undefined {
     const txn = this.txn;
     this.txn = null;
+    if (txn?.operatorSkip) return this.recordSkip(txn, msg);
     if (!txn || txn.skipping) return undefined;
     // Pending inserts and statements may continue into the next source transaction of the group:
     // the group commits as one target transaction, so each source transaction stays whole.
@@ -242,6 +277,27 @@ export class Applier {
     const g = this.group;
     if (g.txns >= this.o.maxGroupTxns || g.rows >= this.o.maxGroupRows || Date.now() - g.started >= this.o.maxGroupMs) return this.commitGroup();
     return undefined;
+  }
+
+  /**
+   * The operator's skip, committed like an applied transaction (progress moves
+   * past it) with its audit row, in one target transaction of its own.
+   */
+  private async recordSkip(txn: CurrentTxn, msg: CommitMessage): Promise<void> {
+    const changes = txn.operatorSkip!.changes;
+    const lsn = formatLsn(txn.commitLsn);
+    this.group.txns++;
+    this.group.last = msg;
+    this.pending.push({
+      ...recordSkipStatement(this.o.slot, lsn, txn.xid, changes),
+      expectRows: 1,
+      kind: 'record skip',
+      context: () => ({ table: 'tandem_site.replication_skips', change: 'insert', commitLsn: lsn, xid: txn.xid }),
+    });
+    await this.commitGroup();
+    this.skipPending = null;
+    this.o.log.warn('skipped a source transaction as the operator asked; its changes are not on this site', { commitLsn: lsn, xid: txn.xid, changes });
+    this.o.onSkipped?.({ commitLsn: lsn, xid: txn.xid, changes });
   }
 
   private async commitGroup(): Promise<void> {
@@ -596,7 +652,7 @@ export class Applier {
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!;
       if (item.expectRows !== null && res.rowCounts[i] !== item.expectRows)
-        throw applyError(new Error(`the row to ${item.kind} does not exist on the target`), item.mismatch ? item.mismatch(res.returned[i] ?? []) : item.context());
+        throw applyError(new RowMissingError(`the row to ${item.kind} does not exist on the target`), item.mismatch ? item.mismatch(res.returned[i] ?? []) : item.context());
     }
   }
 

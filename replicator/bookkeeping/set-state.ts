@@ -13,21 +13,36 @@ export interface ReplicationErrorInfo {
   commitLsn?: string;
   xid?: number;
   at: string;
+  /**
+   * What kind of failure it is (apply-error.ts): `conflict` = the target's data
+   * or constraints refuse a valid change; `target_definition` = the target
+   * refused a value the source accepted (column definitions differ, or a
+   * Tandem bug); `tandem_bug` = a bug or unsupported case in Tandem.
+   */
+  kind?: 'conflict' | 'target_definition' | 'tandem_bug';
 }
 
 const text = `
-insert into tandem_site.replication_state (slot_name, state, last_error, pid, host, updated_at)
-values ($1, $2, $3::jsonb, $4, $5, now())
+insert into tandem_site.replication_state (slot_name, state, last_error, pid, host, incarnation, updated_at)
+values ($1, $2, $3::jsonb, $4, $5, $6, now())
 on conflict (slot_name) do update
    set state = excluded.state,
        last_error = case when excluded.state = 'error' then excluded.last_error else tandem_site.replication_state.last_error end,
-       pid = excluded.pid, host = excluded.host, updated_at = now()`;
+       pid = excluded.pid, host = excluded.host, incarnation = excluded.incarnation, updated_at = now()
+ where tandem_site.replication_state.incarnation is null or tandem_site.replication_state.incarnation <= excluded.incarnation`;
 
-/** Record the replicator's state (own transaction). A new error replaces the last one; other states keep it for status. */
-export async function setState(client: pg.ClientBase, slot: string, state: ReplicatorState, error?: ReplicationErrorInfo): Promise<void> {
-  await client.query({
+/**
+ * Record the replicator's state (own transaction). A new error replaces the
+ * last one; other states keep it for status. The row belongs to the newest
+ * incarnation (ensure-schema.ts): a write of an older one changes nothing and
+ * returns false (a rejoin's replicator finishing after the site's own
+ * replicator started must not show that site as stopped).
+ */
+export async function setState(client: pg.ClientBase, slot: string, state: ReplicatorState, incarnation: number, error?: ReplicationErrorInfo): Promise<boolean> {
+  const r = await client.query({
     name: 'tandem_site.setReplicationState',
     text,
-    values: [slot, state, error ? JSON.stringify(error) : null, process.pid, hostname()],
+    values: [slot, state, error ? JSON.stringify(error) : null, process.pid, hostname(), incarnation],
   });
+  return r.rowCount === 1;
 }

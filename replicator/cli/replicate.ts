@@ -14,6 +14,7 @@ export const replicateCommand: Command = {
 Usage: tandem replicate --source URL --target URL [--schema NAME]... [--slot NAME]
                         [--publication NAME] [--application-name NAME]
                         [--until-caught-up] [--resync] [--metrics-port N [--metrics-host ADDR]]
+                        [--skip-transaction LSN] [--row-by-row]
 
 Runs at a passive site. On the source it creates (when absent) a publication
 for the schemas and a logical replication slot named after this site; on the
@@ -40,22 +41,33 @@ Flags:
                            the start is committed on the target
   --resync                 rebuild the target tables from a new snapshot (after
                            the slot was lost or dropped)
+  --skip-transaction LSN   do not apply the source transaction with this commit LSN
+                           (the one a stopped replicator names); its changes are then
+                           missing on this site. For an operator who accepts that loss
+                           after a "bug or unsupported case" stop; recorded on the
+                           target and shown by \`tandem replication status\`
+  --row-by-row             apply each change with its own statement (no set-based
+                           batches): slower; names the exact failing transaction when a
+                           set-based statement failed
   --metrics-port N         serve Prometheus metrics at http://HOST:N/metrics (lag,
                            retained WAL, applied rows, object copy backlog, ...)
   --metrics-host ADDR      address of the metrics listener (default 127.0.0.1)
 
-Exit status: 0 caught up or stopped by a signal, 3 bad set-up, 4 a change could
-not be applied, 5 the slot was lost (run again with --resync).
+Exit status: 0 caught up or stopped by a signal, 2 bad --skip-transaction, 3 bad
+set-up, 4 a change could not be applied, 5 the slot was lost (run again with --resync).
 
 Example:
   tandem replicate --source postgres://replicator@db-a:5432/tandem \\
                    --target postgres://tandem@db-b:5432/tandem --until-caught-up
   tandem replicate --config /etc/tandem/tandem.yaml --metrics-port 9464 --metrics-host 0.0.0.0
+  tandem replicate --config /etc/tandem/tandem.yaml --skip-transaction 0/1E8A250
 `,
   flags: {
     schema: { type: 'string', multiple: true },
     'until-caught-up': { type: 'boolean' },
     resync: { type: 'boolean' },
+    'skip-transaction': { type: 'string' },
+    'row-by-row': { type: 'boolean' },
   },
   configFlags: {
     source: 'replication.source',
@@ -88,6 +100,8 @@ Example:
       applicationName: r.applicationName,
       untilCaughtUp,
       resync: ctx.values.resync === true,
+      skipTransaction: ctx.values['skip-transaction'] as string | undefined,
+      rowByRow: ctx.values['row-by-row'] === true,
       walWarnBytes: r.walWarnBytes,
       sequenceSyncIntervalMs: r.sequenceSyncInterval,
       log,

@@ -27,6 +27,13 @@ export function formatStatus(s: ReplicationStatus): string[] {
     lines.push(`last error:        ${s.lastError.message}`);
     lines.push(`  at:              ${s.lastError.at}`);
   }
+  if (s.skipped.length) {
+    lines.push(`skipped:           ${s.skipped.length} source transaction(s) by operator request; their changes are NOT on this site:`);
+    for (const k of s.skipped) {
+      lines.push(`  commit LSN ${k.commitLsn} (xid ${k.xid}, ${k.changes} change(s)) skipped at ${k.at} by ${k.by}`);
+      if (k.error) lines.push(`    after: ${k.error.length > 300 ? k.error.slice(0, 300) + '…' : k.error}`);
+    }
+  }
   return lines;
 }
 
@@ -39,7 +46,8 @@ Usage: tandem replication status --target URL [--source URL] [--slot NAME] [--js
 Reads the replicator's bookkeeping on the target (state, last applied source
 transaction and its commit time, last error with the change that caused it)
 and, with --source, the slot on the source (lag in bytes and seconds, WAL
-retained, wal_status), and the log objects still to copy into this site's
+retained, wal_status), the source transactions an operator skipped
+(tandem replicate --skip-transaction), and the log objects still to copy into this site's
 store (backlog, oldest waiting copy, failures). Exit status 0, or 1 when the
 replicator stopped on an error, its slot is missing or lost, or a log object
 copy failed its checksum.

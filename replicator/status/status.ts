@@ -26,6 +26,8 @@ export interface ReplicationStatus {
   retainedWalBytes: number | null;
   lastError: ReplicationErrorInfo | null;
   updatedAt: string | null;
+  /** Source transactions an operator skipped (`tandem replicate --skip-transaction`), oldest first. */
+  skipped: SkippedTransaction[];
   /** Why the source part is missing. */
   sourceError?: string;
 }
@@ -40,6 +42,34 @@ async function withClient<T>(url: string, options: string | undefined, fn: (c: p
   } finally {
     await c.end().catch(() => undefined);
   }
+}
+
+export interface SkippedTransaction {
+  commitLsn: string;
+  xid: number;
+  changes: number;
+  at: string;
+  by: string;
+  /** The error the replicator had stopped on, when it named this transaction. */
+  error: string | null;
+}
+
+async function skippedRows(c: pg.Client, slot: string): Promise<SkippedTransaction[]> {
+  const has = await c.query<{ ok: boolean }>(`select to_regclass('tandem_site.replication_skips') is not null as ok`);
+  if (!has.rows[0]!.ok) return [];
+  const res = await c.query<{ commit_lsn: string; xid: string; changes: string; skipped_at: Date; os_user: string | null; host: string | null; pid: number | null; error: string | null }>(
+    `select commit_lsn::text, xid::text, changes::text, skipped_at, os_user, host, pid, last_error->>'message' as error
+       from tandem_site.replication_skips where slot_name = $1 order by commit_lsn`,
+    [slot],
+  );
+  return res.rows.map((r) => ({
+    commitLsn: r.commit_lsn,
+    xid: Number(r.xid),
+    changes: Number(r.changes),
+    at: r.skipped_at.toISOString(),
+    by: `${r.os_user ?? '?'}@${r.host ?? '?'} (pid ${r.pid ?? '?'})`,
+    error: r.error,
+  }));
 }
 
 interface TargetRow {
@@ -74,7 +104,13 @@ export async function appliedPosition(targetUrl: string, slot?: string): Promise
 }
 
 export async function replicationStatus(opts: { targetUrl: string; sourceUrl?: string; slot?: string }): Promise<ReplicationStatus> {
-  const rows = await withClient(opts.targetUrl, undefined, targetRows);
+  let skipped: SkippedTransaction[] = [];
+  const rows = await withClient(opts.targetUrl, undefined, async (c) => {
+    const r = await targetRows(c);
+    const name = opts.slot ?? (r.length === 1 ? r[0]!.slot_name : defaultSlotName(opts.targetUrl));
+    skipped = await skippedRows(c, name);
+    return r;
+  });
   const slot = opts.slot ?? (rows.length === 1 ? rows[0]!.slot_name : defaultSlotName(opts.targetUrl));
   const row = rows.find((r) => r.slot_name === slot);
   const status: ReplicationStatus = {
@@ -91,6 +127,7 @@ export async function replicationStatus(opts: { targetUrl: string; sourceUrl?: s
     retainedWalBytes: null,
     lastError: row?.last_error ?? null,
     updatedAt: row?.updated_at ? row.updated_at.toISOString() : null,
+    skipped,
   };
   if (!opts.sourceUrl) return status;
   try {
