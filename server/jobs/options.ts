@@ -3,15 +3,20 @@
  * definitions, before an execution is created.
  */
 import { TandemError } from '../errors.js';
+import { compileUserPattern, type UserPattern } from '../patterns/user-pattern.js';
 import type { JobDefinition, JobOption } from './definition.js';
 
 function refuse(option: string, message: string): TandemError {
   return new TandemError('invalid_option', `option "${option}": ${message}`, { field: `options.${option}` });
 }
 
-/** Rundeck matches the whole value (Java `String.matches`). */
-export function optionPattern(regex: string): RegExp {
-  return new RegExp(`^(?:${regex})$`);
+/**
+ * Rundeck matches the whole value (Java `String.matches`). The pattern is the
+ * user's own text: it runs on RE2 in linear time (patterns/user-pattern.ts),
+ * so no value can make a check take long.
+ */
+export function optionPattern(regex: string, field?: string): UserPattern {
+  return compileUserPattern(regex, field);
 }
 
 function multivalued(option: JobOption): { delimiter: string } | undefined {

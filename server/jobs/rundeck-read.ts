@@ -219,7 +219,7 @@ class JobReader {
       try {
         optionPattern(regex);
       } catch (e) {
-        throw fail(`${path}.regex`, `not a valid regular expression: ${(e as Error).message}`);
+        throw fail(`${path}.regex`, (e as Error).message);
       }
       option.regex = regex;
     }

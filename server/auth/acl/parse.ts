@@ -6,6 +6,7 @@
  */
 import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Node, type YAMLMap } from 'yaml';
 import { TandemError } from '../../errors.js';
+import { compileUserPattern, type UserPattern } from '../../patterns/user-pattern.js';
 import { ACTIONS, RESOURCE_TYPES, type Action, type CompiledPolicy, type CompiledRule, type ResourceType } from './types.js';
 
 export interface AclProblem {
@@ -81,14 +82,14 @@ class Checker {
     return s === undefined ? undefined : [s];
   }
 
-  regex(node: Node | null | undefined, path: string): RegExp | undefined {
+  /** Whole-value match (Rundeck: Java's String.matches) on RE2: linear time whatever the pattern (patterns/user-pattern.ts). */
+  regex(node: Node | null | undefined, path: string): UserPattern | undefined {
     const s = this.string(node, path);
     if (s === undefined) return undefined;
     try {
-      // Rundeck matches whole values (Java's String.matches), so anchor.
-      return new RegExp(`^(?:${s})$`, 'u');
+      return compileUserPattern(s);
     } catch (e) {
-      return this.fail(node, path, `invalid regular expression: ${(e as Error).message}`);
+      return this.fail(node, path, (e as Error).message);
     }
   }
 

@@ -1,4 +1,6 @@
 /** Vocabulary of the access-control policies (see README "Access control"). */
+import type { UserPattern } from '../../patterns/user-pattern.js';
+
 /** `configure`: a project's node sources (Rundeck's project configure). */
 export const ACTIONS = ['read', 'run', 'create', 'update', 'delete', 'kill', 'admin', 'configure'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -25,12 +27,12 @@ export interface CompiledRule {
   /** `file:line` of the rule, for explanations. */
   where: string;
   equals: { name?: string; group?: string };
-  match: { name?: RegExp; group?: RegExp };
+  match: { name?: UserPattern; group?: UserPattern };
   allow: ReadonlySet<Action>;
   deny: ReadonlySet<Action>;
 }
 
-export type PolicyContext = { kind: 'project'; project: RegExp } | { kind: 'application' };
+export type PolicyContext = { kind: 'project'; project: UserPattern } | { kind: 'application' };
 
 export interface CompiledPolicy {
   where: string;
