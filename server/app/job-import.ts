@@ -20,6 +20,8 @@ import { findImportTargets, type ImportTarget } from '../sql/findImportTargets.j
 import type { Project } from '../sql/projects.js';
 import { isUniqueViolation } from '../sql/tx.js';
 import { upsertJobs } from '../sql/upsertJobs.js';
+import { setJobAuthorRoles } from '../sql/setJobAuthorRoles.js';
+import { checkImportedJobRefs, type RefAccess } from '../executions/jobref-access.js';
 
 export interface ImportedJob {
   id: string;
@@ -40,6 +42,11 @@ export interface ImportOptions {
   fieldPrefix?: (i: number) => string;
   /** Throws when the caller may not do `action` on `job` (an HTTP 403); called for every job before anything is written. */
   authorize?: (check: ImportCheck) => void;
+  /**
+   * The importing user's rights: every job reference must be one they may run (executions/jobref-access.ts), and
+   * scheduled runs of these jobs use their roles. Absent only for the server's own jobs (the demo).
+   */
+  access?: RefAccess;
 }
 
 const key = (group: string, name: string) => `${group}\u0000${name}`;
@@ -100,6 +107,7 @@ export async function importJobs(client: pg.ClientBase, project: Project, jobs: 
     return { id, definition: { ...def, uuid: id } };
   });
 
+  if (opts.access) await checkImportedJobRefs(client, opts.access, project.name, jobs, prefix);
   let written: Array<{ id: string; created: boolean }>;
   try {
     written = await upsertJobs(client, project.id, user, rows);
@@ -108,6 +116,7 @@ export async function importJobs(client: pg.ClientBase, project: Project, jobs: 
     if (isUniqueViolation(e)) throw new TandemError('conflict', `a job name of the document is already used in project ${project.name} (imported concurrently?)`, { field: 'jobs' });
     throw e;
   }
+  await setJobAuthorRoles(client, rows.map((r) => r.id), opts.access?.subject.roles ?? null);
   const created = new Map(written.map((w) => [w.id, w.created]));
   return rows.map((r) => ({ id: r.id, name: r.definition.name, group: r.definition.group ?? null, created: created.get(r.id) ?? false }));
 }

@@ -18,10 +18,12 @@ import { createGcsLogStore } from '../logs/gcs/from-config.js';
 import type { LogStore } from '../logs/store.js';
 import { ExecutionEngine } from '../executions/engine.js';
 import { LocalExecutor } from '../executions/local-executor.js';
+import { protectServerFiles, resolveRunAs, setprivPath } from '../executions/run-as.js';
 import { recoverLeftoverExecutions } from '../executions/recovery.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { createApp } from '../http/app.js';
 import type { AuthDeps } from '../auth/middleware.js';
+import { authService } from '../auth/service.js';
 import { memberName } from './member.js';
 import { SiteMonitor } from '../site/monitor.js';
 import { createJobServerMetrics, type JobServerMetrics } from '../metrics/job-server.js';
@@ -39,6 +41,8 @@ export interface JobServerOptions {
   store?: LogStore;
   /** Node executors besides `local` (e.g. `ssh`), by their kind; closed at stop. */
   nodeExecutors?: NodeExecutor[];
+  /** The configuration file it was loaded from: with executions.runAs, it must be unreadable to the step user. */
+  configFile?: string;
 }
 
 export interface JobServer {
@@ -73,7 +77,13 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     o.pool ?? new pg.Pool({ connectionString: config.database.url, max: config.database.poolSize, application_name: 'tandem-server' }),
   );
   pool.on('error', logIdleConnectionError(log));
-  const executor = new LocalExecutor({ log: log.child({ component: 'executor' }), killGraceMs: config.executions.killGrace });
+  // executions.runAs: steps run as that user; the server's secret files must be unreadable to it (run-as.ts).
+  const runAs = config.executions.runAs ? { ...resolveRunAs(config.executions.runAs), setpriv: setprivPath() } : undefined;
+  if (runAs) {
+    await protectServerFiles(runAs, config, o.configFile);
+    log.info('steps run as an unprivileged user', { runAs: runAs.name, uid: runAs.uid, gid: runAs.gid });
+  }
+  const executor = new LocalExecutor({ log: log.child({ component: 'executor' }), killGraceMs: config.executions.killGrace, path: config.executions.path, runAs });
   // The member name needs the port, which is known only after listen when port 0 is asked for.
   const http = (await import('node:http')).createServer();
   http.listen(config.server.port, config.server.host);
@@ -102,7 +112,10 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     localName: config.nodes.localNodeName,
     onSourceFailure: (project, type) => nodeMetrics.sourceFailed(project, type),
   });
+  const auth: AuthDeps = { pool, config, log, metrics: metrics.auth };
   const engine = new ExecutionEngine({
+    // The same policy set as the HTTP routes' (authService is memoised by `auth`).
+    policies: authService(auth).policies,
     pool,
     store,
     executor,
@@ -134,7 +147,6 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     if (ownPool) await pool.end();
     throw e;
   }
-  const auth: AuthDeps = { pool, config, log, metrics: metrics.auth };
   // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
   const site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
   await site.start();

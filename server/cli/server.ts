@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { requireKeys } from '../config/load.js';
 import { migrate } from '../db/migrate.js';
 import { startJobServer } from '../app/job-server.js';
@@ -37,7 +38,8 @@ Example:
     requireKeys(cfg, ['database.url']);
     const res = await migrate(cfg.database.url!, { log: ctx.log });
     if (res.applied.length) ctx.log.info('migrations applied', { applied: res.applied });
-    const server = await startJobServer({ config: cfg, log: ctx.log });
+    const configFile = typeof ctx.values.config === 'string' ? ctx.values.config : existsSync('tandem.yaml') ? 'tandem.yaml' : undefined;
+    const server = await startJobServer({ config: cfg, log: ctx.log, configFile });
     ctx.out(`tandem server listening on ${server.url} (member ${server.member})`);
     if (!ctx.signal.aborted) await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
     ctx.out('stopping: draining running executions ...');

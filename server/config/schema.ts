@@ -58,6 +58,11 @@ export const configSchema = {
   executions: {
     killGrace: duration({ default: 5000, description: 'on abort or timeout, time between SIGTERM and SIGKILL of a step\'s process group' }),
     abortPollInterval: duration({ default: 1000, description: 'how often a member looks for abort requests made through other members' }),
+    runAs: str({
+      description:
+        'run local steps as this unprivileged system user (production setting): they cannot read the server\'s config, users file, secret files or logs (see server/executions/README.md)',
+    }),
+    path: str({ default: '/usr/local/bin:/usr/bin:/bin', description: 'PATH of local steps (steps get a clean environment, never the server\'s variables)' }),
   },
   nodes: {
     refreshInterval: duration({ default: 30_000, description: 'how often each project\'s node model is read again from its sources in the background (Rundeck project.nodeCache.delay)' }),

@@ -34,6 +34,8 @@ export interface CreateExecutionInput {
   options: Record<string, unknown>;
   trigger: ExecutionTrigger;
   user: string | null;
+  /** The user's roles now (null: not known): the execution's rights when it references other jobs (jobref-access.ts). */
+  roles: string[] | null;
   member: string;
   attempt?: number;
   retryOf?: string | null;
@@ -80,6 +82,7 @@ export async function createExecution(client: Db, input: CreateExecutionInput): 
     options: maskedOptions(def, values),
     trigger: input.trigger,
     userName: input.user,
+    userRoles: input.roles,
     member: input.member,
     exclusive: !def.multipleExecutions,
     attempt: input.attempt ?? 1,

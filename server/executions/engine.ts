@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
+import type { PolicySet } from '../auth/acl/evaluate.js';
 import type { JobDefinition } from '../jobs/definition.js';
 import { secureOptionValues } from '../jobs/options.js';
 import type { Logger } from '../log.js';
@@ -28,6 +29,7 @@ import { createExecution, jobTitle } from './create.js';
 import type { Executor, StepProcess } from './executor.js';
 import { logKeyFor } from './log-key.js';
 import { notify } from './notify.js';
+import { makeMasker } from './output.js';
 import { assertRoleAllowed, guardMustDecide } from './site-gate.js';
 import { systemLine, type StopReason } from './steps.js';
 import { jobContext } from '../nodes/context.js';
@@ -48,6 +50,8 @@ export interface EngineOptions {
   metrics?: EngineMetrics;
   /** Node model and node executors (server/nodes/); absent: every job runs on the server itself. */
   nodes?: DispatchDeps;
+  /** The access policies: job references are checked against them when they run (jobref-access.ts). */
+  policies: PolicySet;
 }
 
 interface Running {
@@ -191,6 +195,8 @@ export class ExecutionEngine {
     }
     let status: ExecutionStatus;
     let reason: string | null = null;
+    // Every secure value of the execution, and of the jobs it references (added as they start).
+    const secrets = secureOptionValues(def, values);
     try {
       const result = await runWorkflow(
         {
@@ -200,7 +206,8 @@ export class ExecutionEngine {
           executionId: r.id,
           project: row.project,
           writer,
-          secrets: secureOptionValues(def, values),
+          secrets,
+          access: { policies: this.o.policies, subject: { user: row.userName ?? '', roles: row.userRoles ?? [] } },
           stopReason: () => r.stop,
           setCurrent: (p) => {
             r.current = p;
@@ -237,10 +244,12 @@ export class ExecutionEngine {
     } catch (e) {
       status = 'failed';
       reason = `internal error: ${errorMessage(e)}`;
-      log.error('execution failed', { error: e });
+      log.error('execution failed', { error: makeMasker(secrets)(errorMessage(e)) });
     } finally {
       if (timer) clearTimeout(timer);
     }
+    // The reason is built from user data (messages of referenced jobs, option checks): masked like a log line.
+    if (reason) reason = makeMasker(secrets)(reason);
     systemLine(writer, `execution ${status}${reason ? `: ${reason}` : ''}`, null, status === 'succeeded' ? 'NORMAL' : 'ERROR');
     const info = await writer.finish();
     const logObject = { store: this.o.store.kind, key, size: info.size, sha256: info.sha256, complete: true };
@@ -278,6 +287,7 @@ export class ExecutionEngine {
             options: values,
             trigger: 'retry',
             user: row.userName,
+            roles: row.userRoles,
             member: this.o.member,
             attempt: row.attempt + 1,
             retryOf: row.retryOf ?? row.id,

@@ -2,8 +2,15 @@
  * Rundeck job reference arguments: `-env prod -message "hello world"` →
  * `{ env: 'prod', message: 'hello world' }`. Quotes (single or double) group
  * words; a backslash escapes the next character inside double quotes.
+ *
+ * The argument *template* is split into words first and `${option.X}` is
+ * substituted inside each word afterwards (Rundeck's order): a value is
+ * always one argument, whatever spaces, dashes or quotes it holds, so
+ * `-msg ${option.msg}` with `msg = "x -env prod"` passes that whole text as
+ * `msg` and never sets `env`.
  */
 import { TandemError } from '../errors.js';
+import { expandOptions } from '../jobs/interpolate.js';
 
 export function splitWords(text: string): string[] {
   const words: string[] = [];
@@ -39,7 +46,11 @@ function findClosing(text: string, start: number, q: string): number {
   throw new TandemError('validation_failed', `unclosed ${q} in job reference arguments: ${text}`);
 }
 
-export function parseJobRefArgs(args: string | undefined): Record<string, string> {
+/**
+ * `args` (the template, as written in the job) → option name → value, with
+ * `${option.X}` replaced by `values` in each value after splitting.
+ */
+export function parseJobRefArgs(args: string | undefined, values: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};
   if (!args) return out;
   const words = splitWords(args);
@@ -52,7 +63,7 @@ export function parseJobRefArgs(args: string | undefined): Record<string, string
     if (next === undefined || (next.startsWith('-') && next.length > 1 && !/^-\d/.test(next))) {
       out[w.slice(1)] = 'true';
     } else {
-      out[w.slice(1)] = next;
+      out[w.slice(1)] = expandOptions(next, values);
       i++;
     }
   }

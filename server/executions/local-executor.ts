@@ -6,12 +6,17 @@
  * group (setsid).
  */
 import { Readable } from 'node:stream';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { Executor, StepCommand, StepProcess } from './executor.js';
-import { SpawnHelper, type HelperChild } from './spawn-helper.js';
+import type { RunAsUser } from './run-as.js';
+import { SpawnHelper, type HelperChild, type SpawnIdentity } from './spawn-helper.js';
+
+/** The PATH steps get unless `executions.path` says otherwise. */
+export const DEFAULT_STEP_PATH = '/usr/local/bin:/usr/bin:/bin';
 
 export interface LocalExecutorOptions {
   log: Logger;
@@ -19,8 +24,20 @@ export interface LocalExecutorOptions {
   killGraceMs?: number;
   /** Directory for script steps' temporary files (default: the system temp dir). */
   tmpDir?: string;
-  /** Base environment of steps (default: this process's environment). */
-  baseEnv?: NodeJS.ProcessEnv;
+  /** PATH of steps (default DEFAULT_STEP_PATH). */
+  path?: string;
+  /** Run steps as this system user (executions.runAs; see run-as.ts); with `setpriv`, its path. */
+  runAs?: RunAsUser & { setpriv: string };
+}
+
+/**
+ * What every step's environment starts from: a minimal PATH, HOME (the step
+ * user's) and LANG, and nothing else of the server's. The server's own
+ * variables hold its secrets (TANDEM_DATABASE_URL, *_FILE paths, cloud
+ * credentials); a step that inherited them could read every table.
+ */
+export function cleanStepEnv(o: { path?: string; home: string }): Record<string, string> {
+  return { PATH: o.path ?? DEFAULT_STEP_PATH, HOME: o.home, LANG: process.env.LANG || 'C.UTF-8' };
 }
 
 export class LocalExecutor implements Executor {
@@ -30,8 +47,17 @@ export class LocalExecutor implements Executor {
   /** Processes are started by a helper process, not by the server itself (see spawn-helper.ts). */
   private readonly helper = new SpawnHelper();
 
+  private readonly baseEnv: Record<string, string>;
+  private readonly identity: SpawnIdentity | undefined;
+  /** Working directory of steps under runAs: the user's home when it exists, else `/` (never the server's). */
+  private readonly cwd: string | undefined;
+
   constructor(private readonly opts: LocalExecutorOptions) {
     this.killGraceMs = opts.killGraceMs ?? 5000;
+    const u = opts.runAs;
+    this.baseEnv = cleanStepEnv({ path: opts.path, home: u ? u.home : userInfo().homedir });
+    this.identity = u ? { uid: u.uid, gid: u.gid, setpriv: u.setpriv } : undefined;
+    this.cwd = u ? (existsSync(u.home) ? u.home : '/') : undefined;
   }
 
   async start(cmd: StepCommand): Promise<StepProcess> {
@@ -44,6 +70,12 @@ export class LocalExecutor implements Executor {
       const file = path.join(dir, 'script');
       await writeFile(file, cmd.script, { mode: 0o700 });
       await chmod(file, 0o700);
+      if (this.opts.runAs) {
+        // The step user reads its script; nobody else may (the body can hold option values). The directory stays
+        // the server's (so it can remove it) and only lets others through to the file, not list it.
+        await chown(file, this.opts.runAs.uid, this.opts.runAs.gid);
+        await chmod(dir, 0o711);
+      }
       cleanup = () => rm(dir, { recursive: true, force: true });
       const quoted = shellQuote(file);
       const line = cmd.interpreter
@@ -55,7 +87,7 @@ export class LocalExecutor implements Executor {
     }
     let child: HelperChild;
     try {
-      child = await this.helper.spawn(argv[0]!, argv.slice(1), { ...(this.opts.baseEnv ?? process.env), ...cmd.env });
+      child = await this.helper.spawn(argv[0]!, argv.slice(1), { ...this.baseEnv, ...cmd.env }, { cwd: this.cwd, as: this.identity });
     } catch (e) {
       // As when a process cannot be started: the step fails like a command that was not found.
       this.opts.log.warn('step process failed to start', { error: e });

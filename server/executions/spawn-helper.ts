@@ -24,7 +24,15 @@ import type { Socket } from 'node:net';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { StepExit } from './executor.js';
 
-type ToHelper = { op: 'spawn'; id: number; file: string; args: string[]; env: NodeJS.ProcessEnv };
+/** Run the child as another user (executions.runAs): through setpriv, which drops uid, gid, groups and capabilities. */
+export interface SpawnIdentity {
+  uid: number;
+  gid: number;
+  /** Path of util-linux setpriv. */
+  setpriv: string;
+}
+
+type ToHelper = { op: 'spawn'; id: number; file: string; args: string[]; env: NodeJS.ProcessEnv; cwd?: string; as?: SpawnIdentity };
 
 type FromHelper =
   | { op: 'pipe'; id: number; fd: 1 | 2; pid: number }
@@ -42,8 +50,13 @@ process.on('disconnect', () => process.exit(0));
 process.on('message', (m) => {
   if (m.op !== 'spawn') return;
   let child;
+  // runAs: setpriv sets uid and gid, clears supplementary groups and the inheritable and ambient capabilities (so
+  // none a non-root server was granted reach the step), then execs the command under the same pid (process group).
+  const [file, args] = m.as
+    ? [m.as.setpriv, ['--reuid=' + m.as.uid, '--regid=' + m.as.gid, '--clear-groups', '--inh-caps=-all', '--ambient-caps=-all', '--', m.file, ...m.args]]
+    : [m.file, m.args];
   try {
-    child = spawn(m.file, m.args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: m.env });
+    child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: m.env, cwd: m.cwd });
   } catch (e) {
     process.send({ op: 'failed', id: m.id, message: String((e && e.message) || e) });
     return;
@@ -105,8 +118,11 @@ export class SpawnHelper {
   /** Spawns asked for and children not yet exited, by id. */
   private readonly live = new Map<number, Pending>();
 
-  /** Start `file args...` in its own process group (detached), stdin ignored, stdout/stderr piped. */
-  spawn(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<HelperChild> {
+  /**
+   * Start `file args...` in its own process group (detached), stdin ignored, stdout/stderr piped, with exactly
+   * `env` (nothing of the server's is added), in `cwd` (default: the server's), as `as` (default: the server's user).
+   */
+  spawn(file: string, args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string; as?: SpawnIdentity } = {}): Promise<HelperChild> {
     const h = this.ensureHelper();
     const id = this.nextId++;
     return new Promise<HelperChild>((resolve, reject) => {
@@ -114,7 +130,7 @@ export class SpawnHelper {
       const exit = new Promise<StepExit>((r) => (exited = r));
       this.live.set(id, { pipes: {}, closed: [], open: 2, resolve, reject, exited, exit });
       this.setRef(true);
-      h.send({ op: 'spawn', id, file, args, env } satisfies ToHelper);
+      h.send({ op: 'spawn', id, file, args, env, cwd: opts.cwd, as: opts.as } satisfies ToHelper);
     });
   }
 

@@ -9,16 +9,15 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { errorMessage } from '../errors.js';
 import type { JobDefinition, Step } from '../jobs/definition.js';
-import { expandOptions, expandScriptTokens, optionEnv } from '../jobs/interpolate.js';
+import { expandScriptTokens, optionEnv } from '../jobs/interpolate.js';
 import { optionReferencesForShell } from '../jobs/shell-references.js';
 import { resolveOptionValues, secureOptionValues } from '../jobs/options.js';
 import type { Logger } from '../log.js';
 import { logTime, type LogLevel, type LogWriter } from '../logs/store.js';
-import { getJob } from '../sql/getJob.js';
-import { getJobByName } from '../sql/getJobByName.js';
 import { finishStepResult, startStepResult, type StepStatus } from '../sql/stepResults.js';
 import type { Executor, StepCommand, StepExit, StepProcess } from './executor.js';
 import { parseJobRefArgs } from './jobref-args.js';
+import { referencedJobFor, type RefAccess } from './jobref-access.js';
 import { captureStream, makeMasker } from './output.js';
 import { expandContextTokens, rundeckEnv, type ContextData } from '../nodes/context.js';
 import { errorHandlerOf, resultContext } from '../nodes/error-handler.js';
@@ -39,6 +38,8 @@ export interface StepRunContext {
   writer: LogWriter;
   /** Masks every secure value of the execution and of referenced jobs. */
   secrets: string[];
+  /** The rights of the user who started the execution: a job reference runs only a job they may run (jobref-access.ts). */
+  access: RefAccess;
   /** Set when the execution must stop (abort, timeout). */
   stopReason(): StopReason | null;
   /** The step process currently running, so abort/timeout can kill it. */
@@ -187,7 +188,7 @@ async function runCommandStep(ctx: StepRunContext, step: Exclude<Step, { kind: '
   } catch (e) {
     ctx.setCurrent(null);
     status = 'failed';
-    message = `could not run: ${errorMessage(e)}`;
+    message = mask(`could not run: ${errorMessage(e)}`);
   }
   await finishStepResult(ctx.pool, { executionId: ctx.executionId, step: id, node, status, exitCode, message });
   // Named only when dispatched over nodes (a server-only job's reasons read as before).
@@ -205,7 +206,9 @@ async function runJobRef(
 ): Promise<SequenceResult> {
   const ref = step.ref;
   const title = ref.uuid ?? `${ref.group ? ref.group + '/' : ''}${ref.name ?? '?'}`;
-  const fail = async (message: string): Promise<SequenceResult> => {
+  const fail = async (raw: string): Promise<SequenceResult> => {
+    // Built from user data (arguments, option values): masked like any log line before it is stored or logged.
+    const message = makeMasker(ctx.secrets)(raw);
     await startStepResult(ctx.pool, ctx.executionId, id, LOCAL_NODE);
     await finishStepResult(ctx.pool, { executionId: ctx.executionId, step: id, node: LOCAL_NODE, status: 'failed', exitCode: null, message });
     systemLine(ctx.writer, `step ${id} failed: ${message}`, id, 'ERROR');
@@ -213,11 +216,11 @@ async function runJobRef(
   };
   if (depth >= MAX_JOBREF_DEPTH) return fail(`job references nested deeper than ${MAX_JOBREF_DEPTH} (a cycle?)`);
   try {
-    const job = ref.uuid
-      ? await getJob(ctx.pool, ref.uuid)
-      : await getJobByName(ctx.pool, ref.project ?? ctx.project, ref.group ?? '', ref.name ?? '');
+    // Checked now, not only at import: policies change. A job the user may not read is "not found", as a missing one.
+    const job = await referencedJobFor(ctx.pool, ctx.access, ref, ctx.project);
     if (!job) return fail(`referenced job ${title} not found`);
-    const given = parseJobRefArgs(expandOptions(ref.args ?? '', values));
+    // Split the template first, then substitute (jobref-args.ts): a value never becomes several arguments.
+    const given = parseJobRefArgs(ref.args, values);
     const subValues = resolveOptionValues(job.definition, given);
     ctx.secrets.push(...secureOptionValues(job.definition, subValues));
     systemLine(ctx.writer, `step ${id}: job reference ${job.groupPath ? job.groupPath + '/' : ''}${job.name}`, id);

@@ -122,6 +122,7 @@ export class Scheduler {
           options: {},
           trigger: 'schedule',
           user: job.updatedBy ?? job.createdBy,
+          roles: job.updatedByRoles,
           member: this.o.member,
           scheduledTime,
           startNow: this.o.engine.startNowFor({ project: job.project, jobId: job.id }),

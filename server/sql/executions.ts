@@ -16,6 +16,8 @@ export interface ExecutionRow {
   options: Record<string, string>;
   trigger: ExecutionTrigger;
   userName: string | null;
+  /** Roles of the user when the execution was started (its rights for job references); null: not known. */
+  userRoles: string[] | null;
   member: string | null;
   exclusive: boolean;
   attempt: number;
@@ -33,7 +35,7 @@ export interface ExecutionRow {
 
 export const executionColumns = `e.id, e.project_id as "projectId", p.name as project, e.job_id as "jobId", e.job_name as "jobName",
   e.job_group as "jobGroup", e.definition, e.status, e.status_reason as "statusReason", e.options, e.trigger,
-  e.user_name as "userName", e.member, e.exclusive, e.attempt, e.retry_of as "retryOf", e.scheduled_time as "scheduledTime",
+  e.user_name as "userName", e.user_roles as "userRoles", e.member, e.exclusive, e.attempt, e.retry_of as "retryOf", e.scheduled_time as "scheduledTime",
   e.abort_requested_at as "abortRequestedAt", e.abort_requested_by as "abortRequestedBy", e.created_at as "createdAt",
   e.started_at as "startedAt", e.ended_at as "endedAt", l.key as "logKey", l.size::text as "logSize", l.complete as "logComplete"`;
 

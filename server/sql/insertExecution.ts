@@ -11,6 +11,8 @@ export interface InsertExecution {
   options: Record<string, string>;
   trigger: ExecutionTrigger;
   userName: string | null;
+  /** The starter's roles (null: not known), checked at run time for job references. */
+  userRoles?: string[] | null;
   member: string;
   exclusive: boolean;
   attempt: number;
@@ -35,9 +37,10 @@ export async function insertExecution(db: Db, e: InsertExecution): Promise<{ id:
     name: 'tandem.insertExecution',
     text: `with e as (
              insert into tandem.executions (id, project_id, job_id, job_name, job_group, definition, options, trigger, user_name,
-               member, exclusive, attempt, retry_of, scheduled_time, status, started_at)
+               member, exclusive, attempt, retry_of, scheduled_time, status, started_at, user_roles)
              values (coalesce($14::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-               case when $14::uuid is null then 'queued' else 'running' end, case when $14::uuid is null then null else now() end)
+               case when $14::uuid is null then 'queued' else 'running' end, case when $14::uuid is null then null else now() end,
+               $17::text[])
              returning id, created_at),
            l as (
              insert into tandem.log_objects (execution_id, store, key, size, complete)
@@ -66,6 +69,7 @@ function insertValues(e: InsertExecution): unknown[] {
     e.startNow?.id ?? null,
     e.startNow?.logStore ?? null,
     e.startNow?.logKey ?? null,
+    e.userRoles ?? null,
   ];
 }
 
@@ -94,9 +98,10 @@ export async function insertExecutionIfActive(db: Db, e: InsertExecution): Promi
            gate as (select coalesce((select role from site), 'active') as role, (select active_url from site) as active_url),
            e as (
              insert into tandem.executions (id, project_id, job_id, job_name, job_group, definition, options, trigger, user_name,
-               member, exclusive, attempt, retry_of, scheduled_time, status, started_at)
+               member, exclusive, attempt, retry_of, scheduled_time, status, started_at, user_roles)
              select coalesce($14::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-               case when $14::uuid is null then 'queued' else 'running' end, case when $14::uuid is null then null else now() end
+               case when $14::uuid is null then 'queued' else 'running' end, case when $14::uuid is null then null else now() end,
+               $17::text[]
              from gate where gate.role = 'active'
              returning *),
            l as (

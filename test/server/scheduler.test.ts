@@ -6,6 +6,7 @@ import { migrate } from '../../server/db/migrate.js';
 
 import { FsLogStore } from '../../server/logs/fs-store.js';
 import { ExecutionEngine } from '../../server/executions/engine.js';
+import { loadPolicies } from '../../server/auth/acl/load.js';
 import { LocalExecutor } from '../../server/executions/local-executor.js';
 import { Scheduler } from '../../server/scheduler/scheduler.js';
 import { decideFiring } from '../../server/scheduler/misfire.js';
@@ -44,7 +45,7 @@ t.test('scheduler', async (t) => {
     });
     for (let i = 0; i < opts.members; i++) {
       const executor = new LocalExecutor({ log: testLog });
-      const engine = new ExecutionEngine({ pool, store, executor, log: testLog, member: `m${i}`, pathTemplate: '${project}/${executionId}.log' });
+      const engine = new ExecutionEngine({ policies: loadPolicies(undefined), pool, store, executor, log: testLog, member: `m${i}`, pathTemplate: '${project}/${executionId}.log' });
       const scheduler = new Scheduler({ pool, engine, log: testLog, member: `m${i}`, misfireGraceMs: 60_000, misfirePolicy: opts.policy ?? 'runOnce' });
       members.push({ engine, scheduler, executor });
     }

@@ -38,13 +38,14 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
       throw new TandemError('invalid_option', 'options must be an object of option name to value', { field: 'options' });
     }
     if (!deps.engine.isAccepting) throw new TandemError('unavailable', 'the server is shutting down and accepts no new executions');
-    const user = requirePrincipal(ctx).user;
+    const { user, roles } = requirePrincipal(ctx);
     const input: CreateExecutionInput = {
       // A run request's `filter` replaces the job's node filter when the job allows it (nodeFilterEditable).
       job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: definitionWithFilter(job.definition, body.filter) },
       options: options as Record<string, unknown>,
       trigger: 'user',
       user,
+      roles,
       member: deps.engine.member,
       startNow: deps.engine.startNowFor({ project: job.project, jobId: job.id }),
     };

@@ -19,6 +19,7 @@ import { hideSecureDefaults } from '../../jobs/secure-defaults.js';
 import type { JobDefinition } from '../../jobs/definition.js';
 import type { JobRow } from '../../sql/jobs.js';
 import type { Context } from 'koa';
+import type { RefAccess } from '../../executions/jobref-access.js';
 
 const FORMATS = ['json', 'yaml'] as const;
 
@@ -27,6 +28,12 @@ function sendExport(ctx: Context, text: string | Readable, format: 'json' | 'yam
   // Exports may hold secure option defaults (for callers who may update the job): never kept by a cache.
   ctx.set('Cache-Control', 'no-store');
   ctx.body = text;
+}
+
+/** The caller's rights, for the job references of what they import (executions/jobref-access.ts). */
+function refAccess(ctx: Context): RefAccess {
+  const p = requirePrincipal(ctx);
+  return { policies: requireService(ctx).policies, subject: { user: p.user, roles: p.roles } };
 }
 
 /** Whether the caller may change this job, and so may see its secure option defaults (see jobs/secure-defaults.ts). */
@@ -82,7 +89,7 @@ export function mountJobRoutes(router: Router, deps: AppDeps, heavy: Koa.Middlew
     const imported = await withTransaction(deps.pool, async (c) => {
       await assertWritable(c);
       await mustGetProject(c, project.name);
-      return importJobs(c, project, jobs, user, { authorize: importAuthorizer(ctx, project.name) });
+      return importJobs(c, project, jobs, user, { authorize: importAuthorizer(ctx, project.name), access: refAccess(ctx) });
     });
     ctx.status = 201;
     ctx.body = {
@@ -115,7 +122,7 @@ export function mountJobRoutes(router: Router, deps: AppDeps, heavy: Koa.Middlew
     await withTransaction(deps.pool, async (c) => {
       await assertWritable(c);
       const project = await mustGetProject(c, job.project);
-      await importJobs(c, project, [{ ...def, uuid: job.id }], user, { authorize: importAuthorizer(ctx, project.name) });
+      await importJobs(c, project, [{ ...def, uuid: job.id }], user, { authorize: importAuthorizer(ctx, project.name), access: refAccess(ctx) });
     });
     const updated = await mustGetJob(deps.pool, job.id);
     ctx.body = { ...jobView(updated, { definition: true, showSecrets: mayUpdate(ctx, updated) }), warnings };
