@@ -40,8 +40,14 @@ export function setprivPath(): string {
   return found;
 }
 
-/** The system user `name` (through NSS, so LDAP/sssd users work too), or a clear configuration error. */
+/**
+ * The system user `name` (through NSS, so LDAP/sssd users work too), or a
+ * clear configuration error. `UID` or `UID:GID` (digits) need no passwd entry
+ * (container images often have none for the step user); HOME is then `/`.
+ */
 export function resolveRunAs(name: string): RunAsUser {
+  const numeric = /^(\d+)(?::(\d+))?$/.exec(name);
+  if (numeric) return checked({ name, uid: Number(numeric[1]), gid: Number(numeric[2] ?? numeric[1]), home: '/' });
   let line: string;
   try {
     line = execFileSync('getent', ['passwd', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
@@ -53,9 +59,14 @@ export function resolveRunAs(name: string): RunAsUser {
   const [, , uid, gid, , home] = line.split(':');
   const u = { name, uid: Number(uid), gid: Number(gid), home: home || '/' };
   if (!Number.isInteger(u.uid) || !Number.isInteger(u.gid)) throw new TandemError('invalid_config', `executions.runAs: cannot read the ids of ${name} from "${line}"`, { field: 'executions.runAs' });
-  if (u.uid === 0) throw new TandemError('invalid_config', `executions.runAs: ${name} is root; name an unprivileged user`, { field: 'executions.runAs' });
-  if (typeof process.getuid === 'function' && u.uid === process.getuid()) {
-    throw new TandemError('invalid_config', `executions.runAs: ${name} is the server's own user; steps would read its secrets. Name another user`, { field: 'executions.runAs' });
+  return checked(u);
+}
+
+function checked(u: RunAsUser): RunAsUser {
+  const name = u.name;
+  if (u.uid === 0 || u.gid === 0) throw new TandemError('invalid_config', `executions.runAs: ${name} is root (uid or gid 0); name an unprivileged user`, { field: 'executions.runAs' });
+  if (typeof process.getuid === 'function' && (u.uid === process.getuid() || u.gid === process.getgid?.())) {
+    throw new TandemError('invalid_config', `executions.runAs: ${name} has the server's own uid or gid; steps would read its secrets. Name another user`, { field: 'executions.runAs' });
   }
   return u;
 }
