@@ -40,7 +40,8 @@ export function compileUserPattern(source: string, field?: string): UserPattern 
   } catch (e) {
     throw new TandemError('validation_failed', `${userPatternProblem(e, source)}: ${JSON.stringify(source)}`, field ? { field } : undefined);
   }
-  const p: UserPattern = { source, test: (text) => re.matches(text) };
+  // testExact: whole-input match without capture groups, which keeps RE2 on its DFA (faster than matches()).
+  const p: UserPattern = { source, test: (text) => re.testExact(text) };
   if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
   cache.set(source, p);
   return p;
