@@ -18,6 +18,7 @@ import { createGcsLogStore } from '../logs/gcs/from-config.js';
 import type { LogStore } from '../logs/store.js';
 import { ExecutionEngine } from '../executions/engine.js';
 import { LocalExecutor } from '../executions/local-executor.js';
+import { EmailNotifier } from '../executions/email.js';
 import { protectServerFiles, resolveRunAs, setprivPath } from '../executions/run-as.js';
 import { recoverLeftoverExecutions } from '../executions/recovery.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -125,6 +126,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     pathTemplate: config.logs.pathTemplate,
     abortPollMs: config.executions.abortPollInterval,
     metrics: metrics.executions,
+    email: new EmailNotifier(config.notifications, log.child({ component: 'notifications', member }), metrics.executions),
   });
   const scheduler = new Scheduler({
     pool,

@@ -69,6 +69,18 @@ export const configSchema = {
     sourcePaths: list({ default: [], description: 'directories that file and script node sources (and file: URLs) may name; empty allows any absolute path' }),
     localNodeName: str({ default: 'localhost', description: 'name of the server\'s own node in every project\'s model (Rundeck framework.server.name, "localhost" by default, so exported filters like "name: localhost" keep working)' }),
   },
+  notifications: {
+    smtp: {
+      host: str({ description: 'SMTP server for e-mail notifications (unset: e-mail notifications are logged as failed, never sent)' }),
+      port: port({ default: 25, description: 'SMTP port (587 submission with requireTls, 465 with secure)' }),
+      secure: bool({ default: false, description: 'TLS from the first byte (port 465)' }),
+      requireTls: bool({ default: false, description: 'refuse to send unless STARTTLS succeeds' }),
+      user: str({ description: 'SMTP login (unset: no authentication)' }),
+      password: str({ secret: true, description: 'SMTP password' }),
+      from: str({ default: 'tandem@localhost', description: 'From: address of notification mails' }),
+      timeout: duration({ default: 10_000, description: 'connect, greeting and socket timeout of one delivery' }),
+    },
+  },
   scheduler: {
     enabled: bool({ default: true, description: 'run the scheduler loop in this member (any number of members may)' }),
     interval: duration({ default: 1000, description: 'how often the scheduler looks for due firings' }),

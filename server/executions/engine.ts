@@ -29,6 +29,8 @@ import { createExecution, jobTitle } from './create.js';
 import type { Executor, StepProcess } from './executor.js';
 import { logKeyFor } from './log-key.js';
 import { notify } from './notify.js';
+import type { EmailContext, EmailNotifier } from './email.js';
+import { averageJobDuration } from '../sql/averageJobDuration.js';
 import { makeMasker } from './output.js';
 import { assertRoleAllowed, guardMustDecide } from './site-gate.js';
 import { systemLine, type StopReason } from './steps.js';
@@ -52,6 +54,8 @@ export interface EngineOptions {
   nodes?: DispatchDeps;
   /** The access policies: job references are checked against them when they run (jobref-access.ts). */
   policies: PolicySet;
+  /** Sends the jobs' e-mail notifications (absent: none are sent, e.g. in tests that need none). */
+  email?: EmailNotifier;
 }
 
 interface Running {
@@ -184,6 +188,23 @@ export class ExecutionEngine {
       return;
     }
     void notify(log, def.notification, 'onstart', this.payload(row, 'running'));
+    void this.o.email?.send(def.email?.onstart, 'onstart', this.emailContext(row, 'running'));
+    // onavgduration: mail once if still running past the job's average duration (of its last successful runs).
+    let avgTimer: NodeJS.Timeout | undefined;
+    let ended = false;
+    const avgSpec = def.email?.onavgduration;
+    if (avgSpec && row.jobId) {
+      void averageJobDuration(this.o.pool, row.jobId).then(
+        (avg) => {
+          if (avg === null || !this.running.has(r.id)) return;
+          avgTimer = setTimeout(() => {
+            if (this.running.has(r.id) && !ended) void this.o.email?.send(avgSpec, 'onavgduration', this.emailContext(row, 'running'));
+          }, Math.max(0, avg));
+          avgTimer.unref();
+        },
+        (e) => log.warn('cannot read the job\'s average duration (onavgduration)', { error: e }),
+      );
+    }
     systemLine(writer, `execution ${r.id} of ${jobTitle({ name: row.jobName, group: row.jobGroup })} started on ${this.o.member} (attempt ${row.attempt})`);
 
     let timer: NodeJS.Timeout | undefined;
@@ -268,9 +289,13 @@ export class ExecutionEngine {
       },
     );
     this.o.metrics?.executionFinished(status);
+    ended = true;
+    if (avgTimer) clearTimeout(avgTimer);
     log.info('execution ended', { status, reason });
     if (status === 'succeeded') void notify(log, def.notification, 'onsuccess', this.payload(row, status));
     else if (status !== 'aborted') void notify(log, def.notification, 'onfailure', this.payload(row, status));
+    const mailEvent = status === 'succeeded' ? 'onsuccess' : status === 'aborted' ? undefined : 'onfailure';
+    if (mailEvent) void this.o.email?.send(def.email?.[mailEvent], mailEvent, { ...this.emailContext(row, status), reason }, () => this.logText(key));
     if ((status === 'failed' || status === 'timedout') && row.attempt <= (def.retry?.count ?? 0)) this.scheduleRetry(row, def, values);
   }
 
@@ -300,6 +325,34 @@ export class ExecutionEngine {
       }
     }, def.retry.delayMs);
     this.retryTimers.add(t);
+  }
+
+  private emailContext(row: ExecutionRow, status: string): EmailContext {
+    return {
+      executionId: row.id,
+      project: row.project,
+      job: { id: row.jobId, name: row.jobName, group: row.jobGroup },
+      status,
+      user: row.userName,
+      attempt: row.attempt,
+    };
+  }
+
+  /** The sealed log as text (`time [LEVEL] step: text`), for e-mail attachments; secure values are masked in it already. */
+  private async logText(key: string): Promise<string> {
+    const lines: string[] = [];
+    let offset = 0;
+    for (let total = 0; total < 5 * 1024 * 1024; ) {
+      const r = await this.o.store.read(key, offset, { maxBytes: 1024 * 1024 });
+      for (const e of r.entries) {
+        const line = `${e.time} [${e.level}]${e.step ? ` ${e.step}:` : ''} ${e.text}`;
+        lines.push(line);
+        total += line.length + 1;
+      }
+      if (r.complete || r.nextOffset === offset) break;
+      offset = r.nextOffset;
+    }
+    return lines.join('\n') + '\n';
   }
 
   private payload(row: ExecutionRow, status: ExecutionStatus): Record<string, unknown> {

@@ -39,6 +39,19 @@ export type Step =
       extra: Record<string, unknown>;
     };
 
+/** Events an e-mail notification may be sent on (Rundeck's; `onavgduration`: still running past the job's average duration). */
+export const EMAIL_EVENTS = ['onstart', 'onsuccess', 'onfailure', 'onavgduration'] as const;
+export type EmailEvent = (typeof EMAIL_EVENTS)[number];
+
+/** Rundeck `notification.<event>.email`. */
+export interface EmailNotification {
+  recipients: string[];
+  /** Subject template (`${job.name}`, `${job.status}`, `${execution.id}`...); absent: Rundeck's default. */
+  subject?: string;
+  /** Attach the execution's log (as text). */
+  attachLog: boolean;
+}
+
 /** Webhook URLs called on each event. */
 export interface Notification {
   onsuccess: string[];
@@ -66,6 +79,8 @@ export interface JobDefinition {
   multipleExecutions: boolean;
   loglevel: string;
   notification: Notification;
+  /** E-mail notifications by event (absent in definitions stored before they existed: none). */
+  email?: Partial<Record<EmailEvent, EmailNotification>>;
   /**
    * Unknown top-level fields (e.g. `plugins`, `defaultTab`), kept verbatim and
    * exported back; also the uninterpreted rest of `sequence`, `nodefilters`

@@ -11,7 +11,7 @@
  */
 import { TandemError } from '../errors.js';
 import { parseScheduleSpec } from '../schedule/cron.js';
-import type { JobDefinition, JobOption, Notification, Step } from './definition.js';
+import type { EmailEvent, EmailNotification, JobDefinition, JobOption, Notification, Step } from './definition.js';
 import { parseDuration } from './duration.js';
 import { OPTION_NAME, optionEnvName } from './interpolate.js';
 import { optionPattern } from './options.js';
@@ -330,21 +330,49 @@ class JobReader {
     if (!isRecord(v)) throw fail(path, 'must be a mapping of onsuccess, onfailure, onstart');
     const residual: Raw = {};
     for (const [event, value] of Object.entries(v)) {
-      if (!(NOTIFICATION_EVENTS as readonly string[]).includes(event)) {
+      if (!(NOTIFICATION_EVENTS as readonly string[]).includes(event) && event !== 'onavgduration') {
         put(residual, event, value);
         this.warnings.push(`${path}.${event}: unknown field, kept`);
         continue;
       }
       const eventPath = `${path}.${event}`;
       if (value === null) continue;
-      if (!isRecord(value)) throw fail(eventPath, 'must be a mapping with "urls"');
-      const rest = this.rest(value, ['urls'], eventPath);
+      if (isRecord(value) && value.email !== undefined && value.email !== null) {
+        (job.email ??= {})[event as EmailEvent] = this.email(value.email, `${eventPath}.email`);
+      }
+      if (event === 'onavgduration') {
+        // Only its e-mail is sent; anything else under it (webhook urls, plugins) is kept for export.
+        const rest = isRecord(value) ? this.rest(value, ['email'], eventPath) : {};
+        if (Object.keys(rest).length > 0) residual[event] = rest;
+        continue;
+      }
+      if (!isRecord(value)) throw fail(eventPath, 'must be a mapping with "urls" and/or "email"');
+      const rest = this.rest(value, ['urls', 'email'], eventPath);
       if (Object.keys(rest).length > 0) residual[event] = rest;
       if (value.urls !== undefined && value.urls !== null) {
         job.notification[event as keyof Notification] = this.urls(value.urls, `${eventPath}.urls`);
       }
     }
     if (Object.keys(residual).length > 0) job.extra.notification = residual;
+  }
+
+  /** `email: {recipients: 'a@x,b@y', subject, attachLog}` (Rundeck writes recipients as one comma-separated string). */
+  email(v: unknown, field: string): EmailNotification {
+    if (!isRecord(v)) throw fail(field, 'must be a mapping with "recipients"');
+    const unknown = Object.keys(v).filter((k) => !['recipients', 'subject', 'attachLog', 'attachLogInFile', 'attachLogInline'].includes(k));
+    if (unknown.length) throw fail(`${field}.${unknown[0]}`, 'unknown field (expected recipients, subject, attachLog)');
+    const raw = v.recipients;
+    const list = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : null;
+    if (!list) throw fail(`${field}.recipients`, 'must be an address or a comma-separated list of addresses');
+    const recipients = list.map((r, i) => {
+      if (typeof r !== 'string' || !/^[^\s@,<>]+@[^\s@,<>]+$/.test(r.trim())) throw fail(`${field}.recipients`, `${JSON.stringify(list[i])} is not an e-mail address`);
+      return r.trim();
+    });
+    if (!recipients.length) throw fail(`${field}.recipients`, 'needs at least one address');
+    const out: EmailNotification = { recipients, attachLog: this.bool(v.attachLog, `${field}.attachLog`, false) };
+    const subject = this.text(v.subject, `${field}.subject`);
+    if (subject !== undefined && subject !== '') out.subject = subject;
+    return out;
   }
 
   urls(v: unknown, field: string): string[] {

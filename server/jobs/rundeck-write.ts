@@ -93,6 +93,12 @@ export function writeJob(job: JobDefinition): Raw {
     const urls = job.notification[event];
     if (urls.length > 0) notification[event] = { ...record(notification[event]), urls: urls.join(',') };
   }
+  for (const [event, spec] of Object.entries(job.email ?? {})) {
+    const email: Record<string, unknown> = { recipients: spec.recipients.join(',') };
+    if (spec.subject !== undefined) email.subject = spec.subject;
+    if (spec.attachLog) email.attachLog = true;
+    notification[event] = { ...record(notification[event]), email };
+  }
   if (Object.keys(notification).length > 0) out.notification = notification;
   return out;
 }

@@ -13,6 +13,8 @@ export interface EngineMetrics {
   executionStarted(): void;
   /** This member recorded the end of an execution (`n` at once for restart recovery). */
   executionFinished(status: ExecutionStatus, n?: number): void;
+  /** A notification was delivered or failed (`kind`: email, webhook). */
+  notification?(kind: 'email' | 'webhook', event: string, outcome: 'sent' | 'failed'): void;
 }
 
 /** What the scheduler reports for each firing it decided. */
@@ -26,6 +28,7 @@ export class ExecutionMetrics implements EngineMetrics, SchedulerMetrics {
   private readonly finished: client.Counter<'status'>;
   private readonly firings: client.Counter<'outcome'>;
   private readonly firingDelay: client.Histogram;
+  private readonly notifications: client.Counter<'kind' | 'event' | 'outcome'>;
 
   /** `running`: how many executions this member runs now (read at scrape time). */
   constructor(registry: Registry, running: () => number) {
@@ -49,6 +52,13 @@ export class ExecutionMetrics implements EngineMetrics, SchedulerMetrics {
         this.set(running());
       },
     });
+    this.notifications = new client.Counter({
+      name: 'tandem_notifications_total',
+      help: 'Notifications this member tried to deliver, by kind (email), event and outcome (sent, failed).',
+      labelNames: ['kind', 'event', 'outcome'],
+      registers: [registry],
+    });
+    for (const outcome of ['sent', 'failed']) this.notifications.inc({ kind: 'email', event: 'onfailure', outcome }, 0);
     this.firings = new client.Counter({
       name: 'tandem_schedule_firings_total',
       help: 'Scheduled firings decided by this member, by outcome (started, skipped_misfire, skipped_running, failed, lost_race).',
@@ -65,6 +75,10 @@ export class ExecutionMetrics implements EngineMetrics, SchedulerMetrics {
 
   executionStarted(): void {
     this.started.inc();
+  }
+
+  notification(kind: 'email' | 'webhook', event: string, outcome: 'sent' | 'failed'): void {
+    this.notifications.inc({ kind, event, outcome });
   }
 
   executionFinished(status: ExecutionStatus, n = 1): void {

@@ -87,12 +87,13 @@ t.test('a Rundeck 5 export imports with every interpreted field', async (t) => {
   t.equal(register.description, '');
 
   t.same(backup.extra.plugins, { ExecutionLifecycle: { killhandler: { killChilds: 'true' } } }, 'unknown top-level fields are kept');
+  t.same(backup.email, { onfailure: { recipients: ['oncall@example.org'], subject: 'Backup failed', attachLog: true } }, 'e-mail notification interpreted');
+  t.notOk(warnings.some((w) => /email/.test(w)), 'no warning for e-mail notifications');
   for (const w of [
     'jobs[0].plugins: unknown field, kept',
     'jobs[0].defaultTab: unknown field, kept',
     'jobs[0].options[2].valueExposed: unknown field, kept',
     'jobs[0].sequence.commands[2].jobref.nodeStep: unknown field, kept',
-    'jobs[0].notification.onfailure.email: unknown field, kept',
     'jobs[0].sequence.pluginConfig: unknown field, kept',
     'jobs[1].plugins: unknown field, kept',
   ]) {
