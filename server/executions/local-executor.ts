@@ -36,6 +36,15 @@ export interface LocalExecutorOptions {
  * variables hold its secrets (TANDEM_DATABASE_URL, *_FILE paths, cloud
  * credentials); a step that inherited them could read every table.
  */
+/** The server user's home; a uid without a passwd entry (containers) has none: its HOME, else `/`. */
+function serverHome(): string {
+  try {
+    return userInfo().homedir;
+  } catch {
+    return process.env.HOME || '/';
+  }
+}
+
 export function cleanStepEnv(o: { path?: string; home: string }): Record<string, string> {
   return { PATH: o.path ?? DEFAULT_STEP_PATH, HOME: o.home, LANG: process.env.LANG || 'C.UTF-8' };
 }
@@ -55,7 +64,7 @@ export class LocalExecutor implements Executor {
   constructor(private readonly opts: LocalExecutorOptions) {
     this.killGraceMs = opts.killGraceMs ?? 5000;
     const u = opts.runAs;
-    this.baseEnv = cleanStepEnv({ path: opts.path, home: u ? u.home : userInfo().homedir });
+    this.baseEnv = cleanStepEnv({ path: opts.path, home: u ? u.home : serverHome() });
     this.identity = u ? { uid: u.uid, gid: u.gid, setpriv: u.setpriv } : undefined;
     this.cwd = u ? (existsSync(u.home) ? u.home : '/') : undefined;
   }
