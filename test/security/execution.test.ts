@@ -179,7 +179,7 @@ t.test('security: execution', async (t) => {
     const lines = (await readOutput(ts, done.id)).filter((e) => e.stream === 'stdout').map((e) => e.text as string);
     t.equal(lines.pop(), '0', 'no database URL anywhere in the environment');
     const env = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    const own = (k: string) => /^(PATH|HOME|LANG|RD_[A-Z0-9_]+|TANDEM_OPTION_[A-Z0-9_]+|TANDEM_EXECUTION_ID|TANDEM_PROJECT|TANDEM_STEP)$/.test(k);
+    const own = (k: string) => /^(PATH|HOME|LANG|RD_[A-Z0-9_]+|TANDEM_OPTION_[A-Z0-9_]+|TANDEM_EXECUTION_ID|TANDEM_PROJECT|TANDEM_STEP|TANDEM_NODE)$/.test(k);
     // What sh itself adds to what it was given.
     const shell = (k: string) => ['PWD', 'OLDPWD', 'SHLVL', '_'].includes(k);
     // Under tap (only), its process-info hook wraps child_process.spawn in every process, the spawn helper included,
