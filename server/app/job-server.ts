@@ -29,6 +29,8 @@ import { NodeCatalog } from '../nodes/catalog.js';
 import { LocalNodeExecutor } from '../nodes/local-node-executor.js';
 import { NodeMetrics } from '../nodes/metrics.js';
 import type { NodeExecutor } from '../nodes/node-executor.js';
+import { checkClusterConfig, joinCluster, LateFence } from '../cluster/cluster.js';
+import type { Membership } from '../cluster/membership.js';
 
 export interface JobServerOptions {
   config: Config;
@@ -54,6 +56,8 @@ export interface JobServer {
   readonly metrics: JobServerMetrics;
   /** Each project's node model (server/nodes/). */
   readonly nodes: NodeCatalog;
+  /** This member in its site's cluster (heartbeats, generation, execution mode). */
+  readonly membership: Membership;
   /** Drain and stop (idempotent). */
   stop(): Promise<void>;
 }
@@ -66,6 +70,7 @@ async function createStore(config: Config, log: Logger, member: string, pool: pg
 
 export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   const { config } = o;
+  checkClusterConfig(config);
   // Every line of this server names its site (when it is one of several).
   const log = config.site ? o.log.child({ site: config.site }) : o.log;
   const ownPool = !o.pool;
@@ -102,6 +107,8 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     localName: config.nodes.localNodeName,
     onSourceFailure: (project, type) => nodeMetrics.sourceFailed(project, type),
   });
+  // The engine runs every execution under this member's current generation (fenced once declared dead).
+  const fence = new LateFence();
   const engine = new ExecutionEngine({
     pool,
     store,
@@ -112,6 +119,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     pathTemplate: config.logs.pathTemplate,
     abortPollMs: config.executions.abortPollInterval,
     metrics: metrics.executions,
+    fence,
   });
   const scheduler = new Scheduler({
     pool,
@@ -122,6 +130,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     misfireGraceMs: config.scheduler.misfireGrace,
     misfirePolicy: config.scheduler.misfirePolicy,
     metrics: metrics.executions,
+    mayFire: () => fence.membership?.executionsEnabled ?? true,
   });
   try {
     const recovered = await recoverLeftoverExecutions({ pool, store, log, member });
@@ -134,15 +143,38 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     if (ownPool) await pool.end();
     throw e;
   }
-  const auth: AuthDeps = { pool, config, log, metrics: metrics.auth };
-  // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
-  const site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
-  await site.start();
-  metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
-  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes });
-  http.on('request', app.callback());
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  // Joins before anything can run here (the scheduler starts with the site monitor, requests once the app is mounted).
+  let site: SiteMonitor | undefined;
+  let membership: Membership;
+  try {
+    membership = await joinCluster({
+      pool,
+      config,
+      log: log.child({ component: 'cluster', member }),
+      store,
+      engine,
+      member,
+      url,
+      fence,
+      schedulerOn: () => config.scheduler.enabled && (site?.confirmedActive() ?? false),
+      closed: (n) => metrics.executions.executionFinished('failed', n),
+    });
+  } catch (e) {
+    http.close();
+    await engine.close();
+    await store.close();
+    if (ownPool) await pool.end();
+    throw e;
+  }
+  const auth: AuthDeps = { pool, config, log, metrics: metrics.auth };
+  // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
+  site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
+  await site.start();
+  metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
+  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership });
+  http.on('request', app.callback());
   log.info('job server listening', { url, member, logStore: store.kind, scheduler: config.scheduler.enabled });
 
   let stopping: Promise<void> | undefined;
@@ -154,6 +186,8 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       await engine.drain(config.server.drainTimeout);
       nodes.close();
       for (const x of nodeExecutors.values()) await x.close().catch((e) => log.warn('cannot close a node executor', { kind: x.kind, error: e }));
+      // After the drain: running executions kept their lease (heartbeats) until they ended.
+      await membership.stop();
       await executor.close();
       await new Promise<void>((r) => {
         http.close(() => r());
@@ -163,5 +197,5 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       if (ownPool) await pool.end();
       log.info('stopped');
     })());
-  return { url, port, member, pool, engine, scheduler, store, http, metrics, nodes, stop };
+  return { url, port, member, pool, engine, scheduler, store, http, metrics, nodes, membership, stop };
 }

@@ -34,6 +34,8 @@ export interface SchedulerOptions {
   maxLookbackMs?: number;
   /** Counts firings by outcome and the delay from scheduled time to running. */
   metrics?: SchedulerMetrics;
+  /** False while this member (or its site) is in execution mode passive: it fires nothing (server/cluster/). */
+  mayFire?: () => boolean;
 }
 
 export interface TickFiring {
@@ -83,7 +85,7 @@ export class Scheduler {
 
   /** One pass over every scheduled job at time `now` (tests pass their own clock). */
   async tick(now: Date = new Date()): Promise<TickFiring[]> {
-    if (!this.o.engine.isAccepting) return [];
+    if (!this.o.engine.isAccepting || this.o.mayFire?.() === false) return [];
     const jobs = await listScheduledJobs(this.o.pool);
     if (!jobs.length) return [];
     const last = await lastFirings(this.o.pool, jobs.map((j) => j.id));
