@@ -42,8 +42,11 @@ insert into tandem_site.cluster (singleton) values (true);
 -- member must start it and since when (re-chosen when not started in time).
 -- The execution row itself names the member (tandem.executions.member);
 -- this table only keeps the time of the hand-over, which other sites do not need.
+-- No foreign key to tandem.executions: the site-local schema must never
+-- constrain the replicated one (the replicator copies and truncates it);
+-- records of executions no longer queued are pruned by the members.
 create table tandem_site.handovers (
-  execution_id uuid primary key references tandem.executions(id) on delete cascade,
+  execution_id uuid primary key,
   member text not null,
   assigned_at timestamptz not null default now(),
   attempts int not null default 1

@@ -31,6 +31,9 @@ import { NodeMetrics } from '../nodes/metrics.js';
 import type { NodeExecutor } from '../nodes/node-executor.js';
 import { checkClusterConfig, joinCluster, LateFence } from '../cluster/cluster.js';
 import type { Membership } from '../cluster/membership.js';
+import { registerClusterMetrics } from '../cluster/metrics.js';
+import { Dispatcher } from '../cluster/dispatch.js';
+import { checkPolicies } from '../cluster/policy.js';
 
 export interface JobServerOptions {
   config: Config;
@@ -71,6 +74,7 @@ async function createStore(config: Config, log: Logger, member: string, pool: pg
 export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   const { config } = o;
   checkClusterConfig(config);
+  checkPolicies(config);
   // Every line of this server names its site (when it is one of several).
   const log = config.site ? o.log.child({ site: config.site }) : o.log;
   const ownPool = !o.pool;
@@ -107,6 +111,8 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     localName: config.nodes.localNodeName,
     onSourceFailure: (project, type) => nodeMetrics.sourceFailed(project, type),
   });
+  // Built once this member has joined its cluster (below); until then everything runs here.
+  let dispatcher: Dispatcher | undefined;
   // The engine runs every execution under this member's current generation (fenced once declared dead).
   const fence = new LateFence();
   const engine = new ExecutionEngine({
@@ -131,6 +137,10 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     misfirePolicy: config.scheduler.misfirePolicy,
     metrics: metrics.executions,
     mayFire: () => fence.membership?.executionsEnabled ?? true,
+    dispatch: {
+      choose: (project, def) => (dispatcher ? dispatcher.choose(project, def) : Promise.resolve(member)),
+      handedOver: (db, id, to) => dispatcher!.handedOver(db, id, to),
+    },
   });
   try {
     const recovered = await recoverLeftoverExecutions({ pool, store, log, member });
@@ -160,7 +170,10 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       fence,
       schedulerOn: () => config.scheduler.enabled && (site?.confirmedActive() ?? false),
       closed: (n) => metrics.executions.executionFinished('failed', n),
+      onTick: () => dispatcher?.tick() ?? Promise.resolve(),
     });
+    dispatcher = new Dispatcher({ pool, config, log: log.child({ component: 'dispatch', member }), engine, membership });
+    await dispatcher.start();
   } catch (e) {
     http.close();
     await engine.close();
@@ -168,12 +181,19 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     if (ownPool) await pool.end();
     throw e;
   }
+  registerClusterMetrics({
+    registry: metrics.registry,
+    pool,
+    log,
+    membership,
+    timing: { inactiveAfterMs: config.cluster.inactiveAfter, deadAfterMs: config.cluster.deadAfter },
+  });
   const auth: AuthDeps = { pool, config, log, metrics: metrics.auth };
   // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
   site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
   await site.start();
   metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
-  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership });
+  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership, dispatcher });
   http.on('request', app.callback());
   log.info('job server listening', { url, member, logStore: store.kind, scheduler: config.scheduler.enabled });
 
@@ -183,6 +203,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       log.info('draining: no new executions; waiting for running ones', { running: engine.runningIds().length, timeoutMs: config.server.drainTimeout });
       await site.stop();
       await scheduler.stop();
+      await dispatcher?.stop();
       await engine.drain(config.server.drainTimeout);
       nodes.close();
       for (const x of nodeExecutors.values()) await x.close().catch((e) => log.warn('cannot close a node executor', { kind: x.kind, error: e }));

@@ -78,6 +78,11 @@ export class Membership {
     return this.gen;
   }
 
+  /** This member's own execution mode as of its last heartbeat. */
+  get memberExecutionMode(): ExecutionMode {
+    return this.memberMode;
+  }
+
   /** False when this member, or the whole site, is in execution mode passive: no new executions, no schedules. */
   get executionsEnabled(): boolean {
     return this.memberMode === 'active' && this.siteMode === 'active';

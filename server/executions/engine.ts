@@ -216,18 +216,6 @@ export class ExecutionEngine {
     if (!row) return;
     const def = row.definition as JobDefinition;
     const key = logKeyFor(this.o.pathTemplate, row);
-    let writer: LogWriter;
-    try {
-      writer = await this.o.store.open(key);
-    } catch (e) {
-      log.error('cannot open the execution log', { key, error: e });
-      await withTransaction(this.o.pool, async (c) => {
-        await assertWritable(c, 'finish');
-        await finishExecution(c, r.id, 'failed', `cannot open the execution log: ${errorMessage(e)}`, this.writerFence(r));
-      });
-      this.o.metrics?.executionFinished('failed');
-      return;
-    }
     // Inserted already running by this member (startNowFor): nothing to mark. Otherwise queued → running here.
     const alreadyRunning = row.status === 'running' && row.member === this.o.member;
     const startedOk = alreadyRunning || await withTransaction(this.o.pool, async (c) => {
@@ -240,9 +228,20 @@ export class ExecutionEngine {
       return false;
     });
     markedRunning();
-    if (startedOk) this.o.metrics?.executionStarted();
-    if (!startedOk) {
-      await writer.finish().catch(() => undefined);
+    // Not started here (aborted meanwhile, handed to another member, fenced): its log is not ours to open —
+    // another member may be writing it (see server/cluster/dispatch.ts).
+    if (!startedOk) return;
+    this.o.metrics?.executionStarted();
+    let writer: LogWriter;
+    try {
+      writer = await this.o.store.open(key);
+    } catch (e) {
+      log.error('cannot open the execution log', { key, error: e });
+      await withTransaction(this.o.pool, async (c) => {
+        await assertWritable(c, 'finish');
+        await finishExecution(c, r.id, 'failed', `cannot open the execution log: ${errorMessage(e)}`, this.writerFence(r));
+      });
+      this.o.metrics?.executionFinished('failed');
       return;
     }
     void notify(log, def.notification, 'onstart', this.payload(row, 'running'));

@@ -9,6 +9,7 @@ import type { SiteMonitor } from '../site/monitor.js';
 import type { JobServerMetrics } from '../metrics/job-server.js';
 import type { NodeCatalog } from '../nodes/catalog.js';
 import type { Membership } from '../cluster/membership.js';
+import type { Dispatcher } from '../cluster/dispatch.js';
 
 export interface AppDeps {
   pool: pg.Pool;
@@ -26,4 +27,6 @@ export interface AppDeps {
   nodes?: NodeCatalog;
   /** This member in its site's cluster; absent in tests that build the app alone. */
   membership?: Membership;
+  /** Chooses the member that runs an execution (remote execution policy); absent: this member. */
+  dispatcher?: Dispatcher;
 }
