@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type pg from 'pg';
@@ -15,8 +16,9 @@ import { createToken } from '../../server/auth/tokens.js';
 import { migrate } from '../../server/db/migrate.js';
 import { waitFor } from '../server/helpers.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const tandem = path.join(repo, 'bin/tandem.js');
+// The repository's bin/tandem.js, from test/cluster/ (tap) or dist/test/cluster/ (the compiled benchmarks).
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tandem = [path.resolve(here, '../../bin/tandem.js'), path.resolve(here, '../../../bin/tandem.js')].find((f) => existsSync(f))!;
 
 export type Api = (method: string, p: string, body?: unknown) => Promise<{ status: number; body: any }>;
 
