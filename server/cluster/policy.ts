@@ -19,7 +19,6 @@ import { RE2JS } from 're2js';
 import type { Config, RemoteProfile } from '../config/schema.js';
 import { TandemError } from '../errors.js';
 
-export type PolicyName = RemoteProfile['policy'];
 export type PolicySpec = Omit<RemoteProfile, 'projects'>;
 
 export interface Candidate {
