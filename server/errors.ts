@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'replication_apply'
   | 'replication_slot_lost'
   | 'log_replication_failed'
+  | 'member_fenced'
   | 'usage'
   | 'internal';
 
@@ -57,6 +58,8 @@ const defaultStatus: Record<ErrorCode, number> = {
   replication_slot_lost: 500,
   // A passive site's copy of a log object never matched its record: the site cannot serve that log (502: its upstream, the active site's store, gave bad bytes).
   log_replication_failed: 502,
+  // This member incarnation was declared dead and its executions recovered by another member: it may not write them.
+  member_fenced: 503,
   usage: 400,
   internal: 500,
 };

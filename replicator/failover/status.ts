@@ -1,5 +1,9 @@
-/** `tandem status`: every site's role, epoch, health, replication lag and object backlog. */
+/** `tandem status`: every site's role, epoch, health, replication lag, object backlog and cluster members. */
 import type { SiteEntry } from '../../server/config/schema.js';
+import { countByState } from '../../server/cluster/manager.js';
+import { listMembers } from '../../server/cluster/sql/listMembers.js';
+import type { MemberState } from '../../server/cluster/states.js';
+import { withSite } from '../../server/site/connect.js';
 import { inspectSite, probeActive } from './inspect.js';
 
 export interface SiteStatus {
@@ -16,13 +20,38 @@ export interface SiteStatus {
   lagSeconds: number | null;
   replicator: string | null;
   objectBacklog: number | null;
+  /** Job-server members of the site by state (server/cluster/); null when its database cannot be read. */
+  members: Record<MemberState, number> | null;
   error?: string;
 }
 
-export async function siteStatus(sites: Record<string, SiteEntry>): Promise<SiteStatus[]> {
+/** The site's cluster members by state, judged by its own database (default cluster timings). */
+async function memberCounts(entry: SiteEntry, timing: { inactiveAfterMs: number; deadAfterMs: number }): Promise<Record<MemberState, number> | null> {
+  try {
+    return await withSite(entry.databaseUrl, async (c) => countByState(await listMembers(c, timing)), {
+      applicationName: 'tandem-status',
+      connectTimeoutMs: 5000,
+      statementTimeoutMs: 10_000,
+    });
+  } catch {
+    // Unreachable, or not migrated yet: the site's row already says which.
+    return null;
+  }
+}
+
+export function formatMemberCounts(m: Record<MemberState, number> | null): string {
+  if (!m) return '-';
+  const parts = Object.entries(m).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+export async function siteStatus(
+  sites: Record<string, SiteEntry>,
+  timing = { inactiveAfterMs: 3000, deadAfterMs: 5000 },
+): Promise<SiteStatus[]> {
   return Promise.all(
     Object.entries(sites).map(async ([name, entry]) => {
-      const [v, h] = await Promise.all([inspectSite(name, entry), probeActive(entry.url)]);
+      const [v, h, members] = await Promise.all([inspectSite(name, entry), probeActive(entry.url), memberCounts(entry, timing)]);
       const passive = v.row ? v.row.role !== 'active' : false;
       return {
         site: name,
@@ -36,6 +65,7 @@ export async function siteStatus(sites: Record<string, SiteEntry>): Promise<Site
         lagSeconds: passive ? (v.replication?.secondsSinceLastCommit ?? null) : null,
         replicator: passive ? (v.replication?.state ?? null) : null,
         objectBacklog: v.backlog,
+        members,
         ...(v.error ? { error: v.error } : {}),
       } satisfies SiteStatus;
     }),
@@ -43,7 +73,7 @@ export async function siteStatus(sites: Record<string, SiteEntry>): Promise<Site
 }
 
 export function formatStatusTable(rows: SiteStatus[]): string[] {
-  const header = ['SITE', 'ROLE', 'EPOCH', 'DATABASE', 'HEALTH', 'APPLIED', 'LAG', 'REPLICATOR', 'BACKLOG', 'URL'];
+  const header = ['SITE', 'ROLE', 'EPOCH', 'DATABASE', 'HEALTH', 'APPLIED', 'LAG', 'REPLICATOR', 'BACKLOG', 'MEMBERS', 'URL'];
   const body = rows.map((r) => [
     r.site,
     r.role ?? '?',
@@ -54,6 +84,7 @@ export function formatStatusTable(rows: SiteStatus[]): string[] {
     r.lagSeconds === null ? '-' : `${r.lagSeconds.toFixed(1)}s`,
     r.replicator ?? '-',
     r.objectBacklog === null ? '-' : String(r.objectBacklog),
+    formatMemberCounts(r.members),
     r.url,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

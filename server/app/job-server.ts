@@ -32,6 +32,11 @@ import { NodeCatalog } from '../nodes/catalog.js';
 import { LocalNodeExecutor } from '../nodes/local-node-executor.js';
 import { NodeMetrics } from '../nodes/metrics.js';
 import type { NodeExecutor } from '../nodes/node-executor.js';
+import { checkClusterConfig, joinCluster, LateFence } from '../cluster/cluster.js';
+import type { Membership } from '../cluster/membership.js';
+import { registerClusterMetrics } from '../cluster/metrics.js';
+import { Dispatcher } from '../cluster/dispatch.js';
+import { checkPolicies } from '../cluster/policy.js';
 
 export interface JobServerOptions {
   config: Config;
@@ -59,6 +64,8 @@ export interface JobServer {
   readonly metrics: JobServerMetrics;
   /** Each project's node model (server/nodes/). */
   readonly nodes: NodeCatalog;
+  /** This member in its site's cluster (heartbeats, generation, execution mode). */
+  readonly membership: Membership;
   /** Drain and stop (idempotent). */
   stop(): Promise<void>;
 }
@@ -71,6 +78,8 @@ async function createStore(config: Config, log: Logger, member: string, pool: pg
 
 export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   const { config } = o;
+  checkClusterConfig(config);
+  checkPolicies(config);
   // Every line of this server names its site (when it is one of several).
   const log = config.site ? o.log.child({ site: config.site }) : o.log;
   const ownPool = !o.pool;
@@ -114,6 +123,10 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     onSourceFailure: (project, type) => nodeMetrics.sourceFailed(project, type),
   });
   const auth: AuthDeps = { pool, config, log, metrics: metrics.auth };
+  // Built once this member has joined its cluster (below); until then everything runs here.
+  let dispatcher: Dispatcher | undefined;
+  // The engine runs every execution under this member's current generation (fenced once declared dead).
+  const fence = new LateFence();
   const engine = new ExecutionEngine({
     // The same policy set as the HTTP routes' (authService is memoised by `auth`).
     policies: authService(auth).policies,
@@ -127,6 +140,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     abortPollMs: config.executions.abortPollInterval,
     metrics: metrics.executions,
     email: new EmailNotifier(config.notifications, log.child({ component: 'notifications', member }), metrics.executions),
+    fence,
   });
   const scheduler = new Scheduler({
     pool,
@@ -137,6 +151,11 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     misfireGraceMs: config.scheduler.misfireGrace,
     misfirePolicy: config.scheduler.misfirePolicy,
     metrics: metrics.executions,
+    mayFire: () => fence.membership?.executionsEnabled ?? true,
+    dispatch: {
+      choose: (project, def) => (dispatcher ? dispatcher.choose(project, def) : Promise.resolve(member)),
+      handedOver: (db, id, to) => dispatcher!.handedOver(db, id, to),
+    },
   });
   try {
     const recovered = await recoverLeftoverExecutions({ pool, store, log, member });
@@ -149,14 +168,47 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     if (ownPool) await pool.end();
     throw e;
   }
-  // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
-  const site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
-  await site.start();
-  metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
-  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes });
-  http.on('request', app.callback());
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  // Joins before anything can run here (the scheduler starts with the site monitor, requests once the app is mounted).
+  let site: SiteMonitor | undefined;
+  let membership: Membership;
+  try {
+    membership = await joinCluster({
+      pool,
+      config,
+      log: log.child({ component: 'cluster', member }),
+      store,
+      engine,
+      member,
+      url,
+      fence,
+      schedulerOn: () => config.scheduler.enabled && (site?.confirmedActive() ?? false),
+      closed: (n) => metrics.executions.executionFinished('failed', n),
+      onTick: () => dispatcher?.tick() ?? Promise.resolve(),
+    });
+    dispatcher = new Dispatcher({ pool, config, log: log.child({ component: 'dispatch', member }), engine, membership });
+    await dispatcher.start();
+  } catch (e) {
+    http.close();
+    await engine.close();
+    await store.close();
+    if (ownPool) await pool.end();
+    throw e;
+  }
+  registerClusterMetrics({
+    registry: metrics.registry,
+    pool,
+    log,
+    membership,
+    timing: { inactiveAfterMs: config.cluster.inactiveAfter, deadAfterMs: config.cluster.deadAfter },
+  });
+  // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
+  site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
+  await site.start();
+  metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
+  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership, dispatcher });
+  http.on('request', app.callback());
   log.info('job server listening', { url, member, logStore: store.kind, scheduler: config.scheduler.enabled });
 
   let stopping: Promise<void> | undefined;
@@ -165,9 +217,12 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       log.info('draining: no new executions; waiting for running ones', { running: engine.runningIds().length, timeoutMs: config.server.drainTimeout });
       await site.stop();
       await scheduler.stop();
+      await dispatcher?.stop();
       await engine.drain(config.server.drainTimeout);
       nodes.close();
       for (const x of nodeExecutors.values()) await x.close().catch((e) => log.warn('cannot close a node executor', { kind: x.kind, error: e }));
+      // After the drain: running executions kept their lease (heartbeats) until they ended.
+      await membership.stop();
       await executor.close();
       await new Promise<void>((r) => {
         http.close(() => r());
@@ -177,5 +232,5 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       if (ownPool) await pool.end();
       log.info('stopped');
     })());
-  return { url, port, member, pool, engine, scheduler, store, http, metrics, nodes, stop };
+  return { url, port, member, pool, engine, scheduler, store, http, metrics, nodes, membership, stop };
 }

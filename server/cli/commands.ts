@@ -9,5 +9,6 @@ import { userCommands } from './user.js';
 import { aclCommands } from './acl.js';
 import { replicatorCommands } from '../../replicator/cli/index.js';
 import { siteCommands } from './site.js';
+import { membersCommands } from './members.js';
 
-export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, configCheckCommand, ...tokenCommands, ...userCommands, ...aclCommands, ...replicatorCommands, ...siteCommands];
+export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, configCheckCommand, ...tokenCommands, ...userCommands, ...aclCommands, ...replicatorCommands, ...siteCommands, ...membersCommands];

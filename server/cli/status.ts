@@ -13,7 +13,8 @@ For every site of the configuration (sites:): its role and epoch (from its
 database), whether its job server answers /health/active with 200 (active),
 503 (not active) or not at all (down), and on passive sites the last applied
 source commit, the seconds since it (an upper bound of the lag), the
-replicator's state and the log object backlog. Warns when no site, or more
+replicator's state and the log object backlog; on every site its job-server
+members by state (see tandem members). Warns when no site, or more
 than one, is active. Exit status 0 when exactly one site is active, 1 otherwise.
 
 Flags:
@@ -27,7 +28,7 @@ Examples:
   async run(ctx) {
     const cfg = ctx.config();
     requireKeys(cfg, ['sites']);
-    const rows = await siteStatus(cfg.sites!);
+    const rows = await siteStatus(cfg.sites!, { inactiveAfterMs: cfg.cluster.inactiveAfter, deadAfterMs: cfg.cluster.deadAfter });
     if (ctx.values.json) ctx.out(JSON.stringify({ sites: rows }, null, 2));
     else for (const l of formatStatusTable(rows)) ctx.out(l);
     return rows.filter((r) => r.role === 'active').length === 1 ? 0 : 1;

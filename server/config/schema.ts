@@ -32,6 +32,50 @@ function siteEntry(name: string, v: unknown): SiteEntry {
   return { databaseUrl, url: siteUrl };
 }
 
+/** The remote execution policy (server/cluster/policy.ts), site-wide and per profile. */
+const remotePolicyFields = {
+  policy: oneOf(['none', 'random', 'roundRobin', 'preset', 'load'] as const, {
+    default: 'none',
+    description: 'which member runs an execution: none (the member that took the request), random, roundRobin, preset, load',
+  }),
+  allowed: list({ default: [], description: 'members that may run executions: self, other, names, /regex/ (empty: all)' }),
+  allowedTags: str({ default: '', description: 'members with these tags only (`,` OR, `+` AND), e.g. "linux+prod,win"' }),
+  preferredTags: str({ default: '', description: 'among the allowed, prefer members with these tags (`,` OR, `+` AND)' }),
+  preset: str({ description: 'policy preset: the member that runs every execution' }),
+};
+
+export interface RemoteProfile {
+  projects: string[];
+  policy: 'none' | 'random' | 'roundRobin' | 'preset' | 'load';
+  allowed: string[];
+  allowedTags: string;
+  preferredTags: string;
+  preset: string | undefined;
+}
+
+function remoteProfile(name: string, v: unknown): RemoteProfile {
+  if (!v || typeof v !== 'object') throw `${name}: expected a mapping with projects and policy`;
+  const o = v as Record<string, unknown>;
+  const field = <T>(key: string, f: { parse(raw: unknown, fromText: boolean): T }, dflt: T): T => {
+    if (o[key] === undefined) return dflt;
+    try {
+      return f.parse(o[key], false);
+    } catch (why) {
+      throw `${name}.${key}: ${String(why)}`;
+    }
+  };
+  const projects = field('projects', list({ description: '' }), [] as string[]);
+  if (!projects.length) throw `${name}.projects: name at least one project`;
+  return {
+    projects,
+    policy: field('policy', remotePolicyFields.policy, 'none'),
+    allowed: field('allowed', remotePolicyFields.allowed, []),
+    allowedTags: field('allowedTags', remotePolicyFields.allowedTags, ''),
+    preferredTags: field('preferredTags', remotePolicyFields.preferredTags, ''),
+    preset: field<string | undefined>('preset', remotePolicyFields.preset, undefined),
+  };
+}
+
 export const configSchema = {
   database: {
     url: pgUrl({ flag: '--database-url', secret: true, description: 'PostgreSQL URL of this site\'s database' }),
@@ -54,6 +98,18 @@ export const configSchema = {
     pageLimit: int({ default: 100, min: 1, max: 1000, description: 'items in a list answer when the request gives no limit' }),
     maxPageLimit: int({ default: 1000, min: 1, description: 'most items a list answer may hold (a larger ?limit= is refused)' }),
     maxLogChunk: size({ default: 1024 * 1024, description: 'most log bytes one output request returns (a larger ?maxBytes= is cut to it)' }),
+    tags: list({ default: [], description: 'tags of this member, for the remote execution policy (allowedTags, preferredTags)' }),
+  },
+  cluster: {
+    heartbeatInterval: duration({ default: 1000, description: 'how often a member writes its heartbeat (and looks for dead members)' }),
+    inactiveAfter: duration({ default: 3000, description: 'a member without a heartbeat for this long is inactive (gets no new executions)' }),
+    deadAfter: duration({ default: 5000, description: 'a member without a heartbeat for this long is dead: its executions are closed and retried elsewhere, its generation fenced' }),
+    capacity: int({ default: 10, min: 1, max: 100_000, description: 'executions a member runs at once before the load policy counts it as full (load = running / capacity)' }),
+    handoverTimeout: duration({ default: 2000, description: 'an execution handed to another member and not started within this is handed to another one' }),
+    remoteExecution: {
+      ...remotePolicyFields,
+      profiles: map(remoteProfile, { description: 'name → { projects: [..], policy, allowed, allowedTags, preferredTags, preset }: a policy for named projects' }),
+    },
   },
   executions: {
     killGrace: duration({ default: 5000, description: 'on abort or timeout, time between SIGTERM and SIGKILL of a step\'s process group' }),

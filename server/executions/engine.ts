@@ -6,10 +6,14 @@
  * member by polling), closes the execution and schedules Rundeck-style
  * retries. On SIGTERM `drain()` lets running executions finish for a while,
  * then kills and closes the rest.
+ *
+ * In a cluster (server/cluster/) every execution is run under the generation
+ * of this member's incarnation: its writes are refused once that generation
+ * has been declared dead (`fence`), and `fenced()` kills what it still runs.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { errorMessage } from '../errors.js';
+import { errorMessage, TandemError } from '../errors.js';
 import type { PolicySet } from '../auth/acl/evaluate.js';
 import type { JobDefinition } from '../jobs/definition.js';
 import { secureOptionValues } from '../jobs/options.js';
@@ -56,7 +60,20 @@ export interface EngineOptions {
   policies: PolicySet;
   /** Sends the jobs' e-mail notifications (absent: none are sent, e.g. in tests that need none). */
   email?: EmailNotifier;
+  /** This member's cluster incarnation (absent: no fencing, e.g. an engine alone in a test). */
+  fence?: EngineFence;
 }
+
+/** What the engine needs of the cluster membership (server/cluster/membership.ts). */
+export interface EngineFence {
+  /** The current incarnation's generation; null while it is not (or no longer) registered. */
+  generation(): number | null;
+  /** Resolves while `generation` may still write; throws `member_fenced` once it was declared dead. */
+  confirm(generation: number): Promise<void>;
+}
+
+/** What a retry needs of the execution it repeats. */
+export type RetrySource = Pick<ExecutionRow, 'id' | 'projectId' | 'jobId' | 'jobName' | 'jobGroup' | 'userName' | 'userRoles' | 'attempt' | 'retryOf'>;
 
 interface Running {
   id: string;
@@ -64,6 +81,10 @@ interface Running {
   stoppedBy: string | null;
   current: StepProcess | null;
   done: Promise<void>;
+  /** Generation of this member's incarnation when it started (null: not fenced). */
+  generation: number | null;
+  /** Its generation was declared dead: it writes nothing more (the recovering member closed it). */
+  fenced: boolean;
 }
 
 export class ExecutionEngine {
@@ -99,7 +120,7 @@ export class ExecutionEngine {
   start(id: string, values: Record<string, string>, row?: ExecutionRow): Promise<void> {
     let markedRunning!: () => void;
     const started = new Promise<void>((r) => (markedRunning = r));
-    const r: Running = { id, stop: null, stoppedBy: null, current: null, done: Promise.resolve() };
+    const r: Running = { id, stop: null, stoppedBy: null, current: null, done: Promise.resolve(), generation: this.o.fence?.generation() ?? null, fenced: false };
     this.running.set(id, r);
     r.done = this.run(r, values, markedRunning, row)
       .catch((e) => this.o.log.error('execution failed in the engine', { executionId: id, error: e }))
@@ -126,6 +147,51 @@ export class ExecutionEngine {
     if (!r) return false;
     this.stop(r, 'aborted', by);
     return true;
+  }
+
+  /**
+   * The incarnation `generation` was declared dead and its executions closed
+   * by another member: kill their steps (SIGTERM, then SIGKILL after the
+   * grace) and write nothing more for them.
+   */
+  fenced(generation: number): string[] {
+    const killed: string[] = [];
+    for (const r of this.running.values()) {
+      if (r.generation !== generation) continue;
+      r.fenced = true;
+      this.stop(r, 'aborted', null);
+      killed.push(r.id);
+    }
+    if (killed.length) this.o.log.error('killed the steps of executions taken from this member', { generation, executions: killed });
+    return killed;
+  }
+
+  /** The statement fence of an execution's writes (server/cluster/sql/fence.ts). */
+  private writerFence(r: Running): { member: string; generation: number | null } {
+    return { member: this.o.member, generation: r.generation };
+  }
+
+  /**
+   * The pool an execution's steps write through: while its generation is
+   * fenced nothing is written, and after a long pause the first write waits
+   * for a heartbeat to tell (the step-result statements do not check the
+   * generation themselves; see Membership.confirm).
+   */
+  private stepPool(r: Running): pg.Pool {
+    const fence = this.o.fence;
+    if (!fence || r.generation === null) return this.o.pool;
+    const gen = r.generation;
+    const pool = this.o.pool;
+    return new Proxy(pool, {
+      get(target, prop, receiver) {
+        if (prop !== 'query') return Reflect.get(target, prop, receiver);
+        return async (...args: unknown[]) => {
+          if (r.fenced) throw new TandemError('member_fenced', `execution ${r.id} was taken from this member`);
+          await fence.confirm(gen);
+          return (target.query as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
   }
 
   /** Wait for an execution of this member to end (tests, drain). */
@@ -158,23 +224,11 @@ export class ExecutionEngine {
     if (!row) return;
     const def = row.definition as JobDefinition;
     const key = logKeyFor(this.o.pathTemplate, row);
-    let writer: LogWriter;
-    try {
-      writer = await this.o.store.open(key);
-    } catch (e) {
-      log.error('cannot open the execution log', { key, error: e });
-      await withTransaction(this.o.pool, async (c) => {
-        await assertWritable(c, 'finish');
-        await finishExecution(c, r.id, 'failed', `cannot open the execution log: ${errorMessage(e)}`);
-      });
-      this.o.metrics?.executionFinished('failed');
-      return;
-    }
     // Inserted already running by this member (startNowFor): nothing to mark. Otherwise queued → running here.
     const alreadyRunning = row.status === 'running' && row.member === this.o.member;
     const startedOk = alreadyRunning || await withTransaction(this.o.pool, async (c) => {
       await assertWritable(c);
-      if (!(await markExecutionRunning(c, r.id, this.o.member))) return false;
+      if (!(await markExecutionRunning(c, r.id, this.o.member, r.generation))) return false;
       await upsertLogObject(c, { executionId: r.id, store: this.o.store.kind, key, size: 0, sha256: null, complete: false });
       return true;
     }).catch((e) => {
@@ -182,9 +236,20 @@ export class ExecutionEngine {
       return false;
     });
     markedRunning();
-    if (startedOk) this.o.metrics?.executionStarted();
-    if (!startedOk) {
-      await writer.finish().catch(() => undefined);
+    // Not started here (aborted meanwhile, handed to another member, fenced): its log is not ours to open —
+    // another member may be writing it (see server/cluster/dispatch.ts).
+    if (!startedOk) return;
+    this.o.metrics?.executionStarted();
+    let writer: LogWriter;
+    try {
+      writer = await this.o.store.open(key);
+    } catch (e) {
+      log.error('cannot open the execution log', { key, error: e });
+      await withTransaction(this.o.pool, async (c) => {
+        await assertWritable(c, 'finish');
+        await finishExecution(c, r.id, 'failed', `cannot open the execution log: ${errorMessage(e)}`, this.writerFence(r));
+      });
+      this.o.metrics?.executionFinished('failed');
       return;
     }
     void notify(log, def.notification, 'onstart', this.payload(row, 'running'));
@@ -221,7 +286,7 @@ export class ExecutionEngine {
     try {
       const result = await runWorkflow(
         {
-          pool: this.o.pool,
+          pool: this.stepPool(r),
           executor: this.o.executor,
           log,
           executionId: r.id,
@@ -268,29 +333,44 @@ export class ExecutionEngine {
       log.error('execution failed', { error: makeMasker(secrets)(errorMessage(e)) });
     } finally {
       if (timer) clearTimeout(timer);
+      // The steps are over (also when this member was fenced meanwhile): no onavgduration mail from here on.
+      ended = true;
+      if (avgTimer) clearTimeout(avgTimer);
     }
     // The reason is built from user data (messages of referenced jobs, option checks): masked like a log line.
     if (reason) reason = makeMasker(secrets)(reason);
+    if (r.fenced) {
+      // The member that recovered it closed it as failed and sealed its log: nothing of this run is written any more.
+      log.warn('execution was taken from this member while it ran; its end is not recorded here', { status, reason });
+      return;
+    }
     systemLine(writer, `execution ${status}${reason ? `: ${reason}` : ''}`, null, status === 'succeeded' ? 'NORMAL' : 'ERROR');
     const info = await writer.finish();
     const logObject = { store: this.o.store.kind, key, size: info.size, sha256: info.sha256, complete: true };
     // One statement (its own transaction: no begin/commit round trips) reads the site's role for share and records
     // the end; running it again is harmless (it closes only a running execution), so the pool may retry it on a
     // lost connection. The guard decides when the statement cannot.
-    await finishExecutionIfWritable(this.o.pool, { id: r.id, status, reason, log: logObject }).then(
-      ({ role, activeUrl }) => assertRoleAllowed(role, activeUrl, 'finish'),
+    const fence = this.writerFence(r);
+    const fenced = await finishExecutionIfWritable(this.o.pool, { id: r.id, status, reason, log: logObject, fence }).then(
+      ({ role, activeUrl, fenced }) => {
+        assertRoleAllowed(role, activeUrl, 'finish');
+        return fenced;
+      },
       async (e) => {
         if (!guardMustDecide(e)) throw e;
-        await withTransaction(this.o.pool, async (c) => {
+        return withTransaction(this.o.pool, async (c) => {
           await assertWritable(c, 'finish');
-          await finishExecution(c, r.id, status, reason);
-          await upsertLogObject(c, { executionId: r.id, ...logObject });
+          // Refused under a fenced generation: the recovering member's seal of the log stays.
+          if (await finishExecution(c, r.id, status, reason, fence)) await upsertLogObject(c, { executionId: r.id, ...logObject });
+          return false;
         });
       },
     );
+    if (fenced) {
+      log.warn('execution end refused: this member incarnation was declared dead meanwhile', { status, generation: r.generation });
+      return;
+    }
     this.o.metrics?.executionFinished(status);
-    ended = true;
-    if (avgTimer) clearTimeout(avgTimer);
     log.info('execution ended', { status, reason });
     if (status === 'succeeded') void notify(log, def.notification, 'onsuccess', this.payload(row, status));
     else if (status !== 'aborted') void notify(log, def.notification, 'onfailure', this.payload(row, status));
@@ -300,7 +380,7 @@ export class ExecutionEngine {
   }
 
   /** Rundeck retry: a new execution (attempt + 1) after the job's retry delay, unless draining. */
-  private scheduleRetry(row: ExecutionRow, def: JobDefinition, values: Record<string, string>): void {
+  scheduleRetry(row: RetrySource, def: JobDefinition, values: Record<string, string>): void {
     const t = setTimeout(async () => {
       this.retryTimers.delete(t);
       if (!this.accepting) return;

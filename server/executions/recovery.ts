@@ -26,6 +26,24 @@ export async function recoverLeftoverExecutions(deps: { pool: pg.Pool; store: Lo
     if (rows.length) await closeStepResults(c, rows.map((r) => r.id), 'the server stopped during this step');
     return rows;
   });
+  await sealInterruptedLogs(deps, closed, RESTART_REASON);
+  if (closed.length) deps.log.warn('closed executions left running by a previous run of this member', { count: closed.length, member: deps.member });
+  return closed.map((r) => r.id);
+}
+
+/**
+ * The logs of executions just closed because their member is gone (restart
+ * recovery here, a dead member's recovery in server/cluster/): say in the log
+ * itself why it ends there, seal it (unless a previous recovery already did;
+ * the lines written before are kept, a torn last line is dropped) and record
+ * it complete. A log that cannot be sealed is reported and left; the
+ * execution stays closed.
+ */
+export async function sealInterruptedLogs(
+  deps: { pool: pg.Pool; store: LogStore; log: Logger },
+  closed: readonly { id: string; logKey: string | null }[],
+  reason: string,
+): Promise<void> {
   for (const { id, logKey } of closed) {
     if (!logKey) continue;
     try {
@@ -34,7 +52,7 @@ export async function recoverLeftoverExecutions(deps: { pool: pg.Pool; store: Lo
       let info = existing;
       if (!existing?.complete) {
         const w = await deps.store.open(logKey);
-        w.append({ time: logTime(), level: 'ERROR', step: null, node: LOCAL_NODE, stream: 'system', text: `execution failed: ${RESTART_REASON}` });
+        w.append({ time: logTime(), level: 'ERROR', step: null, node: LOCAL_NODE, stream: 'system', text: `execution failed: ${reason}` });
         info = await w.finish();
       }
       if (!info) continue;
@@ -43,6 +61,4 @@ export async function recoverLeftoverExecutions(deps: { pool: pg.Pool; store: Lo
       deps.log.error('cannot seal the log of an interrupted execution', { executionId: id, key: logKey, error: e });
     }
   }
-  if (closed.length) deps.log.warn('closed executions left running by a previous run of this member', { count: closed.length, member: deps.member });
-  return closed.map((r) => r.id);
 }

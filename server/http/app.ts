@@ -15,6 +15,7 @@ import { mountJobRoutes } from './routes/jobs.js';
 import { mountProjectRoutes } from './routes/projects.js';
 import { mountSystemRoutes } from './routes/system.js';
 import { mountNodeRoutes } from '../nodes/http/routes.js';
+import { mountClusterRoutes } from '../cluster/http.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsEndpoint } from '../metrics/endpoint.js';
 import { balancerGate } from '../site/balancer.js';
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps): Koa {
 
   const api = new Router();
   mountSystemRoutes(api, deps);
+  mountClusterRoutes(api, deps);
   // One cap per member on lists, exports, imports and log reads (429 with Retry-After beyond it).
   const heavy = heavyRequestGate(deps.config.server.maxHeavyRequests).middleware;
   mountProjectRoutes(api, deps);

@@ -8,6 +8,8 @@ import type { AuthDeps } from '../auth/middleware.js';
 import type { SiteMonitor } from '../site/monitor.js';
 import type { JobServerMetrics } from '../metrics/job-server.js';
 import type { NodeCatalog } from '../nodes/catalog.js';
+import type { Membership } from '../cluster/membership.js';
+import type { Dispatcher } from '../cluster/dispatch.js';
 
 export interface AppDeps {
   pool: pg.Pool;
@@ -23,4 +25,8 @@ export interface AppDeps {
   metrics?: JobServerMetrics;
   /** Node models (server/nodes/); absent in tests that build the app alone (the node routes answer 503). */
   nodes?: NodeCatalog;
+  /** This member in its site's cluster; absent in tests that build the app alone. */
+  membership?: Membership;
+  /** Chooses the member that runs an execution (remote execution policy); absent: this member. */
+  dispatcher?: Dispatcher;
 }

@@ -34,6 +34,16 @@ export interface SchedulerOptions {
   maxLookbackMs?: number;
   /** Counts firings by outcome and the delay from scheduled time to running. */
   metrics?: SchedulerMetrics;
+  /** False while this member (or its site) is in execution mode passive: it fires nothing (server/cluster/). */
+  mayFire?: () => boolean;
+  /** Which member runs a firing (remote execution policy, server/cluster/dispatch.ts); absent: this member. */
+  dispatch?: SchedulerDispatch;
+}
+
+export interface SchedulerDispatch {
+  choose(project: string, def: JobDefinition): Promise<string>;
+  /** In the firing's transaction: record the hand-over to `member` (woken at commit). */
+  handedOver(db: pg.PoolClient, executionId: string, member: string): Promise<void>;
 }
 
 export interface TickFiring {
@@ -83,7 +93,7 @@ export class Scheduler {
 
   /** One pass over every scheduled job at time `now` (tests pass their own clock). */
   async tick(now: Date = new Date()): Promise<TickFiring[]> {
-    if (!this.o.engine.isAccepting) return [];
+    if (!this.o.engine.isAccepting || this.o.mayFire?.() === false) return [];
     const jobs = await listScheduledJobs(this.o.pool);
     if (!jobs.length) return [];
     const last = await lastFirings(this.o.pool, jobs.map((j) => j.id));
@@ -110,6 +120,10 @@ export class Scheduler {
 
   private async fire(job: JobRow, scheduledTime: Date, run: boolean, message: string | null): Promise<TickFiring> {
     const base = { jobId: job.id, scheduledTime };
+    const def = job.definition as JobDefinition;
+    // Chosen before the transaction: when no member may run it now, the firing is not claimed and is tried again next tick.
+    const target = run && this.o.dispatch ? await this.o.dispatch.choose(job.project, def) : this.o.member;
+    const local = target === this.o.member;
     const result = await withTransaction(this.o.pool, async (c) => {
       await assertWritable(c);
       const won = await insertFiring(c, { jobId: job.id, scheduledTime, member: this.o.member, outcome: run ? 'started' : 'skipped_misfire', message });
@@ -123,10 +137,11 @@ export class Scheduler {
           trigger: 'schedule',
           user: job.updatedBy ?? job.createdBy,
           roles: job.updatedByRoles,
-          member: this.o.member,
+          member: target,
           scheduledTime,
-          startNow: this.o.engine.startNowFor({ project: job.project, jobId: job.id }),
+          startNow: local ? this.o.engine.startNowFor({ project: job.project, jobId: job.id }) : undefined,
         });
+        if (!local) await this.o.dispatch!.handedOver(c, created.id, target);
         await setFiringOutcome(c, { jobId: job.id, scheduledTime, outcome: 'started', executionId: created.id, message });
         return { ...base, outcome: 'started' as const, executionId: created.id, values: created.values };
       } catch (e) {
@@ -138,8 +153,8 @@ export class Scheduler {
       }
     });
     if (result.outcome === 'started') {
-      this.o.log.info('scheduled job fired', { jobId: job.id, scheduledTime: scheduledTime.toISOString(), executionId: result.executionId });
-      await this.o.engine.start(result.executionId!, result.values!);
+      this.o.log.info('scheduled job fired', { jobId: job.id, scheduledTime: scheduledTime.toISOString(), executionId: result.executionId, member: target });
+      if (local) await this.o.engine.start(result.executionId!, result.values!);
       this.o.metrics?.firing('started', (Date.now() - scheduledTime.getTime()) / 1000);
       return { ...base, outcome: 'started', executionId: result.executionId };
     }

@@ -1,3 +1,4 @@
+import { memberFenceSql, type WriterFence } from '../cluster/sql/fence.js';
 import type { Db } from './db.js';
 import type { ExecutionStatus } from './executions.js';
 
@@ -16,23 +17,25 @@ import type { ExecutionStatus } from './executions.js';
  */
 export async function finishExecutionIfWritable(
   db: Db,
-  f: { id: string; status: ExecutionStatus; reason: string | null; log: { store: string; key: string; size: number; sha256: string; complete: boolean } },
-): Promise<{ role: string; activeUrl: string | null; finished: boolean }> {
-  const { rows } = await db.query<{ role: string; activeUrl: string | null; finished: boolean }>({
+  f: { id: string; status: ExecutionStatus; reason: string | null; log: { store: string; key: string; size: number; sha256: string; complete: boolean }; fence?: WriterFence },
+): Promise<{ role: string; activeUrl: string | null; finished: boolean; fenced: boolean }> {
+  const { rows } = await db.query<{ role: string; activeUrl: string | null; finished: boolean; fenced: boolean }>({
     name: 'tandem.finishExecutionIfWritable',
     text: `with site as (select role, active_url from tandem_site.site for share),
            gate as (select coalesce((select role from site), 'active') as role, (select active_url from site) as active_url),
+           fence as (select ${memberFenceSql('$9', '$10')} as ok),
            e as (
              update tandem.executions set status = $2, status_reason = $3, ended_at = now()
-             where id = $1 and status in ('queued', 'running') and (select role from gate) in ('active', 'draining')
+             where id = $1 and status in ('queued', 'running') and (select role from gate) in ('active', 'draining') and (select ok from fence)
              returning id),
            l as (
              insert into tandem.log_objects (execution_id, store, key, size, sha256, complete)
-             select $1, $4, $5, $6, $7, $8 from gate where gate.role in ('active', 'draining')
+             select $1, $4, $5, $6, $7, $8 from gate where gate.role in ('active', 'draining') and (select ok from fence)
              on conflict (execution_id) do update set store = excluded.store, key = excluded.key, size = excluded.size,
                sha256 = excluded.sha256, complete = excluded.complete, updated_at = now())
-           select gate.role, gate.active_url as "activeUrl", exists (select 1 from e) as finished from gate`,
-    values: [f.id, f.status, f.reason, f.log.store, f.log.key, f.log.size, f.log.sha256, f.log.complete],
+           select gate.role, gate.active_url as "activeUrl", exists (select 1 from e) as finished,
+             not (select ok from fence) as fenced from gate`,
+    values: [f.id, f.status, f.reason, f.log.store, f.log.key, f.log.size, f.log.sha256, f.log.complete, f.fence?.member ?? null, f.fence?.generation ?? null],
   });
   return rows[0]!;
 }

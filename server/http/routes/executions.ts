@@ -38,6 +38,9 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
       throw new TandemError('invalid_option', 'options must be an object of option name to value', { field: 'options' });
     }
     if (!deps.engine.isAccepting) throw new TandemError('unavailable', 'the server is shutting down and accepts no new executions');
+    // The member that runs it (server/cluster/dispatch.ts): this one, or another one it is handed to through the database.
+    const target = deps.dispatcher ? await deps.dispatcher.choose(job.project, job.definition) : deps.engine.member;
+    const local = target === deps.engine.member;
     const { user, roles } = requirePrincipal(ctx);
     const input: CreateExecutionInput = {
       // A run request's `filter` replaces the job's node filter when the job allows it (nodeFilterEditable).
@@ -46,8 +49,8 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
       trigger: 'user',
       user,
       roles,
-      member: deps.engine.member,
-      startNow: deps.engine.startNowFor({ project: job.project, jobId: job.id }),
+      member: target,
+      startNow: local ? deps.engine.startNowFor({ project: job.project, jobId: job.id }) : undefined,
     };
     // One statement (its own transaction) checks the site's role, inserts, and returns the row to answer with.
     const created = await createExecution(deps.pool, { ...input, checkSite: true }).catch((e) => {
@@ -60,7 +63,9 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
       });
     });
     const row = created.row ?? (await getExecution(deps.pool, created.id))!;
-    void deps.engine.start(created.id, created.values, row);
+    // Durability order: the queued execution naming its member is committed before the hand-over wakes that member.
+    if (local) void deps.engine.start(created.id, created.values, row);
+    else await deps.dispatcher!.handedOver(deps.pool, created.id, target);
     ctx.status = 201;
     ctx.body = executionView(row);
   });
