@@ -71,7 +71,7 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
           await (s.store === 'site' ? siteLocalBookkeeping(svc.log, 'session use', touch) : bookkeepingWrite(svc.pool, svc.log, 'session use', touch));
         }
         const changes = api && !SAFE_METHODS.has(ctx.method);
-        if (changes && !csrfMatches(s.csrfToken, ctx.get('x-csrf-token') || undefined) && !isSameOrigin(ctx, trustProxy)) {
+        if (changes && !state.strictSessionCookie && !csrfMatches(s.csrfToken, ctx.get('x-csrf-token') || undefined) && !isSameOrigin(ctx, trustProxy)) {
           return sendError(
             ctx,
             new TandemError('csrf_failed', 'missing or wrong CSRF token: send the X-CSRF-Token header (from /api/v1/me) with cookie-authenticated changes'),

@@ -1,0 +1,55 @@
+/**
+ * Starting and aborting executions for an API request: the one way both
+ * Tandem's API (routes/executions.ts) and the Rundeck API
+ * (server/rundeck-api/) do it, after their own authorization and parsing.
+ */
+import { TandemError } from '../errors.js';
+import { createExecution, type CreateExecutionInput } from '../executions/create.js';
+import { guardMustDecide } from '../executions/site-gate.js';
+import { assertWritable } from '../site/guard.js';
+import { finalStatuses, type ExecutionRow, type ExecutionStatus } from '../sql/executions.js';
+import { getExecution } from '../sql/getExecution.js';
+import type { JobRow } from '../sql/jobs.js';
+import { requestAbort } from '../sql/requestAbort.js';
+import { withTransaction } from '../sql/tx.js';
+import type { AppDeps } from './deps.js';
+
+/** Create an execution of `job` with the caller's option values and hand it to this member's engine; the new row. */
+export async function runJob(deps: AppDeps, job: JobRow, options: Record<string, unknown>, user: string): Promise<ExecutionRow> {
+  if (!deps.engine.isAccepting) throw new TandemError('unavailable', 'the server is shutting down and accepts no new executions');
+  const input: CreateExecutionInput = {
+    job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: job.definition },
+    options,
+    trigger: 'user',
+    user,
+    member: deps.engine.member,
+    startNow: deps.engine.startNowFor({ project: job.project, jobId: job.id }),
+  };
+  // One statement (its own transaction) checks the site's role, inserts, and returns the row to answer with.
+  const created = await createExecution(deps.pool, { ...input, checkSite: true }).catch((e) => {
+    // A read-only transaction (a passive site's sessions, 25006) refuses the insert before its role is known, and a
+    // database without tandem_site.site (42P01) is a single active site: the guard tells these apart and says why.
+    if (!guardMustDecide(e)) throw e;
+    return withTransaction(deps.pool, async (c) => {
+      await assertWritable(c);
+      return createExecution(c, input);
+    });
+  });
+  const row = created.row ?? (await getExecution(deps.pool, created.id))!;
+  void deps.engine.start(created.id, created.values, row);
+  return row;
+}
+
+/** Abort: a queued execution is closed at once; a running one is killed by the member running it. The row after. */
+export async function abortExecution(deps: AppDeps, e: ExecutionRow, user: string): Promise<ExecutionRow> {
+  if ((finalStatuses as readonly ExecutionStatus[]).includes(e.status)) {
+    throw new TandemError('conflict', `execution ${e.id} has already ended (${e.status})`);
+  }
+  const after = await withTransaction(deps.pool, async (c) => {
+    await assertWritable(c);
+    return requestAbort(c, e.id, user);
+  });
+  if (after?.status === 'running') deps.engine.abort(e.id, user);
+  else if (after?.status === 'aborted') deps.metrics?.executions.executionFinished('aborted');
+  return (await getExecution(deps.pool, e.id))!;
+}
