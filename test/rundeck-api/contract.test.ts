@@ -321,6 +321,31 @@ t.test('Rundeck API contract', async (t) => {
     t.equal((await rd('GET', '/project/ops/executions')).body.paging.total, 0);
   });
 
+  await t.test('a passive site answers reads and refuses writes in Rundeck shape; execution mode passive (passiveAs503)', async (t) => {
+    const kept = (await rd('POST', `/job/${HELLO}/run`, { body: { options: { who: 'before' } } })).body.id;
+    await follow(rd, kept);
+    // The state a failover leaves a site in: its tandem_site.site row says passive (the guard reads it on every write).
+    await ts.pool.query(`insert into tandem_site.site (name, role, epoch, active_site, active_url) values ('b', 'passive', 1, 'a', 'https://a.example.org')`);
+    t.equal((await rd('GET', '/projects')).status, 200, 'reads are served');
+    hasShape(t, (await rd('GET', `/execution/${kept}`)).body, 'execution');
+    t.equal((await rd('GET', `/execution/${kept}/output`)).body.completed, true);
+    t.equal((await rd('GET', `/project/ops/jobs`)).status, 200);
+    isRundeckError(t, await rd('POST', `/job/${HELLO}/run`, { body: {} }), 503, 'api.error.execution.failed');
+    isRundeckError(t, await rd('POST', '/projects', { body: { name: 'late' } }), 503, 'api.error.execution.failed');
+    isRundeckError(t, await rd('POST', `/job/${HELLO}/execution/disable`), 503, 'api.error.execution.failed');
+    isRundeckError(t, await rd('DELETE', `/execution/${kept}`), 503, 'api.error.execution.failed');
+    const imported = await rd('POST', '/project/ops/jobs/import?dupeOption=update', { body: JOBS, type: 'application/yaml' });
+    isRundeckError(t, imported, 503, 'api.error.execution.failed');
+    t.equal((await rd('GET', '/system/info')).body.system.executions.executionMode, 'passive');
+    const status = await rd('GET', '/system/executions/status');
+    t.same([status.status, status.body], [200, { executionMode: 'passive' }], 'API 36+: 200 unless passiveAs503');
+    t.same((await rd('GET', '/system/executions/status?passiveAs503=true')).status, 503);
+    t.same((await rd('GET', '/api/35/system/executions/status')).status, 503, 'before API 36 a passive server answers 503');
+    t.same((await rd('POST', '/system/executions/disable')).body, { executionMode: 'passive' });
+    await ts.pool.query(`delete from tandem_site.site`);
+    t.equal((await rd('GET', '/system/executions/status')).body.executionMode, 'active', 'active again');
+  });
+
   await t.test('job/ID DELETE', async (t) => {
     t.equal((await rd('DELETE', `/job/${NIGHTLY}`)).status, 204);
     isRundeckError(t, await rd('GET', `/job/${NIGHTLY}`), 404, 'api.error.item.doesnotexist');
