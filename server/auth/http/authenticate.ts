@@ -6,6 +6,8 @@
  * requests that change state must carry the session's CSRF token in
  * `X-CSRF-Token` or come from a same-origin page (checked Origin header);
  * token-authenticated requests need neither (browsers do not add tokens).
+ * A session that came in the Rundeck API's SameSite=Strict JSESSIONID cookie
+ * (server/rundeck-api/edge.ts) needs neither: browsers never send it cross-site.
  */
 import type Koa from 'koa';
 import { TandemError } from '../../errors.js';
