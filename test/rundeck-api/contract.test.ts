@@ -255,6 +255,14 @@ t.test('Rundeck API contract', async (t) => {
     const compacted = await rd('GET', `/execution/${helloExec}/output?compacted=true`);
     t.same([compacted.body.compacted, compacted.body.compactedAttr], [true, 'log']);
     t.equal(typeof compacted.body.entries[0], 'object', 'the first entry is whole');
+    const node = all.body.entries.find((e: any) => e.stepctx === '2').node;
+    const step2 = await rd('GET', `/execution/${helloExec}/output/node/${encodeURIComponent(node)}/step/2`);
+    t.same(step2.body.filter, { nodename: node, stepctx: '2' });
+    t.ok(step2.body.entries.length > 0 && step2.body.entries.every((e: any) => e.stepctx === '2' && e.node === node), 'output/node/N/step/S filters the lines');
+    t.ok((await rd('GET', `/execution/${helloExec}/output/step/1`)).body.entries.some((e: any) => e.log === 'hello tandem'));
+    t.equal((await rd('GET', `/execution/${helloExec}/output/node/no-such-node`)).body.entries.length, 0);
+    const info = await rd('GET', `/job/${HELLO}/info`);
+    t.equal(typeof info.body.averageDuration, 'number', 'job/ID/info has averageDuration once the job has succeeded');
   });
 
   await t.test('run by query argString on job/ID/executions; executions lists and filters', async (t) => {

@@ -265,7 +265,8 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     ctx.body = stateView(e, await listStepResults(deps.pool, e.id), e.member ?? deps.engine.member);
   });
 
-  router.get('/execution/:id/output', async (ctx) => {
+  /** `output`, or only one node's and/or one step's lines (`output/node/N`, `output/step/S`, `output/node/N/step/S`). */
+  const output = async (ctx: Koa.Context) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
     authorize(ctx, 'read', executionResource(e));
     let offset = qint(ctx, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
@@ -278,9 +279,13 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     let entries: LogEntry[] = [];
     let complete = execCompleted;
     let totalSize = e.logSize ? Number(e.logSize) : 0;
+    let filter: Record<string, string> | undefined;
     if (e.logKey) {
       if (lastlines) offset = 0;
       const r = await readExecutionLog(deps.pool, deps.store, { id: e.id, logKey: e.logKey }, offset, { maxBytes: lastlines ? MAX_READ : 1024 * 1024 });
+      const node = ctx.params.node;
+      const stepctx = ctx.params.step ? (ctx.params.step as unknown as string[] | string) : undefined;
+      const step = Array.isArray(stepctx) ? stepctx.join('/') : stepctx;
       entries = r.entries;
       complete = r.complete;
       let next = r.nextOffset;
@@ -294,6 +299,9 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
       }
       totalSize = Math.max(totalSize, next);
       offset = next;
+      // Filtered after the offset is known: offsets stay positions in the whole log.
+      if (node !== undefined || step !== undefined) entries = entries.filter((x) => (node === undefined || x.node === node) && (step === undefined || x.step === step));
+      filter = { ...(node !== undefined ? { nodename: node } : {}), ...(step !== undefined ? { stepctx: step } : {}) };
     }
     const duration = e.startedAt ? (e.endedAt ?? new Date()).getTime() - e.startedAt.getTime() : 0;
     const shaped = entries.map((x) => outputEntry(x, user));
@@ -309,10 +317,15 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
       percentLoaded: totalSize ? Math.min(100, (offset / totalSize) * 100) : 100,
       totalSize,
       ...(e.logKey ? {} : { empty: true }),
+      ...(filter && Object.keys(filter).length ? { filter } : {}),
       ...(compacted ? { compacted: true, compactedAttr: 'log' } : {}),
       entries: compacted ? compact(shaped) : shaped,
     };
-  });
+  };
+  router.get('/execution/:id/output', output);
+  router.get('/execution/:id/output/node/:node', output);
+  router.get('/execution/:id/output/step/*step', output);
+  router.get('/execution/:id/output/node/:node/step/*step', output);
 
   const abort = async (ctx: Koa.Context) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);

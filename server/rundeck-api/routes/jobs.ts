@@ -19,6 +19,7 @@ import { deleteJob } from '../../sql/deleteJob.js';
 import { getJob } from '../../sql/getJob.js';
 import { getJobByName } from '../../sql/getJobByName.js';
 import type { JobRow } from '../../sql/jobs.js';
+import { jobAverageDuration } from '../../sql/jobAverageDuration.js';
 import { listJobs } from '../../sql/listJobs.js';
 import { setJobEnabled } from '../../sql/setJobEnabled.js';
 import { withTransaction } from '../../sql/tx.js';
@@ -208,7 +209,7 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
   router.get('/job/:id/info', async (ctx) => {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
     authorize(ctx, 'read', { type: 'job', ...jobResource(job) });
-    ctx.body = jobView(links(ctx, deps), job);
+    ctx.body = jobView(links(ctx, deps), job, { averageDuration: await jobAverageDuration(deps.pool, job.id) });
   });
 
   for (const what of ['execution', 'schedule'] as const) {
