@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ensureLocalUser } from '../../server/auth/local/bootstrap.js';
+import { createToken } from '../../server/auth/tokens.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { startTestServer, waitFor } from '../server/helpers.js';
@@ -352,6 +353,34 @@ t.test('Rundeck API contract', async (t) => {
     t.same((await rd('POST', '/system/executions/disable')).body, { executionMode: 'passive' });
     await ts.pool.query(`delete from tandem_site.site`);
     t.equal((await rd('GET', '/system/executions/status')).body.executionMode, 'active', 'active again');
+  });
+
+  await t.test('the same ACL: a "user" token reads and runs, and is refused changes with 403 api.error.item.unauthorized (audited)', async (t) => {
+    const { token } = await createToken(ts.pool, { user: 'carol', roles: ['user'] });
+    const asCarol: Rd = (m, p, o = {}) => rd(m, p, { ...o, token });
+    t.equal((await asCarol('GET', '/projects')).status, 200);
+    t.equal((await asCarol('GET', `/job/${HELLO}/info`)).status, 200);
+    isRundeckError(t, await asCarol('POST', '/projects', { body: { name: 'carols' } }), 403, 'api.error.item.unauthorized');
+    isRundeckError(t, await asCarol('DELETE', `/job/${HELLO}`), 403, 'api.error.item.unauthorized');
+    isRundeckError(t, await asCarol('POST', `/job/${HELLO}/execution/disable`), 403, 'api.error.item.unauthorized');
+    isRundeckError(t, await asCarol('GET', '/system/executions/status').then(() => asCarol('POST', '/system/executions/enable')), 403, 'api.error.item.unauthorized');
+    // authorize() writes a denial in the background (it is synchronous): wait for the rows.
+    const denied = await waitFor('4 denials in the audit trail', async () => {
+      const r = await ts.pool.query(`select count(*)::int as n from tandem.audit_events where event = 'acl.denied' and username = 'carol'`);
+      return r.rows[0].n >= 4 ? r.rows[0].n : undefined;
+    });
+    t.equal(denied, 4, 'every denial is in the audit trail');
+  });
+
+  await t.test('jobs/delete (bulk), per-id results', async (t) => {
+    const copy = JOBS.replaceAll('7d0c9a1e-', '9d0c9a1e-').replaceAll('name: hello', 'name: hello2').replaceAll('name: sleeper', 'name: sleeper2').replaceAll('name: nightly', 'name: nightly2');
+    t.equal((await rd('POST', '/project/ops/jobs/import', { body: copy, type: 'application/yaml' })).body.succeeded.length, 3);
+    const r = await rd('DELETE', `/jobs/delete?ids=9d0c9a1e-0001-4c3a-9d7e-000000000001&idlist=9d0c9a1e-0002-4c3a-9d7e-000000000002,no-such-job`);
+    t.same([r.body.requestCount, r.body.allsuccessful, r.body.succeeded.map((x: any) => x.id), r.body.failed.map((x: any) => [x.id, x.errorCode])], [
+      3, false, ['9d0c9a1e-0001-4c3a-9d7e-000000000001', '9d0c9a1e-0002-4c3a-9d7e-000000000002'], [['no-such-job', 'notfound']],
+    ]);
+    const byBody = await rd('POST', '/jobs/delete', { body: { ids: ['9d0c9a1e-0003-4c3a-9d7e-000000000003'] } });
+    t.same([byBody.body.requestCount, byBody.body.allsuccessful], [1, true]);
   });
 
   await t.test('job/ID DELETE', async (t) => {

@@ -30,6 +30,8 @@ const EVENTS: RouteEvent[] = [
   { method: 'DELETE', pattern: /^\/api\/\d+\/project\/[^/]+$/, event: 'project.deleted' },
   { method: 'POST', pattern: /^\/api\/\d+\/project\/[^/]+\/jobs\/import$/, event: 'job.imported' },
   { method: 'DELETE', pattern: /^\/api\/\d+\/job\/[^/]+$/, event: 'job.deleted' },
+  { method: 'DELETE', pattern: /^\/api\/\d+\/jobs\/delete$/, event: 'job.deleted' },
+  { method: 'POST', pattern: /^\/api\/\d+\/jobs\/delete$/, event: 'job.deleted' },
   { method: 'POST', pattern: /^\/api\/\d+\/job\/[^/]+\/(execution|schedule)\/(enable|disable)$/, event: 'job.updated' },
   { method: 'POST', pattern: /^\/api\/\d+\/job\/[^/]+\/(run|executions)$/, event: 'execution.started' },
   { method: 'POST', pattern: /^\/api\/\d+\/execution\/[^/]+\/abort$/, event: 'execution.aborted' },

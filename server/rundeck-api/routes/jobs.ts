@@ -25,7 +25,7 @@ import { setJobEnabled } from '../../sql/setJobEnabled.js';
 import { withTransaction } from '../../sql/tx.js';
 import { rundeckError } from '../errors.js';
 import { parseMultipart } from '../multipart.js';
-import { links, qbool, qint, qlist, qs } from '../request.js';
+import { links, objectBody, qbool, qint, qlist, qs, readBody } from '../request.js';
 import { href, permalink } from '../urls.js';
 import { jobView } from '../views.js';
 
@@ -205,6 +205,33 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
     });
     ctx.status = 204;
   });
+
+  /** Bulk delete: `ids` (repeatable) / `idlist` (comma-separated) as parameters or in a JSON body; each id answered on its own. */
+  const bulkDelete = async (ctx: Koa.Context) => {
+    const body = objectBody(ctx.method === 'POST' ? await readBody(ctx, deps) : null);
+    const fromBody = [...(Array.isArray(body.ids) ? body.ids : []), ...(typeof body.idlist === 'string' ? body.idlist.split(',') : [])].map(String);
+    const ids = [...new Set([...fromBody, ...(qlist(ctx, 'ids') ?? []), ...(qlist(ctx, 'idlist', { commas: true }) ?? [])].map((s) => s.trim()).filter(Boolean))];
+    if (!ids.length) throw rundeckError('bad_request', 'api.error.parameter.required', 'parameter "ids" is required');
+    const succeeded: { id: string; message: string }[] = [];
+    const failed: { id: string; errorCode: string; message: string }[] = [];
+    for (const id of ids) {
+      try {
+        const job = await mustGetJob(deps.pool, id);
+        authorize(ctx, 'delete', { type: 'job', ...jobResource(job) });
+        await withTransaction(deps.pool, async (c) => {
+          await assertWritable(c);
+          if (!(await deleteJob(c, job.id))) throw new TandemError('not_found', `Job ID does not exist: ${id}`);
+        });
+        succeeded.push({ id, message: 'Job was successfully deleted' });
+      } catch (e) {
+        if (!isTandemError(e) || e.status >= 500) throw e;
+        failed.push({ id, errorCode: e.status === 404 ? 'notfound' : e.status === 403 ? 'unauthorized' : 'failed', message: e.message });
+      }
+    }
+    ctx.body = { requestCount: ids.length, allsuccessful: failed.length === 0, succeeded, failed };
+  };
+  router.delete('/jobs/delete', bulkDelete);
+  router.post('/jobs/delete', bulkDelete);
 
   router.get('/job/:id/info', async (ctx) => {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
