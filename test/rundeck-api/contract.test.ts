@@ -328,6 +328,12 @@ t.test('Rundeck API contract', async (t) => {
     const byQuery = await rd('POST', `/executions/delete?ids=${list[2].id}`);
     t.same([byQuery.body.successCount, byQuery.body.allsuccessful], [1, true]);
     t.equal((await rd('GET', '/project/ops/executions')).body.paging.total, 0);
+    await follow(rd, (await rd('POST', `/job/${HELLO}/run`, { body: {} })).body.id);
+    await follow(rd, (await rd('POST', `/job/${HELLO}/run`, { body: {} })).body.id);
+    const all = await rd('DELETE', `/job/${HELLO}/executions`);
+    hasShape(t, all.body, 'bulkDelete');
+    t.same([all.body.requestCount, all.body.successCount, all.body.allsuccessful], [2, 2, true], 'DELETE job/ID/executions');
+    t.equal((await rd('GET', `/job/${HELLO}/executions`)).body.paging.total, 0);
   });
 
   await t.test('a passive site answers reads and refuses writes in Rundeck shape; execution mode passive (passiveAs503)', async (t) => {

@@ -37,6 +37,7 @@ const EVENTS: RouteEvent[] = [
   { method: 'POST', pattern: /^\/api\/\d+\/execution\/[^/]+\/abort$/, event: 'execution.aborted' },
   { method: 'DELETE', pattern: /^\/api\/\d+\/execution\/[^/]+$/, event: 'execution.deleted' },
   { method: 'POST', pattern: /^\/api\/\d+\/executions\/delete$/, event: 'execution.deleted' },
+  { method: 'DELETE', pattern: /^\/api\/\d+\/job\/[^/]+\/executions$/, event: 'execution.deleted' },
 ];
 
 const SELF_AUDITED = /^\/api\/v1\/tokens(\/|$)/;

@@ -376,6 +376,33 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     ctx.status = 204;
   });
 
+  /** Delete every ended execution of a job (Rundeck: "Delete all Executions for a Job"); running ones are reported as failures. */
+  router.delete('/job/:id/executions', async (ctx) => {
+    const job = await mustGetJob(deps.pool, ctx.params.id!);
+    authorize(ctx, 'delete', { type: 'execution', ...jobResource(job) });
+    const failures: { id: string; message: string }[] = [];
+    let successCount = 0;
+    let requestCount = 0;
+    // In pages, oldest last; deleted rows leave the listing, so the offset only moves past the ones kept.
+    for (let kept = 0; ; ) {
+      const { rows } = await listExecutions(deps.pool, { projectId: job.projectId, jobIds: [job.id], limit: 500, offset: kept });
+      if (!rows.length) break;
+      for (const e of rows) {
+        requestCount++;
+        const outcome = await withTransaction(deps.pool, async (c) => {
+          await assertWritable(c);
+          return deleteExecution(c, e.id);
+        });
+        if (outcome === 'deleted') successCount++;
+        else {
+          kept++;
+          failures.push({ id: e.id, message: outcome === 'active' ? `Execution ${e.id} is running` : `Not found: ${e.id}` });
+        }
+      }
+    }
+    ctx.body = { failures, failedCount: failures.length, successCount, allsuccessful: failures.length === 0, requestCount };
+  });
+
   /** `?ids=a,b`, `{"ids": [...]}` or `[...]`; each id answered on its own. */
   router.post('/executions/delete', async (ctx) => {
     const body = await readBody(ctx, deps);
