@@ -262,6 +262,10 @@ t.test('Rundeck API contract', async (t) => {
     t.ok(step2.body.entries.length > 0 && step2.body.entries.every((e: any) => e.stepctx === '2' && e.node === node), 'output/node/N/step/S filters the lines');
     t.ok((await rd('GET', `/execution/${helloExec}/output/step/1`)).body.entries.some((e: any) => e.log === 'hello tandem'));
     t.equal((await rd('GET', `/execution/${helloExec}/output/node/no-such-node`)).body.entries.length, 0);
+    const text = await rd('GET', `/execution/${helloExec}/output?format=text`);
+    t.match(text.headers.get('content-type'), /^text\/plain/);
+    t.same(text.text.split('\n').filter(Boolean), all.body.entries.map((e: any) => e.log), 'format=text: the lines');
+    t.same([text.headers.get('x-rundeck-execoutput-completed'), text.headers.get('x-rundeck-exec-state')], ['true', 'succeeded']);
     const info = await rd('GET', `/job/${HELLO}/info`);
     t.equal(typeof info.body.averageDuration, 'number', 'job/ID/info has averageDuration once the job has succeeded');
   });

@@ -304,6 +304,20 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
       filter = { ...(node !== undefined ? { nodename: node } : {}), ...(step !== undefined ? { stepctx: step } : {}) };
     }
     const duration = e.startedAt ? (e.endedAt ?? new Date()).getTime() - e.startedAt.getTime() : 0;
+    if (qs(ctx, 'format') === 'text') {
+      // Plain text: the lines, and the metadata in Rundeck's X-Rundeck-Exec* headers (API docs, "Text Format Content").
+      ctx.set('X-Rundeck-ExecOutput-Offset', String(offset));
+      ctx.set('X-Rundeck-ExecOutput-Completed', String(complete && execCompleted));
+      ctx.set('X-Rundeck-Exec-Completed', String(execCompleted));
+      ctx.set('X-Rundeck-Exec-State', rundeckStatus(e));
+      ctx.set('X-Rundeck-Exec-Duration', String(duration));
+      ctx.set('X-Rundeck-ExecOutput-LastModifed', String((e.endedAt ?? new Date()).getTime()));
+      ctx.set('X-Rundeck-ExecOutput-TotalSize', String(totalSize));
+      if (!e.logKey) ctx.set('X-Rundeck-ExecOutput-Empty', 'true');
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = entries.map((x) => x.text + '\n').join('');
+      return;
+    }
     const shaped = entries.map((x) => outputEntry(x, user));
     ctx.body = {
       id: e.id,
