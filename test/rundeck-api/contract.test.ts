@@ -266,6 +266,8 @@ t.test('Rundeck API contract', async (t) => {
     t.match(text.headers.get('content-type'), /^text\/plain/);
     t.same(text.text.split('\n').filter(Boolean), all.body.entries.map((e: any) => e.log), 'format=text: the lines');
     t.same([text.headers.get('x-rundeck-execoutput-completed'), text.headers.get('x-rundeck-exec-state')], ['true', 'succeeded']);
+    t.equal((await rd('GET', `/execution/${helloExec}/output.text`)).text, text.text, 'output.text');
+    t.same((await rd('GET', `/execution/${helloExec}/output.json?offset=0`)).body.entries, all.body.entries, 'output.json');
     const info = await rd('GET', `/job/${HELLO}/info`);
     t.equal(typeof info.body.averageDuration, 'number', 'job/ID/info has averageDuration once the job has succeeded');
   });

@@ -304,7 +304,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
       filter = { ...(node !== undefined ? { nodename: node } : {}), ...(step !== undefined ? { stepctx: step } : {}) };
     }
     const duration = e.startedAt ? (e.endedAt ?? new Date()).getTime() - e.startedAt.getTime() : 0;
-    if (qs(ctx, 'format') === 'text') {
+    if (qs(ctx, 'format') === 'text' || ctx.path.endsWith('/output.text')) {
       // Plain text: the lines, and the metadata in Rundeck's X-Rundeck-Exec* headers (API docs, "Text Format Content").
       ctx.set('X-Rundeck-ExecOutput-Offset', String(offset));
       ctx.set('X-Rundeck-ExecOutput-Completed', String(complete && execCompleted));
@@ -337,6 +337,9 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     };
   };
   router.get('/execution/:id/output', output);
+  // Rundeck's format by URL extension (API docs, "Output Format Using the URL").
+  router.get('/execution/:id/output.json', output);
+  router.get('/execution/:id/output.text', output);
   router.get('/execution/:id/output/node/:node', output);
   router.get('/execution/:id/output/step/*step', output);
   router.get('/execution/:id/output/node/:node/step/*step', output);
