@@ -378,14 +378,16 @@ t.test('Rundeck API contract', async (t) => {
     t.equal((await asCarol('GET', `/job/${HELLO}/info`)).status, 200);
     isRundeckError(t, await asCarol('POST', '/projects', { body: { name: 'carols' } }), 403, 'api.error.item.unauthorized');
     isRundeckError(t, await asCarol('DELETE', `/job/${HELLO}`), 403, 'api.error.item.unauthorized');
+    const reimport = await asCarol('POST', '/project/ops/jobs/import?dupeOption=update', { body: JOBS, type: 'application/yaml' });
+    isRundeckError(t, reimport, 403, 'api.error.item.unauthorized');
     isRundeckError(t, await asCarol('POST', `/job/${HELLO}/execution/disable`), 403, 'api.error.item.unauthorized');
     isRundeckError(t, await asCarol('GET', '/system/executions/status').then(() => asCarol('POST', '/system/executions/enable')), 403, 'api.error.item.unauthorized');
     // authorize() writes a denial in the background (it is synchronous): wait for the rows.
-    const denied = await waitFor('4 denials in the audit trail', async () => {
+    const denied = await waitFor('5 denials in the audit trail', async () => {
       const r = await ts.pool.query(`select count(*)::int as n from tandem.audit_events where event = 'acl.denied' and username = 'carol'`);
-      return r.rows[0].n >= 4 ? r.rows[0].n : undefined;
+      return r.rows[0].n >= 5 ? r.rows[0].n : undefined;
     });
-    t.equal(denied, 4, 'every denial is in the audit trail');
+    t.equal(denied, 5, 'every denial is in the audit trail');
   });
 
   await t.test('jobs/delete (bulk), per-id results', async (t) => {

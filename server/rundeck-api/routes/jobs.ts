@@ -177,6 +177,8 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
           if (existing && dupe === 'create') {
             throw rundeckError('conflict', 'api.error.jobs.create.exists', `A job with the same ${def.uuid && existing.id === def.uuid ? `ID already exists: ${existing.id}` : `group and name already exists: ${existing.id}`}`);
           }
+          // As Rundeck: replacing an existing job also needs `update` on it (it is listed in `failed` otherwise).
+          if (existing && !mayUpdate(ctx, existing)) throw rundeckError('forbidden', 'api.error.item.unauthorized', `Unauthorized: Update Job ${existing.id}`);
           const [done] = await importJobs(c, p, [existing ? { ...def, uuid: existing.id } : def], user);
           return { imported: done!.id };
         });
