@@ -17,7 +17,7 @@ import type { Db } from './sql/db.js';
 import { withSiteLocalWrite, withTransaction } from './sql/transaction.js';
 import { createSession, type CreatedSession, type SessionPlace } from './sessions.js';
 import { assertWritable } from '../site/guard.js';
-import { loginPlace } from './siteWrites.js';
+import { loginPlace } from './site-writes.js';
 import { cleanupSessions } from './service.js';
 import { isTandemError, TandemError } from '../errors.js';
 

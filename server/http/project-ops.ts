@@ -13,7 +13,8 @@ import { isUniqueViolation, withTransaction } from '../sql/tx.js';
 import type { AppDeps } from './deps.js';
 import { mustGetProject } from './lookup.js';
 
-export const PROJECT_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+// Not only dots: ".", ".." and "..." would be path segments in log keys and URLs.
+export const PROJECT_NAME = /^(?!\.+$)[A-Za-z0-9_.-]{1,100}$/;
 
 export function validProjectName(name: unknown): string {
   if (typeof name !== 'string' || !PROJECT_NAME.test(name)) {

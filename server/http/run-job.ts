@@ -6,6 +6,7 @@
 import { TandemError } from '../errors.js';
 import { createExecution, type CreateExecutionInput } from '../executions/create.js';
 import { guardMustDecide } from '../executions/site-gate.js';
+import { definitionWithFilter } from '../nodes/run-filter.js';
 import { assertWritable } from '../site/guard.js';
 import { finalStatuses, type ExecutionRow, type ExecutionStatus } from '../sql/executions.js';
 import { getExecution } from '../sql/getExecution.js';
@@ -14,11 +15,12 @@ import { requestAbort } from '../sql/requestAbort.js';
 import { withTransaction } from '../sql/tx.js';
 import type { AppDeps } from './deps.js';
 
-/** Create an execution of `job` with the caller's option values and hand it to this member's engine; the new row. */
-export async function runJob(deps: AppDeps, job: JobRow, options: Record<string, unknown>, user: string): Promise<ExecutionRow> {
+/** Create an execution of `job` with the caller's option values (and node filter) and hand it to this member's engine; the new row. */
+export async function runJob(deps: AppDeps, job: JobRow, options: Record<string, unknown>, user: string, filter?: string): Promise<ExecutionRow> {
   if (!deps.engine.isAccepting) throw new TandemError('unavailable', 'the server is shutting down and accepts no new executions');
   const input: CreateExecutionInput = {
-    job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: job.definition },
+    // A run request's `filter` replaces the job's node filter when the job allows it (nodeFilterEditable).
+    job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: definitionWithFilter(job.definition, filter) },
     options,
     trigger: 'user',
     user,

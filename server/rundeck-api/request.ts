@@ -1,7 +1,8 @@
 /** Request helpers shared by the Rundeck routes: the version, links, parameters, bodies. */
 import type Koa from 'koa';
 import { TandemError } from '../errors.js';
-import { readText } from '../http/body.js';
+import { bodyLimits, readText, refuseBadStrings } from '../http/body.js';
+import { checkJsonShape } from '../http/document-shape.js';
 import type { AppDeps } from '../http/deps.js';
 import { linksFor, type Links } from './urls.js';
 import { pathVersion } from './version.js';
@@ -42,19 +43,26 @@ export function qbool(ctx: Koa.Context, name: string): boolean | undefined {
   return s === 'true';
 }
 
-/** A JSON body (object or array), an urlencoded form as an object, or `null` for an empty body. */
+/** A JSON body (object or array), an urlencoded form as an object, or `null` for an empty body; through the one body parser's limits. */
 export async function readBody(ctx: Koa.Context, deps: AppDeps): Promise<unknown> {
-  const text = await readText(ctx, deps.config.server.bodyLimit);
+  const limits = bodyLimits(deps.config.server);
+  const { text, valid } = await readText(ctx, limits.bytes);
   if (!text.trim()) return null;
-  if (ctx.is('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
-  if (ctx.request.type && !ctx.is('application/json', 'text/json')) {
-    throw new TandemError('unsupported_media_type', 'send application/json or application/x-www-form-urlencoded');
+  let data: unknown;
+  if (ctx.is('application/x-www-form-urlencoded')) data = Object.fromEntries(new URLSearchParams(text));
+  else {
+    if (ctx.request.type && !ctx.is('application/json', 'text/json')) {
+      throw new TandemError('unsupported_media_type', 'send application/json or application/x-www-form-urlencoded');
+    }
+    checkJsonShape(text, limits);
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      throw new TandemError('bad_request', `invalid JSON: ${(e as Error).message.slice(0, 200)}`);
+    }
   }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new TandemError('bad_request', `invalid JSON: ${(e as Error).message}`);
-  }
+  refuseBadStrings(data, { validUtf8: valid });
+  return data;
 }
 
 export function objectBody(body: unknown): Record<string, unknown> {

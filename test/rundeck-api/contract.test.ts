@@ -282,7 +282,7 @@ t.test('Rundeck API contract', async (t) => {
     t.equal(form.body.argstring, '-who form -mood calm', 'option.NAME form parameters win over argString');
     await follow(rd, form.body.id);
     t.equal((await rd('DELETE', `/execution/${form.body.id}`)).status, 204);
-    isRundeckError(t, await rd('POST', `/job/${HELLO}/run`, { body: { options: { who: 'x' }, filter: 'name: web1' } }), 400, 'api.error.parameter.invalid');
+    isRundeckError(t, await rd('POST', `/job/${HELLO}/run`, { body: { options: { who: 'x' }, filter: 'name: web1' } }), 403, 'api.error.item.unauthorized');
     isRundeckError(t, await rd('POST', `/job/${HELLO}/run`, { body: { runAtTime: '2099-01-01T00:00:00Z' } }), 400, 'api.error.parameter.invalid');
     isRundeckError(t, await rd('POST', `/job/${HELLO}/run`, { body: { argString: '-who "unclosed' } }), 400, 'api.error.job.options-invalid');
 

@@ -197,14 +197,11 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     const r = runOptions(ctx, body);
     const user = requirePrincipal(ctx).user;
     if (r.asUser && r.asUser !== user) throw rundeckError('forbidden', 'api.error.item.unauthorized', `Not authorized for action "runAs" for Job ${job.id} (Tandem runs executions as the caller)`);
-    if (r.filter && r.filter !== (job.definition.nodeFilter ?? '')) {
-      throw rundeckError('bad_request', 'api.error.parameter.invalid', `The value "${r.filter}" for parameter "filter" is not valid: this server runs the job on its own nodes and does not take a node filter`);
-    }
     if (r.runAtTime) {
       const at = absolute('runAtTime', r.runAtTime)!;
       if (at.getTime() > Date.now() + 1000) throw rundeckError('bad_request', 'api.error.parameter.invalid', `The value "${r.runAtTime}" for parameter "runAtTime" is not valid: runs at a later time are not supported`);
     }
-    const row = await runJob(deps, job, r.options, user);
+    const row = await runJob(deps, job, r.options, user, r.filter);
     ctx.body = executionView(links(ctx, deps), row);
   };
   router.post('/job/:id/run', run);

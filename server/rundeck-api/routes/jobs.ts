@@ -8,7 +8,8 @@ import { authorize } from '../../auth/middleware.js';
 import { requirePrincipal, requireService } from '../../auth/principal.js';
 import { importJobs } from '../../app/job-import.js';
 import { TandemError, isTandemError } from '../../errors.js';
-import { readText } from '../../http/body.js';
+import { bodyLimits, readText } from '../../http/body.js';
+import { checkJsonShape, checkYamlShape } from '../../http/document-shape.js';
 import type { AppDeps } from '../../http/deps.js';
 import { jobResource, mustGetJob, mustGetProject } from '../../http/lookup.js';
 import type { JobDefinition } from '../../jobs/definition.js';
@@ -86,7 +87,18 @@ function formatOf(name: string | undefined, fallback: JobFormat | undefined): Jo
 
 /** The job document of an import: a raw body, or the `xmlBatch` field of a form or multipart upload. */
 async function importDocument(ctx: Koa.Context, deps: AppDeps): Promise<{ text: string; format: JobFormat }> {
-  const text = await readText(ctx, deps.config.server.bodyLimit);
+  const doc = await rawDocument(ctx, deps);
+  // The one body parser's limits (depth, values, UTF-8, NUL) before the job reader parses it.
+  const limits = bodyLimits(deps.config.server);
+  if (doc.format === 'json') checkJsonShape(doc.text, limits);
+  else checkYamlShape(doc.text, limits);
+  if (doc.text.includes('\u0000')) throw new TandemError('bad_request', 'the job document contains a NUL character', { field: 'body' });
+  return doc;
+}
+
+async function rawDocument(ctx: Koa.Context, deps: AppDeps): Promise<{ text: string; format: JobFormat }> {
+  const { text, valid } = await readText(ctx, deps.config.server.bodyLimit);
+  if (!valid) throw new TandemError('bad_request', 'the request body is not valid UTF-8', { field: 'body' });
   const fileformat = qs(ctx, 'fileformat') ?? qs(ctx, 'format');
   if (ctx.is('multipart/form-data')) {
     const parts = parseMultipart(ctx.get('content-type'), Buffer.from(text, 'utf8'));

@@ -38,7 +38,7 @@ export function mountLoginRoutes(router: Router, deps: AppDeps): void {
       ctx.body = { error: { code: 'unsupported_media_type', message: 'send j_username and j_password as application/x-www-form-urlencoded' } };
       return;
     }
-    const form = new URLSearchParams(await readText(ctx, deps.config.server.bodyLimit));
+    const form = new URLSearchParams((await readText(ctx, deps.config.server.bodyLimit)).text);
     ctx.set('Cache-Control', 'no-store');
     // Login CSRF: a browser posting from another site sends its Origin; refuse it (as /auth/login does).
     if (ctx.get('origin') && !isSameOrigin(ctx, deps.config.server.trustProxy)) return ctx.redirect(LOGIN_ERROR_PATH);
