@@ -5,8 +5,8 @@
  * Rundeck's execution mode (active: runs jobs; passive: runs nothing) is, in
  * Tandem, the site's role: an active site runs executions, a passive (or
  * draining, fenced) site runs none, and a member that is shutting down
- * accepts none. The role changes by switchover/failover (`tandem
- * switchover`), not by this API: enable/disable answer the mode when it is
+ * accepts none. The role changes by switchover/failover (`tandem failover
+ * --to SITE`), not by this API: enable/disable answer the mode when it is
  * already the one asked for, and otherwise refuse with 409 saying how.
  */
 import type Router from '@koa/router';
@@ -84,7 +84,7 @@ export function mountSystemRoutes(router: Router, deps: AppDeps): void {
         throw rundeckError(
           'conflict',
           'api.error.execution.conflict',
-          `Execution had a conflict: this server is ${mode}; in Tandem the execution mode follows the site's role, changed with \`tandem switchover\` (or failover), not through this API`,
+          `Execution had a conflict: this server is ${mode}; in Tandem the execution mode follows the site's role, changed by a switchover or failover (tandem failover --to SITE), not through this API`,
         );
       }
       ctx.body = { executionMode: mode };
