@@ -7,8 +7,9 @@ NPM_STAMP := node_modules/.install-stamp
 # prometheus: its promtool checks and unit-tests the alert rules (test/metrics/monitoring.test.ts); no server is started.
 # openssh-server: private sshd instances as nodes (test/harness/sshd.ts); chromium: the web UI tests (playwright-core drives it).
 # systemd: systemd-analyze verifies the shipped units (test/deploy/files.test.ts); systemd itself is not started.
+# python3-pyrundeck: a Rundeck API client this project did not write, driven by test/rundeck-api/clients.test.ts.
 # A test that skips because one of these is missing fails in CI (test/count-tap.mjs).
-DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15 prometheus openssh-server chromium systemd
+DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15 prometheus openssh-server chromium systemd python3-pyrundeck
 TAP_ARGS ?=
 BENCH ?=
 

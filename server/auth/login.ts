@@ -17,6 +17,8 @@ import type { Db } from './sql/db.js';
 import { withSiteLocalWrite, withTransaction } from './sql/transaction.js';
 import { createSession, type CreatedSession, type SessionPlace } from './sessions.js';
 import { assertWritable } from '../site/guard.js';
+import { loginPlace } from './site-writes.js';
+import { cleanupSessions } from './service.js';
 import { isTandemError, TandemError } from '../errors.js';
 
 /** `audit`: where failures are recorded (the replicated table; the server log on a site that is not active). */
@@ -146,4 +148,23 @@ export async function openSession(
   const created = await withSiteLocalWrite(svc.pool, (c) => createSession(c, svc.config.auth, identity, clientAddr, site));
   await recordSiteLogin(svc, identity, clientAddr, auditFor(svc, site), site.siteRole);
   return { ...created, place };
+}
+
+/**
+ * A whole password login, as the login form and Rundeck's `/j_security_check`
+ * do it: where the session goes (the replicated table on the active site, a
+ * site-local read-only one elsewhere), the checked login, the session, and
+ * the clean-up of expired sessions. Throws the login's TandemError on failure.
+ */
+export async function passwordLogin(
+  svc: AuthService,
+  username: string,
+  password: string,
+  clientAddr: string | null,
+): Promise<{ identity: Identity; session: CreatedSession & { place: SessionPlace } }> {
+  const place = await loginPlace(svc.pool);
+  const identity = await checkLogin(svc, username, password, clientAddr, auditFor(svc, place));
+  const session = await openSession(svc, identity, clientAddr, place);
+  await cleanupSessions(svc, session.place.store);
+  return { identity, session };
 }

@@ -22,6 +22,11 @@ export interface AuthState {
   csrfToken?: string;
   auth?: AuthService;
   clientAddr?: string | null;
+  /**
+   * The session came in a SameSite=Strict cookie (the Rundeck API's JSESSIONID, server/rundeck-api/edge.ts),
+   * which browsers never send cross-site: such a request needs no CSRF token.
+   */
+  strictSessionCookie?: boolean;
 }
 
 export function authState(ctx: Koa.Context): AuthState {

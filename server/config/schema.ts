@@ -98,6 +98,7 @@ export const configSchema = {
     pageLimit: int({ default: 100, min: 1, max: 1000, description: 'items in a list answer when the request gives no limit' }),
     maxPageLimit: int({ default: 1000, min: 1, description: 'most items a list answer may hold (a larger ?limit= is refused)' }),
     maxLogChunk: size({ default: 1024 * 1024, description: 'most log bytes one output request returns (a larger ?maxBytes= is cut to it)' }),
+    url: httpUrl({ description: 'public base URL of this server (e.g. https://tandem.example.com), for the href and permalink of Rundeck API answers (default: the URL the request was sent to)' }),
     tags: list({ default: [], description: 'tags of this member, for the remote execution policy (allowedTags, preferredTags)' }),
   },
   cluster: {

@@ -19,6 +19,7 @@ import { mountClusterRoutes } from '../cluster/http.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsEndpoint } from '../metrics/endpoint.js';
 import { balancerGate } from '../site/balancer.js';
+import { rundeckApi } from '../rundeck-api/index.js';
 
 export type { AppDeps } from './deps.js';
 
@@ -26,6 +27,9 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.server.trustProxy });
   // Outermost: times every request with its final status and gives it a request id.
   if (deps.metrics) app.use(deps.metrics.http.middleware(deps.log.child({ component: 'http' })));
+  // Rundeck's API (/api/N/...): checks the version and maps its credentials before, and its error shape after, everything below.
+  const rundeck = rundeckApi(deps);
+  app.use(rundeck.edge);
   app.use(errorMiddleware(deps.log.child({ component: 'http' })));
   app.use(securityHeaders());
   app.use(healthRoutes(deps).routes());
@@ -47,5 +51,6 @@ export function createApp(deps: AppDeps): Koa {
   mountExecutionRoutes(api, deps, heavy);
   mountNodeRoutes(api, deps);
   app.use(api.routes()).use(api.allowedMethods());
+  app.use(rundeck.routes);
   return app;
 }

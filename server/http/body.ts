@@ -51,7 +51,7 @@ async function readBytes(ctx: Koa.Context, limit: number): Promise<Buffer> {
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The body as text; `valid: false` when its bytes are not UTF-8 (the text then holds U+FFFD where they were). */
-async function readText(ctx: Koa.Context, limit: number): Promise<{ text: string; valid: boolean }> {
+export async function readText(ctx: Koa.Context, limit: number): Promise<{ text: string; valid: boolean }> {
   const bytes = await readBytes(ctx, limit);
   try {
     return { text: strictUtf8.decode(bytes), valid: true };

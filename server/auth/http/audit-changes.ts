@@ -25,6 +25,19 @@ const EVENTS: RouteEvent[] = [
   { method: 'DELETE', pattern: /^\/api\/v1\/jobs\/[^/]+$/, event: 'job.deleted' },
   { method: 'POST', pattern: /^\/api\/v1\/jobs\/[^/]+\/run$/, event: 'execution.started' },
   { method: 'POST', pattern: /^\/api\/v1\/executions\/[^/]+\/abort$/, event: 'execution.aborted' },
+  // The same changes through Rundeck's API (server/rundeck-api/); its GET abort audits itself.
+  { method: 'POST', pattern: /^\/api\/\d+\/projects$/, event: 'project.created' },
+  { method: 'DELETE', pattern: /^\/api\/\d+\/project\/[^/]+$/, event: 'project.deleted' },
+  { method: 'POST', pattern: /^\/api\/\d+\/project\/[^/]+\/jobs\/import$/, event: 'job.imported' },
+  { method: 'DELETE', pattern: /^\/api\/\d+\/job\/[^/]+$/, event: 'job.deleted' },
+  { method: 'DELETE', pattern: /^\/api\/\d+\/jobs\/delete$/, event: 'job.deleted' },
+  { method: 'POST', pattern: /^\/api\/\d+\/jobs\/delete$/, event: 'job.deleted' },
+  { method: 'POST', pattern: /^\/api\/\d+\/job\/[^/]+\/(execution|schedule)\/(enable|disable)$/, event: 'job.updated' },
+  { method: 'POST', pattern: /^\/api\/\d+\/job\/[^/]+\/(run|executions)$/, event: 'execution.started' },
+  { method: 'POST', pattern: /^\/api\/\d+\/execution\/[^/]+\/abort$/, event: 'execution.aborted' },
+  { method: 'DELETE', pattern: /^\/api\/\d+\/execution\/[^/]+$/, event: 'execution.deleted' },
+  { method: 'POST', pattern: /^\/api\/\d+\/executions\/delete$/, event: 'execution.deleted' },
+  { method: 'DELETE', pattern: /^\/api\/\d+\/job\/[^/]+\/executions$/, event: 'execution.deleted' },
 ];
 
 const SELF_AUDITED = /^\/api\/v1\/tokens(\/|$)/;

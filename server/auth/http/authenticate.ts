@@ -6,6 +6,8 @@
  * requests that change state must carry the session's CSRF token in
  * `X-CSRF-Token` or come from a same-origin page (checked Origin header);
  * token-authenticated requests need neither (browsers do not add tokens).
+ * A session that came in the Rundeck API's SameSite=Strict JSESSIONID cookie
+ * (server/rundeck-api/edge.ts) needs neither: browsers never send it cross-site.
  */
 import type Koa from 'koa';
 import { TandemError } from '../../errors.js';
@@ -71,7 +73,7 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
           await (s.store === 'site' ? siteLocalBookkeeping(svc.log, 'session use', touch) : bookkeepingWrite(svc.pool, svc.log, 'session use', touch));
         }
         const changes = api && !SAFE_METHODS.has(ctx.method);
-        if (changes && !csrfMatches(s.csrfToken, ctx.get('x-csrf-token') || undefined) && !isSameOrigin(ctx, trustProxy)) {
+        if (changes && !state.strictSessionCookie && !csrfMatches(s.csrfToken, ctx.get('x-csrf-token') || undefined) && !isSameOrigin(ctx, trustProxy)) {
           return sendError(
             ctx,
             new TandemError('csrf_failed', 'missing or wrong CSRF token: send the X-CSRF-Token header (from /api/v1/me) with cookie-authenticated changes'),

@@ -3,8 +3,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { TandemError, isTandemError } from '../../errors.js';
 import { auditToDb } from '../audit.js';
-import { auditFor, checkLogin, openSession } from '../login.js';
-import { cleanupSessions } from '../service.js';
+import { auditFor, passwordLogin } from '../login.js';
 import { withSiteLocalWrite } from '../sql/transaction.js';
 import { authState, requireService } from '../principal.js';
 import { csrfMatches, setSessionCookie } from '../sessions.js';
@@ -43,10 +42,7 @@ export function mountLoginRoutes(router: Router): void {
     try {
       // A site that is not active cannot write the replicated session table nor the audit table:
       // its logins get a read-only session kept on this site, their audit events go to the server log.
-      const place = await loginPlace(svc.pool);
-      const identity = await checkLogin(svc, username, password, addr, auditFor(svc, place));
-      const session = await openSession(svc, identity, addr, place);
-      await cleanupSessions(svc, session.place.store);
+      const { identity, session } = await passwordLogin(svc, username, password, addr);
       setSessionCookie(ctx, svc.config, session.cookieValue);
       ctx.set('Cache-Control', 'no-store');
       if (kind === 'form') {

@@ -3,22 +3,16 @@ import type Koa from 'koa';
 import { authorizeNamed } from '../../auth/middleware.js';
 import { requirePrincipal } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
-import { createExecution, type CreateExecutionInput } from '../../executions/create.js';
-import { guardMustDecide } from '../../executions/site-gate.js';
 import { readExecutionLog, REPLICATING_RETRY_S } from '../../logs/read-execution-log.js';
-import { assertWritable } from '../../site/guard.js';
 import { finalStatuses, type ExecutionStatus } from '../../sql/executions.js';
-import { getExecution } from '../../sql/getExecution.js';
 import { listExecutions } from '../../sql/listExecutions.js';
 import { listStepResults } from '../../sql/listStepResults.js';
-import { requestAbort } from '../../sql/requestAbort.js';
-import { withTransaction } from '../../sql/tx.js';
 import { bodyLimits, readJsonObject } from '../body.js';
 import type { AppDeps } from '../deps.js';
+import { abortExecution, runJob } from '../run-job.js';
 import { enumParam, intParam, pageParams } from '../params.js';
 import { executionNotFound, jobNotFound, jobResource, mustGetExecution, mustGetJob, mustGetProject, projectNotFound } from '../lookup.js';
 import { executionView } from '../views.js';
-import { definitionWithFilter } from '../../nodes/run-filter.js';
 import { listExecutionNodes } from '../../nodes/sql/listExecutionNodes.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'aborted', 'timedout'] as const;
@@ -37,35 +31,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
     if (!options || typeof options !== 'object' || Array.isArray(options)) {
       throw new TandemError('invalid_option', 'options must be an object of option name to value', { field: 'options' });
     }
-    if (!deps.engine.isAccepting) throw new TandemError('unavailable', 'the server is shutting down and accepts no new executions');
-    // The member that runs it (server/cluster/dispatch.ts): this one, or another one it is handed to through the database.
-    const target = deps.dispatcher ? await deps.dispatcher.choose(job.project, job.definition) : deps.engine.member;
-    const local = target === deps.engine.member;
-    const { user, roles } = requirePrincipal(ctx);
-    const input: CreateExecutionInput = {
-      // A run request's `filter` replaces the job's node filter when the job allows it (nodeFilterEditable).
-      job: { projectId: job.projectId, jobId: job.id, name: job.name, group: job.groupPath, definition: definitionWithFilter(job.definition, body.filter) },
-      options: options as Record<string, unknown>,
-      trigger: 'user',
-      user,
-      roles,
-      member: target,
-      startNow: local ? deps.engine.startNowFor({ project: job.project, jobId: job.id }) : undefined,
-    };
-    // One statement (its own transaction) checks the site's role, inserts, and returns the row to answer with.
-    const created = await createExecution(deps.pool, { ...input, checkSite: true }).catch((e) => {
-      // A read-only transaction (a passive site's sessions, 25006) refuses the insert before its role is known, and a
-      // database without tandem_site.site (42P01) is a single active site: the guard tells these apart and says why.
-      if (!guardMustDecide(e)) throw e;
-      return withTransaction(deps.pool, async (c) => {
-        await assertWritable(c);
-        return createExecution(c, input);
-      });
-    });
-    const row = created.row ?? (await getExecution(deps.pool, created.id))!;
-    // Durability order: the queued execution naming its member is committed before the hand-over wakes that member.
-    if (local) void deps.engine.start(created.id, created.values, row);
-    else await deps.dispatcher!.handedOver(deps.pool, created.id, target);
+    const row = await runJob(deps, job, options as Record<string, unknown>, requirePrincipal(ctx), body.filter);
     ctx.status = 201;
     ctx.body = executionView(row);
   });
@@ -90,18 +56,9 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
   router.post('/api/v1/executions/:id/abort', async (ctx) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
     authorizeNamed(ctx, 'kill', executionResource(e), () => executionNotFound(e.id));
-    if ((finalStatuses as readonly ExecutionStatus[]).includes(e.status)) {
-      throw new TandemError('conflict', `execution ${e.id} has already ended (${e.status})`);
-    }
-    const user = requirePrincipal(ctx).user;
-    const after = await withTransaction(deps.pool, async (c) => {
-      await assertWritable(c);
-      return requestAbort(c, e.id, user);
-    });
-    if (after?.status === 'running') deps.engine.abort(e.id, user);
-    else if (after?.status === 'aborted') deps.metrics?.executions.executionFinished('aborted');
+    const after = await abortExecution(deps, e, requirePrincipal(ctx).user);
     ctx.status = 202;
-    ctx.body = executionView((await getExecution(deps.pool, e.id))!);
+    ctx.body = executionView(after);
   });
 
   /** Log entries from a byte offset; `complete: true` once the log is sealed and fully read (stop tailing). */
