@@ -2,7 +2,8 @@
 // per test process, every level down to debug) for secrets the tests used:
 // the LDAP and database fixture passwords (all named "...-fixture-pw..."), the
 // secure option values of the fixtures, local users' passwords and API tokens
-// ("tdm_" + 43 base64url characters). Issue 9: secrets are never logged.
+// ("tdm_" + 43 base64url characters), Key Storage secrets and private keys
+// (issue 12). Issue 9: secrets are never logged.
 // Prints what it searched and every hit (file:line and the secret's kind,
 // never the line itself), and exits 1 on any hit or when there are no logs.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,6 +19,11 @@ const secrets = [
   ['secure option value', /secure-option-fixture|hunter2/],
   ['local user password', /dora-pw/],
   ['API token', /tdm_[A-Za-z0-9_-]{43}/],
+  // Key Storage and SSH tests (test/keys/fixtures.ts): passwords and passphrases, the master keys (base64 and hex of
+  // "tandem-test-master-key-fixture-N"), and any private key's armour or body line.
+  ['key storage password', /keystore-fixture-secret/],
+  ['key storage master key', /dGFuZGVtLXRlc3QtbWFzdGVyLWtleS1maXh0dXJl|74616e64656d2d746573742d6d61737465722d6b65792d666978747572652d|tandem-test-master-key-fixture/],
+  ['private key', /-----BEGIN [A-Z ]*PRIVATE KEY-----|b3BlbnNzaC1rZXktdjE/],
 ];
 
 let files;

@@ -37,6 +37,9 @@ import type { Membership } from '../cluster/membership.js';
 import { registerClusterMetrics } from '../cluster/metrics.js';
 import { Dispatcher } from '../cluster/dispatch.js';
 import { checkPolicies } from '../cluster/policy.js';
+import { Keyring } from '../keys/cipher.js';
+import { KeyStorage } from '../keys/key-storage.js';
+import { HostKeys } from '../nodes/ssh/host-keys.js';
 
 export interface JobServerOptions {
   config: Config;
@@ -66,6 +69,9 @@ export interface JobServer {
   readonly nodes: NodeCatalog;
   /** This member in its site's cluster (heartbeats, generation, execution mode). */
   readonly membership: Membership;
+  /** Key Storage (encrypted in the database), for node executors and the API. */
+  readonly keys: KeyStorage;
+  readonly hostKeys: HostKeys;
   /** Drain and stop (idempotent). */
   stop(): Promise<void>;
 }
@@ -207,7 +213,9 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
   await site.start();
   metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
-  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership, dispatcher });
+  const keys = new KeyStorage({ pool, keyring: Keyring.fromConfig(config.keyStorage) });
+  const hostKeys = new HostKeys(pool);
+  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership, dispatcher, keys, hostKeys });
   http.on('request', app.callback());
   log.info('job server listening', { url, member, logStore: store.kind, scheduler: config.scheduler.enabled });
 
@@ -232,5 +240,5 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       if (ownPool) await pool.end();
       log.info('stopped');
     })());
-  return { url, port, member, pool, engine, scheduler, store, http, metrics, nodes, membership, stop };
+  return { url, port, member, pool, engine, scheduler, store, http, metrics, nodes, membership, keys, hostKeys, stop };
 }

@@ -205,6 +205,27 @@ export const configSchema = {
       startTls: bool({ default: false, description: 'upgrade ldap:// connections with StartTLS' }),
     },
   },
+  keyStorage: {
+    masterKey: str({
+      secret: true,
+      pattern: /^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/,
+      patternHint: 'expected 32 random bytes as base64 (44 characters) or hex (64 characters), e.g. from "openssl rand -base64 32"',
+      description: 'AES-256-GCM master key of Key Storage (set it with TANDEM_KEY_STORAGE_MASTER_KEY_FILE); the same on every site',
+    }),
+    previousMasterKeys: list({
+      secret: true,
+      default: [],
+      description: 'older master keys still accepted for reading while `tandem keys rotate` re-encrypts under keyStorage.masterKey',
+    }),
+  },
+  ssh: {
+    hostKeyPolicy: oneOf(['strict', 'accept-new'] as const, {
+      default: 'accept-new',
+      description: 'host key check when neither the node nor the project sets ssh-host-key-policy: strict (must be known) or accept-new (first key recorded, a changed key refused)',
+    }),
+    connectTimeout: duration({ default: 30_000, description: 'connect timeout when the node sets no ssh-connect-timeout (0: none)' }),
+    idleTimeout: duration({ default: 5000, description: 'how long an SSH connection is kept warm for the next step on the same node and user' }),
+  },
   site: str({ description: 'name of this site (a key of `sites`)' }),
   sites: map(siteEntry, { description: 'every site: name → { databaseUrl, url }' }),
   failover: {

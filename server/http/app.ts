@@ -16,6 +16,8 @@ import { mountProjectRoutes } from './routes/projects.js';
 import { mountSystemRoutes } from './routes/system.js';
 import { mountNodeRoutes } from '../nodes/http/routes.js';
 import { mountClusterRoutes } from '../cluster/http.js';
+import { storageRoutes } from './routes/storage.js';
+import { mountHostKeyRoutes } from './routes/ssh-host-keys.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsEndpoint } from '../metrics/endpoint.js';
 import { balancerGate } from '../site/balancer.js';
@@ -40,6 +42,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(authenticate(deps.auth));
   const auth = authRoutes(deps.auth);
   app.use(auth.routes()).use(auth.allowedMethods());
+  app.use(storageRoutes(deps));
 
   const api = new Router();
   mountSystemRoutes(api, deps);
@@ -50,6 +53,7 @@ export function createApp(deps: AppDeps): Koa {
   mountJobRoutes(api, deps, heavy);
   mountExecutionRoutes(api, deps, heavy);
   mountNodeRoutes(api, deps);
+  mountHostKeyRoutes(api, deps);
   app.use(api.routes()).use(api.allowedMethods());
   app.use(rundeck.routes);
   return app;

@@ -10,6 +10,8 @@ import type { JobServerMetrics } from '../metrics/job-server.js';
 import type { NodeCatalog } from '../nodes/catalog.js';
 import type { Membership } from '../cluster/membership.js';
 import type { Dispatcher } from '../cluster/dispatch.js';
+import type { KeyStorage } from '../keys/key-storage.js';
+import type { HostKeys } from '../nodes/ssh/host-keys.js';
 
 export interface AppDeps {
   pool: pg.Pool;
@@ -29,4 +31,8 @@ export interface AppDeps {
   membership?: Membership;
   /** Chooses the member that runs an execution (remote execution policy); absent: this member. */
   dispatcher?: Dispatcher;
+  /** Key Storage (/api/v1/storage/keys); absent in tests that build the app alone. */
+  keys?: KeyStorage;
+  /** SSH host keys the SSH node executor accepted (/api/v1/projects/P/ssh/host-keys). */
+  hostKeys?: HostKeys;
 }

@@ -33,6 +33,8 @@ for:
     - allow: '*'
   audit:
     - allow: '*'
+  storage:
+    - allow: '*'
 by:
   group: admin
 ---

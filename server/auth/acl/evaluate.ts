@@ -65,7 +65,7 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V) {
   else m.set(k, [v]);
 }
 
-/** Jobs, executions and nodes live in a project context; projects, system, tokens and audit in the application context. */
+/** Jobs, executions and nodes live in a project context; projects, system, tokens, audit and storage in the application context. */
 function contextApplies(p: CompiledPolicy, r: Resource): boolean {
   if (r.type === 'job' || r.type === 'execution' || r.type === 'node') return p.context.kind === 'project' && p.context.project.test(r.project ?? '');
   return p.context.kind === 'application';
@@ -74,7 +74,13 @@ function contextApplies(p: CompiledPolicy, r: Resource): boolean {
 function ruleMatches(rule: CompiledRule, r: Resource): boolean {
   let name: string | undefined;
   let group: string | undefined;
+  let path: string | undefined;
   if (r.type === 'project') name = r.project ?? '';
+  else if (r.type === 'storage') {
+    // As in Rundeck: `path` is the whole path, `name` its last segment.
+    path = r.path ?? '';
+    name = path.slice(path.lastIndexOf('/') + 1);
+  }
   else if (r.type === 'job' || r.type === 'execution') {
     name = r.job?.name ?? '';
     group = r.job?.group ?? '';
@@ -83,5 +89,7 @@ function ruleMatches(rule: CompiledRule, r: Resource): boolean {
   if (rule.equals.group !== undefined && rule.equals.group !== group) return false;
   if (rule.match.name && !rule.match.name.test(name ?? '')) return false;
   if (rule.match.group && !rule.match.group.test(group ?? '')) return false;
+  if (rule.equals.path !== undefined && rule.equals.path !== path) return false;
+  if (rule.match.path && !rule.match.path.test(path ?? '')) return false;
   return true;
 }

@@ -118,6 +118,7 @@ const RULE_PROPERTIES: Record<ResourceType, readonly string[]> = {
   token: [],
   audit: [],
   node: [],
+  storage: ['path', 'name'],
 };
 
 function parseRule(c: Checker, node: Node | null, path: string, type: ResourceType): CompiledRule | undefined {
@@ -133,7 +134,7 @@ function parseRule(c: Checker, node: Node | null, path: string, type: ResourceTy
     }
     const props = c.entries(sub, `${path}.${kind}`, RULE_PROPERTIES[type]);
     for (const [prop, v] of props) {
-      const p = prop as 'name' | 'group';
+      const p = prop as 'name' | 'group' | 'path';
       if (kind === 'equals') {
         const s = c.string(v, `${path}.${kind}.${prop}`);
         if (s !== undefined) rule.equals[p] = s;
@@ -183,7 +184,7 @@ function parsePolicy(c: Checker, node: Node | null, docOffset: number, index: nu
       const fe = c.entries(forNode, 'for', RESOURCE_TYPES);
       for (const [type, list] of fe) {
         const t = type as ResourceType;
-        const appOnly = t === 'project' || t === 'system' || t === 'token' || t === 'audit'; // node: project context
+        const appOnly = t === 'project' || t === 'system' || t === 'token' || t === 'audit' || t === 'storage'; // node: project context
         if (context?.kind === 'project' && appOnly)
           c.fail(list, `for.${t}`, `"${t}" rules belong in a policy with context application: tandem`);
         if (context?.kind === 'application' && !appOnly)

@@ -5,8 +5,8 @@ import type { UserPattern } from '../../patterns/user-pattern.js';
 export const ACTIONS = ['read', 'run', 'create', 'update', 'delete', 'kill', 'admin', 'configure'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-/** `node`: a project's resource model (read: list its nodes). */
-export const RESOURCE_TYPES = ['project', 'job', 'execution', 'system', 'token', 'audit', 'node'] as const;
+/** `node`: a project's resource model (read: list its nodes). `storage`: Key Storage entries, by path. */
+export const RESOURCE_TYPES = ['project', 'job', 'execution', 'system', 'token', 'audit', 'node', 'storage'] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
 /** What a request wants to touch. Jobs and executions name their project (and job). */
@@ -14,6 +14,8 @@ export interface Resource {
   type: ResourceType;
   project?: string;
   job?: { name: string; group?: string };
+  /** Key Storage entries and directories: the full path, `keys/project/ops/id_rsa` (rules test `path` and `name`). */
+  path?: string;
 }
 
 /** Who is asking, as far as a policy cares. */
@@ -26,8 +28,8 @@ export interface Subject {
 export interface CompiledRule {
   /** `file:line` of the rule, for explanations. */
   where: string;
-  equals: { name?: string; group?: string };
-  match: { name?: UserPattern; group?: UserPattern };
+  equals: { name?: string; group?: string; path?: string };
+  match: { name?: UserPattern; group?: UserPattern; path?: UserPattern };
   allow: ReadonlySet<Action>;
   deny: ReadonlySet<Action>;
 }

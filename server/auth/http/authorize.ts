@@ -27,6 +27,8 @@ export function describeResource(r: Resource): string {
       return 'the audit trail';
     case 'node':
       return `nodes of project ${r.project ?? ''}`;
+    case 'storage':
+      return `key storage ${r.path ?? 'keys'}`;
   }
 }
 

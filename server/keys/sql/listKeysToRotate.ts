@@ -1,0 +1,12 @@
+import type { Db } from '../../auth/sql/db.js';
+import { KEY_COLUMNS, type KeyRow } from './keyRow.js';
+
+/** A batch of entries not yet under the current master key, locked (skip locked: two rotations share the work). */
+export async function listKeysToRotate(db: Db, currentId: string, limit: number): Promise<KeyRow[]> {
+  const { rows } = await db.query<KeyRow>({
+    name: 'tandem.keys.listKeysToRotate',
+    text: `select ${KEY_COLUMNS} from tandem.storage_keys where master_key_id <> $1::text order by path limit $2::int for update skip locked`,
+    values: [currentId, limit],
+  });
+  return rows;
+}

@@ -1,0 +1,11 @@
+import type { Db } from '../../../auth/sql/db.js';
+import { HOST_KEY_COLUMNS, type HostKeyRow } from './hostKeyRow.js';
+
+export async function getHostKey(db: Db, project: string, host: string): Promise<HostKeyRow | undefined> {
+  const { rows } = await db.query<HostKeyRow>({
+    name: 'tandem.ssh.getHostKey',
+    text: `select ${HOST_KEY_COLUMNS} from tandem.ssh_host_keys where project = $1::text and host = $2::text`,
+    values: [project, host],
+  });
+  return rows[0];
+}

@@ -1,0 +1,11 @@
+import type { Db } from '../../../auth/sql/db.js';
+import { HOST_KEY_COLUMNS, type HostKeyRow } from './hostKeyRow.js';
+
+export async function listHostKeys(db: Db, project: string): Promise<HostKeyRow[]> {
+  const { rows } = await db.query<HostKeyRow>({
+    name: 'tandem.ssh.listHostKeys',
+    text: `select ${HOST_KEY_COLUMNS} from tandem.ssh_host_keys where project = $1::text order by host`,
+    values: [project],
+  });
+  return rows;
+}
