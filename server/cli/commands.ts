@@ -10,5 +10,6 @@ import { aclCommands } from './acl.js';
 import { replicatorCommands } from '../../replicator/cli/index.js';
 import { siteCommands } from './site.js';
 import { membersCommands } from './members.js';
+import { keysCommands } from './keys.js';
 
-export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, configCheckCommand, ...tokenCommands, ...userCommands, ...aclCommands, ...replicatorCommands, ...siteCommands, ...membersCommands];
+export const commands: Command[] = [serverCommand, migrateCommand, demoCommand, configCheckCommand, ...tokenCommands, ...userCommands, ...aclCommands, ...replicatorCommands, ...siteCommands, ...membersCommands, ...keysCommands];

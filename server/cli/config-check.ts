@@ -15,6 +15,7 @@ import { ldapChecks } from './config-check/ldap.js';
 import { logStoreChecks } from './config-check/log-store.js';
 import type { Check, CheckResult } from './config-check/result.js';
 import { siteChecks } from './config-check/sites.js';
+import { keyStorageChecks } from './config-check/key-storage.js';
 
 function checksFor(cfg: Config, timeoutMs: number): Check[] {
   return [
@@ -28,6 +29,7 @@ function checksFor(cfg: Config, timeoutMs: number): Check[] {
     ...ldapChecks(cfg.auth.ldap, timeoutMs),
     ...logStoreChecks(cfg, timeoutMs),
     ...siteChecks(cfg, timeoutMs),
+    ...keyStorageChecks(cfg, timeoutMs),
   ];
 }
 
@@ -42,7 +44,7 @@ async function runCheck(c: Check): Promise<CheckResult> {
 
 export const configCheckCommand: Command = {
   name: 'config check',
-  summary: 'validate a configuration and check the database, LDAP, log store and sites it names',
+  summary: 'validate a configuration and check the database, LDAP, log store, sites and key storage it names',
   help: `
 Usage: tandem config check [--config FILE] [--database-url URL] [--timeout D] [--json]
 
@@ -57,6 +59,7 @@ everything it points at, printing one line per item:
   log bucket      GCS store: gcs.bucket lists and accepts a probe object (deleted again)
   log spool dir   GCS store: logs.spoolDir exists and is writable
   site NAME ...   every site of "sites": its database, and its url's /health/live
+  key storage     keyStorage.masterKey (and previousMasterKeys) decrypt every stored key
 
 Exits 0 when every item is ok (or skipped because it is not configured), 1
 when any item failed. Nothing is changed except a probe file or object that
