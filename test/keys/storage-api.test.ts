@@ -7,6 +7,8 @@ import { tempDir } from '../harness/tmp.js';
 import { startTestServer } from '../server/helpers.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { MASTER_KEY_1, PASSWORD } from './fixtures.js';
+import { insertHostKey } from '../../server/nodes/ssh/sql/insertHostKey.js';
+import { fingerprint } from '../../server/nodes/ssh/host-keys.js';
 
 const POLICY = `
 description: Ops may read and use the keys of project ops, and create them, but not delete them.
@@ -139,4 +141,20 @@ t.test('delete', async (t) => {
   t.equal((await api('DELETE', '/api/v1/storage/keys/project/ops/id.pub')).status, 404);
   t.equal((await api('DELETE', '/api/v1/storage/keys/project')).status, 409, 'a directory is not deleted');
   t.equal((await ts.server.keys.secret('keys/project/ops/db.password', ['password'])).toString(), PASSWORD, 'the server itself can use a password');
+});
+
+t.test('known SSH host keys: listed and removable through the API', async (t) => {
+  t.equal((await api('POST', '/api/v1/projects', { name: 'ops' })).status, 201);
+  const blob = Buffer.from(PUBLIC.toString().split(' ')[1]!, 'base64');
+  await insertHostKey(ts.pool, { project: 'ops', host: '10.0.0.5:22', keyType: 'ssh-ed25519', fingerprint: fingerprint(blob), publicKey: blob, node: 'web1', firstSeenExecution: null });
+  const list = await api('GET', '/api/v1/projects/ops/ssh/host-keys');
+  t.equal(list.status, 200);
+  t.same(list.body.hostKeys.map((k: any) => [k.host, k.node, k.keyType, k.fingerprint]), [['10.0.0.5:22', 'web1', 'ssh-ed25519', fingerprint(blob)]]);
+  t.equal(list.body.hostKeys[0].publicKey, PUBLIC.toString().split(' ').slice(0, 2).join(' '));
+  const { token } = await createToken(ts.pool, { user: 'olga2', roles: ['ops'] });
+  const denied = await fetch(`${ts.url}/api/v1/projects/ops/ssh/host-keys/10.0.0.5:22`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+  t.equal(denied.status, 403, 'removing needs project update');
+  t.equal((await api('DELETE', '/api/v1/projects/ops/ssh/host-keys/10.0.0.5:22')).status, 204);
+  t.equal((await api('DELETE', '/api/v1/projects/ops/ssh/host-keys/10.0.0.5:22')).status, 404);
+  t.same((await api('GET', '/api/v1/projects/ops/ssh/host-keys')).body.hostKeys, []);
 });
