@@ -35,6 +35,8 @@ export function keyPair(dir: string, name: string, passphrase = ''): KeyPair {
 export interface TestSshd {
   host: string;
   port: number;
+  /** Every port it listens on (`port` first; more with the option `ports`). */
+  ports: number[];
   /** `127.0.0.1:PORT`, as node attributes name it */
   hostname: string;
   dir: string;
@@ -53,6 +55,8 @@ export interface StartSshdOptions {
   authorizedKeys: string[];
   /** Allow password authentication (for users with a password, see ensureUser). */
   passwords?: boolean;
+  /** Listen on this many ports (one server standing in for many hosts, each port its own endpoint). */
+  ports?: number;
 }
 
 function children(): Map<number, number[]> {
@@ -116,7 +120,12 @@ export async function startSshd(t: Teardown, opts: StartSshdOptions): Promise<Te
   const { dir, setStop } = await serverDir(t, 'sshd');
   // As root, sshd needs its privilege separation directory.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const port = await freePort();
+  const ports: number[] = [];
+  while (ports.length < (opts.ports ?? 1)) {
+    const p = await freePort();
+    if (!ports.includes(p)) ports.push(p);
+  }
+  const port = ports[0]!;
   const bin = path.join(dir, SSHD_NAME);
   symlinkSync(SSHD, bin);
   const hostKey = path.join(dir, 'host_ed25519');
@@ -151,12 +160,12 @@ export async function startSshd(t: Teardown, opts: StartSshdOptions): Promise<Te
   let stderr = '';
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null) return;
-    const proc = spawn(bin, ['-D', '-e', '-f', config, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(bin, ['-D', '-e', '-f', config, ...ports.flatMap((p) => ['-p', String(p)])], { stdio: ['ignore', 'ignore', 'pipe'] });
     child = proc;
     proc.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
     const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`sshd exited during start (code ${code}): ${stderr.trim()}`))));
     exited.catch(() => undefined);
-    await Promise.race([waitForPort(port, 10_000), exited]);
+    await Promise.race([Promise.all(ports.map((p) => waitForPort(p, 10_000))), exited]);
   };
   const stop = async () => {
     const proc = child;
@@ -182,6 +191,7 @@ export async function startSshd(t: Teardown, opts: StartSshdOptions): Promise<Te
   return {
     host: '127.0.0.1',
     port,
+    ports,
     hostname: `127.0.0.1:${port}`,
     dir,
     hostPublicKey: () => readFileSync(hostKey + '.pub', 'utf8').trim().split(' ').slice(0, 2).join(' '),

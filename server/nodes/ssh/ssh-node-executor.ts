@@ -3,7 +3,7 @@
  * SSH (package ssh2), with credentials from Key Storage and host keys
  * checked against the known keys of the project (host-keys.ts).
  *
- * Connections are kept warm per execution, node endpoint, user and
+ * Connections are kept warm per execution, node, endpoint, user and
  * credential: a step that ends normally hands its connection back, and the
  * next step of the same execution on that node reuses it (no new handshake);
  * an idle connection is closed after `ssh.idleTimeout`. A connection carries
@@ -55,7 +55,7 @@ export class SshNodeExecutor implements NodeExecutor {
     if (this.closing) throw new Error('the SSH node executor is shutting down');
     const settings = (await this.o.projectSettings?.(ctx.project)) ?? {};
     const t = resolveTarget(node, ctx.project, settings, this.o.defaults);
-    const poolKey = [ctx.executionId, t.endpoint, t.username, t.auth.kind, t.auth.kind === 'key' ? t.auth.keyPath : t.auth.passwordPath].join('\0');
+    const poolKey = [ctx.executionId, t.node, t.endpoint, t.username, t.auth.kind, t.auth.kind === 'key' ? t.auth.keyPath : t.auth.passwordPath].join('\0');
     const client = this.takeIdle(poolKey) ?? (await this.connect(t, ctx));
     const log = this.o.log.child({ node: t.node, executionId: ctx.executionId });
     let line: string;
