@@ -18,6 +18,7 @@ import { mountNodeRoutes } from '../nodes/http/routes.js';
 import { mountClusterRoutes } from '../cluster/http.js';
 import { storageRoutes } from './routes/storage.js';
 import { mountHostKeyRoutes } from './routes/ssh-host-keys.js';
+import { mountSshSettingsRoutes } from './routes/ssh-settings.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsEndpoint } from '../metrics/endpoint.js';
 import { balancerGate } from '../site/balancer.js';
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Koa {
   mountExecutionRoutes(api, deps, heavy);
   mountNodeRoutes(api, deps);
   mountHostKeyRoutes(api, deps);
+  mountSshSettingsRoutes(api, deps);
   app.use(api.routes()).use(api.allowedMethods());
   app.use(rundeck.routes);
   return app;

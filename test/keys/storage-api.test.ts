@@ -158,3 +158,16 @@ t.test('known SSH host keys: listed and removable through the API', async (t) =>
   t.equal((await api('DELETE', '/api/v1/projects/ops/ssh/host-keys/10.0.0.5:22')).status, 404);
   t.same((await api('GET', '/api/v1/projects/ops/ssh/host-keys')).body.hostKeys, []);
 });
+
+t.test('project SSH settings: set, read, checked when set', async (t) => {
+  const put = await api('PUT', '/api/v1/projects/ops/ssh/settings', { 'ssh-host-key-policy': 'strict', 'ssh-key-storage-path': 'keys/project/${job.project}/id_ed25519', username: 'deploy' });
+  t.equal(put.status, 200, put.text);
+  t.same((await api('GET', '/api/v1/projects/ops/ssh/settings')).body.settings, { 'ssh-host-key-policy': 'strict', 'ssh-key-storage-path': 'keys/project/${job.project}/id_ed25519', username: 'deploy' });
+  const bad = await api('PUT', '/api/v1/projects/ops/ssh/settings', { 'ssh-host-key-policy': 'yolo' });
+  t.same([bad.status, bad.body.error.field], [400, 'ssh-host-key-policy']);
+  const unknown = await api('PUT', '/api/v1/projects/ops/ssh/settings', { 'ssh-cipher': 'none' });
+  t.same([unknown.status, unknown.body.error.field], [400, 'ssh-cipher']);
+  const timeout = await api('PUT', '/api/v1/projects/ops/ssh/settings', { 'ssh-connect-timeout': '5s' });
+  t.same([timeout.status, timeout.body.error.field], [400, 'ssh-connect-timeout']);
+  t.equal((await api('GET', '/api/v1/projects/ops/ssh/settings')).body.settings['ssh-host-key-policy'], 'strict', 'a refused change changes nothing');
+});

@@ -12,6 +12,9 @@ import { Keyring, parseMasterKey } from '../../server/keys/cipher.js';
 import { KeyStorage } from '../../server/keys/key-storage.js';
 import { HostKeys } from '../../server/nodes/ssh/host-keys.js';
 import { SshNodeExecutor } from '../../server/nodes/ssh/ssh-node-executor.js';
+import { getProjectSshSettings } from '../../server/nodes/ssh/sql/getProjectSshSettings.js';
+import { putProjectSshSettings } from '../../server/nodes/ssh/sql/putProjectSshSettings.js';
+import { insertProject } from '../../server/sql/insertProject.js';
 import type { NodeEntry } from '../../server/nodes/node-executor.js';
 import type { StepCommand, StepExit, StepProcess } from '../../server/executions/executor.js';
 import { freePort } from '../../server/embedded/net.js';
@@ -228,6 +231,22 @@ t.test('several nodes at once; a warm connection is reused within an execution',
   t.equal(first.stdout, second.stdout, 'the second step ran in the same SSH connection (same sshd session process)');
   const other = await run(node('a', a.hostname), shell('echo $PPID'), 'cold');
   t.not(other.stdout, first.stdout, 'another execution gets its own connection');
+});
+
+t.test('project settings apply to nodes that do not set their own', async (t) => {
+  const c = await startSshd(t, { authorizedKeys: [good.publicKey] });
+  const project = await insertProject(pool, { name: 'proj2', description: '', createdBy: 'test' });
+  await putProjectSshSettings(pool, project.id, { 'ssh-key-storage-path': 'keys/project/ops/good', 'ssh-host-key-policy': 'strict', username: 'root' }, 'test');
+  const withProject = new SshNodeExecutor({
+    keys, hostKeys, log: testLog, defaults: { hostKeyPolicy: 'accept-new', connectTimeout: 10_000 }, idleTimeoutMs: 1000, killGraceMs: 2000,
+    projectSettings: (p) => getProjectSshSettings(pool, p),
+  });
+  t.teardown(() => withProject.close());
+  const bare: NodeEntry = { name: 'p1', tags: [], attributes: { hostname: c.hostname } };
+  const start = (n: NodeEntry) => withProject.start(n, shell('whoami'), { project: 'proj2', executionId: `p${++execCounter}` });
+  await t.rejects(start(bare), /node p1 \(root@127\.0\.0\.1:\d+\): host key of node p1 .* is not known and ssh-host-key-policy is strict/, 'the project policy (strict) applies');
+  const own = await collect(await start({ ...bare, attributes: { ...bare.attributes, 'ssh-host-key-policy': 'accept-new' } }));
+  t.same([own.exit.exitCode, own.stdout], [0, 'root\n'], 'a node attribute wins over the project; key and user from the project');
 });
 
 t.test('ssh-send-env passes the step environment (server must AcceptEnv)', async (t) => {

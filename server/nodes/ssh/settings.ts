@@ -9,6 +9,41 @@ import { expandKeyPath, normalizeKeyPath } from '../../keys/paths.js';
 import type { NodeEntry } from '../node-executor.js';
 import { HOST_KEY_POLICIES, type HostKeyPolicy } from './host-keys.js';
 
+/** Settings a project may set for all its nodes (PUT /api/v1/projects/P/ssh/settings). */
+export const PROJECT_SETTINGS = Object.freeze([
+  'username',
+  'ssh-authentication',
+  'ssh-key-storage-path',
+  'ssh-key-passphrase-storage-path',
+  'ssh-password-storage-path',
+  'ssh-connect-timeout',
+  'ssh-command-timeout',
+  'ssh-host-key-policy',
+  'ssh-send-env',
+  'file-copy-destination-dir',
+] as const);
+
+/** Check a project's settings once, when they are set (the same rules as resolveTarget applies at run time). */
+export function validateProjectSettings(input: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (!(PROJECT_SETTINGS as readonly string[]).includes(k)) {
+      throw new TandemError('validation_failed', `unknown SSH setting ${JSON.stringify(k)} (known: ${PROJECT_SETTINGS.join(', ')})`, { field: k });
+    }
+    if (typeof v !== 'string') throw new TandemError('validation_failed', `${k} must be a string`, { field: k });
+    out[k] = v;
+  }
+  // Resolve a sample node that sets nothing itself: every project value is then checked as it will be used.
+  // Credentials may well be left to the nodes: a stand-in path then takes their place for the check.
+  const check = { ...out };
+  if (!check['ssh-key-storage-path'] && !check['ssh-password-storage-path']) {
+    check[check['ssh-authentication'] === 'password' ? 'ssh-password-storage-path' : 'ssh-key-storage-path'] = 'keys/node-sets-it';
+  }
+  const sample: NodeEntry = { name: '(project default)', tags: [], attributes: { hostname: 'example.invalid' } };
+  resolveTarget(sample, 'p', check, { hostKeyPolicy: 'accept-new', connectTimeout: 0 });
+  return out;
+}
+
 export interface SshDefaults {
   hostKeyPolicy: HostKeyPolicy;
   /** ms, 0 = none */
