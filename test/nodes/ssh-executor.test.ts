@@ -210,6 +210,18 @@ t.test('abort stops the remote command and closes the connection', async (t) => 
   await waitFor('the connection to close', async () => !b.processes().some((x) => /notty/.test(x.args)), 5000);
 });
 
+t.test('a node that goes away while its command runs: the step ends with the reason', async (t) => {
+  const d = await startSshd(t, { authorizedKeys: [good.publicKey] });
+  const p = await executor.start(node('d', d.hostname), shell('echo up; sleep 600'), { project: 'ops', executionId: 'lost' });
+  const ran = collect(p);
+  await waitFor('the remote sleep', async () => d.processes().some((x) => x.args === 'sleep 600'));
+  await d.stop();
+  const r = await ran;
+  t.equal(r.exit.exitCode, null);
+  t.equal(r.stdout, 'up\n');
+  t.match(r.stderr, /SSH connection to node d lost before the command ended/);
+});
+
 t.test('ssh-command-timeout stops the remote command', async (t) => {
   const r = await run(node('b', b.hostname, { 'ssh-command-timeout': '300' }), shell('sleep 600'));
   t.equal(r.exit.exitCode, null);

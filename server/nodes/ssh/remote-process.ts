@@ -86,7 +86,13 @@ export async function startRemote(o: RemoteOptions): Promise<StepProcess> {
     if (killed || isClosed) return;
     killed = true;
     o.log.info('stopping remote command', { node: o.node, reason });
-    const p = headDone ? pid : await new Promise<number | undefined>((r) => pidWaiters.push(r));
+    // The pid line comes first; a shell that never sends it (not POSIX) must not hold up the stop.
+    const p = headDone
+      ? pid
+      : await new Promise<number | undefined>((r) => {
+          pidWaiters.push(r);
+          setTimeout(() => r(undefined), o.killGraceMs).unref();
+        });
     if (p) {
       const signal = async (sig: 'TERM' | 'KILL') => {
         try {
@@ -115,9 +121,16 @@ export async function startRemote(o: RemoteOptions): Promise<StepProcess> {
   }
 
   const exited = (async (): Promise<StepExit> => {
-    await Promise.race([closed, connectionLost]);
+    const how = await Promise.race([closed.then(() => 'closed' as const), connectionLost.then(() => 'lost' as const)]);
+    if (how === 'lost' && !killed && exit.exitCode === null && !exit.signal) {
+      stderr.write(`SSH connection to node ${o.node} lost before the command ended\n`);
+    }
     if (timer) clearTimeout(timer);
-    if (!headDone) settlePid(undefined);
+    if (!headDone) {
+      // No pid line (a shell that is not POSIX): whatever it wrote is the command's own stderr.
+      settlePid(undefined);
+      if (head.length) stderr.write(head);
+    }
     try {
       await o.after({ killed });
     } catch (e) {
