@@ -10,7 +10,7 @@ import { withTransaction } from '../../sql/tx.js';
 import { validateProjectSettings } from '../../nodes/ssh/settings.js';
 import { getProjectSshSettings } from '../../nodes/ssh/sql/getProjectSshSettings.js';
 import { putProjectSshSettings } from '../../nodes/ssh/sql/putProjectSshSettings.js';
-import { readJsonObject } from '../body.js';
+import { bodyLimits, readJsonObject } from '../body.js';
 import type { AppDeps } from '../deps.js';
 import { mustGetProject } from '../lookup.js';
 
@@ -24,7 +24,7 @@ export function mountSshSettingsRoutes(router: Router, deps: AppDeps): void {
   router.put('/api/v1/projects/:project/ssh/settings', async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
     authorize(ctx, 'update', { type: 'project', project: project.name });
-    const body = await readJsonObject(ctx, deps.config.server.bodyLimit);
+    const body = await readJsonObject(ctx, bodyLimits(deps.config.server));
     const settings = validateProjectSettings((body.settings ?? body) as Record<string, unknown>);
     await withTransaction(deps.pool, async (c) => {
       await assertWritable(c);
