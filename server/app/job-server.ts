@@ -40,6 +40,7 @@ import { checkPolicies } from '../cluster/policy.js';
 import { Keyring } from '../keys/cipher.js';
 import { KeyStorage } from '../keys/key-storage.js';
 import { HostKeys } from '../nodes/ssh/host-keys.js';
+import { createSshNodeExecutor } from '../nodes/ssh/from-config.js';
 
 export interface JobServerOptions {
   config: Config;
@@ -115,8 +116,14 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     if (ownPool) await pool.end();
     throw e;
   }
-  // Node executors by kind: `local` here; others (ssh) are registered by whoever builds them (options.nodeExecutors).
-  const nodeExecutors = new Map<string, NodeExecutor>([['local', new LocalNodeExecutor(executor)]]);
+  // Key Storage and the known SSH host keys: used by the ssh node executor and served by the API.
+  const keys = new KeyStorage({ pool, keyring: Keyring.fromConfig(config.keyStorage) });
+  const hostKeys = new HostKeys(pool);
+  // Node executors by kind: `local` and `ssh` here; options.nodeExecutors adds or replaces others.
+  const nodeExecutors = new Map<string, NodeExecutor>([
+    ['local', new LocalNodeExecutor(executor)],
+    ['ssh', createSshNodeExecutor({ pool, config, log: log.child({ component: 'ssh' }), keys, hostKeys })],
+  ]);
   for (const x of o.nodeExecutors ?? []) nodeExecutors.set(x.kind, x);
   const nodeMetrics = new NodeMetrics(metrics.registry, () => nodes);
   const nodes = new NodeCatalog({
@@ -213,8 +220,6 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
   await site.start();
   metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
-  const keys = new KeyStorage({ pool, keyring: Keyring.fromConfig(config.keyStorage) });
-  const hostKeys = new HostKeys(pool);
   const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership, dispatcher, keys, hostKeys });
   http.on('request', app.callback());
   log.info('job server listening', { url, member, logStore: store.kind, scheduler: config.scheduler.enabled });

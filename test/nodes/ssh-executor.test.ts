@@ -261,9 +261,13 @@ t.test('project settings apply to nodes that do not set their own', async (t) =>
   t.same([own.exit.exitCode, own.stdout], [0, 'root\n'], 'a node attribute wins over the project; key and user from the project');
 });
 
-t.test('ssh-send-env passes the step environment (server must AcceptEnv)', async (t) => {
-  // The harness's sshd has no AcceptEnv: without ssh-send-env the variables are not sent at all.
-  const r = await run(node('a', a.hostname), { kind: 'shell', node: '', command: 'echo "[${RD_JOB_NAME-unset}]"', env: { RD_JOB_NAME: 'deploy' } });
-  t.equal(r.stdout, '[unset]\n');
-  t.ok(existsSync(a.dir));
+t.test('the step environment reaches the remote command over stdin, never on its command line', async (t) => {
+  const r = await run(node('a', a.hostname), {
+    kind: 'shell', node: '', command: 'echo "[${RD_JOB_NAME-unset}] [$SECRET_OPT]"; tr "\\0" " " < /proc/$$/cmdline; echo; cat', env: { RD_JOB_NAME: "deploy 'x' $(id)", SECRET_OPT: 'keystore-fixture-secret-opt', 'NOT-A-NAME': 'skipped' },
+  });
+  t.equal(r.exit.exitCode, 0, r.stderr);
+  const [first, cmdline, rest] = r.stdout.split('\n');
+  t.equal(first, "[deploy 'x' $(id)] [keystore-fixture-secret-opt]", 'values arrive as data');
+  t.notMatch(cmdline, /keystore-fixture-secret|deploy/, 'not in the remote command line');
+  t.equal(rest, '', 'stdin is at EOF for the command');
 });

@@ -14,6 +14,7 @@ import { PassThrough } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import type { StepExit, StepProcess } from '../../executions/executor.js';
 import type { Logger } from '../../log.js';
+import { shellQuote } from '../../executions/local-executor.js';
 
 const PID_LINE = /^TANDEM_PID=(\d+)\n/;
 /** The prefix every remote command line starts with (POSIX shells: sh, bash, dash, ksh, zsh). */
@@ -23,7 +24,10 @@ export interface RemoteOptions {
   client: Client;
   /** The whole command line after PID_PREFIX. */
   line: string;
-  env?: Record<string, string>;
+  /** The step's environment: sent as quoted `export` lines over stdin, never on the command line (see below). */
+  env: Record<string, string>;
+  /** Also as SSH env requests (ssh-send-env=true; the server must AcceptEnv them). */
+  sendEnvRequests: boolean;
   node: string;
   killGraceMs: number;
   /** 0 = none */
@@ -40,9 +44,15 @@ function execChannel(client: Client, cmd: string, env?: Record<string, string>):
 }
 
 export async function startRemote(o: RemoteOptions): Promise<StepProcess> {
-  const channel = await execChannel(o.client, PID_PREFIX + o.line, o.env);
-  // Steps get no input: EOF at once, so a command that reads stdin does not wait forever.
-  channel.end();
+  // The step's variables (RD_*, TANDEM_*, options, the values ${...} references expand to) reach the remote shell
+  // as quoted assignments read from stdin: never in the remote command line (other users see it in ps), and
+  // without needing AcceptEnv on the server. After them stdin is at EOF, so a command that reads it does not wait.
+  const exports = Object.entries(o.env)
+    .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+    .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
+    .join('');
+  const channel = await execChannel(o.client, PID_PREFIX + 'eval "$(cat)"; ' + o.line, o.sendEnvRequests ? o.env : undefined);
+  channel.end(exports);
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   channel.pipe(stdout);

@@ -85,7 +85,8 @@ export class SshNodeExecutor implements NodeExecutor {
       return await startRemote({
         client,
         line,
-        env: t.sendEnv ? cmd.env : undefined,
+        env: cmd.env,
+        sendEnvRequests: t.sendEnv,
         node: t.node,
         killGraceMs: this.o.killGraceMs,
         commandTimeoutMs: t.commandTimeout,
