@@ -392,12 +392,13 @@ ${cmds.map((c) => `      - exec: ${c}`).join('\n')}
     t.match(badFilter.body.error.message, /unterminated double quote at column 7/);
   });
 
-  await t.test('a node whose executor this server lacks fails with the reason; a job without nodefilters runs here', async (t) => {
+  await t.test('a remote node the ssh executor cannot reach fails with the reason; a job without nodefilters runs here', async (t) => {
     writeYaml('remote1:\n  hostname: remote1.example.com\n');
     await ts.api('POST', '/api/v1/projects/ops/nodes/refresh');
     const e = await run(await importYaml(`- name: remote\n  nodefilters:\n    filter: remote1\n  sequence:\n    commands:\n      - exec: 'true'\n`));
     t.equal(e.status, 'failed');
-    t.match(e.steps[0].message, /node executor "ssh" is not available on this server \(node remote1\)/);
+    // The ssh executor is registered (server/nodes/ssh/): a remote node without credentials fails that node, saying so.
+    t.match(e.steps[0].message, /node remote1: no SSH credentials: set ssh-key-storage-path or ssh-password-storage-path/);
     const here = await run(await importYaml(`- name: here\n  sequence:\n    commands:\n      - exec: echo "$RD_NODE_NAME \${node.name}"\n`));
     t.equal(here.status, 'succeeded');
     const out = (await readOutput(ts, here.id)).filter((x: any) => x.stream === 'stdout');

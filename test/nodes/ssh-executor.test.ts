@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { migrate } from '../../server/db/migrate.js';
