@@ -15,7 +15,7 @@ t.test('validation errors point at the line and column', async (t) => {
   const cases: [string, RegExp][] = [
     ['context:\n  project: ops\nfor:\n  job:\n    - allow: [read, rn]\nby:\n  group: dev\n', /^f:5:21: for\.job\[0\]\.allow\[1\]: unknown action "rn"/],
     ['context:\n  project: "ops("\nfor:\n  job:\n    - allow: read\nby:\n  group: dev\n', /^f:2:12: context\.project: not a valid regular expression/],
-    ['context:\n  project: ops\nfor:\n  jobs:\n    - allow: read\nby:\n  group: dev\n', /^f:4:3: for\.jobs: unknown key \(expected one of project, job, execution, system, token, audit, node\)/],
+    ['context:\n  project: ops\nfor:\n  jobs:\n    - allow: read\nby:\n  group: dev\n', /^f:4:3: for\.jobs: unknown key \(expected one of project, job, execution, system, token, audit, node, storage\)/],
     ['context:\n  project: ops\nfor:\n  job:\n    - equals: { name: x }\nby:\n  group: dev\n', /^f:5:7: for\.job\[0\]: a rule needs allow or deny/],
     ['context:\n  project: ops\nfor:\n  system:\n    - allow: read\nby:\n  group: dev\n', /^f:5:5: for\.system: "system" rules belong in a policy with context application: tandem/],
     ['context:\n  project: ops\nfor:\n  job:\n    - allow: read\n', /^f:1:1: document 1: missing "by"/],
