@@ -18,7 +18,12 @@ export function keyStorageChecks(cfg: Config, timeoutMs: number): Check[] {
         const client = new pg.Client({ connectionString: cfg.database.url, connectionTimeoutMillis: timeoutMs, application_name: 'tandem-config-check' });
         client.on('error', () => {});
         try {
-          await within(timeoutMs, 'database', client.connect());
+          try {
+            await within(timeoutMs, 'database', client.connect());
+          } catch {
+            // The `database` item reports why (wrong password, refused, timeout): one failure, named once.
+            return { skip: 'the database cannot be reached (see the database item)' };
+          }
           const exists = await client.query<{ t: string | null }>({ name: 'tandem.configCheck.keysTable', text: `select to_regclass('tandem.storage_keys')::text as t` });
           if (!exists.rows[0]?.t) return { skip: 'the database has no key storage table yet (tandem migrate)' };
           const state = await within(timeoutMs, 'key storage', inspectKeyStorage(client, keyring));
