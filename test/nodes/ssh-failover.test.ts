@@ -5,7 +5,8 @@
  * job with nodefilters runs on the matching nodes only, recording their host
  * keys. After `tandem failover` to b, b (same keyStorage.masterKey) runs the
  * same job over SSH with the key, node model and host keys replicated from
- * a, without recording any host key again.
+ * a, without recording any host key again. b had read the project's model
+ * while passive, before a set its sources: that cached model must not be used.
  */
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
@@ -39,6 +40,10 @@ t.test('a job with nodefilters runs over SSH on a, and on b after a switchover w
   const [web1, web2, db1] = await Promise.all([0, 1, 2].map(() => startSshd(t, { authorizedKeys: [key.publicKey] })));
 
   t.equal((await api(a, token, 'POST', '/api/v1/projects', { name: 'ops' })).status, 201);
+  // An operator looks at b's nodes while it is passive, before a's sources are set: b caches that model.
+  await waitFor('project ops replicated to b', async () => (await api(b, token, 'GET', '/api/v1/projects/ops/nodes')).status === 200, 20_000);
+  const early = await api(b, token, 'GET', '/api/v1/projects/ops/nodes');
+  t.same(early.body.nodes.map((n: any) => n.name), ['localhost'], 'b (passive) serves its model: only the local node yet');
   const stored = await api(a, token, 'POST', '/api/v1/storage/keys/project/ops/id', key.privateKey.toString('utf8'), { 'content-type': 'application/octet-stream' });
   t.equal(stored.status, 201, stored.text);
   const nodesFile = path.join(dir, 'nodes.yaml');
