@@ -22,6 +22,7 @@ import { getProjectByName } from '../sql/getProjectByName.js';
 import type { NodeEntry } from './node-executor.js';
 import { readSource, readSourceSpecs, type SourceSpec, type UrlCache } from './sources.js';
 import { getNodeSources } from './sql/getNodeSources.js';
+import { getNodeSourcesVersion } from './sql/getNodeSourcesVersion.js';
 
 /**
  * The server's own node, as Rundeck's framework node (`framework.server.name`
@@ -78,6 +79,8 @@ interface SourceMemory {
 
 interface ProjectEntry {
   model: ProjectModel | null;
+  /** Version of the stored source list the model was built from (0: none stored). */
+  version: number;
   memory: SourceMemory[];
   refreshing: Promise<ProjectModel> | null;
   /** An on-demand refresh waiting for the running one to end. */
@@ -114,10 +117,17 @@ export class NodeCatalog {
     this.timer.unref();
   }
 
-  /** The project's model: cached, or built now on first use. */
+  /**
+   * The project's model: cached, or built now on first use. A cache built from
+   * an older source list than the stored one is rebuilt first: the list may
+   * have been changed through another member, or on the other site before a
+   * switchover, and waiting for the background refresh would run jobs on the
+   * old model (e.g. "No matched nodes") for up to refreshMs.
+   */
   async get(project: string): Promise<ProjectModel> {
     const e = this.entry(project);
     e.lastUsed = Date.now();
+    if (e.model && (await getNodeSourcesVersion(this.o.pool, project)) !== e.version) return this.refresh(project);
     return e.model ?? (await (e.refreshing ?? this.refresh(project)));
   }
 
@@ -160,7 +170,7 @@ export class NodeCatalog {
   private entry(project: string): ProjectEntry {
     let e = this.projects.get(project);
     if (!e) {
-      e = { model: null, memory: [], refreshing: null, queued: null, lastUsed: Date.now() };
+      e = { model: null, version: 0, memory: [], refreshing: null, queued: null, lastUsed: Date.now() };
       this.projects.set(project, e);
     }
     return e;
@@ -224,6 +234,7 @@ export class NodeCatalog {
     const merged = new Map<string, NodeEntry>([[this.local.name, this.local]]);
     for (const m of memory) for (const n of m.nodes) merged.set(n.name, n);
     e.memory = memory;
+    e.version = stored?.version ?? 0;
     e.model = { project, nodes: [...merged.values()], sources: memory.map((m) => m.state), refreshedAt: new Date() };
     return e.model;
   }
