@@ -53,7 +53,8 @@ export function formatMembersTable(r: MembersReport): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const counts = Object.entries(r.counts).map(([s, n]) => `${n} ${s}`).join(', ');
-  const out = [line(header), ...body.map(line), `members: ${counts}; site executions ${r.siteExecutionMode === 'active' ? 'enabled' : 'DISABLED'}`];
+  const site = r.site.name === null ? '' : `; site ${r.site.name} is ${r.site.role}${r.site.role !== 'active' && r.site.activeUrl ? ` (active site: ${r.site.activeUrl})` : ''}`;
+  const out = [line(header), ...body.map(line), `members: ${counts}; site executions ${r.siteExecutionMode === 'active' ? 'enabled' : 'DISABLED'}${site}`];
   return out;
 }
 
@@ -66,7 +67,9 @@ Usage: tandem members [--json] [--database-url URL | --config FILE]
 Lists the job-server members of this site (one database): state (active,
 inactive, dead, stopped, judged on the database's clock), age of the last
 heartbeat, execution mode (enabled/disabled), running executions, load
-(running / capacity), scheduler on/off, uptime, version, tags and URL.
+(running / capacity), scheduler on/off, uptime, version, tags and URL; the
+last line names the site and its role (members of a passive site take no runs
+and fire no schedules).
 
 Flags:
   --json               one JSON document instead of the table

@@ -9,7 +9,8 @@ import { auditToDb, auditToLog, type AuditInput } from '../auth/audit.js';
 import { withSiteLocalWrite } from '../auth/sql/transaction.js';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { mayWrite, siteRole } from '../site/guard.js';
+import { mayWrite, siteRole, type SiteRole } from '../site/guard.js';
+import { getSiteRole } from '../site/sql/getSiteRole.js';
 import { listMembers, type MemberRow } from './sql/listMembers.js';
 import { getSiteExecutionMode, setMemberExecutionMode, setSiteExecutionMode } from './sql/setExecutionMode.js';
 import { MEMBER_STATES, type ExecutionMode, type MemberState } from './states.js';
@@ -30,12 +31,26 @@ export interface MemberView {
   capacity: number;
   /** running / capacity */
   load: number;
-  /** Its scheduler loop runs (and the member is alive and enabled, so it may fire). */
+  /** Its scheduler loop runs and it may fire: alive, enabled, on an active site. */
   scheduler: boolean;
   lostBy: string | null;
 }
 
+/**
+ * The site these members belong to, as its database records it: after a
+ * failover the old site's members keep heartbeating, and this is what says
+ * they are members of a passive (or fenced) site. Name null: a database
+ * never initialised as a site (a single active site).
+ */
+export interface MembersSite {
+  name: string | null;
+  role: SiteRole;
+  /** Where writes go when this site is not active (null when unknown or this one). */
+  activeUrl: string | null;
+}
+
 export interface MembersReport {
+  site: MembersSite;
   siteExecutionMode: ExecutionMode;
   counts: Record<MemberState, number>;
   members: MemberView[];
@@ -46,7 +61,7 @@ export interface Timing {
   deadAfterMs: number;
 }
 
-export function memberView(m: MemberRow, siteMode: ExecutionMode): MemberView {
+export function memberView(m: MemberRow, siteMode: ExecutionMode, role: SiteRole): MemberView {
   return {
     name: m.name,
     url: m.url,
@@ -62,7 +77,8 @@ export function memberView(m: MemberRow, siteMode: ExecutionMode): MemberView {
     runningExecutions: m.running,
     capacity: m.capacity,
     load: m.capacity > 0 ? Math.round((m.running / m.capacity) * 1000) / 1000 : 0,
-    scheduler: m.scheduler && m.state === 'active' && m.executionMode === 'active' && siteMode === 'active',
+    // A passive, fenced or draining site fires nothing, whatever its members' loops do.
+    scheduler: m.scheduler && m.state === 'active' && m.executionMode === 'active' && siteMode === 'active' && role === 'active',
     lostBy: m.lostBy,
   };
 }
@@ -74,8 +90,9 @@ export function countByState(members: readonly { state: MemberState }[]): Record
 }
 
 export async function membersReport(pool: pg.Pool, timing: Timing): Promise<MembersReport> {
-  const [rows, siteMode] = await Promise.all([listMembers(pool, timing), getSiteExecutionMode(pool)]);
-  return { siteExecutionMode: siteMode, counts: countByState(rows), members: rows.map((m) => memberView(m, siteMode)) };
+  const [rows, siteMode, siteRow] = await Promise.all([listMembers(pool, timing), getSiteExecutionMode(pool), getSiteRole(pool)]);
+  const site: MembersSite = siteRow ? { name: siteRow.name, role: siteRow.role, activeUrl: siteRow.activeUrl } : { name: null, role: 'active', activeUrl: null };
+  return { site, siteExecutionMode: siteMode, counts: countByState(rows), members: rows.map((m) => memberView(m, siteMode, site.role)) };
 }
 
 /**
