@@ -14,6 +14,8 @@ import { mountExecutionRoutes } from './routes/executions.js';
 import { mountJobRoutes } from './routes/jobs.js';
 import { mountLoginRoutes } from './routes/login.js';
 import { mountProjectRoutes } from './routes/projects.js';
+import { mountResourceRoutes } from './routes/resources.js';
+import { rundeckStorage } from './routes/storage.js';
 import { mountSystemRoutes } from './routes/system.js';
 import { pathVersion } from './version.js';
 
@@ -23,6 +25,9 @@ export function rundeckApi(deps: AppDeps): { edge: Koa.Middleware; routes: Koa.M
   mountProjectRoutes(api, deps);
   mountJobRoutes(api, deps);
   mountExecutionRoutes(api, deps);
+  mountResourceRoutes(api, deps);
+  // storage/keys/... takes any depth of path, so it is matched before the router.
+  const storage = rundeckStorage(deps);
   const apiRoutes = api.routes();
   const apiMethods = api.allowedMethods();
   const login = new Router();
@@ -33,7 +38,7 @@ export function rundeckApi(deps: AppDeps): { edge: Koa.Middleware; routes: Koa.M
     // Only numeric versions reach this router, so `/api/v1/...` never matches `/api/:version/...`.
     routes: async (ctx, next) => {
       if (pathVersion(ctx.path) === null) return loginRoutes(ctx as Parameters<typeof loginRoutes>[0], next);
-      return apiRoutes(ctx as Parameters<typeof apiRoutes>[0], () => apiMethods(ctx as Parameters<typeof apiMethods>[0], next));
+      return storage(ctx, () => apiRoutes(ctx as Parameters<typeof apiRoutes>[0], () => apiMethods(ctx as Parameters<typeof apiMethods>[0], next)));
     },
   };
 }
