@@ -246,6 +246,8 @@ t.test('Rundeck API contract', async (t) => {
     t.equal(one.body.db1.description, 'primary database');
     isRundeckError(t, await rd('GET', '/project/ops/resource/nope'), 404, 'api.error.item.doesnotexist');
     isRundeckError(t, await rd('GET', '/project/nope/resources'), 404, 'api.error.item.doesnotexist');
+    t.same(Object.keys((await rd('GET', '/project/ops/resources?format=json&filter=name:%20db1')).body), ['db1'], 'format=json');
+    isRundeckError(t, await rd('GET', '/project/ops/resources?format=yaml'), 415, 'api.error.item.unsupported-format');
   });
 
   await t.test('jobs/import: raw YAML, dupeOption, uuidOption, xmlBatch form and multipart', async (t) => {

@@ -8,6 +8,7 @@
  * `/api/v1/projects/P/nodes`.
  */
 import type Router from '@koa/router';
+import type Koa from 'koa';
 import { authorize } from '../../auth/middleware.js';
 import { TandemError } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
@@ -16,7 +17,15 @@ import type { NodeCatalog } from '../../nodes/catalog.js';
 import { compileNodeFilter } from '../../nodes/filter.js';
 import type { NodeEntry } from '../../nodes/node-executor.js';
 import { rundeckError } from '../errors.js';
-import { qlist } from '../request.js';
+import { qlist, qs } from '../request.js';
+
+/** Tandem answers resourcejson only; another `format` is refused rather than answered in JSON unasked. */
+function jsonFormatOnly(ctx: Koa.Context): void {
+  const format = qs(ctx, 'format');
+  if (format !== undefined && format !== 'json' && format !== 'resourcejson') {
+    throw rundeckError('unsupported_media_type', 'api.error.item.unsupported-format', `The format is not valid: ${format}: Tandem answers resources as json (resourcejson) only`);
+  }
+}
 
 function catalogOf(deps: AppDeps): NodeCatalog {
   if (!deps.nodes) throw new TandemError('unavailable', 'node models are not available on this server');
@@ -32,6 +41,7 @@ export function mountResourceRoutes(router: Router, deps: AppDeps): void {
   router.get('/project/:project/resources', async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
     authorize(ctx, 'read', { type: 'node', project: project.name });
+    jsonFormatOnly(ctx);
     // Rundeck accepts the filter repeated too; its parts are one filter.
     const filter = qlist(ctx, 'filter')?.join(' ') ?? '.*';
     const test = compileNodeFilter(filter);
@@ -44,6 +54,7 @@ export function mountResourceRoutes(router: Router, deps: AppDeps): void {
   router.get('/project/:project/resource/:name', async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
     authorize(ctx, 'read', { type: 'node', project: project.name });
+    jsonFormatOnly(ctx);
     const name = ctx.params.name!;
     const node = (await catalogOf(deps).get(project.name)).nodes.find((n) => n.name === name);
     if (!node) throw rundeckError('not_found', 'api.error.item.doesnotexist', `Node does not exist: ${name} in project ${project.name}`);
