@@ -19,13 +19,14 @@ import { rundeckStorage } from './routes/storage.js';
 import { mountSystemRoutes } from './routes/system.js';
 import { pathVersion } from './version.js';
 
-export function rundeckApi(deps: AppDeps): { edge: Koa.Middleware; routes: Koa.Middleware } {
+/** `heavy`: the member's one heavy-request gate (server/http/heavy-requests.ts), shared with /api/v1, on lists, exports, imports and log reads. */
+export function rundeckApi(deps: AppDeps, heavy: Koa.Middleware): { edge: Koa.Middleware; routes: Koa.Middleware } {
   const api = new Router({ prefix: '/api/:version' });
   mountSystemRoutes(api, deps);
   mountProjectRoutes(api, deps);
-  mountJobRoutes(api, deps);
-  mountExecutionRoutes(api, deps);
-  mountResourceRoutes(api, deps);
+  mountJobRoutes(api, deps, heavy);
+  mountExecutionRoutes(api, deps, heavy);
+  mountResourceRoutes(api, deps, heavy);
   // storage/keys/... takes any depth of path, so it is matched before the router.
   const storage = rundeckStorage(deps);
   const apiRoutes = api.routes();

@@ -504,6 +504,25 @@ t.test('Rundeck API contract', async (t) => {
     t.equal(denied, 5, 'every denial is in the audit trail');
   });
 
+  await t.test('what a caller may not read answers 404 as if absent, never a 403 that confirms it (as /api/v1)', async (t) => {
+    const { token } = await createToken(ts.pool, { user: 'erin', roles: ['guest'] });
+    const asErin: Rd = (m, p, o = {}) => rd(m, p, { ...o, token });
+    const exec = (await rd('GET', '/project/ops/executions?max=1')).body.executions[0].id;
+    t.same((await asErin('GET', '/projects')).body, [], 'no readable project is listed');
+    for (const [m, p] of [
+      ['GET', '/project/ops'], ['GET', '/project/ops/config'], ['DELETE', '/project/ops'], ['GET', '/project/ops/jobs'], ['GET', '/project/ops/jobs/export'],
+      ['GET', `/job/${HELLO}`], ['GET', `/job/${HELLO}/info`], ['DELETE', `/job/${HELLO}`], ['POST', `/job/${HELLO}/run`], ['POST', `/job/${HELLO}/execution/disable`],
+      ['GET', `/job/${HELLO}/executions`], ['GET', '/project/ops/executions'], ['GET', `/execution/${exec}`], ['GET', `/execution/${exec}/output`],
+      ['GET', `/execution/${exec}/state`], ['POST', `/execution/${exec}/abort`], ['DELETE', `/execution/${exec}`],
+    ] as const) {
+      const r = await asErin(m, p, m === 'POST' ? { body: {} } : {});
+      t.same([r.status, r.body?.errorCode], [404, 'api.error.item.doesnotexist'], `${m} ${p}`);
+    }
+    const bulk = await asErin('POST', '/executions/delete', { body: { ids: [exec] } });
+    t.same(bulk.body.failures.map((f: any) => f.id), [exec], 'bulk delete: a failure, not a confirmation');
+    t.equal((await rd('GET', `/execution/${exec}`)).status, 200, 'nothing was changed');
+  });
+
   await t.test('jobs/delete (bulk), per-id results', async (t) => {
     const copy = JOBS.replaceAll('7d0c9a1e-', '9d0c9a1e-').replaceAll('name: hello', 'name: hello2').replaceAll('name: sleeper', 'name: sleeper2').replaceAll('name: nightly', 'name: nightly2');
     t.equal((await rd('POST', '/project/ops/jobs/import', { body: copy, type: 'application/yaml' })).body.succeeded.length, 3);

@@ -37,8 +37,8 @@ export function resourceView(n: NodeEntry): Record<string, string> {
   return { nodename: n.name, ...n.attributes, tags: n.tags.join(', ') };
 }
 
-export function mountResourceRoutes(router: Router, deps: AppDeps): void {
-  router.get('/project/:project/resources', async (ctx) => {
+export function mountResourceRoutes(router: Router, deps: AppDeps, heavy: Koa.Middleware): void {
+  router.get('/project/:project/resources', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
     authorize(ctx, 'read', { type: 'node', project: project.name });
     jsonFormatOnly(ctx);
