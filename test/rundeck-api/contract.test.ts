@@ -130,7 +130,12 @@ t.test('Rundeck API contract', async (t) => {
     t.equal((await rd('GET', '/api/35/system/executions/status')).status, 503, 'before API 36 a passive server answers 503');
     t.equal((await rd('GET', '/system/info')).body.system.executions.executionMode, 'passive');
     t.same((await rd('POST', '/system/executions/enable')).body, { executionMode: 'active' });
-    t.same((await rd('GET', '/system/executions/status?passiveAs503=true')).body, { executionMode: 'active' });
+    // The member takes the site's mode up at its next heartbeat; the status is the mode it acts on.
+    const on = await waitFor('the member runs executions again', async () => {
+      const r = await rd('GET', '/system/executions/status?passiveAs503=true');
+      return r.status === 200 ? r : undefined;
+    });
+    t.same(on.body, { executionMode: 'active' });
     const audit = await ts.pool.query(`select event, target from tandem.audit_events where event like 'cluster.executions.%' order by at`);
     t.same(audit.rows.map((r) => [r.event, r.target]), [
       ['cluster.executions.enabled', 'site'], ['cluster.executions.disabled', 'site'], ['cluster.executions.enabled', 'site'],
@@ -482,7 +487,12 @@ t.test('Rundeck API contract', async (t) => {
     t.equal((await rd('GET', '/storage/keys/project/ops')).status, 200, 'key storage reads are served');
     t.equal((await rd('GET', '/project/ops/resources')).status, 200, 'resources are served');
     await ts.pool.query(`delete from tandem_site.site`);
-    t.equal((await rd('GET', '/system/executions/status')).body.executionMode, 'active', 'active again');
+    // Active again once the member's next heartbeat has taken up the site's mode (disabled and enabled above).
+    await waitFor('active again', async () => (await rd('GET', '/system/executions/status')).body.executionMode === 'active');
+    // The site monitor may have made the pool's sessions read-only while passive; it aligns them once its next check
+    // sees the site active (until then even bookkeeping writes, the audit rows the next test counts, are skipped).
+    // /health/active answers 200 only once the monitor has confirmed that.
+    await waitFor('the site monitor sees the site active', async () => (await fetch(`${ts.url}/health/active`)).status === 200);
   });
 
   await t.test('the same ACL: a "user" token reads and runs, and is refused changes with 403 api.error.item.unauthorized (audited)', async (t) => {

@@ -26,7 +26,9 @@ import { MAX_API_VERSION } from '../version.js';
 type ExecutionMode = 'active' | 'passive';
 
 async function executionMode(deps: AppDeps): Promise<ExecutionMode> {
-  if (!deps.engine.isAccepting || (deps.membership?.memberExecutionMode ?? 'active') !== 'active') return 'passive';
+  // executionsEnabled: this member's and the site's mode as of its last heartbeat, what its dispatcher acts on;
+  // the site's mode is also read now, so that a disable shows at once (an enable shows from the next heartbeat).
+  if (!deps.engine.isAccepting || !(deps.membership?.executionsEnabled ?? true)) return 'passive';
   const [role, site] = await Promise.all([siteRole(deps.pool), getSiteExecutionMode(deps.pool)]);
   return role === 'active' && site === 'active' ? 'active' : 'passive';
 }
