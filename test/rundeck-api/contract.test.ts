@@ -459,6 +459,28 @@ t.test('Rundeck API contract', async (t) => {
     t.equal((await rd('GET', `/job/${HELLO}/executions`)).body.paging.total, 0);
   });
 
+  // Before the passive-site test: while a site is passive its bookkeeping writes (these audit rows among them) are
+  // skipped (server/auth/site-writes.ts), and a pooled session made read-only then can outlive the return to active by
+  // a moment: its bookkeeping write is skipped too (a known gap, not what this test is about).
+  await t.test('the same ACL: a "user" token reads and runs, and is refused changes with 403 api.error.item.unauthorized (audited)', async (t) => {
+    const { token } = await createToken(ts.pool, { user: 'carol', roles: ['user'] });
+    const asCarol: Rd = (m, p, o = {}) => rd(m, p, { ...o, token });
+    t.equal((await asCarol('GET', '/projects')).status, 200);
+    t.equal((await asCarol('GET', `/job/${HELLO}/info`)).status, 200);
+    isRundeckError(t, await asCarol('POST', '/projects', { body: { name: 'carols' } }), 403, 'api.error.item.unauthorized');
+    isRundeckError(t, await asCarol('DELETE', `/job/${HELLO}`), 403, 'api.error.item.unauthorized');
+    const reimport = await asCarol('POST', '/project/ops/jobs/import?dupeOption=update', { body: JOBS, type: 'application/yaml' });
+    isRundeckError(t, reimport, 403, 'api.error.item.unauthorized');
+    isRundeckError(t, await asCarol('POST', `/job/${HELLO}/execution/disable`), 403, 'api.error.item.unauthorized');
+    isRundeckError(t, await asCarol('GET', '/system/executions/status').then(() => asCarol('POST', '/system/executions/enable')), 403, 'api.error.item.unauthorized');
+    // authorize() writes a denial in the background (it is synchronous): wait for the rows.
+    const denied = await waitFor('5 denials in the audit trail', async () => {
+      const r = await ts.pool.query(`select count(*)::int as n from tandem.audit_events where event = 'acl.denied' and username = 'carol'`);
+      return r.rows[0].n >= 5 ? r.rows[0].n : undefined;
+    });
+    t.equal(denied, 5, 'every denial is in the audit trail');
+  });
+
   await t.test('a passive site answers reads and refuses writes in Rundeck shape; execution mode passive (passiveAs503)', async (t) => {
     const kept = (await rd('POST', `/job/${HELLO}/run`, { body: { options: { who: 'before' } } })).body.id;
     await follow(rd, kept);
@@ -493,25 +515,6 @@ t.test('Rundeck API contract', async (t) => {
     // sees the site active (until then even bookkeeping writes, the audit rows the next test counts, are skipped).
     // /health/active answers 200 only once the monitor has confirmed that.
     await waitFor('the site monitor sees the site active', async () => (await fetch(`${ts.url}/health/active`)).status === 200);
-  });
-
-  await t.test('the same ACL: a "user" token reads and runs, and is refused changes with 403 api.error.item.unauthorized (audited)', async (t) => {
-    const { token } = await createToken(ts.pool, { user: 'carol', roles: ['user'] });
-    const asCarol: Rd = (m, p, o = {}) => rd(m, p, { ...o, token });
-    t.equal((await asCarol('GET', '/projects')).status, 200);
-    t.equal((await asCarol('GET', `/job/${HELLO}/info`)).status, 200);
-    isRundeckError(t, await asCarol('POST', '/projects', { body: { name: 'carols' } }), 403, 'api.error.item.unauthorized');
-    isRundeckError(t, await asCarol('DELETE', `/job/${HELLO}`), 403, 'api.error.item.unauthorized');
-    const reimport = await asCarol('POST', '/project/ops/jobs/import?dupeOption=update', { body: JOBS, type: 'application/yaml' });
-    isRundeckError(t, reimport, 403, 'api.error.item.unauthorized');
-    isRundeckError(t, await asCarol('POST', `/job/${HELLO}/execution/disable`), 403, 'api.error.item.unauthorized');
-    isRundeckError(t, await asCarol('GET', '/system/executions/status').then(() => asCarol('POST', '/system/executions/enable')), 403, 'api.error.item.unauthorized');
-    // authorize() writes a denial in the background (it is synchronous): wait for the rows.
-    const denied = await waitFor('5 denials in the audit trail', async () => {
-      const r = await ts.pool.query(`select count(*)::int as n from tandem.audit_events where event = 'acl.denied' and username = 'carol'`);
-      return r.rows[0].n >= 5 ? r.rows[0].n : undefined;
-    });
-    t.equal(denied, 5, 'every denial is in the audit trail');
   });
 
   await t.test('what a caller may not read answers 404 as if absent, never a 403 that confirms it (as /api/v1)', async (t) => {
