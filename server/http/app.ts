@@ -31,7 +31,9 @@ export function createApp(deps: AppDeps): Koa {
   // Outermost: times every request with its final status and gives it a request id.
   if (deps.metrics) app.use(deps.metrics.http.middleware(deps.log.child({ component: 'http' })));
   // Rundeck's API (/api/N/...): checks the version and maps its credentials before, and its error shape after, everything below.
-  const rundeck = rundeckApi(deps);
+  // One cap per member on lists, exports, imports and log reads (429 with Retry-After beyond it), for both APIs.
+  const heavy = heavyRequestGate(deps.config.server.maxHeavyRequests).middleware;
+  const rundeck = rundeckApi(deps, heavy);
   app.use(rundeck.edge);
   app.use(errorMiddleware(deps.log.child({ component: 'http' })));
   app.use(securityHeaders());
@@ -48,8 +50,6 @@ export function createApp(deps: AppDeps): Koa {
   const api = new Router();
   mountSystemRoutes(api, deps);
   mountClusterRoutes(api, deps);
-  // One cap per member on lists, exports, imports and log reads (429 with Retry-After beyond it).
-  const heavy = heavyRequestGate(deps.config.server.maxHeavyRequests).middleware;
   mountProjectRoutes(api, deps);
   mountJobRoutes(api, deps, heavy);
   mountExecutionRoutes(api, deps, heavy);

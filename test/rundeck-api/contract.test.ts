@@ -6,7 +6,8 @@
  * output tailing, import options, abort).
  */
 import t, { type Test } from 'tap';
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ensureLocalUser } from '../../server/auth/local/bootstrap.js';
@@ -14,6 +15,7 @@ import { createToken } from '../../server/auth/tokens.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { startTestServer, waitFor } from '../server/helpers.js';
+import { MASTER_KEY_1, PASSWORD } from '../keys/fixtures.js';
 import { rundeckClient, type Rd } from './helpers.js';
 import { mismatches, shapeOf } from './shape.js';
 
@@ -56,7 +58,7 @@ t.test('Rundeck API contract', async (t) => {
   const dir = await tempDir(t, 'rdapi-users');
   const usersFile = path.join(dir, 'users.yaml');
   const alice = await ensureLocalUser(usersFile, 'alice', ['admin']);
-  const ts = await startTestServer(t, pg, { overrides: { 'auth.usersFile': usersFile } });
+  const ts = await startTestServer(t, pg, { overrides: { 'auth.usersFile': usersFile, 'keyStorage.masterKey': MASTER_KEY_1 } });
   const rd = rundeckClient(ts);
 
   await t.test('API versions 14..59; others answer api.error.api-version.unsupported with the newest apiversion', async (t) => {
@@ -116,12 +118,83 @@ t.test('Rundeck API contract', async (t) => {
     const status = await rd('GET', '/system/executions/status');
     t.same([status.status, status.body], [200, { executionMode: 'active' }]);
     t.same((await rd('POST', '/system/executions/enable')).body, { executionMode: 'active' });
-    isRundeckError(t, await rd('POST', '/system/executions/disable'), 409, 'api.error.execution.conflict');
+    // disable/enable set the site's execution mode (the Cluster Manager's), audited.
+    const disabled = await rd('POST', '/system/executions/disable');
+    t.equal(disabled.status, 200);
+    hasShape(t, disabled.body, 'executionMode');
+    t.same(disabled.body, { executionMode: 'passive' });
+    t.same((await ts.api('GET', '/api/v1/system/members')).body.siteExecutionMode, 'passive', 'the same mode as /api/v1/system/members shows');
+    const off = await rd('GET', '/system/executions/status');
+    t.same([off.status, off.body], [200, { executionMode: 'passive' }], 'API 36+: 200 unless passiveAs503');
+    t.equal((await rd('GET', '/system/executions/status?passiveAs503=true')).status, 503);
+    t.equal((await rd('GET', '/api/35/system/executions/status')).status, 503, 'before API 36 a passive server answers 503');
+    t.equal((await rd('GET', '/system/info')).body.system.executions.executionMode, 'passive');
+    t.same((await rd('POST', '/system/executions/enable')).body, { executionMode: 'active' });
+    // The member takes the site's mode up at its next heartbeat; the status is the mode it acts on.
+    const on = await waitFor('the member runs executions again', async () => {
+      const r = await rd('GET', '/system/executions/status?passiveAs503=true');
+      return r.status === 200 ? r : undefined;
+    });
+    t.same(on.body, { executionMode: 'active' });
+    const audit = await ts.pool.query(`select event, target from tandem.audit_events where event like 'cluster.executions.%' order by at`);
+    t.same(audit.rows.map((r) => [r.event, r.target]), [
+      ['cluster.executions.enabled', 'site'], ['cluster.executions.disabled', 'site'], ['cluster.executions.enabled', 'site'],
+    ], 'each change is in the audit trail');
     const ping = await rd('GET', '/metrics/ping');
     t.same([ping.status, ping.text.trim()], [200, 'pong']);
     const health = await rd('GET', '/metrics/healthcheck');
     t.equal(health.status, 200);
     t.equal(health.body['dataSource.connection.time'].healthy, true);
+  });
+
+  await t.test('storage/keys: Rundeck content types and shapes; private keys and passwords never readable', async (t) => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const PRIVATE = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const PUBLIC = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHRhbmRlbS1yZGFwaS1jb250cmFjdC10ZXN0LWtleQ ops@tandem\n';
+    const base = `${ts.url}/api/47/storage/keys/project/ops`;
+    const priv = await rd('POST', '/storage/keys/project/ops/id_ed25519', { body: PRIVATE, type: 'application/octet-stream' });
+    t.equal(priv.status, 201);
+    hasShape(t, priv.body, 'storageFile', 'a created private key');
+    t.same([priv.body.path, priv.body.name, priv.body.type, priv.body.url], ['keys/project/ops/id_ed25519', 'id_ed25519', 'file', `${base}/id_ed25519`]);
+    t.same([priv.body.meta['Rundeck-key-type'], priv.body.meta['Rundeck-content-mask'], priv.body.meta['Rundeck-content-type']], ['private', 'content', 'application/octet-stream']);
+    const pw = await rd('POST', '/storage/keys/project/ops/db.password', { body: PASSWORD, type: 'application/x-rundeck-data-password' });
+    t.same([pw.status, pw.body.meta['Rundeck-data-type'], pw.body.meta['Rundeck-content-mask']], [201, 'password', 'content']);
+    const pub = await rd('POST', '/storage/keys/project/ops/id.pub', { body: PUBLIC, type: 'application/pgp-keys' });
+    t.same([pub.status, pub.body.meta['Rundeck-key-type']], [201, 'public']);
+    isRundeckError(t, await rd('POST', '/storage/keys/project/ops/id.pub', { body: PUBLIC, type: 'application/pgp-keys' }), 409, 'api.error.item.alreadyexists');
+    isRundeckError(t, await rd('PUT', '/storage/keys/project/ops/none', { body: PUBLIC, type: 'application/pgp-keys' }), 404, 'api.error.item.doesnotexist');
+    const replaced = await rd('PUT', '/storage/keys/project/ops/id.pub', { body: PUBLIC.replace('ops@', 'ci@'), type: 'application/pgp-keys' });
+    t.same([replaced.status, replaced.body.path], [200, 'keys/project/ops/id.pub']);
+
+    const dir = await rd('GET', '/storage/keys/project/ops');
+    t.equal(dir.status, 200);
+    hasShape(t, dir.body, 'storageDirectory', 'a listing');
+    t.same([dir.body.type, dir.body.path, dir.body.url], ['directory', 'keys/project/ops', base]);
+    t.same(dir.body.resources.map((r: any) => [r.name, r.type]).sort(), [['db.password', 'file'], ['id.pub', 'file'], ['id_ed25519', 'file']]);
+    for (const r of dir.body.resources) hasShape(t, r, 'storageFile', r.name);
+    const top = await rd('GET', '/storage/keys');
+    t.same(top.body.resources.map((r: any) => [r.path, r.type]), [['keys/project', 'directory']], 'a subdirectory is listed as one');
+    t.same((await rd('GET', '/storage/keys/project/ops/id_ed25519')).body.meta['Rundeck-key-type'], 'private', 'metadata (Accept: application/json)');
+
+    const pubText = await rd('GET', '/storage/keys/project/ops/id.pub', { headers: { accept: 'application/pgp-keys' } });
+    t.same([pubText.status, pubText.headers.get('content-type'), pubText.text], [200, 'application/pgp-keys', PUBLIC.replace('ops@', 'ci@')], "a public key's content");
+    for (const [name, type] of [['id_ed25519', 'application/octet-stream'], ['db.password', 'application/x-rundeck-data-password']]) {
+      const r = await rd('GET', `/storage/keys/project/ops/${name}`, { headers: { accept: type! } });
+      isRundeckError(t, r, 403, 'api.error.item.unauthorized');
+      t.notOk(r.text.includes('PRIVATE KEY') || r.text.includes(PASSWORD), `${name}: content not in the answer`);
+    }
+    const everything = [dir.text, top.text, priv.text, pw.text].join('');
+    t.notOk(everything.includes(PASSWORD) || everything.includes(PRIVATE.split('\n')[1]!), 'no answer carries a secret');
+    isRundeckError(t, await rd('GET', '/storage/keys/project/ops/nothing'), 404, 'api.error.item.doesnotexist');
+    isRundeckError(t, await rd('POST', '/storage/keys/project/ops/x', { body: 'x', type: 'text/plain' }), 415, 'api.error.item.unsupported-format');
+    isRundeckError(t, await rd('GET', '/storage/keys/project/bad%20name'), 400, /^api\.error\./);
+
+    const { token } = await createToken(ts.pool, { user: 'dave', roles: ['user'] });
+    isRundeckError(t, await rd('GET', '/storage/keys/project/ops', { token }), 403, 'api.error.item.unauthorized', 47);
+    isRundeckError(t, await rd('DELETE', '/storage/keys/project/ops/id.pub', { token }), 403, 'api.error.item.unauthorized');
+    t.equal((await rd('DELETE', '/storage/keys/project/ops/id.pub')).status, 204);
+    isRundeckError(t, await rd('DELETE', '/storage/keys/project/ops/id.pub'), 404, 'api.error.item.doesnotexist');
+    t.equal((await ts.api('GET', '/api/v1/storage/keys/project/ops/db.password')).body.url, `${ts.url}/api/v1/storage/keys/project/ops/db.password`, "Tandem's own storage API keeps its URLs");
   });
 
   await t.test('projects', async (t) => {
@@ -140,6 +213,46 @@ t.test('Rundeck API contract', async (t) => {
     t.equal((await rd('POST', '/projects', { body: { name: 'scratch' } })).status, 201);
     t.equal((await rd('DELETE', '/project/scratch')).status, 204);
     isRundeckError(t, await rd('DELETE', '/project/scratch'), 404, 'api.error.item.doesnotexist');
+  });
+
+  await t.test('project/P/resources and resource/NAME: the node model as Rundeck resourcejson, filter', async (t) => {
+    const nodesDir = await tempDir(t, 'rdapi-nodes');
+    const file = path.join(nodesDir, 'nodes.yaml');
+    writeFileSync(file, [
+      'web1: { hostname: web1.example.org, username: deploy, osFamily: unix, tags: [web, prod], rack: r1 }',
+      'web2: { hostname: "web2.example.org:2222", username: deploy, osFamily: unix, tags: "web, staging" }',
+      'db1: { hostname: db1.example.org, osFamily: unix, tags: [db, prod], description: primary database }',
+      '',
+    ].join('\n'));
+    t.equal((await ts.api('PUT', '/api/v1/projects/ops/sources', { sources: [{ type: 'file', file }] })).status, 200);
+
+    const all = await rd('GET', '/project/ops/resources');
+    t.equal(all.status, 200);
+    t.same(Object.keys(all.body).sort(), ['db1', 'localhost', 'web1', 'web2'], 'a map name → node, the server node included');
+    for (const [name, node] of Object.entries(all.body)) {
+      hasShape(t, node, 'resource', name);
+      t.equal((node as any).nodename, name);
+    }
+    t.same(all.body.web1, { nodename: 'web1', hostname: 'web1.example.org', username: 'deploy', osFamily: 'unix', rack: 'r1', tags: 'web, prod' }, 'every attribute, tags as one string');
+    t.equal(all.body.web2.hostname, 'web2.example.org:2222');
+
+    const names = async (filter: string) => Object.keys((await rd('GET', `/project/ops/resources?filter=${encodeURIComponent(filter)}`)).body).sort();
+    t.same(await names('tags: prod'), ['db1', 'web1']);
+    t.same(await names('tags: web+prod'), ['web1'], 'tag AND');
+    t.same(await names('name: web.*'), ['web1', 'web2']);
+    t.same(await names('tags: web !name: web2'), ['web1'], 'exclusion');
+    t.same(await names('rack: r1'), ['web1'], 'any attribute');
+    t.same(await names('tags: none'), [], 'no match: an empty map');
+    isRundeckError(t, await rd('GET', `/project/ops/resources?filter=${encodeURIComponent('name: /(/')}`), 400, /^api\.error\./);
+
+    const one = await rd('GET', '/project/ops/resource/db1');
+    t.same([one.status, Object.keys(one.body)], [200, ['db1']]);
+    hasShape(t, one.body.db1, 'resource');
+    t.equal(one.body.db1.description, 'primary database');
+    isRundeckError(t, await rd('GET', '/project/ops/resource/nope'), 404, 'api.error.item.doesnotexist');
+    isRundeckError(t, await rd('GET', '/project/nope/resources'), 404, 'api.error.item.doesnotexist');
+    t.same(Object.keys((await rd('GET', '/project/ops/resources?format=json&filter=name:%20db1')).body), ['db1'], 'format=json');
+    isRundeckError(t, await rd('GET', '/project/ops/resources?format=yaml'), 415, 'api.error.item.unsupported-format');
   });
 
   await t.test('jobs/import: raw YAML, dupeOption, uuidOption, xmlBatch form and multipart', async (t) => {
@@ -346,6 +459,28 @@ t.test('Rundeck API contract', async (t) => {
     t.equal((await rd('GET', `/job/${HELLO}/executions`)).body.paging.total, 0);
   });
 
+  // Before the passive-site test: while a site is passive its bookkeeping writes (these audit rows among them) are
+  // skipped (server/auth/site-writes.ts), and a pooled session made read-only then can outlive the return to active by
+  // a moment: its bookkeeping write is skipped too (a known gap, not what this test is about).
+  await t.test('the same ACL: a "user" token reads and runs, and is refused changes with 403 api.error.item.unauthorized (audited)', async (t) => {
+    const { token } = await createToken(ts.pool, { user: 'carol', roles: ['user'] });
+    const asCarol: Rd = (m, p, o = {}) => rd(m, p, { ...o, token });
+    t.equal((await asCarol('GET', '/projects')).status, 200);
+    t.equal((await asCarol('GET', `/job/${HELLO}/info`)).status, 200);
+    isRundeckError(t, await asCarol('POST', '/projects', { body: { name: 'carols' } }), 403, 'api.error.item.unauthorized');
+    isRundeckError(t, await asCarol('DELETE', `/job/${HELLO}`), 403, 'api.error.item.unauthorized');
+    const reimport = await asCarol('POST', '/project/ops/jobs/import?dupeOption=update', { body: JOBS, type: 'application/yaml' });
+    isRundeckError(t, reimport, 403, 'api.error.item.unauthorized');
+    isRundeckError(t, await asCarol('POST', `/job/${HELLO}/execution/disable`), 403, 'api.error.item.unauthorized');
+    isRundeckError(t, await asCarol('GET', '/system/executions/status').then(() => asCarol('POST', '/system/executions/enable')), 403, 'api.error.item.unauthorized');
+    // authorize() writes a denial in the background (it is synchronous): wait for the rows.
+    const denied = await waitFor('5 denials in the audit trail', async () => {
+      const r = await ts.pool.query(`select count(*)::int as n from tandem.audit_events where event = 'acl.denied' and username = 'carol'`);
+      return r.rows[0].n >= 5 ? r.rows[0].n : undefined;
+    });
+    t.equal(denied, 5, 'every denial is in the audit trail');
+  });
+
   await t.test('a passive site answers reads and refuses writes in Rundeck shape; execution mode passive (passiveAs503)', async (t) => {
     const kept = (await rd('POST', `/job/${HELLO}/run`, { body: { options: { who: 'before' } } })).body.id;
     await follow(rd, kept);
@@ -366,28 +501,39 @@ t.test('Rundeck API contract', async (t) => {
     t.same([status.status, status.body], [200, { executionMode: 'passive' }], 'API 36+: 200 unless passiveAs503');
     t.same((await rd('GET', '/system/executions/status?passiveAs503=true')).status, 503);
     t.same((await rd('GET', '/api/35/system/executions/status')).status, 503, 'before API 36 a passive server answers 503');
+    // The site's execution mode is site-local: it can be set on a passive site (to prepare a failover); the role still rules.
     t.same((await rd('POST', '/system/executions/disable')).body, { executionMode: 'passive' });
+    t.same((await rd('POST', '/system/executions/enable')).body, { executionMode: 'active' });
+    t.equal((await rd('GET', '/system/executions/status')).body.executionMode, 'passive', 'still passive: the site is');
+    isRundeckError(t, await rd('POST', '/storage/keys/project/ops/late', { body: 'x', type: 'application/x-rundeck-data-password' }), 503, 'api.error.execution.failed');
+    t.equal((await rd('GET', '/storage/keys/project/ops')).status, 200, 'key storage reads are served');
+    t.equal((await rd('GET', '/project/ops/resources')).status, 200, 'resources are served');
     await ts.pool.query(`delete from tandem_site.site`);
-    t.equal((await rd('GET', '/system/executions/status')).body.executionMode, 'active', 'active again');
+    // Active again once the member's next heartbeat has taken up the site's mode (disabled and enabled above).
+    await waitFor('active again', async () => (await rd('GET', '/system/executions/status')).body.executionMode === 'active');
+    // The site monitor may have made the pool's sessions read-only while passive; it aligns them once its next check
+    // sees the site active (until then even bookkeeping writes, the audit rows the next test counts, are skipped).
+    // /health/active answers 200 only once the monitor has confirmed that.
+    await waitFor('the site monitor sees the site active', async () => (await fetch(`${ts.url}/health/active`)).status === 200);
   });
 
-  await t.test('the same ACL: a "user" token reads and runs, and is refused changes with 403 api.error.item.unauthorized (audited)', async (t) => {
-    const { token } = await createToken(ts.pool, { user: 'carol', roles: ['user'] });
-    const asCarol: Rd = (m, p, o = {}) => rd(m, p, { ...o, token });
-    t.equal((await asCarol('GET', '/projects')).status, 200);
-    t.equal((await asCarol('GET', `/job/${HELLO}/info`)).status, 200);
-    isRundeckError(t, await asCarol('POST', '/projects', { body: { name: 'carols' } }), 403, 'api.error.item.unauthorized');
-    isRundeckError(t, await asCarol('DELETE', `/job/${HELLO}`), 403, 'api.error.item.unauthorized');
-    const reimport = await asCarol('POST', '/project/ops/jobs/import?dupeOption=update', { body: JOBS, type: 'application/yaml' });
-    isRundeckError(t, reimport, 403, 'api.error.item.unauthorized');
-    isRundeckError(t, await asCarol('POST', `/job/${HELLO}/execution/disable`), 403, 'api.error.item.unauthorized');
-    isRundeckError(t, await asCarol('GET', '/system/executions/status').then(() => asCarol('POST', '/system/executions/enable')), 403, 'api.error.item.unauthorized');
-    // authorize() writes a denial in the background (it is synchronous): wait for the rows.
-    const denied = await waitFor('5 denials in the audit trail', async () => {
-      const r = await ts.pool.query(`select count(*)::int as n from tandem.audit_events where event = 'acl.denied' and username = 'carol'`);
-      return r.rows[0].n >= 5 ? r.rows[0].n : undefined;
-    });
-    t.equal(denied, 5, 'every denial is in the audit trail');
+  await t.test('what a caller may not read answers 404 as if absent, never a 403 that confirms it (as /api/v1)', async (t) => {
+    const { token } = await createToken(ts.pool, { user: 'erin', roles: ['guest'] });
+    const asErin: Rd = (m, p, o = {}) => rd(m, p, { ...o, token });
+    const exec = (await rd('GET', '/project/ops/executions?max=1')).body.executions[0].id;
+    t.same((await asErin('GET', '/projects')).body, [], 'no readable project is listed');
+    for (const [m, p] of [
+      ['GET', '/project/ops'], ['GET', '/project/ops/config'], ['DELETE', '/project/ops'], ['GET', '/project/ops/jobs'], ['GET', '/project/ops/jobs/export'],
+      ['GET', `/job/${HELLO}`], ['GET', `/job/${HELLO}/info`], ['DELETE', `/job/${HELLO}`], ['POST', `/job/${HELLO}/run`], ['POST', `/job/${HELLO}/execution/disable`],
+      ['GET', `/job/${HELLO}/executions`], ['GET', '/project/ops/executions'], ['GET', `/execution/${exec}`], ['GET', `/execution/${exec}/output`],
+      ['GET', `/execution/${exec}/state`], ['POST', `/execution/${exec}/abort`], ['DELETE', `/execution/${exec}`],
+    ] as const) {
+      const r = await asErin(m, p, m === 'POST' ? { body: {} } : {});
+      t.same([r.status, r.body?.errorCode], [404, 'api.error.item.doesnotexist'], `${m} ${p}`);
+    }
+    const bulk = await asErin('POST', '/executions/delete', { body: { ids: [exec] } });
+    t.same(bulk.body.failures.map((f: any) => f.id), [exec], 'bulk delete: a failure, not a confirmation');
+    t.equal((await rd('GET', `/execution/${exec}`)).status, 200, 'nothing was changed');
   });
 
   await t.test('jobs/delete (bulk), per-id results', async (t) => {

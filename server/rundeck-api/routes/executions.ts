@@ -7,11 +7,11 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { recordAudit } from '../../auth/audit.js';
-import { authorize } from '../../auth/middleware.js';
+import { authorizeNamed } from '../../auth/middleware.js';
 import { authState, requirePrincipal, requireService } from '../../auth/principal.js';
 import { TandemError, isTandemError } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
-import { jobResource, mustGetExecution, mustGetJob, mustGetProject } from '../../http/lookup.js';
+import { executionNotFound, jobNotFound, jobResource, mustGetExecution, mustGetJob, mustGetProject, projectNotFound } from '../../http/lookup.js';
 import { isUuid } from '../../http/params.js';
 import { abortExecution, runJob } from '../../http/run-job.js';
 import { readExecutionLog } from '../../logs/read-execution-log.js';
@@ -189,10 +189,10 @@ function compact(entries: ReturnType<typeof outputEntry>[]): unknown[] {
 
 const MAX_READ = 16 * 1024 * 1024;
 
-export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
+export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.Middleware): void {
   const run = async (ctx: Koa.Context) => {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
-    authorize(ctx, 'run', { type: 'job', ...jobResource(job) });
+    authorizeNamed(ctx, 'run', { type: 'job', ...jobResource(job) }, () => jobNotFound(job.id));
     const body = objectBody(await readBody(ctx, deps));
     const r = runOptions(ctx, body);
     const caller = requirePrincipal(ctx);
@@ -208,9 +208,9 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
   router.post('/job/:id/run', run);
   router.post('/job/:id/executions', run);
 
-  router.get('/job/:id/executions', async (ctx) => {
+  router.get('/job/:id/executions', heavy, async (ctx) => {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
-    authorize(ctx, 'read', { type: 'execution', ...jobResource(job) });
+    authorizeNamed(ctx, 'read', { type: 'execution', ...jobResource(job) }, () => jobNotFound(job.id));
     const q = executionQuery(ctx, job.projectId);
     const max = qint(ctx, 'max', 1000, 1, 10_000);
     const offset = qint(ctx, 'offset', 0, 0, 10_000_000);
@@ -218,9 +218,9 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     ctx.body = pagedExecutions(links(ctx, deps), rows, { total, offset, max });
   });
 
-  router.get('/project/:project/executions', async (ctx) => {
+  router.get('/project/:project/executions', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorize(ctx, 'read', { type: 'execution', project: project.name });
+    authorizeNamed(ctx, 'read', { type: 'execution', project: project.name }, () => projectNotFound(project.name));
     const max = qint(ctx, 'max', 20, 1, 10_000);
     const offset = qint(ctx, 'offset', 0, 0, 10_000_000);
     if (qbool(ctx, 'adhoc') === true) {
@@ -232,10 +232,10 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
     ctx.body = pagedExecutions(links(ctx, deps), rows, { total, offset, max });
   });
 
-  router.get('/project/:project/executions/running', async (ctx) => {
+  router.get('/project/:project/executions/running', heavy, async (ctx) => {
     const name = ctx.params.project!;
     const project = name === '*' ? null : await mustGetProject(deps.pool, name);
-    if (project) authorize(ctx, 'read', { type: 'execution', project: project.name });
+    if (project) authorizeNamed(ctx, 'read', { type: 'execution', project: project.name }, () => projectNotFound(project.name));
     const max = qint(ctx, 'max', 20, 1, 10_000);
     const offset = qint(ctx, 'offset', 0, 0, 10_000_000);
     const jobId = qs(ctx, 'jobIdFilter');
@@ -253,20 +253,20 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
 
   router.get('/execution/:id', async (ctx) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
-    authorize(ctx, 'read', executionResource(e));
+    authorizeNamed(ctx, 'read', executionResource(e), () => executionNotFound(e.id));
     ctx.body = executionView(links(ctx, deps), e, await listStepResults(deps.pool, e.id));
   });
 
   router.get('/execution/:id/state', async (ctx) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
-    authorize(ctx, 'read', executionResource(e));
+    authorizeNamed(ctx, 'read', executionResource(e), () => executionNotFound(e.id));
     ctx.body = stateView(e, await listStepResults(deps.pool, e.id), e.member ?? deps.engine.member);
   });
 
   /** `output`, or only one node's and/or one step's lines (`output/node/N`, `output/step/S`, `output/node/N/step/S`). */
   const output = async (ctx: Koa.Context) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
-    authorize(ctx, 'read', executionResource(e));
+    authorizeNamed(ctx, 'read', executionResource(e), () => executionNotFound(e.id));
     let offset = qint(ctx, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const maxlines = qint(ctx, 'maxlines', 0, 0, 1_000_000);
     const lastlines = qint(ctx, 'lastlines', 0, 0, 1_000_000);
@@ -334,17 +334,17 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
       entries: compacted ? compact(shaped) : shaped,
     };
   };
-  router.get('/execution/:id/output', output);
+  router.get('/execution/:id/output', heavy, output);
   // Rundeck's format by URL extension (API docs, "Output Format Using the URL").
-  router.get('/execution/:id/output.json', output);
-  router.get('/execution/:id/output.text', output);
-  router.get('/execution/:id/output/node/:node', output);
-  router.get('/execution/:id/output/step/*step', output);
-  router.get('/execution/:id/output/node/:node/step/*step', output);
+  router.get('/execution/:id/output.json', heavy, output);
+  router.get('/execution/:id/output.text', heavy, output);
+  router.get('/execution/:id/output/node/:node', heavy, output);
+  router.get('/execution/:id/output/step/*step', heavy, output);
+  router.get('/execution/:id/output/node/:node/step/*step', heavy, output);
 
   const abort = async (ctx: Koa.Context) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
-    authorize(ctx, 'kill', executionResource(e));
+    authorizeNamed(ctx, 'kill', executionResource(e), () => executionNotFound(e.id));
     const user = requirePrincipal(ctx).user;
     let after: ExecutionRow;
     let abortStatus: 'pending' | 'aborted' | 'failed';
@@ -381,7 +381,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
 
   router.delete('/execution/:id', async (ctx) => {
     const e = await mustGetExecution(deps.pool, ctx.params.id!);
-    authorize(ctx, 'delete', executionResource(e));
+    authorizeNamed(ctx, 'delete', executionResource(e), () => executionNotFound(e.id));
     const outcome = await withTransaction(deps.pool, async (c) => {
       await assertWritable(c);
       return deleteExecution(c, e.id);
@@ -394,7 +394,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
   /** Delete every ended execution of a job (Rundeck: "Delete all Executions for a Job"); running ones are reported as failures. */
   router.delete('/job/:id/executions', async (ctx) => {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
-    authorize(ctx, 'delete', { type: 'execution', ...jobResource(job) });
+    authorizeNamed(ctx, 'delete', { type: 'execution', ...jobResource(job) }, () => jobNotFound(job.id));
     const failures: { id: string; message: string }[] = [];
     let successCount = 0;
     let requestCount = 0;
@@ -433,7 +433,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps): void {
         continue;
       }
       try {
-        authorize(ctx, 'delete', executionResource(e));
+        authorizeNamed(ctx, 'delete', executionResource(e), () => executionNotFound(e.id));
         const outcome = await withTransaction(deps.pool, async (c) => {
           await assertWritable(c);
           return deleteExecution(c, e.id);

@@ -4,14 +4,14 @@
  */
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { authorize } from '../../auth/middleware.js';
+import { authorize, authorizeNamed } from '../../auth/middleware.js';
 import { requirePrincipal, requireService } from '../../auth/principal.js';
 import { importJobs } from '../../app/job-import.js';
 import { TandemError, isTandemError } from '../../errors.js';
 import { bodyLimits, readText } from '../../http/body.js';
 import { checkJsonShape, checkYamlShape } from '../../http/document-shape.js';
 import type { AppDeps } from '../../http/deps.js';
-import { jobResource, mustGetJob, mustGetProject } from '../../http/lookup.js';
+import { jobNotFound, jobResource, mustGetJob, mustGetProject, projectNotFound } from '../../http/lookup.js';
 import type { JobDefinition } from '../../jobs/definition.js';
 import { exportJobs, parseJobs, type JobFormat } from '../../jobs/rundeck-format.js';
 import { hideSecureDefaults } from '../../jobs/secure-defaults.js';
@@ -134,10 +134,10 @@ function option<T extends string>(ctx: Koa.Context, name: string, values: readon
   return v as T;
 }
 
-export function mountJobRoutes(router: Router, deps: AppDeps): void {
-  router.get('/project/:project/jobs', async (ctx) => {
+export function mountJobRoutes(router: Router, deps: AppDeps, heavy: Koa.Middleware): void {
+  router.get('/project/:project/jobs', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorize(ctx, 'read', { type: 'project', project: project.name });
+    authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
     const keep = jobFilter(ctx);
     const offset = qint(ctx, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
     const max = qint(ctx, 'max', -1, -1, Number.MAX_SAFE_INTEGER);
@@ -146,17 +146,17 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
     ctx.body = jobs.slice(offset, max >= 0 ? offset + max : undefined).map((j) => jobView(l, j));
   });
 
-  router.get('/project/:project/jobs/export', async (ctx) => {
+  router.get('/project/:project/jobs/export', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorize(ctx, 'read', { type: 'project', project: project.name });
+    authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
     const format = exportFormat(ctx);
     const jobs = readableJobs(ctx, (await listJobs(deps.pool, project.id)).filter(jobFilter(ctx)));
     send(ctx, jobs.map((j) => exportable(ctx, j)), format);
   });
 
-  router.post('/project/:project/jobs/import', async (ctx) => {
+  router.post('/project/:project/jobs/import', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorize(ctx, 'read', { type: 'project', project: project.name });
+    authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
     const dupe = option<DupeOption>(ctx, 'dupeOption', ['create', 'update', 'skip'], 'create');
     const uuids = option(ctx, 'uuidOption', ['preserve', 'remove'] as const, 'preserve');
     const doc = await importDocument(ctx, deps);
@@ -204,15 +204,15 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
     ctx.body = { succeeded, failed, skipped };
   });
 
-  router.get('/job/:id', async (ctx) => {
+  router.get('/job/:id', heavy, async (ctx) => {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
-    authorize(ctx, 'read', { type: 'job', ...jobResource(job) });
+    authorizeNamed(ctx, 'read', { type: 'job', ...jobResource(job) }, () => jobNotFound(job.id));
     send(ctx, [exportable(ctx, job)], exportFormat(ctx));
   });
 
   router.delete('/job/:id', async (ctx) => {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
-    authorize(ctx, 'delete', { type: 'job', ...jobResource(job) });
+    authorizeNamed(ctx, 'delete', { type: 'job', ...jobResource(job) }, () => jobNotFound(job.id));
     await withTransaction(deps.pool, async (c) => {
       await assertWritable(c);
       if (!(await deleteJob(c, job.id))) throw new TandemError('not_found', `Job ID does not exist: ${job.id}`);
@@ -231,7 +231,7 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
     for (const id of ids) {
       try {
         const job = await mustGetJob(deps.pool, id);
-        authorize(ctx, 'delete', { type: 'job', ...jobResource(job) });
+        authorizeNamed(ctx, 'delete', { type: 'job', ...jobResource(job) }, () => jobNotFound(job.id));
         await withTransaction(deps.pool, async (c) => {
           await assertWritable(c);
           if (!(await deleteJob(c, job.id))) throw new TandemError('not_found', `Job ID does not exist: ${id}`);
@@ -249,7 +249,7 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
 
   router.get('/job/:id/info', async (ctx) => {
     const job = await mustGetJob(deps.pool, ctx.params.id!);
-    authorize(ctx, 'read', { type: 'job', ...jobResource(job) });
+    authorizeNamed(ctx, 'read', { type: 'job', ...jobResource(job) }, () => jobNotFound(job.id));
     ctx.body = jobView(links(ctx, deps), job, { averageDuration: await jobAverageDuration(deps.pool, job.id) });
   });
 
@@ -257,7 +257,7 @@ export function mountJobRoutes(router: Router, deps: AppDeps): void {
     for (const verb of ['enable', 'disable'] as const) {
       router.post(`/job/:id/${what}/${verb}`, async (ctx) => {
         const job = await mustGetJob(deps.pool, ctx.params.id!);
-        authorize(ctx, 'update', { type: 'job', ...jobResource(job) });
+        authorizeNamed(ctx, 'update', { type: 'job', ...jobResource(job) }, () => jobNotFound(job.id));
         if (what === 'schedule' && !job.definition.schedule) {
           throw rundeckError('bad_request', 'api.error.job.toggleSchedule.notScheduled', `Cannot toggle schedule for Job ${job.id}: not a scheduled Job`);
         }

@@ -1,10 +1,10 @@
 /** `projects`, `project/P` (GET, DELETE), `project/P/config` (GET). */
 import type Router from '@koa/router';
-import { authorize } from '../../auth/middleware.js';
+import { authorize, authorizeNamed } from '../../auth/middleware.js';
 import { requirePrincipal, requireService } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
-import { mustGetProject } from '../../http/lookup.js';
+import { mustGetProject, projectNotFound } from '../../http/lookup.js';
 import { createProject, removeProject, validProjectName } from '../../http/project-ops.js';
 import { listProjects } from '../../sql/listProjects.js';
 import { rundeckError } from '../errors.js';
@@ -41,21 +41,21 @@ export function mountProjectRoutes(router: Router, deps: AppDeps): void {
 
   router.get('/project/:project', async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorize(ctx, 'read', { type: 'project', project: project.name });
+    authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
     ctx.body = projectView(links(ctx, deps), project, { config: true });
   });
 
   router.delete('/project/:project', async (ctx) => {
     const name = ctx.params.project!;
     await mustGetProject(deps.pool, name);
-    authorize(ctx, 'delete', { type: 'project', project: name });
+    authorizeNamed(ctx, 'delete', { type: 'project', project: name }, () => projectNotFound(name));
     await removeProject(deps, name);
     ctx.status = 204;
   });
 
   router.get('/project/:project/config', async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
-    authorize(ctx, 'read', { type: 'project', project: project.name });
+    authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
     ctx.body = projectConfig(project);
   });
 }

@@ -3,19 +3,21 @@
  * `metrics/ping|healthcheck`.
  *
  * Rundeck's execution mode (active: runs jobs; passive: runs nothing) is, in
- * Tandem, the site's role: an active site runs executions, a passive (or
- * draining, fenced) site runs none, and a member that is shutting down
- * accepts none. The role changes by switchover/failover (`tandem failover
- * --to SITE`), not by this API: enable/disable answer the mode when it is
- * already the one asked for, and otherwise refuse with 409 saying how.
+ * Tandem, `active` only when all of these allow runs: the site's execution
+ * mode (server/cluster/, what enable/disable change, as `POST
+ * /api/v1/system/executions/enable|disable`), this member's execution mode,
+ * the site's role (a passive, draining or fenced site runs nothing) and the
+ * member itself (one shutting down accepts nothing).
  */
 import type Router from '@koa/router';
 import os from 'node:os';
 import { authorize } from '../../auth/middleware.js';
+import { authState, requirePrincipal } from '../../auth/principal.js';
+import { changeExecutionMode } from '../../cluster/manager.js';
+import { getSiteExecutionMode } from '../../cluster/sql/setExecutionMode.js';
 import { productVersion } from '../../app/version.js';
 import type { AppDeps } from '../../http/deps.js';
 import { siteRole } from '../../site/guard.js';
-import { rundeckError } from '../errors.js';
 import { links, qbool } from '../request.js';
 import { href } from '../urls.js';
 import { w3cDate } from '../views.js';
@@ -24,7 +26,11 @@ import { MAX_API_VERSION } from '../version.js';
 type ExecutionMode = 'active' | 'passive';
 
 async function executionMode(deps: AppDeps): Promise<ExecutionMode> {
-  return deps.engine.isAccepting && (await siteRole(deps.pool)) === 'active' ? 'active' : 'passive';
+  // executionsEnabled: this member's and the site's mode as of its last heartbeat, what its dispatcher acts on;
+  // the site's mode is also read now, so that a disable shows at once (an enable shows from the next heartbeat).
+  if (!deps.engine.isAccepting || !(deps.membership?.executionsEnabled ?? true)) return 'passive';
+  const [role, site] = await Promise.all([siteRole(deps.pool), getSiteExecutionMode(deps.pool)]);
+  return role === 'active' && site === 'active' ? 'active' : 'passive';
 }
 
 const started = Date.now() - Math.round(process.uptime() * 1000);
@@ -76,17 +82,12 @@ export function mountSystemRoutes(router: Router, deps: AppDeps): void {
     ctx.body = { executionMode: mode };
   });
 
-  for (const [verb, want] of [['enable', 'active'], ['disable', 'passive']] as const) {
+  // The site's execution mode, as the Cluster Manager's POST /api/v1/system/executions/enable|disable
+  // (audited there; site-local, so it works on a passive site too, to prepare a failover).
+  for (const [verb, mode] of [['enable', 'active'], ['disable', 'passive']] as const) {
     router.post(`/system/executions/${verb}`, async (ctx) => {
       authorize(ctx, 'admin', { type: 'system' });
-      const mode = await executionMode(deps);
-      if (mode !== want) {
-        throw rundeckError(
-          'conflict',
-          'api.error.execution.conflict',
-          `Execution had a conflict: this server is ${mode}; in Tandem the execution mode follows the site's role, changed by a switchover or failover (tandem failover --to SITE), not through this API`,
-        );
-      }
+      await changeExecutionMode(deps.pool, deps.log, { mode, by: requirePrincipal(ctx).user, clientAddr: authState(ctx).clientAddr ?? null, via: 'api' });
       ctx.body = { executionMode: mode };
     });
   }
