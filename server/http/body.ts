@@ -28,7 +28,8 @@ export function bodyLimits(server: { bodyLimit: number; maxNestingDepth: number;
   return { bytes: server.bodyLimit, maxDepth: server.maxNestingDepth, maxNodes: server.maxDocumentNodes };
 }
 
-async function readBytes(ctx: Koa.Context, limit: number): Promise<Buffer> {
+/** The raw request body, refused past `limit` bytes (by Content-Length first, then while reading). */
+export async function readBytes(ctx: Koa.Context, limit: number): Promise<Buffer> {
   const length = Number(ctx.get('content-length') || 0);
   if (length > limit) {
     ctx.set('Connection', 'close');

@@ -17,25 +17,10 @@ import { KeyStorage, MAX_KEY_BYTES, keyMeta } from '../../keys/key-storage.js';
 import { baseName, normalizeKeyPath } from '../../keys/paths.js';
 import type { KeyRow } from '../../keys/sql/keyRow.js';
 import type { AppDeps } from '../deps.js';
+import { readBytes } from '../body.js';
 
 const PREFIX = '/api/v1/storage/';
 const METHODS: Record<string, Action> = { GET: 'read', HEAD: 'read', POST: 'create', PUT: 'update', DELETE: 'delete' };
-
-async function readBytes(ctx: Koa.Context, limit: number): Promise<Buffer> {
-  const length = Number(ctx.get('content-length') || 0);
-  if (length > limit) throw new TandemError('payload_too_large', `key content is ${length} bytes, over the limit of ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      ctx.set('Connection', 'close');
-      throw new TandemError('payload_too_large', `key content over the limit of ${limit} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 export function storageRoutes(deps: AppDeps): Koa.Middleware {
   return async (ctx, next) => {
