@@ -13,11 +13,13 @@ DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15 promet
 TAP_ARGS ?=
 BENCH ?=
 
-.PHONY: install install-test deps-debian postgres-user check-access build typecheck test test-ci bench demo clean
+.PHONY: install install-test deps-debian postgres-user check-access build typecheck test test-ci screenshots bench demo clean
 
 # The build runs only when a TypeScript source or the compiler settings changed since the last one, and
 # then incrementally (tsconfig.json: incremental, build info in dist/), so a restart of the demo starts at once.
 TS_SOURCES := $(shell find server replicator test -name '*.ts' -not -name '*.d.ts' 2>/dev/null)
+# The web UI (server/ui/app/): type-checked with its own settings (DOM, JSX), bundled by esbuild into dist/ui/.
+UI_SOURCES := $(shell find server/ui/app -name '*.ts' -o -name '*.tsx' -o -name '*.css' -o -name 'tsconfig.json' 2>/dev/null)
 BUILD_STAMP := dist/.build-stamp
 
 $(NPM_STAMP): package.json package-lock.json
@@ -56,12 +58,15 @@ check-access:
 
 build: $(BUILD_STAMP)
 
-$(BUILD_STAMP): $(NPM_STAMP) tsconfig.json $(TS_SOURCES)
+$(BUILD_STAMP): $(NPM_STAMP) tsconfig.json $(TS_SOURCES) $(UI_SOURCES)
 	npx tsc -p tsconfig.json
+	npx tsc -p server/ui/app/tsconfig.json
+	node dist/server/ui/build.js
 	@touch $(BUILD_STAMP)
 
 typecheck: $(NPM_STAMP)
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p server/ui/app/tsconfig.json
 
 # All tests (tap, real PostgreSQL/slapd/GCS emulator). TAP_ARGS="test/x.test.ts" runs some.
 test: check-access install-test
@@ -70,6 +75,10 @@ test: check-access install-test
 # What .ci/run calls: full TAP stream to a file, then the pass/fail count.
 test-ci: check-access install-test
 	set -o pipefail; npx tap --reporter=tap $(TAP_ARGS) | tee .tap/ci-report.tap
+
+# The web UI tests in Chromium, writing screenshots of the main pages (shown in the root README) into server/ui/screenshots/.
+screenshots: check-access install-test
+	TANDEM_SCREENSHOTS=server/ui/screenshots npx tap --reporter=terse test/ui/
 
 # Benchmarks under test/bench/ (BENCH=name runs one group); writes test/bench/results.json and REPORT.md.
 bench: check-access install-test

@@ -144,6 +144,9 @@ export const configSchema = {
     misfireGrace: duration({ default: 60_000, description: 'a firing later than this is a misfire (after downtime)' }),
     misfirePolicy: oneOf(['runOnce', 'skip'] as const, { default: 'runOnce', description: 'misfire: run the latest missed firing once now, or skip it' }),
   },
+  ui: {
+    dir: str({ description: 'directory of the built web UI (default: dist/ui in the checkout, written by `make build`)' }),
+  },
   logs: {
     store: oneOf(['filesystem', 'gcs'] as const, { default: 'filesystem', description: 'where execution logs are stored' }),
     dir: str({ default: './var/logs', description: 'directory of the filesystem log store' }),

@@ -23,6 +23,8 @@ import { healthRoutes } from './routes/health.js';
 import { metricsEndpoint } from '../metrics/endpoint.js';
 import { balancerGate } from '../site/balancer.js';
 import { rundeckApi } from '../rundeck-api/index.js';
+import { uiRoutes } from '../ui/serve.js';
+import { defaultUiDir } from '../ui/assets.js';
 
 export type { AppDeps } from './deps.js';
 
@@ -45,6 +47,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(authenticate(deps.auth));
   const auth = authRoutes(deps.auth);
   app.use(auth.routes()).use(auth.allowedMethods());
+  // The web UI (server/ui/): its pages and assets; everything it shows comes from the API below.
+  app.use(uiRoutes({ dir: deps.config.ui.dir ?? defaultUiDir() }));
   app.use(storageRoutes(deps));
 
   const api = new Router();

@@ -3,9 +3,9 @@ function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Only local paths are followed after login, never another site (open redirect). */
+/** Only local paths are followed after login, never another site (open redirect); by default the web UI's home. */
 export function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/api/v1/me';
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : '/';
 }
 
 /**

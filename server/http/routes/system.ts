@@ -2,11 +2,28 @@ import type Router from '@koa/router';
 import { authorize } from '../../auth/middleware.js';
 import { productVersion } from '../../app/version.js';
 import { siteRole } from '../../site/guard.js';
+import { getSite } from '../../site/sql/getSite.js';
+import { requirePrincipal } from '../../auth/principal.js';
 import type { AppDeps } from '../deps.js';
 import { countByState } from '../../cluster/manager.js';
 import { listMembers } from '../../cluster/sql/listMembers.js';
 
 export function mountSystemRoutes(router: Router, deps: AppDeps): void {
+  // Which site and member answered, for every signed-in user (the web UI shows it on every page, and on a
+  // site that is not active links to the active one). Nothing here is secret: the role is also in /health/active.
+  router.get('/api/v1/site', async (ctx) => {
+    requirePrincipal(ctx);
+    const site = await getSite(deps.pool);
+    ctx.body = {
+      name: site?.name ?? deps.config.site ?? null,
+      role: site ? site.role : await siteRole(deps.pool),
+      epoch: site?.epoch ?? null,
+      activeSite: site?.activeSite ?? null,
+      activeUrl: site?.activeUrl ?? null,
+      member: deps.engine.member,
+    };
+  });
+
   router.get('/api/v1/system/info', async (ctx) => {
     authorize(ctx, 'read', { type: 'system' });
     ctx.body = {
