@@ -49,7 +49,7 @@ export function summaryLines(i: SummaryInput): string[] {
   else out.push(`Active site now: ${active.name}. ${other!.name} does not follow it (see the hints above), so nothing is replicated now.`);
   out.push('');
   const base = (active ?? i.sites[0]!).url;
-  out.push(`Log in (either site; a passive site is read-only): ${base}/login  user ${i.login.user}  password ${i.login.password}`);
+  out.push(`Web UI (either site; a passive site is read-only): ${base}/  user ${i.login.user}  password ${i.login.password}`);
   if (i.token) {
     const ex = other ?? i.sites[1]!;
     out.push(`API token (a new one at every start, shown once): ${i.token}`);
