@@ -18,7 +18,7 @@ export const PROJECT_NAME = /^(?!\.+$)[A-Za-z0-9_.-]{1,100}$/;
 
 export function validProjectName(name: unknown): string {
   if (typeof name !== 'string' || !PROJECT_NAME.test(name)) {
-    throw new TandemError('validation_failed', 'name: 1 to 100 letters, digits, "_", "." or "-"', { field: 'name' });
+    throw new TandemError('validation_failed', 'name: 1 to 100 letters, digits, "_", "." or "-", not only dots', { field: 'name' });
   }
   return name;
 }
