@@ -26,6 +26,8 @@ export interface DemoLayout {
   stateFile: string;
   usersFile: string;
   passwordFile: string;
+  /** Key Storage's master key, made at the first start and kept (stored keys stay readable across restarts); both sites use it. */
+  masterKeyFile: string;
   logFile: string;
   site(name: DemoSiteName): { dir: string; pgDir: string; logsDir: string; configFile: string };
 }
@@ -38,6 +40,7 @@ export function demoLayout(dir: string): DemoLayout {
     logFile: path.join(root, 'demo.log'),
     usersFile: path.join(root, 'users.yaml'),
     passwordFile: path.join(root, 'demo-password'),
+    masterKeyFile: path.join(root, 'key-storage-master-key'),
     site: (name) => {
       const d = path.join(root, name);
       return { dir: d, pgDir: path.join(d, 'pg'), logsDir: path.join(d, 'logs'), configFile: path.join(d, 'tandem.yaml') };

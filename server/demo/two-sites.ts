@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { SiteEntry } from '../config/schema.js';
 import { TandemError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { writeSiteConfig } from './config-file.js';
+import { ensureMasterKey, writeSiteConfig } from './config-file.js';
 import { DEMO_SITES, demoLayout, postgresPorts, type DemoLayout, type DemoSiteName } from './layout.js';
 import { openDemoLog } from './log-file.js';
 import { DEMO_PROJECT, ensureDemoLogin, ensureSampleData } from './sample.js';
@@ -101,12 +101,13 @@ async function runSites(o: TwoSiteDemoOptions, layout: DemoLayout, log: Logger):
 
     const entries = {} as Record<DemoSiteName, SiteEntry>;
     for (const n of DEMO_SITES) entries[n] = { databaseUrl: db[n].url, url: `http://127.0.0.1:${httpPort[n]}` };
+    const masterKey = ensureMasterKey(layout.masterKeyFile);
     for (const n of DEMO_SITES) {
       // First run only: a is active, b passive following a.
       const { row, created } = await ensureSiteState(db[n], { role: n === 'a' ? 'active' : 'passive', activeSite: 'a', activeUrl: entries.a.url });
       out(`site ${n}: ${created ? 'initialised as' : 'found'} ${row.role} (epoch ${row.epoch})`);
       const paths = layout.site(n);
-      writeSiteConfig(paths.configFile, { site: n, sites: entries, port: httpPort[n], logsDir: paths.logsDir, usersFile: layout.usersFile });
+      writeSiteConfig(paths.configFile, { site: n, sites: entries, port: httpPort[n], logsDir: paths.logsDir, usersFile: layout.usersFile, masterKey });
     }
     const login = await ensureDemoLogin(layout.usersFile, layout.passwordFile);
 
