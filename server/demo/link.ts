@@ -4,7 +4,7 @@
  * it) with the log-object apply hook, and the copier that copies the
  * execution logs the replicated rows name from X's filesystem log store into
  * Y's, verified by checksum (the filesystem store supports it:
- * server/logs/gcs/replication/copy-one.ts streams between any two stores).
+ * replicator/objects/copy-one.ts streams between any two stores).
  */
 import pg from 'pg';
 import { runReplicator, type ReplicatorResult } from '../../replicator/index.js';
@@ -12,8 +12,8 @@ import { defaultSlotName } from '../../replicator/slot-name.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { FsLogStore } from '../logs/fs-store.js';
-import { LogObjectCopier } from '../logs/gcs/replication/copier.js';
-import { logObjectCopyHook } from '../logs/gcs/replication/hook.js';
+import { LogObjectCopier } from '../../replicator/objects/copier.js';
+import { logObjectCopyHook } from '../../replicator/objects/hook.js';
 import { writableUrl } from '../site/connect.js';
 import { logIdleConnectionError } from '../db/sqlstate.js';
 

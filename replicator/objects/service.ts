@@ -8,18 +8,18 @@
  */
 import path from 'node:path';
 import pg from 'pg';
-import type { ApplyHook } from '../../../../replicator/apply/hooks.js';
-import type { Config } from '../../../config/schema.js';
-import { TandemError } from '../../../errors.js';
-import { writableUrl } from '../../../site/connect.js';
-import type { Logger } from '../../../log.js';
-import { FsLogStore } from '../../fs-store.js';
-import type { LogStore } from '../../store.js';
-import { gcsStorageClient } from '../from-config.js';
-import { GcsLogStore } from '../store.js';
+import type { ApplyHook } from '../apply/hooks.js';
+import type { Config } from '../../server/config/schema.js';
+import { TandemError } from '../../server/errors.js';
+import { writableUrl } from '../../server/site/connect.js';
+import type { Logger } from '../../server/log.js';
+import { FsLogStore } from '../../server/logs/fs-store.js';
+import type { LogStore } from '../../server/logs/store.js';
+import { gcsStorageClient } from '../../server/logs/gcs/from-config.js';
+import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import { LogObjectCopier } from './copier.js';
 import { logObjectCopyHook } from './hook.js';
-import { logIdleConnectionError } from '../../../db/sqlstate.js';
+import { logIdleConnectionError } from '../../server/db/sqlstate.js';
 
 export interface LogObjectReplication {
   hook: ApplyHook;

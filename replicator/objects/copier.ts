@@ -8,9 +8,9 @@
  * resumes where it stopped.
  */
 import type pg from 'pg';
-import { errorMessage } from '../../../errors.js';
-import type { Logger } from '../../../log.js';
-import type { LogStore } from '../../store.js';
+import { errorMessage } from '../../server/errors.js';
+import type { Logger } from '../../server/log.js';
+import type { LogStore } from '../../server/logs/store.js';
 import { copyOne } from './copy-one.js';
 import { backfillCopies } from './sql/backfillCopies.js';
 import { dueCopies, type CopyRequest } from './sql/dueCopies.js';

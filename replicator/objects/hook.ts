@@ -5,7 +5,7 @@
  * transaction as the record, so that a record which arrived is never
  * without its copy request (and a crash between the two cannot happen).
  */
-import type { ApplyHook, AppliedChange } from '../../../../replicator/apply/hooks.js';
+import type { ApplyHook, AppliedChange } from '../apply/hooks.js';
 import { forgetCopy } from './sql/forgetCopy.js';
 import { requestCopy } from './sql/requestCopy.js';
 

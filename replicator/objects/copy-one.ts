@@ -15,8 +15,8 @@
  * exact bytes.
  */
 import { createHash } from 'node:crypto';
-import { parseLines, type LogStore } from '../../store.js';
-import { GcsLogStore } from '../store.js';
+import { parseLines, type LogStore } from '../../server/logs/store.js';
+import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import type { CopyRequest } from './sql/dueCopies.js';
 
 export type CopyOutcome =
