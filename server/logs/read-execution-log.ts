@@ -15,7 +15,7 @@
 import { TandemError } from '../errors.js';
 import { siteRoleInfo } from '../site/guard.js';
 import type { Db } from '../sql/db.js';
-import { copyStateOf } from '../../replicator/objects/sql/copyStateOf.js';
+import { copyStateOf } from './sql/copy-state-of.js';
 import type { LogReadOptions, LogReadResult, LogStore } from './store.js';
 
 export interface ReplicationProgress {

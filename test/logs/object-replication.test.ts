@@ -13,7 +13,7 @@ import { formatCopyBacklog, objectCopyBacklog } from '../../replicator/objects/b
 import { LogObjectCopier } from '../../replicator/objects/copier.js';
 import { logObjectCopyHook } from '../../replicator/objects/hook.js';
 import { copyBacklog } from '../../replicator/objects/sql/copyBacklog.js';
-import { copyStateOf } from '../../replicator/objects/sql/copyStateOf.js';
+import { copyStateOf } from '../../server/logs/sql/copy-state-of.js';
 import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import { insertExecution } from '../../server/sql/insertExecution.js';
 import { insertProject } from '../../server/sql/insertProject.js';

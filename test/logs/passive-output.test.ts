@@ -15,7 +15,7 @@ import { loadConfig } from '../../server/config/load.js';
 
 import { logObjectCopyHook } from '../../replicator/objects/hook.js';
 import { startLogObjectReplication } from '../../replicator/objects/service.js';
-import { copyStateOf } from '../../replicator/objects/sql/copyStateOf.js';
+import { copyStateOf } from '../../server/logs/sql/copy-state-of.js';
 import { runReplicator } from '../../replicator/index.js';
 import { startGcs } from '../harness/gcs.js';
 import { tempDir } from '../harness/tmp.js';
