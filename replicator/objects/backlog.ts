@@ -3,7 +3,7 @@
  * status` (and a planned switchover, which waits for `pending` to reach 0).
  */
 import pg from 'pg';
-import { copyBacklog, type CopyBacklog } from './sql/copyBacklog.js';
+import { copyBacklog, type CopyBacklog } from './sql/copy-backlog.js';
 
 /** Null when the site's database has no copy table (migrations older than 030). */
 export async function objectCopyBacklog(targetUrl: string): Promise<CopyBacklog | null> {

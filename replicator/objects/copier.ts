@@ -12,9 +12,9 @@ import { errorMessage } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
 import type { LogStore } from '../../server/logs/store.js';
 import { copyOne } from './copy-one.js';
-import { backfillCopies } from './sql/backfillCopies.js';
-import { dueCopies, type CopyRequest } from './sql/dueCopies.js';
-import { finishCopy } from './sql/finishCopy.js';
+import { backfillCopies } from './sql/backfill-copies.js';
+import { dueCopies, type CopyRequest } from './sql/due-copies.js';
+import { finishCopy } from './sql/finish-copy.js';
 
 export interface CopierOptions {
   /** This (target) site's database. */

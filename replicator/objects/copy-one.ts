@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { parseLines, type LogStore } from '../../server/logs/store.js';
 import { GcsLogStore } from '../../server/logs/gcs/store.js';
-import type { CopyRequest } from './sql/dueCopies.js';
+import type { CopyRequest } from './sql/due-copies.js';
 
 export type CopyOutcome =
   | { kind: 'done'; how: 'rewrite' | 'stream' | 'already' | 'newer' }

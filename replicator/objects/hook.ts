@@ -6,8 +6,8 @@
  * without its copy request (and a crash between the two cannot happen).
  */
 import type { ApplyHook, AppliedChange } from '../apply/hooks.js';
-import { forgetCopy } from './sql/forgetCopy.js';
-import { requestCopy } from './sql/requestCopy.js';
+import { forgetCopy } from './sql/forget-copy.js';
+import { requestCopy } from './sql/request-copy.js';
 
 export function logObjectCopyHook(): ApplyHook {
   return {

@@ -12,7 +12,7 @@ import { createLogger } from '../../server/log.js';
 import { formatCopyBacklog, objectCopyBacklog } from '../../replicator/objects/backlog.js';
 import { LogObjectCopier } from '../../replicator/objects/copier.js';
 import { logObjectCopyHook } from '../../replicator/objects/hook.js';
-import { copyBacklog } from '../../replicator/objects/sql/copyBacklog.js';
+import { copyBacklog } from '../../replicator/objects/sql/copy-backlog.js';
 import { copyStateOf } from '../../server/logs/sql/copy-state-of.js';
 import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import { insertExecution } from '../../server/sql/insertExecution.js';
