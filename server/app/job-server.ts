@@ -21,7 +21,7 @@ import { LocalExecutor } from '../executions/local-executor.js';
 import { EmailNotifier } from '../executions/email.js';
 import { protectServerFiles, resolveRunAs, setprivPath } from '../executions/run-as.js';
 import { recoverLeftoverExecutions } from '../executions/recovery.js';
-import { Scheduler } from '../scheduler/scheduler.js';
+import { Scheduler } from '../schedule/scheduler.js';
 import { createApp } from '../http/app.js';
 import type { AuthDeps } from '../auth/middleware.js';
 import { authService } from '../auth/service.js';

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { errorMessage, isTandemError } from '../errors.js';
 import type { JobDefinition } from '../jobs/definition.js';
 import type { Logger } from '../log.js';
-import { compileSchedule, fireTimesBetween, type CompiledSchedule } from '../schedule/cron.js';
+import { compileSchedule, fireTimesBetween, type CompiledSchedule } from './cron.js';
 import { assertWritable } from '../site/guard.js';
 import { insertFiring, setFiringOutcome } from '../sql/insertFiring.js';
 import type { JobRow } from '../sql/jobs.js';
