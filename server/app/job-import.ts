@@ -18,7 +18,7 @@ import type { JobDefinition } from '../jobs/definition.js';
 import { compileSchedule } from '../schedule/cron.js';
 import { findImportTargets, type ImportTarget } from '../sql/findImportTargets.js';
 import type { Project } from '../sql/projects.js';
-import { isUniqueViolation } from '../sql/tx.js';
+import { isUniqueViolation } from '../db/tx.js';
 import { upsertJobs } from '../sql/upsertJobs.js';
 import { setJobAuthorRoles } from '../sql/setJobAuthorRoles.js';
 import { checkImportedJobRefs, type RefAccess } from '../executions/jobref-access.js';

@@ -5,7 +5,7 @@
  * scheduler, let running executions finish within `server.drainTimeout`,
  * close the HTTP server, release the database pool).
  */
-import { retryDeadConnections } from '../sql/retrying-pool.js';
+import { retryDeadConnections } from '../db/retrying-pool.js';
 import { logIdleConnectionError } from '../db/sqlstate.js';
 import { once } from 'node:events';
 import type { Server } from 'node:http';

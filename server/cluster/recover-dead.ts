@@ -24,7 +24,7 @@ import { MASK } from '../executions/create.js';
 import { sealInterruptedLogs } from '../executions/recovery.js';
 import { canWrite } from '../site/guard.js';
 import { closeStepResults } from '../sql/closeStepResults.js';
-import { withTransaction } from '../sql/tx.js';
+import { withTransaction } from '../db/tx.js';
 import { claimDeadMember } from './sql/claimDeadMember.js';
 import { closeLostExecutions, type LostExecution } from './sql/closeLostExecutions.js';
 

@@ -13,7 +13,7 @@ import { createToken } from '../auth/tokens.js';
 import { parseJobs } from '../jobs/rundeck-format.js';
 import { getProjectByName } from '../sql/getProjectByName.js';
 import { insertProject } from '../sql/insertProject.js';
-import { withTransaction } from '../sql/tx.js';
+import { withTransaction } from '../db/tx.js';
 
 /** The demo's sample job, in Rundeck's job YAML format: runs every minute. */
 export const DEMO_JOB_YAML = `

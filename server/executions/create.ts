@@ -12,10 +12,10 @@
 import { TandemError } from '../errors.js';
 import type { JobDefinition } from '../jobs/definition.js';
 import { resolveOptionValues } from '../jobs/options.js';
-import type { Db } from '../sql/db.js';
+import type { Db } from '../db/db.js';
 import { getExecution } from '../sql/getExecution.js';
 import { insertExecution, insertExecutionIfActive, type InsertExecution } from '../sql/insertExecution.js';
-import { isUniqueViolation } from '../sql/tx.js';
+import { isUniqueViolation } from '../db/tx.js';
 import type { ExecutionRow, ExecutionTrigger } from '../sql/executions.js';
 import { assertRoleAllowed } from './site-gate.js';
 

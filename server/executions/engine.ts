@@ -27,7 +27,7 @@ import { finishExecutionIfWritable } from '../sql/finishExecutionIfWritable.js';
 import { getExecution } from '../sql/getExecution.js';
 import { listAbortRequested } from '../sql/listAbortRequested.js';
 import { markExecutionRunning } from '../sql/markExecutionRunning.js';
-import { withTransaction } from '../sql/tx.js';
+import { withTransaction } from '../db/tx.js';
 import { upsertLogObject } from '../sql/upsertLogObject.js';
 import { createExecution, jobTitle } from './create.js';
 import type { Executor, StepProcess } from './executor.js';

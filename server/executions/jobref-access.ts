@@ -22,7 +22,7 @@ import type { PolicySet } from '../auth/acl/evaluate.js';
 import type { Subject } from '../auth/acl/types.js';
 import { TandemError } from '../errors.js';
 import type { JobDefinition, Step } from '../jobs/definition.js';
-import type { Db } from '../sql/db.js';
+import type { Db } from '../db/db.js';
 import { getJob } from '../sql/getJob.js';
 import { getJobByName } from '../sql/getJobByName.js';
 import type { JobRow } from '../sql/jobs.js';

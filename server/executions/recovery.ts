@@ -11,7 +11,7 @@ import type { LogStore } from '../logs/store.js';
 import { canWrite } from '../site/guard.js';
 import { closeLeftoverExecutions } from '../sql/closeLeftoverExecutions.js';
 import { closeStepResults } from '../sql/closeStepResults.js';
-import { withTransaction } from '../sql/tx.js';
+import { withTransaction } from '../db/tx.js';
 import { upsertLogObject } from '../sql/upsertLogObject.js';
 import { logTime } from '../logs/store.js';
 import { LOCAL_NODE } from './steps.js';

@@ -4,7 +4,7 @@
  * not-found errors are built here, once.
  */
 import { TandemError } from '../errors.js';
-import type { Db } from '../sql/db.js';
+import type { Db } from '../db/db.js';
 import { getExecution } from '../sql/getExecution.js';
 import { getJob } from '../sql/getJob.js';
 import { getProjectByName } from '../sql/getProjectByName.js';

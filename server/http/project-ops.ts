@@ -9,7 +9,7 @@ import { countActiveExecutions } from '../sql/countActiveExecutions.js';
 import { deleteProject } from '../sql/deleteProject.js';
 import { insertProject } from '../sql/insertProject.js';
 import type { Project } from '../sql/projects.js';
-import { isUniqueViolation, withTransaction } from '../sql/tx.js';
+import { isUniqueViolation, withTransaction } from '../db/tx.js';
 import type { AppDeps } from './deps.js';
 import { mustGetProject } from './lookup.js';
 

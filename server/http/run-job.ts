@@ -12,7 +12,7 @@ import { finalStatuses, type ExecutionRow, type ExecutionStatus } from '../sql/e
 import { getExecution } from '../sql/getExecution.js';
 import type { JobRow } from '../sql/jobs.js';
 import { requestAbort } from '../sql/requestAbort.js';
-import { withTransaction } from '../sql/tx.js';
+import { withTransaction } from '../db/tx.js';
 import type { AppDeps } from './deps.js';
 
 /**

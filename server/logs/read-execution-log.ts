@@ -14,7 +14,7 @@
  */
 import { TandemError } from '../errors.js';
 import { siteRoleInfo } from '../site/guard.js';
-import type { Db } from '../sql/db.js';
+import type { Db } from '../db/db.js';
 import { copyStateOf } from './sql/copy-state-of.js';
 import type { LogReadOptions, LogReadResult, LogStore } from './store.js';
 

@@ -16,7 +16,7 @@ import { insertFiring, setFiringOutcome } from '../sql/insertFiring.js';
 import type { JobRow } from '../sql/jobs.js';
 import { lastFirings } from '../sql/lastFirings.js';
 import { listScheduledJobs } from '../sql/listScheduledJobs.js';
-import { withTransaction } from '../sql/tx.js';
+import { withTransaction } from '../db/tx.js';
 import { createExecution } from '../executions/create.js';
 import type { ExecutionEngine } from '../executions/engine.js';
 import type { SchedulerMetrics } from '../metrics/executions.js';

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../db/db.js';
 import type { StepResult } from './stepResults.js';
 
 export async function listStepResults(db: Db, executionId: string): Promise<StepResult[]> {

@@ -13,7 +13,7 @@ import { decideFiring } from '../../server/schedule/misfire.js';
 import { importJobs } from '../../server/app/job-import.js';
 import { parseJobs } from '../../server/jobs/rundeck-format.js';
 import { insertProject } from '../../server/sql/insertProject.js';
-import { withTransaction } from '../../server/sql/tx.js';
+import { withTransaction } from '../../server/db/tx.js';
 import type { MisfirePolicy } from '../../server/schedule/misfire.js';
 import { waitFor } from './helpers.js';
 import { testLog } from '../harness/log.js';

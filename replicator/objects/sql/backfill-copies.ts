@@ -1,4 +1,4 @@
-import type { Db } from '../../../server/sql/db.js';
+import type { Db } from '../../../server/db/db.js';
 
 /**
  * Requests a copy for every replicated record that has none yet: records

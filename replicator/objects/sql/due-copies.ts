@@ -1,4 +1,4 @@
-import type { Db } from '../../../server/sql/db.js';
+import type { Db } from '../../../server/db/db.js';
 
 export interface CopyRequest {
   key: string;

@@ -1,4 +1,4 @@
-import type { Db } from '../../../server/sql/db.js';
+import type { Db } from '../../../server/db/db.js';
 
 /**
  * Outcome of one copy attempt of the version `sha256` (ignored when the

@@ -1,4 +1,4 @@
-import type { Db } from '../../../server/sql/db.js';
+import type { Db } from '../../../server/db/db.js';
 
 /** The record was deleted (execution deleted): nothing to copy any more. */
 export async function forgetCopy(db: Db, executionId: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Db } from '../../../server/sql/db.js';
+import type { Db } from '../../../server/db/db.js';
 
 /**
  * Asks for a copy of the version of a log object that a replicated record

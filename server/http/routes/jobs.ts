@@ -9,7 +9,7 @@ import { importJobs, type ImportCheck } from '../../app/job-import.js';
 import { assertWritable } from '../../site/guard.js';
 import { deleteJob } from '../../sql/deleteJob.js';
 import { listJobs } from '../../sql/listJobs.js';
-import { withTransaction } from '../../sql/tx.js';
+import { withTransaction } from '../../db/tx.js';
 import { bodyLimits, readJobDocument } from '../body.js';
 import type { AppDeps } from '../deps.js';
 import { enumParam, pageParams } from '../params.js';

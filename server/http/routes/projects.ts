@@ -7,7 +7,7 @@ import { countActiveExecutions } from '../../sql/countActiveExecutions.js';
 import { deleteProject } from '../../sql/deleteProject.js';
 import { insertProject } from '../../sql/insertProject.js';
 import { listProjects } from '../../sql/listProjects.js';
-import { isUniqueViolation, withTransaction } from '../../sql/tx.js';
+import { isUniqueViolation, withTransaction } from '../../db/tx.js';
 import { bodyLimits, readJsonObject } from '../body.js';
 import type { AppDeps } from '../deps.js';
 import { mustGetProject, projectNotFound } from '../lookup.js';

@@ -23,7 +23,7 @@ import { getExecution } from '../../sql/getExecution.js';
 import { listExecutions, type ExecutionQuery } from '../../sql/listExecutions.js';
 import { listStepResults } from '../../sql/listStepResults.js';
 import type { StepResult } from '../../sql/stepResults.js';
-import { withTransaction } from '../../sql/tx.js';
+import { withTransaction } from '../../db/tx.js';
 import { parseArgString } from '../argstring.js';
 import { rundeckError } from '../errors.js';
 import { links, objectBody, qbool, qint, qlist, qs, readBody } from '../request.js';

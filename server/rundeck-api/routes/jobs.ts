@@ -23,7 +23,7 @@ import type { JobRow } from '../../sql/jobs.js';
 import { jobAverageDuration } from '../../sql/jobAverageDuration.js';
 import { listJobs } from '../../sql/listJobs.js';
 import { setJobEnabled } from '../../sql/setJobEnabled.js';
-import { withTransaction } from '../../sql/tx.js';
+import { withTransaction } from '../../db/tx.js';
 import { rundeckError } from '../errors.js';
 import { parseMultipart } from '../multipart.js';
 import { links, objectBody, qbool, qint, qlist, qs, readBody } from '../request.js';

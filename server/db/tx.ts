@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { TandemError } from '../errors.js';
 import { retryLostConnection } from './lost-connection.js';
 import { StaleReadOnlySession } from '../site/guard.js';
-import { isConnectionLost, isSessionEnded } from '../db/sqlstate.js';
+import { isConnectionLost, isSessionEnded } from './sqlstate.js';
 
 // The one classifier of lost connections (server/db/sqlstate.ts), also what callers of tx.ts import.
 export { isConnectionLost, isSessionEnded };
