@@ -34,7 +34,7 @@ import type { Executor, StepProcess } from './executor.js';
 import { logKeyFor } from './log-key.js';
 import { notify } from './notify.js';
 import type { EmailContext, EmailNotifier } from './email.js';
-import { averageJobDuration } from '../sql/averageJobDuration.js';
+import { averageJobDuration } from '../jobs/sql/average-job-duration.js';
 import { makeMasker } from './output.js';
 import { assertRoleAllowed, guardMustDecide } from './site-gate.js';
 import { systemLine, type StopReason } from './steps.js';

@@ -10,7 +10,7 @@ import { definitionWithFilter } from '../nodes/run-filter.js';
 import { assertWritable } from '../site/guard.js';
 import { finalStatuses, type ExecutionRow, type ExecutionStatus } from '../sql/executions.js';
 import { getExecution } from '../sql/getExecution.js';
-import type { JobRow } from '../sql/jobs.js';
+import type { JobRow } from '../jobs/sql/jobs.js';
 import { requestAbort } from '../sql/requestAbort.js';
 import { withTransaction } from '../db/tx.js';
 import type { AppDeps } from './deps.js';

@@ -5,7 +5,7 @@
  */
 import type { JobDefinition, JobOption } from '../jobs/definition.js';
 import type { ExecutionRow, ExecutionStatus } from '../sql/executions.js';
-import type { JobRow } from '../sql/jobs.js';
+import type { JobRow } from '../jobs/sql/jobs.js';
 import type { Project } from '../sql/projects.js';
 import type { StepResult } from '../sql/stepResults.js';
 import { href, permalink, type Links } from './urls.js';

@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../jobs/definition.js';
+import type { JobDefinition } from '../definition.js';
 
 /** Row shape of tandem.jobs. */
 export interface JobRow {

@@ -1,5 +1,5 @@
-import type { Db } from '../db/db.js';
-import type { JobDefinition } from '../jobs/definition.js';
+import type { Db } from '../../db/db.js';
+import type { JobDefinition } from '../definition.js';
 
 export interface UpsertJobsRow {
   id: string;

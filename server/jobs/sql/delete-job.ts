@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Delete a job; its executions stay (job_id set null) as history, its firings go. */
 export async function deleteJob(db: Db, id: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Mean duration in ms of a job's succeeded executions (Rundeck's `averageDuration`), or null when none has succeeded. */
 export async function jobAverageDuration(db: Db, jobId: string): Promise<number | null> {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * A job's average duration over its last 20 succeeded executions, in ms

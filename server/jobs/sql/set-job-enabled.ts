@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * Turn a job's executions and/or its schedule on or off (null: leave as is),

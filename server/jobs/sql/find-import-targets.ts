@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /** An existing job an import may replace: found by its id, or by group path + name in the importing project. */
 export interface ImportTarget {

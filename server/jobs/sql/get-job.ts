@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 import { jobColumns, type JobRow } from './jobs.js';
 
 export async function getJob(db: Db, id: string): Promise<JobRow | null> {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 import { jobColumns, type JobRow } from './jobs.js';
 
 /** Jobs with a schedule that is enabled and may execute: what the scheduler loop looks at. */

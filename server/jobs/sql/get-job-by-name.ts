@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 import { jobColumns, type JobRow } from './jobs.js';
 
 /** A job by project name, group path ('' for none) and name (how Rundeck job references name jobs). */

@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * Record the roles of the user who just saved these jobs (one statement for
