@@ -5,10 +5,10 @@
  */
 import { TandemError } from '../errors.js';
 import type { Db } from '../db/db.js';
-import { getExecution } from '../sql/getExecution.js';
+import { getExecution } from '../executions/sql/get-execution.js';
 import { getJob } from '../jobs/sql/get-job.js';
 import { getProjectByName } from '../sql/getProjectByName.js';
-import type { ExecutionRow } from '../sql/executions.js';
+import type { ExecutionRow } from '../executions/sql/executions.js';
 import type { JobRow } from '../jobs/sql/jobs.js';
 import type { Project } from '../sql/projects.js';
 import { isUuid } from './params.js';

@@ -5,7 +5,7 @@
  */
 import { TandemError } from '../errors.js';
 import { assertWritable } from '../site/guard.js';
-import { countActiveExecutions } from '../sql/countActiveExecutions.js';
+import { countActiveExecutions } from '../executions/sql/count-active-executions.js';
 import { deleteProject } from '../sql/deleteProject.js';
 import { insertProject } from '../sql/insertProject.js';
 import type { Project } from '../sql/projects.js';

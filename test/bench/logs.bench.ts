@@ -17,7 +17,7 @@ import { LogObjectCopier } from '../../replicator/objects/copier.js';
 import { logObjectCopyHook } from '../../replicator/objects/hook.js';
 import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import { logTime } from '../../server/logs/store.js';
-import { insertExecution } from '../../server/sql/insertExecution.js';
+import { insertExecution } from '../../server/executions/sql/insert-execution.js';
 import { insertProject } from '../../server/sql/insertProject.js';
 import { upsertLogObject } from '../../server/sql/upsertLogObject.js';
 import { startGcs, type TestGcs } from '../harness/gcs.js';

@@ -7,7 +7,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { migrate } from '../../server/db/migrate.js';
 import { recordLogUpload } from '../../server/logs/gcs/sql/recordLogUpload.js';
-import { insertExecution } from '../../server/sql/insertExecution.js';
+import { insertExecution } from '../../server/executions/sql/insert-execution.js';
 import { insertProject } from '../../server/sql/insertProject.js';
 import { upsertLogObject } from '../../server/sql/upsertLogObject.js';
 import { startPostgres } from '../harness/postgres.js';

@@ -3,7 +3,7 @@ import { authorize, authorizeAny, authorizeNamed } from '../../auth/middleware.j
 import { requirePrincipal, requireService } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
 import { assertWritable } from '../../site/guard.js';
-import { countActiveExecutions } from '../../sql/countActiveExecutions.js';
+import { countActiveExecutions } from '../../executions/sql/count-active-executions.js';
 import { deleteProject } from '../../sql/deleteProject.js';
 import { insertProject } from '../../sql/insertProject.js';
 import { listProjects } from '../../sql/listProjects.js';

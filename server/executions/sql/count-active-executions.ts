@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Queued or running executions of a project (a project with some cannot be deleted). */
 export async function countActiveExecutions(db: Db, projectId: string): Promise<number> {

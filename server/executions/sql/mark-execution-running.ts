@@ -1,5 +1,5 @@
-import { memberFenceSql } from '../cluster/sql/fence.js';
-import type { Db } from '../db/db.js';
+import { memberFenceSql } from '../../cluster/sql/fence.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * queued → running on `member`; false when it is no longer queued (aborted

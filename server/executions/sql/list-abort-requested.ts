@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Running executions of a member with an abort request (a request made through another member). */
 export async function listAbortRequested(db: Db, member: string): Promise<string[]> {

@@ -1,5 +1,5 @@
-import type { Db } from '../db/db.js';
-import type { StepResult } from './stepResults.js';
+import type { Db } from '../../db/db.js';
+import type { StepResult } from './step-results.js';
 
 export async function listStepResults(db: Db, executionId: string): Promise<StepResult[]> {
   const { rows } = await db.query<StepResult>({

@@ -1,5 +1,5 @@
-import { memberFenceSql, type WriterFence } from '../cluster/sql/fence.js';
-import type { Db } from '../db/db.js';
+import { memberFenceSql, type WriterFence } from '../../cluster/sql/fence.js';
+import type { Db } from '../../db/db.js';
 import type { ExecutionStatus } from './executions.js';
 
 /**

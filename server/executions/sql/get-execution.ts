@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 import { executionColumns, executionFrom, type ExecutionRow } from './executions.js';
 
 export async function getExecution(db: Db, id: string): Promise<ExecutionRow | null> {

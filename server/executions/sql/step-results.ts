@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 export type StepStatus = 'running' | 'succeeded' | 'failed' | 'aborted' | 'timedout';
 

@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * Delete an ended execution (its step results and log record go with it;

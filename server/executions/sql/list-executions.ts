@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 import { executionColumns, executionFrom, type ExecutionRow, type ExecutionStatus } from './executions.js';
 
 /**

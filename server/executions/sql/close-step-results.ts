@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Mark the still-running step results of executions as failed (after a crash). */
 export async function closeStepResults(db: Db, executionIds: string[], message: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 import { executionColumns, type ExecutionRow, type ExecutionTrigger } from './executions.js';
 
 export interface InsertExecution {
