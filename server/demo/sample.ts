@@ -11,8 +11,8 @@ import { importJobs } from '../app/job-import.js';
 import { ensureLocalUser } from '../auth/local/bootstrap.js';
 import { createToken } from '../auth/tokens.js';
 import { parseJobs } from '../jobs/rundeck-format.js';
-import { getProjectByName } from '../sql/getProjectByName.js';
-import { insertProject } from '../sql/insertProject.js';
+import { getProjectByName } from '../projects/sql/get-project-by-name.js';
+import { insertProject } from '../projects/sql/insert-project.js';
 import { withTransaction } from '../db/tx.js';
 
 /** The demo's sample job, in Rundeck's job YAML format: runs every minute. */

@@ -6,7 +6,7 @@
 import type { JobDefinition, JobOption } from '../jobs/definition.js';
 import type { ExecutionRow, ExecutionStatus } from '../executions/sql/executions.js';
 import type { JobRow } from '../jobs/sql/jobs.js';
-import type { Project } from '../sql/projects.js';
+import type { Project } from '../projects/sql/projects.js';
 import type { StepResult } from '../executions/sql/step-results.js';
 import { href, permalink, type Links } from './urls.js';
 

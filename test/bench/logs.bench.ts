@@ -18,7 +18,7 @@ import { logObjectCopyHook } from '../../replicator/objects/hook.js';
 import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import { logTime } from '../../server/logs/store.js';
 import { insertExecution } from '../../server/executions/sql/insert-execution.js';
-import { insertProject } from '../../server/sql/insertProject.js';
+import { insertProject } from '../../server/projects/sql/insert-project.js';
 import { upsertLogObject } from '../../server/sql/upsertLogObject.js';
 import { startGcs, type TestGcs } from '../harness/gcs.js';
 import { startPostgres } from '../harness/postgres.js';

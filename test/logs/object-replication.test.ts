@@ -16,7 +16,7 @@ import { copyBacklog } from '../../replicator/objects/sql/copy-backlog.js';
 import { copyStateOf } from '../../server/logs/sql/copy-state-of.js';
 import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import { insertExecution } from '../../server/executions/sql/insert-execution.js';
-import { insertProject } from '../../server/sql/insertProject.js';
+import { insertProject } from '../../server/projects/sql/insert-project.js';
 import { upsertLogObject } from '../../server/sql/upsertLogObject.js';
 import { startGcs } from '../harness/gcs.js';
 import { startPostgres } from '../harness/postgres.js';

@@ -12,7 +12,7 @@ import { Scheduler } from '../../server/schedule/scheduler.js';
 import { decideFiring } from '../../server/schedule/misfire.js';
 import { importJobs } from '../../server/app/job-import.js';
 import { parseJobs } from '../../server/jobs/rundeck-format.js';
-import { insertProject } from '../../server/sql/insertProject.js';
+import { insertProject } from '../../server/projects/sql/insert-project.js';
 import { withTransaction } from '../../server/db/tx.js';
 import type { MisfirePolicy } from '../../server/schedule/misfire.js';
 import { waitFor } from './helpers.js';

@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 import { projectColumns, type Project } from './projects.js';
 
 export async function listProjects(db: Db): Promise<Project[]> {

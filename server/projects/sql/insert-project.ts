@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 import { projectColumns, type Project } from './projects.js';
 
 /** Insert a project; a duplicate name raises unique_violation (projects_name_key). */

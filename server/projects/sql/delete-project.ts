@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Delete a project and (by cascade) its jobs, executions and their records. */
 export async function deleteProject(db: Db, id: string): Promise<boolean> {
