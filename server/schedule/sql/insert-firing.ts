@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 export type FiringOutcome = 'started' | 'skipped_misfire' | 'skipped_running' | 'skipped_disabled' | 'failed';
 

@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Latest recorded scheduled time of each job (where the scheduler resumes after downtime). */
 export async function lastFirings(db: Db, jobIds: string[]): Promise<Map<string, Date>> {
