@@ -28,7 +28,7 @@ import { getExecution } from './sql/get-execution.js';
 import { listAbortRequested } from './sql/list-abort-requested.js';
 import { markExecutionRunning } from './sql/mark-execution-running.js';
 import { withTransaction } from '../db/tx.js';
-import { upsertLogObject } from '../sql/upsertLogObject.js';
+import { upsertLogObject } from '../logs/sql/upsert-log-object.js';
 import { createExecution, jobTitle } from './create.js';
 import type { Executor, StepProcess } from './executor.js';
 import { logKeyFor } from './log-key.js';

@@ -12,7 +12,7 @@ import { canWrite } from '../site/guard.js';
 import { closeLeftoverExecutions } from './sql/close-leftover-executions.js';
 import { closeStepResults } from './sql/close-step-results.js';
 import { withTransaction } from '../db/tx.js';
-import { upsertLogObject } from '../sql/upsertLogObject.js';
+import { upsertLogObject } from '../logs/sql/upsert-log-object.js';
 import { logTime } from '../logs/store.js';
 import { LOCAL_NODE } from './steps.js';
 

@@ -19,7 +19,7 @@ import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import { logTime } from '../../server/logs/store.js';
 import { insertExecution } from '../../server/executions/sql/insert-execution.js';
 import { insertProject } from '../../server/projects/sql/insert-project.js';
-import { upsertLogObject } from '../../server/sql/upsertLogObject.js';
+import { upsertLogObject } from '../../server/logs/sql/upsert-log-object.js';
 import { startGcs, type TestGcs } from '../harness/gcs.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir, type Teardown } from '../harness/tmp.js';

@@ -9,7 +9,7 @@ import { migrate } from '../../server/db/migrate.js';
 import { recordLogUpload } from '../../server/logs/gcs/sql/recordLogUpload.js';
 import { insertExecution } from '../../server/executions/sql/insert-execution.js';
 import { insertProject } from '../../server/projects/sql/insert-project.js';
-import { upsertLogObject } from '../../server/sql/upsertLogObject.js';
+import { upsertLogObject } from '../../server/logs/sql/upsert-log-object.js';
 import { startPostgres } from '../harness/postgres.js';
 import { BUCKET, client, entry, member, setup, waitFor } from './gcs-helpers.js';
 import { testPool } from '../harness/pool.js';

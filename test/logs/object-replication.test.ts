@@ -17,7 +17,7 @@ import { copyStateOf } from '../../server/logs/sql/copy-state-of.js';
 import { GcsLogStore } from '../../server/logs/gcs/store.js';
 import { insertExecution } from '../../server/executions/sql/insert-execution.js';
 import { insertProject } from '../../server/projects/sql/insert-project.js';
-import { upsertLogObject } from '../../server/sql/upsertLogObject.js';
+import { upsertLogObject } from '../../server/logs/sql/upsert-log-object.js';
 import { startGcs } from '../harness/gcs.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';

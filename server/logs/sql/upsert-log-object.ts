@@ -1,4 +1,4 @@
-import type { Db } from '../db/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Record (or update) the log object of an execution so other sites can find and copy it. */
 export async function upsertLogObject(
