@@ -1,7 +1,7 @@
 /** `tandem status`: every site's role, epoch, health, replication lag and object backlog. */
-import { requireKeys } from '../config/load.js';
-import { siteStatus, formatStatusTable } from '../../replicator/failover/index.js';
-import type { Command } from './command.js';
+import { requireKeys } from '../../server/config/load.js';
+import { siteStatus, formatStatusTable } from '../failover/index.js';
+import type { Command } from '../../server/cli/command.js';
 
 export const statusCommand: Command = {
   name: 'status',

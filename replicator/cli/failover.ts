@@ -1,9 +1,9 @@
 /** `tandem failover --to SITE`: planned switchover, or forced failover with --force. */
-import { requireKeys } from '../config/load.js';
-import { TandemError } from '../errors.js';
-import { runFailover } from '../../replicator/failover/index.js';
-import type { Command } from './command.js';
-import { tandemCommand } from './printed-command.js';
+import { requireKeys } from '../../server/config/load.js';
+import { TandemError } from '../../server/errors.js';
+import { runFailover } from '../failover/index.js';
+import type { Command } from '../../server/cli/command.js';
+import { tandemCommand } from '../../server/cli/printed-command.js';
 
 export const failoverCommand: Command = {
   name: 'failover',

@@ -1,8 +1,8 @@
 /** `tandem rejoin --site OLD --from NEW`: rebuild an old active site as a passive of the new one. */
-import { requireKeys } from '../config/load.js';
-import { TandemError } from '../errors.js';
-import { rejoin } from '../../replicator/failover/index.js';
-import type { Command } from './command.js';
+import { requireKeys } from '../../server/config/load.js';
+import { TandemError } from '../../server/errors.js';
+import { rejoin } from '../failover/index.js';
+import type { Command } from '../../server/cli/command.js';
 
 export const rejoinCommand: Command = {
   name: 'rejoin',
