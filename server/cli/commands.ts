@@ -2,7 +2,7 @@
 import type { Command } from './command.js';
 import { migrateCommand } from './migrate.js';
 import { serverCommand } from './server.js';
-import { demoCommand } from './demo.js';
+import { demoCommand } from '../../replicator/cli/demo.js';
 import { configCheckCommand } from './config-check.js';
 import { tokenCommands } from './token.js';
 import { userCommands } from './user.js';

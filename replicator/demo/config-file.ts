@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import type { SiteEntry } from '../config/schema.js';
+import type { SiteEntry } from '../../server/config/schema.js';
 import type { DemoSiteName } from './layout.js';
 
 export interface SiteConfigInput {

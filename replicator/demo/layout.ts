@@ -15,8 +15,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TandemError } from '../errors.js';
-import { freePort } from '../embedded/net.js';
+import { TandemError } from '../../server/errors.js';
+import { freePort } from '../../server/embedded/net.js';
 
 export const DEMO_SITES = ['a', 'b'] as const;
 export type DemoSiteName = (typeof DEMO_SITES)[number];

@@ -15,13 +15,13 @@
  * - says what changed (roles, links, what to run next).
  */
 import pg from 'pg';
-import { slotInfo } from '../../replicator/setup/slot.js';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import { writableUrl } from '../site/connect.js';
-import { getSite } from '../site/sql/getSite.js';
-import { localReplication } from '../site/sql/localReplication.js';
-import type { SiteRow } from '../site/types.js';
+import { slotInfo } from '../setup/slot.js';
+import { errorMessage } from '../../server/errors.js';
+import type { Logger } from '../../server/log.js';
+import { writableUrl } from '../../server/site/connect.js';
+import { getSite } from '../../server/site/sql/getSite.js';
+import { localReplication } from '../../server/site/sql/localReplication.js';
+import type { SiteRow } from '../../server/site/types.js';
 import { slotFor, startLink, type LinkEnd, type ReplicationLink } from './link.js';
 
 export interface SupervisedSite extends LinkEnd {

@@ -7,15 +7,15 @@
  * replicator/objects/copy-one.ts streams between any two stores).
  */
 import pg from 'pg';
-import { runReplicator, type ReplicatorResult } from '../../replicator/index.js';
-import { defaultSlotName } from '../../replicator/slot-name.js';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import { FsLogStore } from '../logs/fs-store.js';
-import { LogObjectCopier } from '../../replicator/objects/copier.js';
-import { logObjectCopyHook } from '../../replicator/objects/hook.js';
-import { writableUrl } from '../site/connect.js';
-import { logIdleConnectionError } from '../db/sqlstate.js';
+import { runReplicator, type ReplicatorResult } from '../index.js';
+import { defaultSlotName } from '../slot-name.js';
+import { errorMessage } from '../../server/errors.js';
+import type { Logger } from '../../server/log.js';
+import { FsLogStore } from '../../server/logs/fs-store.js';
+import { LogObjectCopier } from '../objects/copier.js';
+import { logObjectCopyHook } from '../objects/hook.js';
+import { writableUrl } from '../../server/site/connect.js';
+import { logIdleConnectionError } from '../../server/db/sqlstate.js';
 
 export interface LinkEnd {
   name: string;

@@ -4,7 +4,7 @@
  * demo's configuration files, runnable as printed from the current directory).
  */
 import path from 'node:path';
-import { shellPath } from '../cli/printed-command.js';
+import { shellPath } from '../../server/cli/printed-command.js';
 import type { DemoSiteName } from './layout.js';
 import type { SiteLook } from './supervisor.js';
 

@@ -1,13 +1,13 @@
 /**
  * The demo's log: every line (info and up, JSON) goes to DIR/demo.log; the
  * terminal gets only what the CLI's logger lets through (warnings and errors
- * unless --log-level or TANDEM_LOG_LEVEL asks for more, see server/cli/demo.ts).
+ * unless --log-level or TANDEM_LOG_LEVEL asks for more, see replicator/cli/demo.ts).
  * Start-up alone writes some 40 info lines (migrations, the initial copy,
  * listeners); on stderr, in a file or a pipe shared with stdout, they would
  * bury the summary of URLs, login and commands the user needs.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../../server/log.js';
 
 /** Both loggers get every line; each applies its own level and format. */
 function tee(a: Logger, b: Logger): Logger {

@@ -7,13 +7,13 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
-import { importJobs } from '../app/job-import.js';
-import { ensureLocalUser } from '../auth/local/bootstrap.js';
-import { createToken } from '../auth/tokens.js';
-import { parseJobs } from '../jobs/rundeck-format.js';
-import { getProjectByName } from '../projects/sql/get-project-by-name.js';
-import { insertProject } from '../projects/sql/insert-project.js';
-import { withTransaction } from '../db/tx.js';
+import { importJobs } from '../../server/app/job-import.js';
+import { ensureLocalUser } from '../../server/auth/local/bootstrap.js';
+import { createToken } from '../../server/auth/tokens.js';
+import { parseJobs } from '../../server/jobs/rundeck-format.js';
+import { getProjectByName } from '../../server/projects/sql/get-project-by-name.js';
+import { insertProject } from '../../server/projects/sql/insert-project.js';
+import { withTransaction } from '../../server/db/tx.js';
 
 /** The demo's sample job, in Rundeck's job YAML format: runs every minute. */
 export const DEMO_JOB_YAML = `

@@ -1,10 +1,10 @@
-/** `tandem demo`: two sites with failover on one machine (orchestration in server/demo/). */
+/** `tandem demo`: two sites with failover on one machine (orchestration in replicator/demo/). */
 import path from 'node:path';
-import { TandemError } from '../errors.js';
+import { TandemError } from '../../server/errors.js';
 import { runTwoSiteDemo } from '../demo/two-sites.js';
-import { createLogger } from '../log.js';
-import type { Command } from './command.js';
-import { cliPrefix } from './printed-command.js';
+import { createLogger } from '../../server/log.js';
+import type { Command } from '../../server/cli/command.js';
+import { cliPrefix } from '../../server/cli/printed-command.js';
 
 export const demoCommand: Command = {
   name: 'demo',

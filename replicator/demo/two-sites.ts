@@ -15,15 +15,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { SiteEntry } from '../config/schema.js';
-import { TandemError, errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { SiteEntry } from '../../server/config/schema.js';
+import { TandemError, errorMessage } from '../../server/errors.js';
+import type { Logger } from '../../server/log.js';
 import { writeSiteConfig } from './config-file.js';
 import { DEMO_SITES, demoLayout, postgresPorts, type DemoLayout, type DemoSiteName } from './layout.js';
 import { openDemoLog } from './log-file.js';
 import { DEMO_PROJECT, ensureDemoLogin, ensureSampleData } from './sample.js';
 import { ensureSiteState, startSiteDatabase, startSiteServer, type DemoDatabase } from './site.js';
-import { shellPath } from '../cli/printed-command.js';
+import { shellPath } from '../../server/cli/printed-command.js';
 import { summaryLines } from './summary.js';
 import { activeSite, DemoSupervisor, type SupervisedSite } from './supervisor.js';
 
