@@ -5,7 +5,7 @@ import type { Command } from '../../server/cli/command.js';
 import { runReplicator } from '../run.js';
 import { defaultSlotName } from '../slot-name.js';
 import { withReplicatorMetrics } from '../metrics/run-with-metrics.js';
-import { startLogObjectReplication } from '../../server/logs/gcs/replication/service.js';
+import { startLogObjectReplication } from '../objects/service.js';
 
 export const replicateCommand: Command = {
   name: 'replicate',

@@ -3,7 +3,7 @@ import { requireKeys } from '../../server/config/load.js';
 import type { Command } from '../../server/cli/command.js';
 import { defaultSlotName } from '../slot-name.js';
 import { replicationStatus, type ReplicationStatus } from '../status/status.js';
-import { formatCopyBacklog, objectCopyBacklog } from '../../server/logs/gcs/replication/backlog.js';
+import { formatCopyBacklog, objectCopyBacklog } from '../objects/backlog.js';
 
 function bytes(n: number | null): string {
   if (n === null) return '?';

@@ -5,7 +5,7 @@
  * failpoint after any step (to prove a re-run completes the switch).
  */
 import { TandemError } from '../../server/errors.js';
-import type { Db } from '../../server/sql/db.js';
+import type { Db } from '../../server/db/db.js';
 import { journalStep } from '../../server/site/sql/journal.js';
 
 export interface StepOutcome {

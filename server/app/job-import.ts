@@ -16,11 +16,11 @@ import type pg from 'pg';
 import { TandemError, isTandemError } from '../errors.js';
 import type { JobDefinition } from '../jobs/definition.js';
 import { compileSchedule } from '../schedule/cron.js';
-import { findImportTargets, type ImportTarget } from '../sql/findImportTargets.js';
-import type { Project } from '../sql/projects.js';
-import { isUniqueViolation } from '../sql/tx.js';
-import { upsertJobs } from '../sql/upsertJobs.js';
-import { setJobAuthorRoles } from '../sql/setJobAuthorRoles.js';
+import { findImportTargets, type ImportTarget } from '../jobs/sql/find-import-targets.js';
+import type { Project } from '../projects/sql/projects.js';
+import { isUniqueViolation } from '../db/tx.js';
+import { upsertJobs } from '../jobs/sql/upsert-jobs.js';
+import { setJobAuthorRoles } from '../jobs/sql/set-job-author-roles.js';
 import { checkImportedJobRefs, type RefAccess } from '../executions/jobref-access.js';
 
 export interface ImportedJob {

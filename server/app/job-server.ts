@@ -5,7 +5,7 @@
  * scheduler, let running executions finish within `server.drainTimeout`,
  * close the HTTP server, release the database pool).
  */
-import { retryDeadConnections } from '../sql/retrying-pool.js';
+import { retryDeadConnections } from '../db/retrying-pool.js';
 import { logIdleConnectionError } from '../db/sqlstate.js';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
@@ -21,7 +21,7 @@ import { LocalExecutor } from '../executions/local-executor.js';
 import { EmailNotifier } from '../executions/email.js';
 import { protectServerFiles, resolveRunAs, setprivPath } from '../executions/run-as.js';
 import { recoverLeftoverExecutions } from '../executions/recovery.js';
-import { Scheduler } from '../scheduler/scheduler.js';
+import { Scheduler } from '../schedule/scheduler.js';
 import { createApp } from '../http/app.js';
 import type { AuthDeps } from '../auth/middleware.js';
 import { authService } from '../auth/service.js';

@@ -3,9 +3,6 @@ import { requireKeys } from '../config/load.js';
 import { TandemError } from '../errors.js';
 import { initSiteState } from '../site/init.js';
 import type { Command } from './command.js';
-import { failoverCommand } from './failover.js';
-import { rejoinCommand } from './rejoin.js';
-import { statusCommand } from './status.js';
 
 export const siteInitCommand: Command = {
   name: 'site init',
@@ -50,5 +47,5 @@ Example:
   },
 };
 
-/** The sites-and-failover commands, listed together in commands.ts. */
-export const siteCommands: Command[] = [siteInitCommand, failoverCommand, rejoinCommand, statusCommand];
+/** The site commands of the job server; failover, rejoin and status follow them (replicator/cli/). */
+export const siteCommands: Command[] = [siteInitCommand];

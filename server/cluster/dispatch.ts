@@ -27,7 +27,7 @@ import type { ExecutionEngine } from '../executions/engine.js';
 import type { JobDefinition } from '../jobs/definition.js';
 import type { Logger } from '../log.js';
 import { canWrite } from '../site/guard.js';
-import { withTransaction } from '../sql/tx.js';
+import { withTransaction } from '../db/tx.js';
 import type { Membership } from './membership.js';
 import { MemberChooser, policyFor } from './policy.js';
 import { listQueuedFor, lockStaleHandovers, moveQueuedExecution, recordHandover } from './sql/handovers.js';

@@ -23,8 +23,8 @@ import type { ExecutionEngine } from '../executions/engine.js';
 import { MASK } from '../executions/create.js';
 import { sealInterruptedLogs } from '../executions/recovery.js';
 import { canWrite } from '../site/guard.js';
-import { closeStepResults } from '../sql/closeStepResults.js';
-import { withTransaction } from '../sql/tx.js';
+import { closeStepResults } from '../executions/sql/close-step-results.js';
+import { withTransaction } from '../db/tx.js';
 import { claimDeadMember } from './sql/claimDeadMember.js';
 import { closeLostExecutions, type LostExecution } from './sql/closeLostExecutions.js';
 

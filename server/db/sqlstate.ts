@@ -51,7 +51,7 @@ export function isConnectionLost(e: unknown): boolean {
 
 /**
  * The session was ended under a statement, as opposed to the database being
- * unreachable. Only these are retried by the job server (server/sql/lost-connection.ts):
+ * unreachable. Only these are retried by the job server (server/db/lost-connection.ts):
  * bridging an outage would hide it from the site monitor, which must compare
  * epochs with the peers before this site acts as active again.
  */

@@ -12,11 +12,11 @@
 import { TandemError } from '../errors.js';
 import type { JobDefinition } from '../jobs/definition.js';
 import { resolveOptionValues } from '../jobs/options.js';
-import type { Db } from '../sql/db.js';
-import { getExecution } from '../sql/getExecution.js';
-import { insertExecution, insertExecutionIfActive, type InsertExecution } from '../sql/insertExecution.js';
-import { isUniqueViolation } from '../sql/tx.js';
-import type { ExecutionRow, ExecutionTrigger } from '../sql/executions.js';
+import type { Db } from '../db/db.js';
+import { getExecution } from './sql/get-execution.js';
+import { insertExecution, insertExecutionIfActive, type InsertExecution } from './sql/insert-execution.js';
+import { isUniqueViolation } from '../db/tx.js';
+import type { ExecutionRow, ExecutionTrigger } from './sql/executions.js';
 import { assertRoleAllowed } from './site-gate.js';
 
 /** What is needed of a job to run it (a job row, or the snapshot of an execution being retried). */

@@ -22,10 +22,10 @@ import type { PolicySet } from '../auth/acl/evaluate.js';
 import type { Subject } from '../auth/acl/types.js';
 import { TandemError } from '../errors.js';
 import type { JobDefinition, Step } from '../jobs/definition.js';
-import type { Db } from '../sql/db.js';
-import { getJob } from '../sql/getJob.js';
-import { getJobByName } from '../sql/getJobByName.js';
-import type { JobRow } from '../sql/jobs.js';
+import type { Db } from '../db/db.js';
+import { getJob } from '../jobs/sql/get-job.js';
+import { getJobByName } from '../jobs/sql/get-job-by-name.js';
+import type { JobRow } from '../jobs/sql/jobs.js';
 
 export type JobRef = Extract<Step, { kind: 'jobref' }>['ref'];
 

@@ -9,10 +9,10 @@ import type pg from 'pg';
 import type { Logger } from '../log.js';
 import type { LogStore } from '../logs/store.js';
 import { canWrite } from '../site/guard.js';
-import { closeLeftoverExecutions } from '../sql/closeLeftoverExecutions.js';
-import { closeStepResults } from '../sql/closeStepResults.js';
-import { withTransaction } from '../sql/tx.js';
-import { upsertLogObject } from '../sql/upsertLogObject.js';
+import { closeLeftoverExecutions } from './sql/close-leftover-executions.js';
+import { closeStepResults } from './sql/close-step-results.js';
+import { withTransaction } from '../db/tx.js';
+import { upsertLogObject } from '../logs/sql/upsert-log-object.js';
 import { logTime } from '../logs/store.js';
 import { LOCAL_NODE } from './steps.js';
 

@@ -14,7 +14,7 @@ import { optionReferencesForShell } from '../jobs/shell-references.js';
 import { resolveOptionValues, secureOptionValues } from '../jobs/options.js';
 import type { Logger } from '../log.js';
 import { logTime, type LogLevel, type LogWriter } from '../logs/store.js';
-import { finishStepResult, startStepResult, type StepStatus } from '../sql/stepResults.js';
+import { finishStepResult, startStepResult, type StepStatus } from './sql/step-results.js';
 import type { Executor, StepCommand, StepExit, StepProcess } from './executor.js';
 import { parseJobRefArgs } from './jobref-args.js';
 import { referencedJobFor, type RefAccess } from './jobref-access.js';

@@ -16,7 +16,7 @@
 import type Koa from 'koa';
 import { TandemError, isTandemError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isConnectionLost } from '../sql/tx.js';
+import { isConnectionLost } from '../db/tx.js';
 
 const byStatus: Record<number, ErrorCode> = {
   400: 'bad_request',

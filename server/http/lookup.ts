@@ -4,13 +4,13 @@
  * not-found errors are built here, once.
  */
 import { TandemError } from '../errors.js';
-import type { Db } from '../sql/db.js';
-import { getExecution } from '../sql/getExecution.js';
-import { getJob } from '../sql/getJob.js';
-import { getProjectByName } from '../sql/getProjectByName.js';
-import type { ExecutionRow } from '../sql/executions.js';
-import type { JobRow } from '../sql/jobs.js';
-import type { Project } from '../sql/projects.js';
+import type { Db } from '../db/db.js';
+import { getExecution } from '../executions/sql/get-execution.js';
+import { getJob } from '../jobs/sql/get-job.js';
+import { getProjectByName } from '../projects/sql/get-project-by-name.js';
+import type { ExecutionRow } from '../executions/sql/executions.js';
+import type { JobRow } from '../jobs/sql/jobs.js';
+import type { Project } from '../projects/sql/projects.js';
 import { isUuid } from './params.js';
 
 /** Names and ids are printable text of bounded length: anything else cannot exist (404, never a database error). */

@@ -5,11 +5,11 @@
  */
 import { TandemError } from '../errors.js';
 import { assertWritable } from '../site/guard.js';
-import { countActiveExecutions } from '../sql/countActiveExecutions.js';
-import { deleteProject } from '../sql/deleteProject.js';
-import { insertProject } from '../sql/insertProject.js';
-import type { Project } from '../sql/projects.js';
-import { isUniqueViolation, withTransaction } from '../sql/tx.js';
+import { countActiveExecutions } from '../executions/sql/count-active-executions.js';
+import { deleteProject } from '../projects/sql/delete-project.js';
+import { insertProject } from '../projects/sql/insert-project.js';
+import type { Project } from '../projects/sql/projects.js';
+import { isUniqueViolation, withTransaction } from '../db/tx.js';
 import type { AppDeps } from './deps.js';
 import { mustGetProject } from './lookup.js';
 

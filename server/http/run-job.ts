@@ -8,11 +8,11 @@ import { createExecution, type CreateExecutionInput } from '../executions/create
 import { guardMustDecide } from '../executions/site-gate.js';
 import { definitionWithFilter } from '../nodes/run-filter.js';
 import { assertWritable } from '../site/guard.js';
-import { finalStatuses, type ExecutionRow, type ExecutionStatus } from '../sql/executions.js';
-import { getExecution } from '../sql/getExecution.js';
-import type { JobRow } from '../sql/jobs.js';
-import { requestAbort } from '../sql/requestAbort.js';
-import { withTransaction } from '../sql/tx.js';
+import { finalStatuses, type ExecutionRow, type ExecutionStatus } from '../executions/sql/executions.js';
+import { getExecution } from '../executions/sql/get-execution.js';
+import type { JobRow } from '../jobs/sql/jobs.js';
+import { requestAbort } from '../executions/sql/request-abort.js';
+import { withTransaction } from '../db/tx.js';
 import type { AppDeps } from './deps.js';
 
 /**

@@ -1,9 +1,9 @@
 /** The JSON representations the API returns. */
 import { compileSchedule } from '../schedule/cron.js';
-import type { ExecutionRow } from '../sql/executions.js';
-import type { JobRow } from '../sql/jobs.js';
-import type { Project } from '../sql/projects.js';
-import type { StepResult } from '../sql/stepResults.js';
+import type { ExecutionRow } from '../executions/sql/executions.js';
+import type { JobRow } from '../jobs/sql/jobs.js';
+import type { Project } from '../projects/sql/projects.js';
+import type { StepResult } from '../executions/sql/step-results.js';
 import { hideSecureDefaults } from '../jobs/secure-defaults.js';
 
 export function projectView(p: Project) {

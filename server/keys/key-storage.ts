@@ -10,7 +10,7 @@
 import type pg from 'pg';
 import { TandemError } from '../errors.js';
 import { assertWritable } from '../site/guard.js';
-import { isUniqueViolation, withTransaction } from '../sql/tx.js';
+import { isUniqueViolation, withTransaction } from '../db/tx.js';
 import type { Keyring } from './cipher.js';
 import { deleteKey } from './sql/deleteKey.js';
 import { getKey } from './sql/getKey.js';

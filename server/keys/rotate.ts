@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { TandemError } from '../errors.js';
 import { assertWritable } from '../site/guard.js';
-import { withTransaction } from '../sql/tx.js';
+import { withTransaction } from '../db/tx.js';
 import type { Keyring } from './cipher.js';
 import { listKeysToRotate } from './sql/listKeysToRotate.js';
 import { resealKey } from './sql/resealKey.js';

@@ -3,7 +3,7 @@
  *
  * On a passive site the execution's rows arrive through the database
  * replicator and its log object through the object copier
- * (server/logs/gcs/replication/), in that order: for a while the record that
+ * (replicator/objects/), in that order: for a while the record that
  * names the object is here and the object is not (or only an older
  * checkpoint of it). That is not an error: the read answers `replicating`
  * with whatever part of the log has arrived, never `complete`, so a client
@@ -14,8 +14,8 @@
  */
 import { TandemError } from '../errors.js';
 import { siteRoleInfo } from '../site/guard.js';
-import type { Db } from '../sql/db.js';
-import { copyStateOf } from './gcs/replication/sql/copyStateOf.js';
+import type { Db } from '../db/db.js';
+import { copyStateOf } from './sql/copy-state-of.js';
 import type { LogReadOptions, LogReadResult, LogStore } from './store.js';
 
 export interface ReplicationProgress {

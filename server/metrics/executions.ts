@@ -4,7 +4,7 @@
  * bounded enums (status, firing outcome), never execution or job ids.
  */
 import client from 'prom-client';
-import type { ExecutionStatus } from '../sql/executions.js';
+import type { ExecutionStatus } from '../executions/sql/executions.js';
 import { DELAY_BUCKETS, type Registry } from './registry.js';
 
 /** What the execution engine reports. */

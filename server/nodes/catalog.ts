@@ -18,7 +18,7 @@ import type pg from 'pg';
 import { errorMessage } from '../errors.js';
 import type { Executor } from '../executions/executor.js';
 import type { Logger } from '../log.js';
-import { getProjectByName } from '../sql/getProjectByName.js';
+import { getProjectByName } from '../projects/sql/get-project-by-name.js';
 import type { NodeEntry } from './node-executor.js';
 import { readSource, readSourceSpecs, type SourceSpec, type UrlCache } from './sources.js';
 import { getNodeSources } from './sql/getNodeSources.js';

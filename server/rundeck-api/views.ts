@@ -4,10 +4,10 @@
  * Project Info"). Pure functions: no database, no request.
  */
 import type { JobDefinition, JobOption } from '../jobs/definition.js';
-import type { ExecutionRow, ExecutionStatus } from '../sql/executions.js';
-import type { JobRow } from '../sql/jobs.js';
-import type { Project } from '../sql/projects.js';
-import type { StepResult } from '../sql/stepResults.js';
+import type { ExecutionRow, ExecutionStatus } from '../executions/sql/executions.js';
+import type { JobRow } from '../jobs/sql/jobs.js';
+import type { Project } from '../projects/sql/projects.js';
+import type { StepResult } from '../executions/sql/step-results.js';
 import { href, permalink, type Links } from './urls.js';
 
 /** Rundeck's execution statuses (API docs, "Listing Running Executions"). */

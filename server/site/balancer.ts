@@ -42,7 +42,7 @@
 import type Koa from 'koa';
 import { TandemError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Db } from '../sql/db.js';
+import type { Db } from '../db/db.js';
 import type { SiteRole } from './guard.js';
 import { getSiteRole, type SiteRoleRow } from './sql/getSiteRole.js';
 

@@ -9,8 +9,8 @@ import pg from 'pg';
 import { spawnSync } from 'node:child_process';
 import { startPostgres } from '../harness/postgres.js';
 import type { Teardown } from '../harness/tmp.js';
-import { withTransaction, CommitOutcomeUnknown } from '../../server/sql/tx.js';
-import { retryDeadConnections } from '../../server/sql/retrying-pool.js';
+import { withTransaction, CommitOutcomeUnknown } from '../../server/db/tx.js';
+import { retryDeadConnections } from '../../server/db/retrying-pool.js';
 
 /** A fresh cluster and database with the `probe` table `ddl` creates, and an admin session on it. */
 async function probeDatabase(t: Teardown, name: string, ddl: string): Promise<{ url: string; admin: pg.Client }> {

@@ -28,7 +28,7 @@ interface Documented {
 }
 
 /** The READMEs whose commands are checked here (paths from the repository root). */
-const READMES = ['README.md', 'server/README.md', 'server/demo/README.md', 'replicator/README.md', 'deploy/README.md', 'test/README.md'];
+const READMES = ['README.md', 'server/README.md', 'replicator/demo/README.md', 'replicator/README.md', 'deploy/README.md', 'test/README.md'];
 
 /** `tandem ...` lines of a README: fenced code (comments cut) and inline code spans. */
 function readmeCommands(file: string): Documented[] {
@@ -122,7 +122,7 @@ t.test('every documented tandem command line is accepted by tandem', async (t) =
 
 t.test('every tandem command line of the other READMEs is accepted by tandem', async (t) => {
   const documented = READMES.filter((f) => f !== 'deploy/README.md').flatMap(readmeCommands);
-  for (const [file, least] of [['server/README.md', 5], ['replicator/README.md', 5], ['server/demo/README.md', 3]] as const)
+  for (const [file, least] of [['server/README.md', 5], ['replicator/README.md', 5], ['replicator/demo/README.md', 3]] as const)
     t.ok(documented.filter((d) => d.where.startsWith(`${file}:`)).length >= least, `${file} documents commands (the check reads it)`);
   const unique = [...new Map(documented.map((d) => [d.argv.join(' '), d])).values()];
   for (const d of unique) {

@@ -12,8 +12,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FsLogStore } from '../../server/logs/fs-store.js';
 
-import { logObjectCopyHook } from '../../server/logs/gcs/replication/hook.js';
-import { LogObjectCopier } from '../../server/logs/gcs/replication/copier.js';
+import { logObjectCopyHook } from '../../replicator/objects/hook.js';
+import { LogObjectCopier } from '../../replicator/objects/copier.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { objectBacklog } from '../../replicator/failover/backlog.js';
 import { api, count, failover, startReplication, startSiteServer, startSites, waitFor, watchActive } from './helpers.js';

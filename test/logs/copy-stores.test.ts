@@ -7,8 +7,8 @@
 import t from 'tap';
 import path from 'node:path';
 import { FsLogStore } from '../../server/logs/fs-store.js';
-import { copyOne, readVersion } from '../../server/logs/gcs/replication/copy-one.js';
-import type { CopyRequest } from '../../server/logs/gcs/replication/sql/dueCopies.js';
+import { copyOne, readVersion } from '../../replicator/objects/copy-one.js';
+import type { CopyRequest } from '../../replicator/objects/sql/due-copies.js';
 import type { LogStore } from '../../server/logs/store.js';
 import { startGcs } from '../harness/gcs.js';
 import { tempDir } from '../harness/tmp.js';

@@ -9,8 +9,8 @@ import pg from 'pg';
 import { loadConfig } from '../../server/config/load.js';
 import { migrate } from '../../server/db/migrate.js';
 
-import { startLogObjectReplication } from '../../server/logs/gcs/replication/service.js';
-import { copyStateOf } from '../../server/logs/gcs/replication/sql/copyStateOf.js';
+import { startLogObjectReplication } from '../../replicator/objects/service.js';
+import { copyStateOf } from '../../server/logs/sql/copy-state-of.js';
 import { startGcs } from '../harness/gcs.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';

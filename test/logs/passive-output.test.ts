@@ -13,9 +13,9 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { loadConfig } from '../../server/config/load.js';
 
-import { logObjectCopyHook } from '../../server/logs/gcs/replication/hook.js';
-import { startLogObjectReplication } from '../../server/logs/gcs/replication/service.js';
-import { copyStateOf } from '../../server/logs/gcs/replication/sql/copyStateOf.js';
+import { logObjectCopyHook } from '../../replicator/objects/hook.js';
+import { startLogObjectReplication } from '../../replicator/objects/service.js';
+import { copyStateOf } from '../../server/logs/sql/copy-state-of.js';
 import { runReplicator } from '../../replicator/index.js';
 import { startGcs } from '../harness/gcs.js';
 import { tempDir } from '../harness/tmp.js';

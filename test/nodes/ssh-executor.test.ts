@@ -14,7 +14,7 @@ import { HostKeys } from '../../server/nodes/ssh/host-keys.js';
 import { SshNodeExecutor } from '../../server/nodes/ssh/ssh-node-executor.js';
 import { getProjectSshSettings } from '../../server/nodes/ssh/sql/getProjectSshSettings.js';
 import { putProjectSshSettings } from '../../server/nodes/ssh/sql/putProjectSshSettings.js';
-import { insertProject } from '../../server/sql/insertProject.js';
+import { insertProject } from '../../server/projects/sql/insert-project.js';
 import type { NodeEntry } from '../../server/nodes/node-executor.js';
 import type { StepCommand, StepExit, StepProcess } from '../../server/executions/executor.js';
 import { freePort } from '../../server/embedded/net.js';

@@ -8,13 +8,13 @@ import { FsLogStore } from '../../server/logs/fs-store.js';
 import { ExecutionEngine } from '../../server/executions/engine.js';
 import { loadPolicies } from '../../server/auth/acl/load.js';
 import { LocalExecutor } from '../../server/executions/local-executor.js';
-import { Scheduler } from '../../server/scheduler/scheduler.js';
-import { decideFiring } from '../../server/scheduler/misfire.js';
+import { Scheduler } from '../../server/schedule/scheduler.js';
+import { decideFiring } from '../../server/schedule/misfire.js';
 import { importJobs } from '../../server/app/job-import.js';
 import { parseJobs } from '../../server/jobs/rundeck-format.js';
-import { insertProject } from '../../server/sql/insertProject.js';
-import { withTransaction } from '../../server/sql/tx.js';
-import type { MisfirePolicy } from '../../server/scheduler/misfire.js';
+import { insertProject } from '../../server/projects/sql/insert-project.js';
+import { withTransaction } from '../../server/db/tx.js';
+import type { MisfirePolicy } from '../../server/schedule/misfire.js';
 import { waitFor } from './helpers.js';
 import { testLog } from '../harness/log.js';
 

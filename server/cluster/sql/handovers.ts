@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Record that `executionId` was handed to `member` now, and wake it (LISTEN tandem_handover). */
 export async function recordHandover(db: Db, executionId: string, member: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 import { memberStateSql, type ExecutionMode, type MemberState } from '../states.js';
 
 export interface MemberRow {

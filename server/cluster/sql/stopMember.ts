@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 /** The member left cleanly (after its drain): `stopped`, not `dead`; nothing to recover. */
 export async function stopMember(db: Db, m: { name: string; generation: number }): Promise<void> {

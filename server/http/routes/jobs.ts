@@ -7,9 +7,9 @@ import { TandemError } from '../../errors.js';
 import { exportJobs, exportJobsStream, parseJobs } from '../../jobs/rundeck-format.js';
 import { importJobs, type ImportCheck } from '../../app/job-import.js';
 import { assertWritable } from '../../site/guard.js';
-import { deleteJob } from '../../sql/deleteJob.js';
-import { listJobs } from '../../sql/listJobs.js';
-import { withTransaction } from '../../sql/tx.js';
+import { deleteJob } from '../../jobs/sql/delete-job.js';
+import { listJobs } from '../../jobs/sql/list-jobs.js';
+import { withTransaction } from '../../db/tx.js';
 import { bodyLimits, readJobDocument } from '../body.js';
 import type { AppDeps } from '../deps.js';
 import { enumParam, pageParams } from '../params.js';
@@ -17,7 +17,7 @@ import { jobNotFound, jobResource, mustGetJob, mustGetProject, projectNotFound }
 import { jobView } from '../views.js';
 import { hideSecureDefaults } from '../../jobs/secure-defaults.js';
 import type { JobDefinition } from '../../jobs/definition.js';
-import type { JobRow } from '../../sql/jobs.js';
+import type { JobRow } from '../../jobs/sql/jobs.js';
 import type { Context } from 'koa';
 import type { RefAccess } from '../../executions/jobref-access.js';
 

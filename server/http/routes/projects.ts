@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { authorize, authorizeAny, authorizeNamed } from '../../auth/middleware.js';
 import { requirePrincipal, requireService } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
-import { listProjects } from '../../sql/listProjects.js';
+import { listProjects } from '../../projects/sql/list-projects.js';
 import { bodyLimits, readJsonObject } from '../body.js';
 import type { AppDeps } from '../deps.js';
 import { mustGetProject, projectNotFound } from '../lookup.js';

@@ -7,7 +7,7 @@ import type Router from '@koa/router';
 import { authorize } from '../../auth/middleware.js';
 import { TandemError } from '../../errors.js';
 import { assertWritable } from '../../site/guard.js';
-import { withTransaction } from '../../sql/tx.js';
+import { withTransaction } from '../../db/tx.js';
 import { deleteHostKey } from '../../nodes/ssh/sql/deleteHostKey.js';
 import type { AppDeps } from '../deps.js';
 import { mustGetProject } from '../lookup.js';

@@ -6,7 +6,7 @@ import type Router from '@koa/router';
 import { authorize } from '../../auth/middleware.js';
 import { requirePrincipal } from '../../auth/principal.js';
 import { assertWritable } from '../../site/guard.js';
-import { withTransaction } from '../../sql/tx.js';
+import { withTransaction } from '../../db/tx.js';
 import { validateProjectSettings } from '../../nodes/ssh/settings.js';
 import { getProjectSshSettings } from '../../nodes/ssh/sql/getProjectSshSettings.js';
 import { putProjectSshSettings } from '../../nodes/ssh/sql/putProjectSshSettings.js';

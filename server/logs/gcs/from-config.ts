@@ -9,7 +9,7 @@ import { Storage } from '@google-cloud/storage';
 import type { Config } from '../../config/schema.js';
 import { TandemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 import type { UploadMetrics } from '../../metrics/logs.js';
 import { GcsLogStore } from './store.js';
 

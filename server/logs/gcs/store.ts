@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { errorMessage, isTandemError, TandemError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 import { parseLines, type LogObjectInfo, type LogReadOptions, type LogReadResult, type LogStore, type LogWriter } from '../store.js';
 import { LogObjects, statusOf, type RemoteLog } from './objects.js';
 import { listSpool, SpoolFile } from './spool.js';

@@ -17,7 +17,7 @@
  */
 import type { Logger } from '../../log.js';
 import type { UploadMetrics } from '../../metrics/logs.js';
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 import { errorMessage } from '../../errors.js';
 import { LogObjects, MAX_COMPONENTS, outcomeUnknown, statusOf } from './objects.js';
 import { hasPendingUpload, type SpooledLog } from './spooled-log.js';

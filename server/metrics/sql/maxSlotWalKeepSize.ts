@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 /** `max_slot_wal_keep_size` in bytes; -1 when unlimited (the default). */
 export async function maxSlotWalKeepSize(db: Db): Promise<number> {

@@ -13,7 +13,7 @@ import { bodyLimits, readJsonObject } from '../../http/body.js';
 import type { AppDeps } from '../../http/deps.js';
 import { mustGetProject } from '../../http/lookup.js';
 import { assertWritable } from '../../site/guard.js';
-import { withTransaction } from '../../sql/tx.js';
+import { withTransaction } from '../../db/tx.js';
 import type { NodeCatalog, ProjectModel } from '../catalog.js';
 import { compileNodeFilter } from '../filter.js';
 import type { NodeEntry } from '../node-executor.js';

@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * The version of a project's stored source list (0 when it never had one).

@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 import type { ExecutionNodeStatus } from './executionNodes.js';
 
 export interface ExecutionNodes {

@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 import type { NodeSourcesRow } from './getNodeSources.js';
 
 /** Replaces a project's source list (version + 1). */

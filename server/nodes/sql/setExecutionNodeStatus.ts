@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 import type { ExecutionNodeStatus } from './executionNodes.js';
 
 export async function setExecutionNodeStatus(db: Db, executionId: string, node: string, status: ExecutionNodeStatus): Promise<void> {

@@ -6,7 +6,7 @@ import { TandemError } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
 import { mustGetProject, projectNotFound } from '../../http/lookup.js';
 import { createProject, removeProject, validProjectName } from '../../http/project-ops.js';
-import { listProjects } from '../../sql/listProjects.js';
+import { listProjects } from '../../projects/sql/list-projects.js';
 import { rundeckError } from '../errors.js';
 import { links, objectBody, readBody } from '../request.js';
 import { projectConfig, projectView } from '../views.js';

@@ -3,7 +3,7 @@
  * site's database by the failover command: count what still runs, ask the
  * members to abort it, and close what nobody recorded.
  */
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 export async function countUnfinished(db: Db): Promise<{ queued: number; running: number }> {
   const { rows } = await db.query<{ queued: number; running: number }>({

@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * Attach tandem_site.refuse_apply_on_active (sql/040_sites.sql) to the

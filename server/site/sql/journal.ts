@@ -3,7 +3,7 @@
  * which run is in progress, its finished steps, and what a re-run needs
  * (drain point id and LSN, the new epoch).
  */
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 export type FailoverKind = 'switchover' | 'forced';
 export type JournalState = 'running' | 'done' | 'undone' | 'failed';

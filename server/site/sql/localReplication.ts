@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 export interface LocalReplication {
   /** End LSN of the last source transaction applied here. */

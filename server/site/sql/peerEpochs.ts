@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 /** Remember the epoch (and role) seen at a peer; an epoch seen never goes down here. */
 export async function recordPeerEpoch(db: Db, site: string, epoch: number, role: string | null): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Db } from '../../sql/db.js';
+import type { Db } from '../../db/db.js';
 
 export type SiteEventKind = 'drain_point' | 'promoted' | 'forced_promoted';
 

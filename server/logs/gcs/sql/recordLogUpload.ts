@@ -1,4 +1,4 @@
-import type { Db } from '../../../sql/db.js';
+import type { Db } from '../../../db/db.js';
 
 /**
  * Records an uploaded version of a log in its `tandem.log_objects` row (found
