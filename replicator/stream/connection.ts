@@ -167,19 +167,12 @@ export class ReplicationConnection {
   private onCopyData(chunk: Buffer): void {
     if (this.failure) return;
     try {
-      const type = chunk[0];
-      if (type === 0x77) {
-        // 'w' XLogData: walStart(8) walEnd(8) sendTime(8) payload
-        const walStart = chunk.readBigUInt64BE(1) as Lsn;
-        this.push({ kind: 'data', walStart, msg: decodePgoutput(chunk.subarray(25)) });
-      } else if (type === 0x6b) {
-        // 'k' keepalive: walEnd(8) sendTime(8) replyRequested(1)
-        const walEnd = chunk.readBigUInt64BE(1) as Lsn;
+      const m = decodeCopyData(chunk);
+      if (m.kind === 'data') this.push(m);
+      else {
         // Answered at once with what the target has committed (NOTES #2); never the received position.
-        if (chunk[17] === 1) this.sendStatus(false);
-        this.push({ kind: 'keepalive', walEnd });
-      } else {
-        throw new Error(`unknown replication message 0x${type?.toString(16)}`);
+        if (m.replyRequested) this.sendStatus(false);
+        this.push({ kind: 'keepalive', walEnd: m.walEnd });
       }
     } catch (e) {
       this.fail(e as Error);
@@ -235,6 +228,33 @@ export class ReplicationConnection {
       this.fail(e as Error);
     }
   }
+}
+
+/** One CopyData payload of the replication stream, as the server sent it. */
+export type ReplicationMessage =
+  | { kind: 'data'; walStart: Lsn; msg: PgoutputMessage }
+  | { kind: 'keepalive'; walEnd: Lsn; replyRequested: boolean };
+
+/**
+ * Decode one CopyData payload: XLogData ('w': walStart(8) walEnd(8) sendTime(8)
+ * pgoutput message) or a primary keepalive ('k': walEnd(8) sendTime(8)
+ * replyRequested(1)). node-pg's protocol parser has already put the CopyData
+ * message back together from however the socket split it. Decode at once,
+ * inside the 'copyData' event, and keep no view of `chunk`: the parser moves
+ * the next bytes into the same memory (test/replicator/pgoutput.test.ts);
+ * the decoded values are strings, copies of the bytes.
+ */
+export function decodeCopyData(chunk: Buffer): ReplicationMessage {
+  const type = chunk[0];
+  if (type === 0x77) {
+    if (chunk.length < 25) throw new Error(`replication XLogData message of ${chunk.length} bytes is shorter than its 25-byte header`);
+    return { kind: 'data', walStart: chunk.readBigUInt64BE(1) as Lsn, msg: decodePgoutput(chunk.subarray(25)) };
+  }
+  if (type === 0x6b) {
+    if (chunk.length < 18) throw new Error(`replication keepalive of ${chunk.length} bytes is shorter than 18`);
+    return { kind: 'keepalive', walEnd: chunk.readBigUInt64BE(1) as Lsn, replyRequested: chunk[17] === 1 };
+  }
+  throw new Error(`unknown replication message 0x${type?.toString(16)}`);
 }
 
 interface ConnectionInternals {

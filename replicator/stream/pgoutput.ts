@@ -91,10 +91,15 @@ export type PgoutputMessage =
   | TruncateMessage
   | OtherMessage;
 
+function truncated(buf: Buffer): Error {
+  return new Error(`pgoutput: message of ${buf.length} bytes ends inside a field`);
+}
+
 class Reader {
   pos = 0;
   constructor(readonly buf: Buffer) {}
   u8(): number {
+    if (this.pos >= this.buf.length) throw truncated(this.buf);
     return this.buf[this.pos++]!;
   }
   i16(): number {
@@ -130,6 +135,8 @@ class Reader {
     return s;
   }
   text(len: number): string {
+    // Buffer.toString stops at the buffer's end without a word: a cut message would give a shorter value.
+    if (len < 0 || this.pos + len > this.buf.length) throw truncated(this.buf);
     const s = this.buf.toString('utf8', this.pos, this.pos + len);
     this.pos += len;
     return s;

@@ -93,7 +93,11 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const level = (values['log-level'] as string | undefined) ?? process.env.TANDEM_LOG_LEVEL;
   const { log, configure: configureLog } = createConfigurableLogger(
     { component: cmd.name.split(' ')[0] },
-    level && ['debug', 'info', 'warn', 'error'].includes(level) ? { level: level as 'info' } : {},
+    {
+      ...(level && ['debug', 'info', 'warn', 'error'].includes(level) ? { level: level as 'info' } : {}),
+      // The long-running server logs much and for long: asynchronous writes (flushed at exit, server/log.ts).
+      async: cmd.name === 'server',
+    },
   );
   const controller = new AbortController();
   const onSignal = (sig: string) => {

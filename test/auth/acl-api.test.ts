@@ -113,10 +113,10 @@ t.test('ACL policies from a directory on the real job server API: allow, deny wi
   });
 
   await t.test('denials are audited and admins read the audit trail', async (t) => {
-    const rows = await waitFor(async () => {
+    const rows = await waitFor('the denial audit rows', async () => {
       const { rows } = await ts.pool.query("select username, target, details from tandem.audit_events where event = 'acl.denied' and username = 'dana' order by at");
       return rows.length >= 6 ? rows : undefined;
-    }, 'the denial audit rows');
+    });
     t.ok(rows.some((r) => r.target === 'job ops/prod-deploy' && r.details.action === 'delete'));
     const audit = await ts.api('GET', '/api/v1/audit?event=acl.denied&user=dana&limit=2');
     t.equal(audit.status, 200);
@@ -208,10 +208,10 @@ t.test('the audit trail is append-only: UPDATE, DELETE and TRUNCATE are refused 
   const failed = await fetch(`${ts.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'mallory', password: 'guess' }) });
   t.equal(failed.status, 401, 'a failed login, audited');
   const snapshot = async () => (await ts.pool.query('select * from tandem.audit_events order by id')).rows;
-  const before = await waitFor(async () => {
+  const before = await waitFor('the audit rows of the project and the failed login', async () => {
     const rows = await snapshot();
     return rows.some((r) => r.event === 'login' && r.username === 'mallory') && rows.some((r) => r.event === 'project.created') ? rows : undefined;
-  }, 'the audit rows of the project and the failed login');
+  });
 
   // The job server's own role (here the cluster's superuser), and an application role that was
   // granted every table privilege: the trigger refuses both, whatever the grants say.

@@ -94,13 +94,5 @@ export async function call(
   return { status: res.status, body, headers: res.headers };
 }
 
-/** Poll `fn` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** The harness's one waitFor (what, check, timeoutMs): auth tests import it from here with their other helpers. */
+export { waitFor } from '../harness/wait.js';

@@ -161,12 +161,12 @@ t.test('site-local sessions expire and are cleaned up like normal ones; their id
   const used = (await login(app.url, 'root', 'root-pw')).session!;
   const seen = async () => (await db.q('select last_seen_at from tandem_site.local_sessions')).rows[0].last_seen_at.getTime() as number;
   const first = await seen();
-  await waitFor(async () => (await db.q("select now() - last_seen_at > interval '300 milliseconds' as old from tandem_site.local_sessions")).rows[0]?.old, 'the session to need a touch');
+  await waitFor('the session to need a touch', async () => (await db.q("select now() - last_seen_at > interval '300 milliseconds' as old from tandem_site.local_sessions")).rows[0]?.old);
   t.equal((await call(`${app.url}/api/v1/me`, { cookie: used.cookie })).status, 200);
   t.ok((await seen()) > first, 'using the session pushed its idle expiry forward');
 
   // Idle past the timeout: refused.
-  await waitFor(async () => (await db.q("select now() - last_seen_at > interval '2 seconds' as idle from tandem_site.local_sessions")).rows[0]?.idle, 'the session to be idle for the timeout');
+  await waitFor('the session to be idle for the timeout', async () => (await db.q("select now() - last_seen_at > interval '2 seconds' as idle from tandem_site.local_sessions")).rows[0]?.idle);
   const r = await call(`${app.url}/api/v1/me`, { cookie: used.cookie });
   t.equal(r.status, 401);
   t.match(r.body.error.message, /session expired/);
@@ -183,7 +183,7 @@ t.test('site-local sessions expire and are cleaned up like normal ones; their id
   const abs = await startAuthApp(t, pgs, { 'auth.usersFile': file, 'auth.sessionAbsoluteTimeout': 2000 }, { databaseUrl: db.url });
   const s = (await login(abs.url, 'dora', 'dora-pw')).session!;
   t.match(s.setCookie, /Max-Age=2$/);
-  await waitFor(async () => (await call(`${abs.url}/api/v1/me`, { cookie: s.cookie })).status === 401, 'absolute expiry');
+  await waitFor('absolute expiry', async () => (await call(`${abs.url}/api/v1/me`, { cookie: s.cookie })).status === 401);
   t.pass('the session ended at its absolute expiry while in use');
 });
 

@@ -122,10 +122,10 @@ t.test('session expiry', async (t) => {
     const s = (await login(app.url, 'dora', 'dora-pw ü')).session!;
     t.equal((await call(`${app.url}/api/v1/me`, { cookie: s.cookie })).status, 200);
     // Wait (without using the session, which would keep it alive) until it has been idle long enough.
-    await waitFor(async () => {
+    await waitFor('the session to be idle for the timeout', async () => {
       const { rows } = await app.pool.query("select now() - last_seen_at > interval '2 seconds' as idle from tandem.sessions");
       return rows.length === 1 && rows[0].idle;
-    }, 'the session to be idle for the timeout');
+    });
     const r = await call(`${app.url}/api/v1/tokens`, { cookie: s.cookie });
     t.equal(r.status, 401);
     t.match(r.body.error.message, /session expired/);
@@ -135,10 +135,10 @@ t.test('session expiry', async (t) => {
     const s = (await login(app.url, 'dora', 'dora-pw ü')).session!;
     t.match(s.setCookie, /Max-Age=3$/);
     let uses = 0;
-    await waitFor(async () => {
+    await waitFor('absolute expiry', async () => {
       uses++;
       return (await call(`${app.url}/api/v1/me`, { cookie: s.cookie })).status === 401;
-    }, 'absolute expiry');
+    });
     t.ok(uses > 1, 'it was in use until it expired');
   });
 });
@@ -164,7 +164,7 @@ t.test('throttling of failed logins', async (t) => {
     const r = await login(app.url, 'root', 'root-pw');
     t.equal(r.status, 429, 'a spraying address is slowed down for every name');
     t.match(r.headers.get('retry-after'), /^[1-3]$/);
-    await waitFor(async () => (await login(app.url, 'root', 'root-pw')).status === 200, 'the delay to end');
+    await waitFor('the delay to end', async () => (await login(app.url, 'root', 'root-pw')).status === 200);
     t.pass('logins work again after the delay');
   });
 });
@@ -222,7 +222,7 @@ t.test('on a passive site: tokens and sessions work read-only, logins give read-
   const { rows } = await fresh.pool.query('select last_used_at from tandem.api_tokens where id = $1', [tok.id]);
   t.equal(rows[0].last_used_at, null);
   // Past the touch granularity (500 ms here), a session request would normally write; on a passive site it must not fail.
-  await waitFor(async () => (await fresh.pool.query("select now() - last_seen_at > interval '600 milliseconds' as old from tandem.sessions")).rows[0]?.old, 'the session to need a touch');
+  await waitFor('the session to need a touch', async () => (await fresh.pool.query("select now() - last_seen_at > interval '600 milliseconds' as old from tandem.sessions")).rows[0]?.old);
   t.equal((await call(`${fresh.url}/api/v1/me`, { cookie: s.cookie })).status, 200, 'a session works');
 
   // A login still works, with a read-only session kept on this site (test/auth/passive-login.test.ts has the details).

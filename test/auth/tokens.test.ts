@@ -104,10 +104,10 @@ t.test('API tokens: bearer authentication, expiry, revocation, last use, roles n
   await t.test('an expired token is refused', async (t) => {
     const short = await createToken(app.pool, { user: 'bob', roles: ['user'], expiresAt: new Date(Date.now() + 3000) });
     t.equal((await call(`${app.url}/api/v1/me`, { token: short.token })).status, 200, 'works before expiry');
-    const r = await waitFor(async () => {
+    const r = await waitFor('the token to expire', async () => {
       const x = await call(`${app.url}/api/v1/me`, { token: short.token });
       return x.status === 401 ? x : undefined;
-    }, 'the token to expire', 30_000);
+    }, 30_000);
     t.match(r.body.error.message, /expired/);
   });
 

@@ -14,7 +14,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../server/embedded/net.js';
-import { waitForPort } from '../harness/ldap.js';
+import { waitForPort } from '../harness/wait.js';
 import { serverDir, type Teardown } from '../harness/tmp.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -21,7 +21,7 @@ import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../server/embedded/net.js';
-import { waitForPort } from './ldap.js';
+import { waitFor, waitForPort } from './wait.js';
 import { serverDir, type Teardown } from './tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -163,25 +163,19 @@ export async function startHaproxy(t: Teardown, opts: StartHaproxyOptions): Prom
       .filter((f) => f[col('svname')] !== 'FRONTEND' && f[col('svname')] !== 'BACKEND' && f[col('pxname')] === 'tandem_active')
       .map((f) => ({ name: f[col('svname')]!, status: f[col('status')]! }));
   };
-  const waitFor = async (pred: (s: ServerStat[]) => boolean, timeoutMs: number, what: string) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await servers();
-      if (pred(s)) return s;
-      if (Date.now() > deadline) throw new Error(`haproxy: ${what} not reached after ${timeoutMs} ms; servers: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 50));
+  const waitForServers = async (pred: (s: ServerStat[]) => boolean, timeoutMs: number, what: string) => {
+    let last: ServerStat[] = [];
+    try {
+      return await waitFor(`haproxy: ${what}`, async () => ((last = await servers()), pred(last) ? last : undefined), timeoutMs, 50);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; servers: ${JSON.stringify(last)}`);
     }
   };
+
   // The stats socket may open a moment after the frontend's port.
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await servers();
-      break;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`haproxy stats socket ${statsSocket} does not answer: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  return { url: `http://127.0.0.1:${port}`, port, configFile, servers, waitFor, stop };
+  let lastError = '';
+  await waitFor(`haproxy stats socket ${statsSocket} to answer`, () => servers().then(() => true, (e: Error) => ((lastError = e.message), false)), 10_000, 20).catch(
+    (e: Error) => Promise.reject(new Error(`${e.message}: ${lastError}`)),
+  );
+  return { url: `http://127.0.0.1:${port}`, port, configFile, servers, waitFor: waitForServers, stop };
 }

@@ -9,10 +9,10 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { connect } from 'node:net';
 import { freePort } from '../../server/embedded/net.js';
 import { serverDir, type Teardown } from './tmp.js';
 import { reapProcess } from './reaper.js';
+import { waitForPort } from './wait.js';
 
 export const BASE_DN = 'dc=example,dc=org';
 export const ADMIN_DN = `cn=admin,${BASE_DN}`;
@@ -193,20 +193,3 @@ export async function startLdap(t: Teardown, opts: StartLdapOptions = {}): Promi
   return { url: urls[0]!, ldapsUrl: urls[1], port, baseDn: BASE_DN, stop, start };
 }
 
-/** Resolve once a TCP connection to 127.0.0.1:port succeeds. */
-export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

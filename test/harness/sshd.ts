@@ -10,11 +10,11 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
 import { freePort } from '../../server/embedded/net.js';
 import { reapProcess } from './reaper.js';
 import { serverDir, type Teardown } from './tmp.js';
+import { waitForPort } from './wait.js';
 
 const SSHD = '/usr/sbin/sshd';
 /** The name of the harness's sshd processes (see above). */
@@ -97,24 +97,6 @@ function args(pid: number): string {
   }
 }
 
-function waitForPort(port: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve();
-      });
-      s.once('error', () => {
-        s.destroy();
-        if (Date.now() > deadline) reject(new Error(`sshd did not listen on ${port} within ${ms} ms`));
-        else setTimeout(attempt, 20);
-      });
-    };
-    attempt();
-  });
-}
 
 export async function startSshd(t: Teardown, opts: StartSshdOptions): Promise<TestSshd> {
   const { dir, setStop } = await serverDir(t, 'sshd');

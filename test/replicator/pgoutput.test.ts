@@ -1,0 +1,314 @@
+/**
+ * The pgoutput decoder (replicator/stream/pgoutput.ts) and the replication
+ * stream's CopyData framing (decodeCopyData in replicator/stream/connection.ts)
+ * on byte fixtures, without a server. Fixtures follow PostgreSQL's
+ * "Logical Replication Message Formats" (protocol version 1); two are spelled
+ * out as bytes so that the fixture writer below is itself checked.
+ *
+ * The socket may cut a message anywhere: as node-postgres tests its parser,
+ * a stream of CopyData messages is fed to node-pg's own Connection (the one
+ * ReplicationConnection reads from) split at every offset, and must decode to
+ * the same messages.
+ */
+import { PassThrough } from 'node:stream';
+import t from 'tap';
+import pg from 'pg';
+import { decodePgoutput, type PgoutputMessage } from '../../replicator/stream/pgoutput.js';
+import { decodeCopyData, type ReplicationMessage } from '../../replicator/stream/connection.js';
+import type { Lsn } from '../../replicator/lsn.js';
+
+/** Bytes in network order, written as the server writes them. */
+class W {
+  private parts: Buffer[] = [];
+  u8(v: number): this {
+    this.parts.push(Buffer.from([v]));
+    return this;
+  }
+  ch(c: string): this {
+    return this.u8(c.charCodeAt(0));
+  }
+  i16(v: number): this {
+    const b = Buffer.alloc(2);
+    b.writeInt16BE(v);
+    this.parts.push(b);
+    return this;
+  }
+  i32(v: number): this {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(v);
+    this.parts.push(b);
+    return this;
+  }
+  u32(v: number): this {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(v);
+    this.parts.push(b);
+    return this;
+  }
+  u64(v: bigint): this {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(v);
+    this.parts.push(b);
+    return this;
+  }
+  cstr(s: string): this {
+    this.parts.push(Buffer.from(s, 'utf8'), Buffer.from([0]));
+    return this;
+  }
+  bytes(b: Buffer): this {
+    this.parts.push(b);
+    return this;
+  }
+  /** TupleData: 't' text, null for 'n', undefined for 'u' (unchanged TOAST), a Buffer for 'b' (binary). */
+  tuple(values: (string | null | undefined | Buffer)[]): this {
+    this.i16(values.length);
+    for (const v of values) {
+      if (v === null) this.ch('n');
+      else if (v === undefined) this.ch('u');
+      else if (Buffer.isBuffer(v)) this.ch('b').i32(v.length).bytes(v);
+      else {
+        const b = Buffer.from(v, 'utf8');
+        this.ch('t').i32(b.length).bytes(b);
+      }
+    }
+    return this;
+  }
+  done(): Buffer {
+    return Buffer.concat(this.parts);
+  }
+}
+
+const lsn = (n: bigint) => n as Lsn;
+const COMMIT_LSN = 0x0000_0001_0200_0a58n;
+const END_LSN = 0x0000_0001_0200_0a88n;
+const MICROS = 849_398_400_123_456n; // 2026-12-01T00:00:00.123456Z in microseconds since 2000-01-01
+
+const fixtures: Array<{ name: string; bytes: Buffer; want: PgoutputMessage }> = [
+  {
+    name: 'Begin',
+    bytes: new W().ch('B').u64(COMMIT_LSN).u64(MICROS).u32(4_000_000_001).done(),
+    want: { tag: 'begin', commitLsn: lsn(COMMIT_LSN), commitTimeMicros: MICROS, xid: 4_000_000_001 },
+  },
+  {
+    name: 'Commit',
+    bytes: new W().ch('C').u8(0).u64(COMMIT_LSN).u64(END_LSN).u64(MICROS).done(),
+    want: { tag: 'commit', commitLsn: lsn(COMMIT_LSN), endLsn: lsn(END_LSN), commitTimeMicros: MICROS },
+  },
+  {
+    name: 'Relation (default identity, a two-column key, a typmod, a non-ASCII name)',
+    bytes: new W()
+      .ch('R')
+      .u32(16_385)
+      .cstr('tandem')
+      .cstr('größe')
+      .ch('d')
+      .i16(3)
+      .u8(1).cstr('a').u32(23).i32(-1)
+      .u8(1).cstr('b').u32(25).i32(-1)
+      .u8(0).cstr('v').u32(1043).i32(36)
+      .done(),
+    want: {
+      tag: 'relation',
+      relationOid: 16_385,
+      schema: 'tandem',
+      name: 'größe',
+      replicaIdentity: 'default',
+      columns: [
+        { name: 'a', isKey: true, typeOid: 23, typeMod: -1 },
+        { name: 'b', isKey: true, typeOid: 25, typeMod: -1 },
+        { name: 'v', isKey: false, typeOid: 1043, typeMod: 36 },
+      ],
+    },
+  },
+  {
+    name: 'Relation (REPLICA IDENTITY FULL, no columns)',
+    bytes: new W().ch('R').u32(7).cstr('s').cstr('t').ch('f').i16(0).done(),
+    want: { tag: 'relation', relationOid: 7, schema: 's', name: 't', replicaIdentity: 'full', columns: [] },
+  },
+  {
+    name: 'Insert: text values kept exactly, NULL, empty string, the string NULL, non-ASCII',
+    bytes: new W().ch('I').u32(16_385).ch('N').tuple(['1.10', null, '', 'NULL', 'tab\there\n€ 😀', '{"a": 1}']).done(),
+    want: { tag: 'insert', relationOid: 16_385, newTuple: ['1.10', null, '', 'NULL', 'tab\there\n€ 😀', '{"a": 1}'] },
+  },
+  {
+    name: 'Update without old tuple, an unchanged TOAST value',
+    bytes: new W().ch('U').u32(16_385).ch('N').tuple(['1', undefined, 'x']).done(),
+    want: { tag: 'update', relationOid: 16_385, oldTuple: null, oldKind: null, newTuple: ['1', undefined, 'x'] },
+  },
+  {
+    name: 'Update with the old key (K): key changed',
+    bytes: new W().ch('U').u32(16_385).ch('K').tuple(['1', null, null]).ch('N').tuple(['2', 'b', undefined]).done(),
+    want: { tag: 'update', relationOid: 16_385, oldTuple: ['1', null, null], oldKind: 'key', newTuple: ['2', 'b', undefined] },
+  },
+  {
+    name: 'Update with the old row (O): REPLICA IDENTITY FULL',
+    bytes: new W().ch('U').u32(9).ch('O').tuple(['1', 'old']).ch('N').tuple(['1', 'new']).done(),
+    want: { tag: 'update', relationOid: 9, oldTuple: ['1', 'old'], oldKind: 'full', newTuple: ['1', 'new'] },
+  },
+  {
+    name: 'Delete by key (K)',
+    bytes: new W().ch('D').u32(16_385).ch('K').tuple(['1', 'a', null]).done(),
+    want: { tag: 'delete', relationOid: 16_385, oldKind: 'key', oldTuple: ['1', 'a', null] },
+  },
+  {
+    name: 'Delete by old row (O)',
+    bytes: new W().ch('D').u32(9).ch('O').tuple(['1', 'old']).done(),
+    want: { tag: 'delete', relationOid: 9, oldKind: 'full', oldTuple: ['1', 'old'] },
+  },
+  {
+    name: 'Truncate CASCADE RESTART IDENTITY of two relations',
+    bytes: new W().ch('T').i32(2).u8(3).u32(16_385).u32(4_294_967_295).done(),
+    want: { tag: 'truncate', relationOids: [16_385, 4_294_967_295], cascade: true, restartIdentity: true },
+  },
+  {
+    name: 'Truncate of one relation, no options',
+    bytes: new W().ch('T').i32(1).u8(0).u32(12).done(),
+    want: { tag: 'truncate', relationOids: [12], cascade: false, restartIdentity: false },
+  },
+  {
+    name: 'Origin',
+    bytes: new W().ch('O').u64(COMMIT_LSN).cstr('pg_16390').done(),
+    want: { tag: 'origin' },
+  },
+  {
+    name: 'Type',
+    bytes: new W().ch('Y').u32(16_400).cstr('tandem').cstr('mood').done(),
+    want: { tag: 'type' },
+  },
+  {
+    name: 'Message (pg_logical_emit_message)',
+    bytes: new W().ch('M').u8(1).u64(COMMIT_LSN).cstr('tandem').i32(5).bytes(Buffer.from('hello')).done(),
+    want: { tag: 'message' },
+  },
+];
+
+t.test('every message type decodes to its fields', async (t) => {
+  for (const f of fixtures) t.same(decodePgoutput(f.bytes), f.want, f.name);
+});
+
+t.test('fixtures spelled out as bytes (the fixture writer agrees with the protocol page)', async (t) => {
+  // Begin: 'B', final LSN 0/16B3748, commit time 0, xid 740.
+  const begin = Buffer.from('42' + '00000000016b3748' + '0000000000000000' + '000002e4', 'hex');
+  t.same(decodePgoutput(begin), { tag: 'begin', commitLsn: lsn(0x16b3748n), commitTimeMicros: 0n, xid: 740 });
+  // Insert into relation 16384: (1, NULL, 'ü'): 't' len 1 "1", 'n', 't' len 2 c3 bc.
+  const insert = Buffer.from('49' + '00004000' + '4e' + '0003' + '74' + '00000001' + '31' + '6e' + '74' + '00000002' + 'c3bc', 'hex');
+  t.same(decodePgoutput(insert), { tag: 'insert', relationOid: 16_384, newTuple: ['1', null, 'ü'] });
+  t.same(new W().ch('I').u32(16_384).ch('N').tuple(['1', null, 'ü']).done(), insert);
+});
+
+t.test('a long value (over 64 KiB) and a value of only multi-byte characters keep every character', async (t) => {
+  const long = 'x'.repeat(70_000) + '€';
+  const m = decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([long, '日本語']).done());
+  t.same(m, { tag: 'insert', relationOid: 1, newTuple: [long, '日本語'] });
+});
+
+t.test('what the decoder refuses, it refuses with a message naming it', async (t) => {
+  t.throws(() => decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([Buffer.from([0, 0, 0, 1])]).done()), /binary tuple data not supported/,
+    'binary tuple data (never requested: the replicator streams text)');
+  t.throws(() => decodePgoutput(new W().ch('I').u32(1).ch('N').i16(1).ch('x').done()), /unknown tuple data kind 0x78/);
+  t.throws(() => decodePgoutput(new W().ch('Z').done()), /unknown message type 0x5a/);
+  t.throws(() => decodePgoutput(new W().ch('R').u32(1).cstr('s').cstr('t').ch('q').i16(0).done()), /unknown replica identity 113/);
+  t.throws(() => decodePgoutput(new W().ch('U').u32(1).ch('X').done()), /unexpected update submessage 0x58/);
+  t.throws(() => decodePgoutput(new W().ch('U').u32(1).ch('K').tuple(['1']).ch('K').done()), /unexpected update submessage 0x4b/);
+  t.throws(() => decodePgoutput(new W().ch('D').u32(1).ch('N').tuple(['1']).done()), /unexpected delete submessage 0x4e/);
+  t.throws(() => decodePgoutput(Buffer.concat([new W().ch('R').u32(1).done(), Buffer.from('no terminator')])), /unterminated string/);
+});
+
+t.test('a truncated message is an error, never a shorter value', async (t) => {
+  const insert = new W().ch('I').u32(1).ch('N').tuple(['hello', null, 'wörld']).done();
+  for (let cut = 1; cut < insert.length; cut++) {
+    t.throws(() => decodePgoutput(insert.subarray(0, cut)), `cut after ${cut} of ${insert.length} bytes`);
+  }
+  t.throws(() => decodePgoutput(Buffer.alloc(0)), 'an empty payload');
+});
+
+/** XLogData ('w') around a pgoutput message. */
+function xlogData(walStart: bigint, payload: Buffer): Buffer {
+  return new W().ch('w').u64(walStart).u64(walStart + 100n).u64(MICROS).bytes(payload).done();
+}
+function keepalive(walEnd: bigint, reply: boolean): Buffer {
+  return new W().ch('k').u64(walEnd).u64(MICROS).u8(reply ? 1 : 0).done();
+}
+/** The wire form: CopyData 'd' + length (itself included) + payload. */
+function copyData(payload: Buffer): Buffer {
+  return new W().ch('d').i32(payload.length + 4).bytes(payload).done();
+}
+
+t.test('CopyData payloads: XLogData and keepalives', async (t) => {
+  t.same(decodeCopyData(xlogData(COMMIT_LSN, fixtures[0]!.bytes)), { kind: 'data', walStart: lsn(COMMIT_LSN), msg: fixtures[0]!.want });
+  t.same(decodeCopyData(keepalive(END_LSN, true)), { kind: 'keepalive', walEnd: lsn(END_LSN), replyRequested: true });
+  t.same(decodeCopyData(keepalive(END_LSN, false)), { kind: 'keepalive', walEnd: lsn(END_LSN), replyRequested: false });
+  t.throws(() => decodeCopyData(Buffer.from('w0000', 'latin1')), /shorter than its 25-byte header/);
+  t.throws(() => decodeCopyData(keepalive(END_LSN, true).subarray(0, 17)), /shorter than 18/);
+  t.throws(() => decodeCopyData(Buffer.from('r')), /unknown replication message 0x72/);
+});
+
+/** A socket stand-in for node-pg's Connection: what is written to it is what the "server" sent. */
+class FakeSocket extends PassThrough {
+  setNoDelay(): void {}
+  connect(): void {}
+}
+
+/**
+ * Feed `wire` to node-pg's Connection in the given pieces and decode every
+ * CopyData message it emits, as ReplicationConnection does.
+ */
+async function throughPg(wire: Buffer, cuts: number[], expected: number): Promise<ReplicationMessage[]> {
+  const socket = new FakeSocket();
+  const con = new pg.Connection({ stream: socket } as unknown as ConstructorParameters<typeof pg.Connection>[0]);
+  const out: ReplicationMessage[] = [];
+  const all = new Promise<void>((resolve, reject) => {
+    con.on('copyData', (msg: { chunk: Buffer }) => {
+      try {
+        out.push(decodeCopyData(msg.chunk));
+      } catch (e) {
+        reject(e);
+      }
+      if (out.length === expected) resolve();
+    });
+    con.on('error', reject);
+  });
+  (con as unknown as { connect(port: number, host: string): void }).connect(5432, '127.0.0.1');
+  let at = 0;
+  for (const cut of [...cuts, wire.length]) {
+    // A copy, as a socket hands over a fresh buffer per read: node-pg's parser writes the next piece into
+    // the memory of a piece it holds a remainder of (so a CopyData chunk is valid only during its event).
+    socket.write(Buffer.from(wire.subarray(at, cut)));
+    at = cut;
+  }
+  await all;
+  socket.destroy();
+  return out;
+}
+
+t.test('CopyData split at every offset reassembles to the same messages', async (t) => {
+  const payloads = [
+    xlogData(COMMIT_LSN, fixtures[0]!.bytes), // Begin
+    xlogData(COMMIT_LSN + 1n, fixtures[2]!.bytes), // Relation
+    keepalive(COMMIT_LSN + 2n, true),
+    xlogData(COMMIT_LSN + 3n, fixtures[4]!.bytes), // Insert with multi-byte characters (a cut may fall inside one)
+    xlogData(COMMIT_LSN + 4n, fixtures[6]!.bytes), // Update K with unchanged TOAST
+    xlogData(COMMIT_LSN + 5n, fixtures[1]!.bytes), // Commit
+  ];
+  const wire = Buffer.concat(payloads.map(copyData));
+  const want = payloads.map(decodeCopyData);
+  t.equal(want.length, 6);
+
+  let same = 0;
+  for (let cut = 1; cut < wire.length; cut++) {
+    const got = await throughPg(wire, [cut], payloads.length);
+    if (t.same(got, want, `split at byte ${cut} of ${wire.length}`, { diagnostic: false })) same++;
+  }
+  t.equal(same, wire.length - 1, 'every two-piece split decodes the same');
+
+  // Three pieces: every pair of cuts around the Insert's multi-byte text, and one byte at a time.
+  const insertAt = copyData(payloads[0]!).length + copyData(payloads[1]!).length + copyData(payloads[2]!).length;
+  const insertEnd = insertAt + copyData(payloads[3]!).length;
+  for (let a = insertAt; a < insertEnd; a += 3) {
+    for (let b = a + 1; b < insertEnd; b += 5) {
+      t.same(await throughPg(wire, [a, b], payloads.length), want, `split at ${a} and ${b}`, { diagnostic: false });
+    }
+  }
+  const bytes = Array.from({ length: wire.length - 1 }, (_, i) => i + 1);
+  t.same(await throughPg(wire, bytes, payloads.length), want, 'one byte at a time');
+});
