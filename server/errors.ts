@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'illegal_transition'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_requests'
@@ -45,6 +46,8 @@ const defaultStatus: Record<ErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  // A state change that the state's transition table does not allow (server/state-machine.ts).
+  illegal_transition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_requests: 429,

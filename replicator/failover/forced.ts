@@ -94,7 +94,7 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
         tRow = await inReadWriteTransaction(t, async () => {
           for (const v of others) if (v.row) await recordPeerEpoch(t, v.name, v.row.epoch, v.row.role);
           await guardReplicationTarget(t);
-          const row = await setSiteRole(t, { role: 'active', epoch, activeSite: tv.name, activeUrl: tv.url, reason: `forced failover from ${fromName}` });
+          const row = await setSiteRole(t, { role: 'active', from: [tRow.role], epoch, activeSite: tv.name, activeUrl: tv.url, reason: `forced failover from ${fromName}` });
           await setDatabaseReadOnly(t, false);
           await insertSiteEvent(t, { kind: 'forced_promoted', site: tv.name, epoch, details: { from: fromName, journal: j.id, dataLossBound: bound } });
           await insertAudit(t, {

@@ -116,7 +116,7 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
       await runner.step('drain', async () => {
         if (sRow.role === 'active') {
           sRow = await inReadWriteTransaction(s, () =>
-            setSiteRole(s, { role: 'draining', activeSite: sv.name, activeUrl: sv.url, reason: `switchover to ${tv.name}: draining` }),
+            setSiteRole(s, { role: 'draining', from: ['active'], activeSite: sv.name, activeUrl: sv.url, reason: `switchover to ${tv.name}: draining` }),
           );
         }
         const d = await drainExecutions(s, runner, { drainTimeoutMs: o.drainTimeoutMs, abortGraceMs: 15_000, siteName: sv.name, out });
@@ -182,7 +182,7 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
         tRow = await inReadWriteTransaction(t, async () => {
           await recordPeerEpoch(t, sv.name, sRow.epoch, sRow.role);
           await guardReplicationTarget(t);
-          const row = await setSiteRole(t, { role: 'active', epoch, activeSite: tv.name, activeUrl: tv.url, reason: `switchover from ${sv.name}` });
+          const row = await setSiteRole(t, { role: 'active', from: [tRow.role], epoch, activeSite: tv.name, activeUrl: tv.url, reason: `switchover from ${sv.name}` });
           await setDatabaseReadOnly(t, false);
           await insertSiteEvent(t, { kind: 'promoted', site: tv.name, epoch, details: { from: sv.name, journal: j.id, drainLsn } });
           await insertAudit(t, {
@@ -212,7 +212,7 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
     // Tell the old active about the new epoch, and with --reverse make it a passive of the new active.
     await inReadWriteTransaction(s, async () => {
       await recordPeerEpoch(s, tv.name, tRow.epoch, 'active');
-      if (o.reverse && sRow.role !== 'passive') sRow = await setSiteRole(s, { role: 'passive', activeSite: tv.name, activeUrl: tv.url, reason: `passive of ${tv.name} after switchover` });
+      if (o.reverse && sRow.role !== 'passive') sRow = await setSiteRole(s, { role: 'passive', from: [sRow.role], activeSite: tv.name, activeUrl: tv.url, reason: `passive of ${tv.name} after switchover` });
     });
     await finishJournal(t, j.id, 'done');
   } catch (e) {
@@ -252,7 +252,7 @@ async function undo(
   }
   const t0 = performance.now();
   await inReadWriteTransaction(s, async () => {
-    await setSiteRole(s, { role: 'active', activeSite: sv.name, activeUrl: sv.url, reason: `switchover to ${tv.name} undone` });
+    await setSiteRole(s, { role: 'active', from: [sRow.role], activeSite: sv.name, activeUrl: sv.url, reason: `switchover to ${tv.name} undone` });
     await setDatabaseReadOnly(s, false);
   });
   await terminateAppSessions(s);

@@ -1,0 +1,62 @@
+/**
+ * The transition tables (server/state-machine.ts), without servers: every
+ * allowed transition is accepted, a sample of illegal ones is refused with
+ * code `illegal_transition`, and the SQL parameter (`sourcesOf`) is the
+ * table read backwards.
+ */
+import t, { type Test } from 'tap';
+import { isTandemError } from '../../server/errors.js';
+import { SITE_ROLES, siteRoles, type SiteRole } from '../../server/site/roles.js';
+import type { StateMachine } from '../../server/state-machine.js';
+
+function checkTable<S extends string>(t: Test, m: StateMachine<S>, illegal: [S, S][]): void {
+  let n = 0;
+  for (const from of m.states) {
+    for (const to of m.transitions[from]) {
+      t.doesNotThrow(() => m.assert(from, to), `${from} → ${to} allowed`);
+      t.ok(m.sourcesOf(to).includes(from), `sourcesOf(${to}) includes ${from}`);
+      n++;
+    }
+  }
+  t.ok(n > 0, `${n} transitions in the table`);
+  for (const [from, to] of illegal) {
+    t.notOk(m.allows(from, to), `${from} → ${to} not in the table`);
+    t.notOk(m.sourcesOf(to).includes(from), `sourcesOf(${to}) leaves out ${from}`);
+    try {
+      m.assert(from, to);
+      t.fail(`${from} → ${to} refused`);
+    } catch (e) {
+      t.ok(isTandemError(e), 'a TandemError');
+      t.same(isTandemError(e) && [e.code, e.status, e.details], ['illegal_transition', 409, { machine: m.name, from, to }], `${from} → ${to} refused with illegal_transition`);
+    }
+  }
+  t.ok(Object.isFrozen(m.states) && Object.isFrozen(m.transitions) && m.states.every((s) => Object.isFrozen(m.transitions[s])), 'states and table are frozen');
+}
+
+t.test('site roles', async (t) => {
+  t.same(siteRoles.states, SITE_ROLES);
+  t.same([...SITE_ROLES].sort(), ['active', 'draining', 'fenced', 'passive'], 'the four roles of sql/040_sites.sql');
+  checkTable<SiteRole>(t, siteRoles, [
+    ['passive', 'draining'],
+    ['passive', 'fenced'],
+    ['fenced', 'draining'],
+  ]);
+  // What the failover code does, transition by transition (server/site/roles.ts lists who does which).
+  for (const [from, to] of [
+    ['active', 'draining'],
+    ['draining', 'fenced'],
+    ['active', 'fenced'],
+    ['passive', 'active'],
+    ['fenced', 'passive'],
+    ['draining', 'active'],
+    ['fenced', 'active'],
+    ['active', 'passive'],
+    ['passive', 'passive'],
+    ['fenced', 'fenced'],
+  ] as [SiteRole, SiteRole][]) {
+    t.ok(siteRoles.allows(from, to), `${from} → ${to} (used by switchover, forced failover, rejoin or the site monitor)`);
+  }
+  t.same(siteRoles.sourcesOf('draining'), ['active', 'draining'], 'only an active (or already draining) site drains');
+  const e = siteRoles.illegal('bogus', 'active');
+  t.match(e.message, /site role bogus → active is not allowed \(from bogus: nothing\)/);
+});
