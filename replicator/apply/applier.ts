@@ -247,7 +247,7 @@ export class Applier {
           'invalid_option',
           `no source transaction has commit LSN ${formatLsn(this.skipPending)}: the next one to apply has commit LSN ${formatLsn(msg.commitLsn)} ` +
             `(xid ${msg.xid}). Nothing was skipped; check the LSN in \`tandem replication status\``,
-          { exitCode: 2, field: 'skip-transaction' },
+          { field: 'skip-transaction' },
         );
     }
     this.txn = { commitLsn: msg.commitLsn, xid: msg.xid, skipping };

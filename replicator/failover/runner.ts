@@ -4,7 +4,7 @@
  * between steps when the user interrupts (Ctrl-C), and offers tests a
  * failpoint after any step (to prove a re-run completes the switch).
  */
-import { TandemError } from '../../server/errors.js';
+import { EXIT_CODES, TandemError } from '../../server/errors.js';
 import type { Db } from '../../server/sql/db.js';
 import { journalStep } from '../../server/site/sql/journal.js';
 
@@ -64,7 +64,7 @@ export class StepRunner {
 
   interruptedCheck(before: string): void {
     if (this.o.signal?.aborted) {
-      throw new TandemError('unavailable', `interrupted before "${before}". ${this.o.resumeHint}`, { exitCode: 130 });
+      throw new TandemError('unavailable', `interrupted before "${before}". ${this.o.resumeHint}`, { exitCode: EXIT_CODES.interrupted });
     }
   }
 
