@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { isTandemError } from '../../server/errors.js';
 import { SITE_ROLES, siteRoles, type SiteRole } from '../../server/site/roles.js';
 import type { StateMachine } from '../../server/state-machine.js';
+import { closableFrom, EXECUTION_STATUSES, executionStatuses, FINAL_STATUSES, type ExecutionStatus } from '../../server/executions/status.js';
 
 function checkTable<S extends string>(t: Test, m: StateMachine<S>, illegal: [S, S][]): void {
   let n = 0;
@@ -59,4 +60,20 @@ t.test('site roles', async (t) => {
   t.same(siteRoles.sourcesOf('draining'), ['active', 'draining'], 'only an active (or already draining) site drains');
   const e = siteRoles.illegal('bogus', 'active');
   t.match(e.message, /site role bogus → active is not allowed \(from bogus: nothing\)/);
+});
+
+t.test('execution statuses', async (t) => {
+  t.same(executionStatuses.states, EXECUTION_STATUSES);
+  checkTable<ExecutionStatus>(t, executionStatuses, [
+    ['running', 'queued'],
+    ['succeeded', 'failed'],
+    ['failed', 'running'],
+    ['aborted', 'succeeded'],
+    ['timedout', 'queued'],
+  ]);
+  for (const s of FINAL_STATUSES) {
+    t.same(executionStatuses.transitions[s], [], `${s} is final`);
+    t.same(closableFrom(s), ['queued', 'running'], `closing as ${s}: from queued or running (the finish statements' parameter)`);
+  }
+  t.throws(() => closableFrom('running'), { code: 'illegal_transition' }, 'closing with a status that is not final is refused');
 });
