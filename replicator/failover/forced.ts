@@ -74,7 +74,7 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
 
     journal ??= await startJournal(t, { kind: 'forced', fromSite: fromName, toSite: tv.name });
     const j = journal;
-    const runner = new StepRunner({ total: 3, out, signal: o.signal, failAfter: o.failAfter, resumeHint: 'Re-run the same command to complete the failover.' });
+    const runner = new StepRunner({ steps: FORCED_STEPS, out, signal: o.signal, failAfter: o.failAfter, resumeHint: 'Re-run the same command to complete the failover.' });
     runner.journal = { db: t, id: j.id };
 
     await runner.step('checks', async () => {

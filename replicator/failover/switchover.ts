@@ -43,6 +43,12 @@ import { prepareReverse } from './reverse.js';
 import { StepRunner } from './runner.js';
 
 export const SWITCHOVER_STEPS = ['drain', 'fence', 'drain point', 'catch up', 'sequences', 'reverse', 'promote'] as const;
+export type SwitchoverStep = (typeof SWITCHOVER_STEPS)[number];
+
+/** The steps of one switchover: `reverse` only with --reverse. */
+export function switchoverSteps(reverse: boolean): readonly SwitchoverStep[] {
+  return reverse ? SWITCHOVER_STEPS : SWITCHOVER_STEPS.filter((s) => s !== 'reverse');
+}
 
 export async function switchover(o: FailoverOptions, source: SiteView, target: SiteView): Promise<FailoverResult> {
   const result: FailoverResult = { outcome: 'done', kind: 'switchover', from: source.name, to: target.name, newEpoch: null, steps: [] };
@@ -101,8 +107,8 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
 
   journal ??= await startJournal(t, { kind: 'switchover', fromSite: sv.name, toSite: tv.name });
   const j: JournalRow = journal;
-  const runner = new StepRunner({
-    total: o.reverse ? 7 : 6,
+  const runner = new StepRunner<SwitchoverStep>({
+    steps: switchoverSteps(!!o.reverse),
     out,
     signal: o.signal,
     failAfter: o.failAfter,

@@ -8,6 +8,10 @@ import t, { type Test } from 'tap';
 import { isTandemError } from '../../server/errors.js';
 import { SITE_ROLES, siteRoles, type SiteRole } from '../../server/site/roles.js';
 import type { StateMachine } from '../../server/state-machine.js';
+import { FORCED_STEPS } from '../../replicator/failover/forced.js';
+import { REJOIN_STEPS } from '../../replicator/failover/rejoin.js';
+import { stepLabel, StepRunner } from '../../replicator/failover/runner.js';
+import { SWITCHOVER_STEPS, switchoverSteps } from '../../replicator/failover/switchover.js';
 import { closableFrom, EXECUTION_STATUSES, executionStatuses, FINAL_STATUSES, type ExecutionStatus } from '../../server/executions/status.js';
 
 function checkTable<S extends string>(t: Test, m: StateMachine<S>, illegal: [S, S][]): void {
@@ -76,4 +80,19 @@ t.test('execution statuses', async (t) => {
     t.same(closableFrom(s), ['queued', 'running'], `closing as ${s}: from queued or running (the finish statements' parameter)`);
   }
   t.throws(() => closableFrom('running'), { code: 'illegal_transition' }, 'closing with a status that is not final is refused');
+});
+
+t.test('failover steps: numbers and totals come from the step lists', async (t) => {
+  t.same(switchoverSteps(true), SWITCHOVER_STEPS, 'with --reverse: all seven');
+  t.same(switchoverSteps(false), SWITCHOVER_STEPS.filter((s) => s !== 'reverse'), 'without: six, no reverse');
+  t.equal(stepLabel(switchoverSteps(true), 'promote'), '[7/7]');
+  t.equal(stepLabel(switchoverSteps(false), 'promote'), '[6/6]');
+  t.equal(stepLabel(switchoverSteps(false), 'drain'), '[1/6]');
+  t.equal(stepLabel(FORCED_STEPS, 'sequences'), '[2/3]');
+  t.equal(stepLabel(REJOIN_STEPS, 'resync'), '[3/3]');
+  const lines: string[] = [];
+  const runner = new StepRunner({ steps: FORCED_STEPS, out: (l) => lines.push(l), resumeHint: '' });
+  runner.skip('checks', 'test');
+  await runner.step('promote', async () => ({ detail: 'done' }));
+  t.same(lines.map((l) => l.replace(/\(\d+\.\d+ s\)/, '(T)')), ['[1/3] checks: already done (test)', '[3/3] promote ...', '[3/3] promote: done (T)'], "a step's number is its place in the list");
 });
