@@ -79,7 +79,6 @@ function slotLost(slot: string, why: string): TandemError {
     'replication_slot_lost',
     `replication slot "${slot}" ${why} on the source: changes since the target's last position are gone from the source's WAL. ` +
       'Run `tandem replicate ... --resync` to rebuild the target tables from a new snapshot',
-    { exitCode: 5 },
   );
 }
 
@@ -241,11 +240,11 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         let startAt: Lsn;
         await replConnected;
         if (skip !== null && (resync || !progress))
-          throw new TandemError('invalid_option', '--skip-transaction: this target has not replicated yet (its initial copy is to come); nothing to skip', { field: 'skip-transaction', exitCode: 2 });
+          throw new TandemError('invalid_option', '--skip-transaction: this target has not replicated yet (its initial copy is to come); nothing to skip', { field: 'skip-transaction' });
         if (resync || !progress) {
           if (existing) {
             // Left by an interrupted initial copy (no progress recorded) or lost: start over from a new snapshot.
-            if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`, { exitCode: 3 });
+            if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`);
             await dropSlot(srcCtl.client, slot);
             log.info('dropped the old replication slot before a new initial copy', { slot });
           }
@@ -255,13 +254,13 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         } else {
           if (!existing) throw slotLost(slot, 'does not exist (it was dropped)');
           if (existing.walStatus === 'lost') throw slotLost(slot, 'is lost (wal_status = lost: the WAL it needed was removed)');
-          if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`, { exitCode: 3 });
+          if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`);
           startAt = progress.endLsn;
           if (skip !== null && skip < startAt)
             throw new TandemError(
               'invalid_option',
               `--skip-transaction ${formatLsn(skip)}: the target already holds every source transaction that committed before ${formatLsn(startAt)}; nothing to skip`,
-              { field: 'skip-transaction', exitCode: 2 },
+              { field: 'skip-transaction' },
             );
         }
         lastApplied = startAt;

@@ -2,7 +2,8 @@
  * One error type for the whole product. Every failure a user can cause or see
  * carries a stable machine-readable `code`; HTTP handlers turn it into
  * `{error:{code,message,field?}}` with `status`, the CLI prints `message` and
- * exits with `exitCode`.
+ * exits with `exitCode`. Both tables (HTTP status by error code, exit codes)
+ * are below and documented in server/README.md "Errors".
  */
 export type ErrorCode =
   | 'bad_request'
@@ -17,6 +18,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'conflict'
+  | 'illegal_transition'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'too_many_requests'
@@ -32,7 +34,8 @@ export type ErrorCode =
   | 'usage'
   | 'internal';
 
-const defaultStatus: Record<ErrorCode, number> = {
+/** HTTP status of each error code (a TandemError may override it). */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   bad_request: 400,
   invalid_config: 400,
   invalid_yaml: 400,
@@ -45,6 +48,8 @@ const defaultStatus: Record<ErrorCode, number> = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  // A state change that the state's transition table does not allow (server/state-machine.ts).
+  illegal_transition: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_requests: 429,
@@ -62,6 +67,38 @@ const defaultStatus: Record<ErrorCode, number> = {
   member_fenced: 503,
   usage: 400,
   internal: 500,
+});
+
+/**
+ * Exit status of every `tandem` command: the one table, used by the CLI
+ * (server/cli/main.ts), the failover runner and the replicator.
+ */
+export const EXIT_CODES = Object.freeze({
+  /** The command did what it was asked (a replicator stopped by a signal too). */
+  ok: 0,
+  /** It failed, or a check it ran found a problem (status, config check, acl validate). */
+  failed: 1,
+  /** Bad flags or arguments (unknown flag, missing value, an option that names nothing). */
+  usage: 2,
+  /** Set-up refused: the replicator's source, target or metrics listener are not as it needs. */
+  setup: 3,
+  /** A replicated change could not be applied to the target. */
+  apply: 4,
+  /** The replication slot is gone: run again with --resync. */
+  slotLost: 5,
+  /** Interrupted by SIGINT/SIGTERM before it finished (128 + SIGINT). */
+  interrupted: 130,
+} as const);
+
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** Exit status of an error code when its TandemError names none (everything else: failed). */
+const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
+  usage: EXIT_CODES.usage,
+  invalid_option: EXIT_CODES.usage,
+  replication_setup: EXIT_CODES.setup,
+  replication_apply: EXIT_CODES.apply,
+  replication_slot_lost: EXIT_CODES.slotLost,
 };
 
 export interface TandemErrorOptions {
@@ -70,8 +107,8 @@ export interface TandemErrorOptions {
   /** Extra JSON-safe details included in the HTTP error body (never secrets). */
   details?: Record<string, unknown>;
   cause?: unknown;
-  /** Process exit code when this error ends a CLI command (default 1). */
-  exitCode?: number;
+  /** Process exit code when this error ends a CLI command (default: by code, see defaultExit). */
+  exitCode?: ExitCode;
 }
 
 export class TandemError extends Error {
@@ -79,16 +116,16 @@ export class TandemError extends Error {
   readonly status: number;
   readonly field?: string;
   readonly details?: Record<string, unknown>;
-  readonly exitCode: number;
+  readonly exitCode: ExitCode;
 
   constructor(code: ErrorCode, message: string, opts: TandemErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'TandemError';
     this.code = code;
-    this.status = opts.status ?? defaultStatus[code];
+    this.status = opts.status ?? ERROR_STATUS[code];
     this.field = opts.field;
     this.details = opts.details;
-    this.exitCode = opts.exitCode ?? (code === 'usage' ? 2 : 1);
+    this.exitCode = opts.exitCode ?? defaultExit[code] ?? EXIT_CODES.failed;
   }
 
   toJSON(): { error: Record<string, unknown> } {

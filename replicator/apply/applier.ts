@@ -29,6 +29,7 @@ import type { Logger } from '../../server/log.js';
 import { recordProgressStatement } from '../bookkeeping/record-progress.js';
 import { recordSkipStatement } from '../bookkeeping/record-skip.js';
 import { formatLsn, type Lsn } from '../lsn.js';
+import { PG_EPOCH_MS } from '../pg-epoch.js';
 import type { ReplicationConnection } from '../stream/connection.js';
 import type { ApplyMetrics } from '../metrics/metrics.js';
 import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
@@ -117,7 +118,7 @@ function lsnOf(txn: TxnRef | null): string | undefined {
 export function microsToTimestamp(us: bigint): string {
   const ms = us / 1000n;
   const rest = us % 1000n;
-  const iso = new Date(Number(ms) + 946_684_800_000).toISOString(); // ...sss Z
+  const iso = new Date(Number(ms) + PG_EPOCH_MS).toISOString(); // ...sss Z
   return iso.slice(0, 23) + rest.toString().padStart(3, '0') + '+00';
 }
 
@@ -246,7 +247,7 @@ export class Applier {
           'invalid_option',
           `no source transaction has commit LSN ${formatLsn(this.skipPending)}: the next one to apply has commit LSN ${formatLsn(msg.commitLsn)} ` +
             `(xid ${msg.xid}). Nothing was skipped; check the LSN in \`tandem replication status\``,
-          { exitCode: 2, field: 'skip-transaction' },
+          { field: 'skip-transaction' },
         );
     }
     this.txn = { commitLsn: msg.commitLsn, xid: msg.xid, skipping };
@@ -318,7 +319,7 @@ export class Applier {
     this.targetOpen = false;
     this.appliedTxns += this.group.txns;
     this.appliedEnd = last.endLsn;
-    this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + 946_684_800_000);
+    this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + PG_EPOCH_MS);
     this.o.metrics?.committed(this.group.txns, this.groupTables, (Date.now() - this.group.started) / 1000, this.lastCommitTime);
     this.group = { txns: 0, rows: 0, started: 0, last: null };
     // Only now, with the target transaction durable, may the source forget these transactions.

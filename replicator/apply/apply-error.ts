@@ -70,7 +70,7 @@ export function applyError(cause: unknown, info: Omit<ReplicationErrorInfo, 'mes
           `transaction's changes on this site can run ${skip} (recorded, and shown by \`tandem replication status\`)`;
   const message = what + advice;
   const details: ReplicationErrorInfo = { ...info, message, code: pgErr?.code, kind, at: new Date().toISOString() };
-  return new TandemError('replication_apply', message, { cause, details: { replication: details }, exitCode: 4 });
+  return new TandemError('replication_apply', message, { cause, details: { replication: details } });
 }
 
 /**

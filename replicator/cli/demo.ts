@@ -48,12 +48,12 @@ Example:
   },
   async run(ctx) {
     if (ctx.values.config !== undefined) {
-      throw new TandemError('usage', '--config: the demo writes its own configuration (DIR/a/tandem.yaml, DIR/b/tandem.yaml); use --dir and --port', { exitCode: 2 });
+      throw new TandemError('usage', '--config: the demo writes its own configuration (DIR/a/tandem.yaml, DIR/b/tandem.yaml); use --dir and --port');
     }
     const portText = (ctx.values.port as string | undefined) ?? '4440';
     const port = Number(portText);
     if (!/^\d+$/.test(portText) || port < 1 || port > 65534) {
-      throw new TandemError('usage', `--port ${portText}: expected a port number from 1 to 65534 (site b uses the next one)`, { field: 'port', exitCode: 2 });
+      throw new TandemError('usage', `--port ${portText}: expected a port number from 1 to 65534 (site b uses the next one)`, { field: 'port' });
     }
     await runTwoSiteDemo({
       dir: path.resolve((ctx.values.dir as string | undefined) ?? '.demo'),

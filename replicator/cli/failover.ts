@@ -1,6 +1,6 @@
 /** `tandem failover --to SITE`: planned switchover, or forced failover with --force. */
 import { requireKeys } from '../../server/config/load.js';
-import { TandemError } from '../../server/errors.js';
+import { EXIT_CODES, TandemError } from '../../server/errors.js';
 import { runFailover } from '../failover/index.js';
 import type { Command } from '../../server/cli/command.js';
 import { tandemCommand } from '../../server/cli/printed-command.js';
@@ -65,7 +65,7 @@ Examples:
   configFlags: { 'drain-timeout': 'failover.drainTimeout', 'catch-up-timeout': 'failover.catchUpTimeout' },
   async run(ctx) {
     const to = ctx.values.to as string | undefined;
-    if (!to) throw new TandemError('usage', '--to SITE is required', { exitCode: 2 });
+    if (!to) throw new TandemError('usage', '--to SITE is required');
     const cfg = ctx.config();
     requireKeys(cfg, ['sites']);
     const res = await runFailover({
@@ -87,6 +87,6 @@ Examples:
       log: ctx.log,
       signal: ctx.signal,
     });
-    return res.outcome === 'done' || res.outcome === 'already_active' || res.outcome === 'dry_run' || res.outcome === 'undone' ? 0 : 1;
+    return res.outcome === 'done' || res.outcome === 'already_active' || res.outcome === 'dry_run' || res.outcome === 'undone' ? EXIT_CODES.ok : EXIT_CODES.failed;
   },
 };

@@ -30,7 +30,7 @@ Example:
   async run(ctx) {
     const site = ctx.values.site as string | undefined;
     const from = ctx.values.from as string | undefined;
-    if (!site || !from) throw new TandemError('usage', '--site OLD and --from NEW are required', { exitCode: 2 });
+    if (!site || !from) throw new TandemError('usage', '--site OLD and --from NEW are required');
     const cfg = ctx.config();
     requireKeys(cfg, ['sites']);
     await rejoin({

@@ -1,5 +1,6 @@
 /** `tandem status`: every site's role, epoch, health, replication lag and object backlog. */
 import { requireKeys } from '../../server/config/load.js';
+import { EXIT_CODES } from '../../server/errors.js';
 import { siteStatus, formatStatusTable } from '../failover/index.js';
 import type { Command } from '../../server/cli/command.js';
 
@@ -31,6 +32,6 @@ Examples:
     const rows = await siteStatus(cfg.sites!, { inactiveAfterMs: cfg.cluster.inactiveAfter, deadAfterMs: cfg.cluster.deadAfter });
     if (ctx.values.json) ctx.out(JSON.stringify({ sites: rows }, null, 2));
     else for (const l of formatStatusTable(rows)) ctx.out(l);
-    return rows.filter((r) => r.role === 'active').length === 1 ? 0 : 1;
+    return rows.filter((r) => r.role === 'active').length === 1 ? EXIT_CODES.ok : EXIT_CODES.failed;
   },
 };

@@ -12,6 +12,7 @@ function bytes(n: number | null): string {
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
+import { EXIT_CODES } from '../../server/errors.js';
 
 export function formatStatus(s: ReplicationStatus): string[] {
   const lines = [
@@ -74,6 +75,6 @@ Example:
     if (ctx.values.json) ctx.out(JSON.stringify({ ...s, objects }));
     else for (const l of [...formatStatus(s), ...formatCopyBacklog(objects)]) ctx.out(l);
     const bad = s.state === 'error' || s.slotExists === false || s.walStatus === 'lost' || (objects?.failed ?? 0) > 0;
-    return bad ? 1 : 0;
+    return bad ? EXIT_CODES.failed : EXIT_CODES.ok;
   },
 };

@@ -7,6 +7,7 @@
  * grace period is closed as aborted here, with the reason.
  */
 import type pg from 'pg';
+import { EXIT_CODES } from '../../server/errors.js';
 import { abortQueued, closeRunning, countUnfinished, requestAbortRunning } from '../../server/site/sql/drainExecutions.js';
 import type { StepRunner } from './runner.js';
 
@@ -32,7 +33,7 @@ export async function drainExecutions(
     return { queuedClosed: queued.length, abortRequested: 0, forceClosed: 0 };
   } catch (e) {
     if (!(await countUnfinished(source)).running) return { queuedClosed: queued.length, abortRequested: 0, forceClosed: 0 };
-    if ((e as { exitCode?: number }).exitCode === 130) throw e; // interrupted by the user, not a timeout
+    if ((e as { exitCode?: number }).exitCode === EXIT_CODES.interrupted) throw e; // interrupted by the user, not a timeout
   }
   const asked = await requestAbortRunning(source, 'switchover (drain timeout)');
   o.out(`      drain timeout: asked the members to abort ${asked.length} execution(s)`);
@@ -40,7 +41,7 @@ export async function drainExecutions(
     await runner.waitUntil('aborted executions to be recorded', idle, o.abortGraceMs, progress, 200);
     return { queuedClosed: queued.length, abortRequested: asked.length, forceClosed: 0 };
   } catch (e) {
-    if ((e as { exitCode?: number }).exitCode === 130) throw e;
+    if ((e as { exitCode?: number }).exitCode === EXIT_CODES.interrupted) throw e;
   }
   const closed = await closeRunning(source, 'aborted: the switchover drain timed out and the member did not record the end');
   running = closed.length;

@@ -74,7 +74,7 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
 
     journal ??= await startJournal(t, { kind: 'forced', fromSite: fromName, toSite: tv.name });
     const j = journal;
-    const runner = new StepRunner({ total: 3, out, signal: o.signal, failAfter: o.failAfter, resumeHint: 'Re-run the same command to complete the failover.' });
+    const runner = new StepRunner({ steps: FORCED_STEPS, out, signal: o.signal, failAfter: o.failAfter, resumeHint: 'Re-run the same command to complete the failover.' });
     runner.journal = { db: t, id: j.id };
 
     await runner.step('checks', async () => {
@@ -94,7 +94,7 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
         tRow = await inReadWriteTransaction(t, async () => {
           for (const v of others) if (v.row) await recordPeerEpoch(t, v.name, v.row.epoch, v.row.role);
           await guardReplicationTarget(t);
-          const row = await setSiteRole(t, { role: 'active', epoch, activeSite: tv.name, activeUrl: tv.url, reason: `forced failover from ${fromName}` });
+          const row = await setSiteRole(t, { role: 'active', from: [tRow.role], epoch, activeSite: tv.name, activeUrl: tv.url, reason: `forced failover from ${fromName}` });
           await setDatabaseReadOnly(t, false);
           await insertSiteEvent(t, { kind: 'forced_promoted', site: tv.name, epoch, details: { from: fromName, journal: j.id, dataLossBound: bound } });
           await insertAudit(t, {

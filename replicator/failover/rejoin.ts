@@ -17,6 +17,10 @@ import { inReadWriteTransaction } from '../../server/site/connect.js';
 import { runReplicator, type ReplicatorResult } from '../run.js';
 import { defaultSlotName } from '../slot-name.js';
 import { dropSlotIfPresent } from './reverse.js';
+import { stepLabel } from './runner.js';
+
+export const REJOIN_STEPS = ['passive', 'old slot', 'resync'] as const;
+const step = (s: (typeof REJOIN_STEPS)[number]) => stepLabel(REJOIN_STEPS, s);
 
 export interface RejoinOptions {
   sites: Record<string, SiteEntry>;
@@ -58,16 +62,16 @@ export async function rejoin(o: RejoinOptions): Promise<ReplicatorResult | null>
 
     await demoteSite(s, 'passive', { activeSite: o.from, activeUrl: neu.url, reason: `rejoined as passive of ${o.from}` });
     await inReadWriteTransaction(s, () => recordPeerEpoch(s, o.from, nRow.epoch, 'active'));
-    o.out(`[1/3] ${o.site} is passive (read-only, nothing scheduled) (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
+    o.out(`${step('passive')} ${o.site} is passive (read-only, nothing scheduled) (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
     t0 = performance.now();
     const dropped = await dropSlotIfPresent(s, defaultSlotName(neu.databaseUrl));
-    o.out(`[2/3] ${dropped ? `dropped the old slot for ${o.from} on ${o.site}` : `no old slot on ${o.site}`} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
+    o.out(`${step('old slot')} ${dropped ? `dropped the old slot for ${o.from} on ${o.site}` : `no old slot on ${o.site}`} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
   } finally {
     await s.end().catch(() => undefined);
     await n.end().catch(() => undefined);
   }
   t0 = performance.now();
-  o.out(`[3/3] resync: copying ${o.from} into ${o.site}${o.follow ? ', then streaming until stopped' : ' until caught up'} ...`);
+  o.out(`${step('resync')} resync: copying ${o.from} into ${o.site}${o.follow ? ', then streaming until stopped' : ' until caught up'} ...`);
   const r = await runReplicator({
     sourceUrl: neu.databaseUrl,
     targetUrl: writableUrl(old.databaseUrl),
@@ -78,7 +82,7 @@ export async function rejoin(o: RejoinOptions): Promise<ReplicatorResult | null>
     log: o.log,
     signal: o.signal,
   });
-  o.out(`[3/3] resync ${r.reason === 'caught_up' ? 'caught up' : 'stopped'} at ${r.appliedLsn} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
+  o.out(`${step('resync')} resync ${r.reason === 'caught_up' ? 'caught up' : 'stopped'} at ${r.appliedLsn} (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
   if (!o.follow) o.out(`next: keep ${o.site} following ${o.from}: start the replicator at ${o.site} (source ${o.from}).`);
   return r;
 }

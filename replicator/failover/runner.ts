@@ -4,7 +4,7 @@
  * between steps when the user interrupts (Ctrl-C), and offers tests a
  * failpoint after any step (to prove a re-run completes the switch).
  */
-import { TandemError } from '../../server/errors.js';
+import { EXIT_CODES, TandemError } from '../../server/errors.js';
 import type { Db } from '../../server/db/db.js';
 import { journalStep } from '../../server/site/sql/journal.js';
 
@@ -26,14 +26,23 @@ export class FailpointError extends Error {
   }
 }
 
-export class StepRunner {
+/** `[i/n]`: a step's place in its list and the list's length (the progress prefix of every step line). */
+export function stepLabel<S extends string>(steps: readonly S[], step: S): string {
+  return `[${steps.indexOf(step) + 1}/${steps.length}]`;
+}
+
+/**
+ * Runs the steps of one list (SWITCHOVER_STEPS, FORCED_STEPS, ...): a step's
+ * name must be in it, and its number and the total printed come from it.
+ */
+export class StepRunner<S extends string = string> {
   readonly done: StepRecord[] = [];
-  private n = 0;
   journal: { db: Db; id: string } | null = null;
 
   constructor(
     private readonly o: {
-      total: number;
+      /** The steps this run may take, in order (the total printed is their number). */
+      steps: readonly S[];
       out: (line: string) => void;
       signal?: AbortSignal;
       /** Throw FailpointError right after this step finished (tests). */
@@ -43,28 +52,27 @@ export class StepRunner {
     },
   ) {}
 
-  async step(name: string, fn: () => Promise<StepOutcome>): Promise<void> {
+  async step(name: S, fn: () => Promise<StepOutcome>): Promise<void> {
     this.interruptedCheck(name);
-    const i = ++this.n;
-    this.o.out(`[${i}/${this.o.total}] ${name} ...`);
+    const label = stepLabel(this.o.steps, name);
+    this.o.out(`${label} ${name} ...`);
     const t0 = performance.now();
     const r = await fn();
     const ms = Math.round(performance.now() - t0);
-    this.o.out(`[${i}/${this.o.total}] ${name}: ${r.detail} (${(ms / 1000).toFixed(2)} s)`);
+    this.o.out(`${label} ${name}: ${r.detail} (${(ms / 1000).toFixed(2)} s)`);
     this.done.push({ step: name, ms, detail: r.detail });
     if (this.journal) await journalStep(this.journal.db, this.journal.id, { step: name, ms, at: new Date().toISOString(), detail: r.detail });
     if (this.o.failAfter === name) throw new FailpointError(name);
   }
 
   /** A step that is already done (found so on a re-run): printed, not run. */
-  skip(name: string, why: string): void {
-    const i = ++this.n;
-    this.o.out(`[${i}/${this.o.total}] ${name}: already done (${why})`);
+  skip(name: S, why: string): void {
+    this.o.out(`${stepLabel(this.o.steps, name)} ${name}: already done (${why})`);
   }
 
   interruptedCheck(before: string): void {
     if (this.o.signal?.aborted) {
-      throw new TandemError('unavailable', `interrupted before "${before}". ${this.o.resumeHint}`, { exitCode: 130 });
+      throw new TandemError('unavailable', `interrupted before "${before}". ${this.o.resumeHint}`, { exitCode: EXIT_CODES.interrupted });
     }
   }
 

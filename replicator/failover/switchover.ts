@@ -43,6 +43,12 @@ import { prepareReverse } from './reverse.js';
 import { StepRunner } from './runner.js';
 
 export const SWITCHOVER_STEPS = ['drain', 'fence', 'drain point', 'catch up', 'sequences', 'reverse', 'promote'] as const;
+export type SwitchoverStep = (typeof SWITCHOVER_STEPS)[number];
+
+/** The steps of one switchover: `reverse` only with --reverse. */
+export function switchoverSteps(reverse: boolean): readonly SwitchoverStep[] {
+  return reverse ? SWITCHOVER_STEPS : SWITCHOVER_STEPS.filter((s) => s !== 'reverse');
+}
 
 export async function switchover(o: FailoverOptions, source: SiteView, target: SiteView): Promise<FailoverResult> {
   const result: FailoverResult = { outcome: 'done', kind: 'switchover', from: source.name, to: target.name, newEpoch: null, steps: [] };
@@ -101,8 +107,8 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
 
   journal ??= await startJournal(t, { kind: 'switchover', fromSite: sv.name, toSite: tv.name });
   const j: JournalRow = journal;
-  const runner = new StepRunner({
-    total: o.reverse ? 7 : 6,
+  const runner = new StepRunner<SwitchoverStep>({
+    steps: switchoverSteps(!!o.reverse),
     out,
     signal: o.signal,
     failAfter: o.failAfter,
@@ -116,7 +122,7 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
       await runner.step('drain', async () => {
         if (sRow.role === 'active') {
           sRow = await inReadWriteTransaction(s, () =>
-            setSiteRole(s, { role: 'draining', activeSite: sv.name, activeUrl: sv.url, reason: `switchover to ${tv.name}: draining` }),
+            setSiteRole(s, { role: 'draining', from: ['active'], activeSite: sv.name, activeUrl: sv.url, reason: `switchover to ${tv.name}: draining` }),
           );
         }
         const d = await drainExecutions(s, runner, { drainTimeoutMs: o.drainTimeoutMs, abortGraceMs: 15_000, siteName: sv.name, out });
@@ -182,7 +188,7 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
         tRow = await inReadWriteTransaction(t, async () => {
           await recordPeerEpoch(t, sv.name, sRow.epoch, sRow.role);
           await guardReplicationTarget(t);
-          const row = await setSiteRole(t, { role: 'active', epoch, activeSite: tv.name, activeUrl: tv.url, reason: `switchover from ${sv.name}` });
+          const row = await setSiteRole(t, { role: 'active', from: [tRow.role], epoch, activeSite: tv.name, activeUrl: tv.url, reason: `switchover from ${sv.name}` });
           await setDatabaseReadOnly(t, false);
           await insertSiteEvent(t, { kind: 'promoted', site: tv.name, epoch, details: { from: sv.name, journal: j.id, drainLsn } });
           await insertAudit(t, {
@@ -212,7 +218,7 @@ async function run(o: FailoverOptions, sv: SiteView, tv: SiteView, s: pg.Client,
     // Tell the old active about the new epoch, and with --reverse make it a passive of the new active.
     await inReadWriteTransaction(s, async () => {
       await recordPeerEpoch(s, tv.name, tRow.epoch, 'active');
-      if (o.reverse && sRow.role !== 'passive') sRow = await setSiteRole(s, { role: 'passive', activeSite: tv.name, activeUrl: tv.url, reason: `passive of ${tv.name} after switchover` });
+      if (o.reverse && sRow.role !== 'passive') sRow = await setSiteRole(s, { role: 'passive', from: [sRow.role], activeSite: tv.name, activeUrl: tv.url, reason: `passive of ${tv.name} after switchover` });
     });
     await finishJournal(t, j.id, 'done');
   } catch (e) {
@@ -252,7 +258,7 @@ async function undo(
   }
   const t0 = performance.now();
   await inReadWriteTransaction(s, async () => {
-    await setSiteRole(s, { role: 'active', activeSite: sv.name, activeUrl: sv.url, reason: `switchover to ${tv.name} undone` });
+    await setSiteRole(s, { role: 'active', from: [sRow.role], activeSite: sv.name, activeUrl: sv.url, reason: `switchover to ${tv.name} undone` });
     await setDatabaseReadOnly(s, false);
   });
   await terminateAppSessions(s);

@@ -4,7 +4,7 @@
  * whatever way it ends. Without `listen` nothing is started (metrics are
  * then not collected at all).
  */
-import { TandemError, errorMessage } from '../../server/errors.js';
+import { EXIT_CODES, TandemError, errorMessage } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
 import { ReplicatorMetrics } from './metrics.js';
 import { Probe } from './probe.js';
@@ -29,7 +29,7 @@ export async function withReplicatorMetrics<T>(o: ReplicatorMetricsOptions, run:
     server = await startMetricsServer({ registry: metrics.registry, host: o.listen.host, port: o.listen.port, log });
   } catch (e) {
     await probe.close();
-    throw new TandemError('invalid_config', `metrics.port: cannot listen on ${o.listen.host}:${o.listen.port}: ${errorMessage(e)}`, { field: 'metrics.port', exitCode: 3 });
+    throw new TandemError('invalid_config', `metrics.port: cannot listen on ${o.listen.host}:${o.listen.port}: ${errorMessage(e)}`, { field: 'metrics.port', exitCode: EXIT_CODES.setup });
   }
   try {
     return await run(metrics, server);

@@ -18,7 +18,7 @@ export interface PublishedTable {
 }
 
 function setupError(message: string): TandemError {
-  return new TandemError('replication_setup', message, { exitCode: 3 });
+  return new TandemError('replication_setup', message);
 }
 
 /** wal_level and the role's privileges. */

@@ -18,7 +18,6 @@ export function replicaRoleError(role: string, cause: string): TandemError {
     `the target role "${role}" may not set session_replication_role (${cause}); the replicator needs it so that the target's triggers and ` +
       `foreign-key actions (e.g. ON DELETE CASCADE) do not run again on rows the source already processed. ` +
       `As a superuser on the target run: GRANT SET ON PARAMETER session_replication_role TO ${quoteIdent(role)}; (PostgreSQL 15+), or replicate as a superuser`,
-    { exitCode: 3 },
   );
 }
 

@@ -46,6 +46,5 @@ export async function checkTargetTables(client: pg.ClientBase, tables: { schema:
     throw new TandemError(
       'replication_setup',
       `the target database does not match the source: ${problems.join('; ')}. Run \`tandem migrate\` against the target database, then start the replicator again`,
-      { exitCode: 3 },
     );
 }

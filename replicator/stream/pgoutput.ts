@@ -8,6 +8,7 @@
  * https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
  */
 import type { Lsn } from '../lsn.js';
+import { PG_EPOCH_MS } from '../pg-epoch.js';
 
 export type TupleValue = string | null | undefined;
 export type Tuple = TupleValue[];
@@ -255,5 +256,5 @@ export function decodePgoutput(buf: Buffer): PgoutputMessage {
 }
 
 export function dateToPgMicros(d: number): bigint {
-  return BigInt(d - 946_684_800_000) * 1000n;
+  return BigInt(d - PG_EPOCH_MS) * 1000n;
 }

@@ -1,6 +1,6 @@
 /** `tandem acl validate FILE...`: check ACL policy files, pointing at the line of each problem. */
 import { readFileSync } from 'node:fs';
-import { TandemError } from '../errors.js';
+import { EXIT_CODES, TandemError } from '../errors.js';
 import { formatProblem, parseAclText } from '../auth/acl/parse.js';
 import type { Command } from './command.js';
 
@@ -39,7 +39,7 @@ Example:
         ctx.out(`${file}: ok (${policies.length} polic${policies.length === 1 ? 'y' : 'ies'}, ${rules} rule(s))`);
       }
     }
-    return bad ? 1 : 0;
+    return bad ? EXIT_CODES.failed : EXIT_CODES.ok;
   },
 };
 

@@ -5,6 +5,7 @@
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { Config } from '../config/schema.js';
+import type { ExitCode } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
@@ -31,6 +32,6 @@ export interface Command {
   /** Flags that set configuration keys: flag name (without --) → key path. */
   configFlags?: Record<string, string>;
   allowPositionals?: boolean;
-  /** Return the exit code (default 0). */
-  run(ctx: CommandContext): Promise<number | void>;
+  /** Return the exit code (default EXIT_CODES.ok; the table is in ../errors.ts). */
+  run(ctx: CommandContext): Promise<ExitCode | void>;
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
-import { TandemError, errorMessage } from '../errors.js';
+import { EXIT_CODES, TandemError, errorMessage } from '../errors.js';
 import { parseDuration } from '../config/fields.js';
 import type { Command } from './command.js';
 import { checkDatabase } from './config-check/database.js';
@@ -100,7 +100,7 @@ Example:
     } catch (e) {
       print({ item: 'config', status: 'fail', detail: errorMessage(e) });
       if (json) ctx.out(JSON.stringify({ ok: false, results }, null, 2));
-      return 1;
+      return EXIT_CODES.failed;
     }
     const sites = Object.keys(cfg.sites ?? {});
     print({
@@ -116,7 +116,7 @@ Example:
       // A setting that only a check can judge (e.g. an unreadable auth.ldap.caFile).
       print({ item: 'config', status: 'fail', detail: errorMessage(e) });
       if (json) ctx.out(JSON.stringify({ ok: false, results }, null, 2));
-      return 1;
+      return EXIT_CODES.failed;
     }
     // One at a time, in a fixed order, each printed as soon as it is known.
     for (const c of checks) print(await runCheck(c));
@@ -124,6 +124,6 @@ Example:
     const failed = results.filter((r) => r.status === 'fail');
     if (json) ctx.out(JSON.stringify({ ok: failed.length === 0, results }, null, 2));
     else ctx.out(failed.length ? `${failed.length} of ${results.length} checks failed: ${failed.map((f) => f.item).join(', ')}` : `all ${results.length} checks passed`);
-    return failed.length ? 1 : 0;
+    return failed.length ? EXIT_CODES.failed : EXIT_CODES.ok;
   },
 };

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { requireKeys } from '../config/load.js';
-import { TandemError } from '../errors.js';
+import { EXIT_CODES, TandemError } from '../errors.js';
 import { Keyring } from '../keys/cipher.js';
 import { rotateKeys } from '../keys/rotate.js';
 import { describeState, inspectKeyStorage } from '../keys/verify.js';
@@ -52,7 +52,7 @@ Example:
       ctx.out(`done: ${n} entries re-encrypted; ${describeState(after)}`);
       if (after.byMasterKey.some((c) => !c.current)) {
         ctx.out('some entries are still under an older key (written meanwhile by a member with the old key?): run again');
-        return 1;
+        return EXIT_CODES.failed;
       }
     } finally {
       await pool.end();

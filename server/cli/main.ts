@@ -1,12 +1,13 @@
 /**
  * `tandem` entry point: finds the subcommand, parses its flags strictly, and
- * turns errors into a one-line message and an exit code (2 for usage errors).
+ * turns errors into a one-line message and an exit code (EXIT_CODES in
+ * ../errors.ts: 2 for usage errors).
  */
 import { parseArgs } from 'node:util';
 import { productVersion } from '../app/version.js';
 import { loadConfig } from '../config/load.js';
 import { createConfigurableLogger } from '../log.js';
-import { TandemError, errorMessage, isTandemError } from '../errors.js';
+import { EXIT_CODES, TandemError, type ExitCode, errorMessage, isTandemError } from '../errors.js';
 import type { Command, FlagSpec } from './command.js';
 import { commands } from './commands.js';
 
@@ -52,27 +53,27 @@ function findCommand(argv: string[]): { cmd?: Command; rest: string[] } {
 
 class UsageError extends TandemError {
   constructor(message: string) {
-    super('usage', message, { exitCode: 2 });
+    super('usage', message);
   }
 }
 
-export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<ExitCode> {
   const err = (s: string) => process.stderr.write(s + '\n');
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     if (argv[0] === 'help' && argv[1]) return main([...argv.slice(1), '--help'], out);
     out(usage());
-    return argv.length === 0 ? 2 : 0;
+    return argv.length === 0 ? EXIT_CODES.usage : EXIT_CODES.ok;
   }
   if (argv[0] === '--version' || argv[0] === 'version') {
     out(`tandem ${productVersion()}`);
-    return 0;
+    return EXIT_CODES.ok;
   }
   const { cmd, rest } = findCommand(argv);
   if (!cmd) {
     const what = argv[0]!.startsWith('-') ? `unknown flag ${argv[0]}` : `unknown command "${argv.filter((a) => !a.startsWith('-')).join(' ')}"`;
     err(`tandem: ${what}`);
     err(usage());
-    return 2;
+    return EXIT_CODES.usage;
   }
   const options: FlagSpec = { ...commonFlags, ...cmd.flags };
   for (const flag of Object.keys(cmd.configFlags ?? {})) options[flag] ??= { type: 'string' };
@@ -83,12 +84,12 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     const msg = errorMessage(e).replace(/\. To specify a positional argument starting with a '-'.*$/, '');
     err(`tandem ${cmd.name}: ${msg}`);
     err(`Run "tandem ${cmd.name} --help" for usage.`);
-    return 2;
+    return EXIT_CODES.usage;
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) {
     out(cmd.help.trim());
-    return 0;
+    return EXIT_CODES.ok;
   }
   const level = (values['log-level'] as string | undefined) ?? process.env.TANDEM_LOG_LEVEL;
   const { log, configure: configureLog } = createConfigurableLogger(
@@ -103,7 +104,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   const onSignal = (sig: string) => {
     if (controller.signal.aborted) {
       err(`tandem: second ${sig}, exiting now`);
-      process.exit(130);
+      process.exit(EXIT_CODES.interrupted);
     }
     controller.abort(new Error(sig));
   };
@@ -127,7 +128,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       out,
       signal: controller.signal,
     });
-    return code ?? 0;
+    return code ?? EXIT_CODES.ok;
   } catch (e) {
     if (isTandemError(e)) {
       err(`tandem ${cmd.name}: ${e.message}`);
@@ -135,7 +136,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     }
     err(`tandem ${cmd.name}: ${errorMessage(e)}`);
     if (process.env.TANDEM_DEBUG) err((e as Error).stack ?? '');
-    return 1;
+    return EXIT_CODES.failed;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -34,8 +34,8 @@ Example:
   async run(ctx) {
     const name = ctx.values.name as string | undefined;
     const role = ctx.values.role as string | undefined;
-    if (!name) throw new TandemError('usage', '--name is required', { exitCode: 2 });
-    if (role !== 'active' && role !== 'passive') throw new TandemError('usage', '--role must be active or passive', { exitCode: 2 });
+    if (!name) throw new TandemError('usage', '--name is required');
+    if (role !== 'active' && role !== 'passive') throw new TandemError('usage', '--role must be active or passive');
     const cfg = ctx.config();
     const entry = cfg.sites?.[name];
     const databaseUrl = (ctx.values['database-url'] as string | undefined) ? cfg.database.url : (entry?.databaseUrl ?? cfg.database.url);

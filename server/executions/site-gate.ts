@@ -4,7 +4,8 @@
  * the same decision and the same error as the site guard (server/site/guard.ts),
  * and the way back to the guard when such a statement cannot tell.
  */
-import { knownRole, mayWrite, sitePassiveError, type WriteKind } from '../site/guard.js';
+import { mayWrite, sitePassiveError, type WriteKind } from '../site/guard.js';
+import { knownRole } from '../site/roles.js';
 
 /** Throws the guard's `site_passive` error unless a write of this kind was allowed under `role`. */
 export function assertRoleAllowed(role: string, activeUrl: string | null, kind: WriteKind): void {

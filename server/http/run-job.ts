@@ -8,7 +8,8 @@ import { createExecution, type CreateExecutionInput } from '../executions/create
 import { guardMustDecide } from '../executions/site-gate.js';
 import { definitionWithFilter } from '../nodes/run-filter.js';
 import { assertWritable } from '../site/guard.js';
-import { finalStatuses, type ExecutionRow, type ExecutionStatus } from '../executions/sql/executions.js';
+import { isFinal } from '../executions/status.js';
+import type { ExecutionRow } from '../executions/sql/executions.js';
 import { getExecution } from '../executions/sql/get-execution.js';
 import type { JobRow } from '../jobs/sql/jobs.js';
 import { requestAbort } from '../executions/sql/request-abort.js';
@@ -61,7 +62,7 @@ export async function runJob(
 
 /** Abort: a queued execution is closed at once; a running one is killed by the member running it. The row after. */
 export async function abortExecution(deps: AppDeps, e: ExecutionRow, user: string): Promise<ExecutionRow> {
-  if ((finalStatuses as readonly ExecutionStatus[]).includes(e.status)) {
+  if (isFinal(e.status)) {
     throw new TandemError('conflict', `execution ${e.id} has already ended (${e.status})`);
   }
   const after = await withTransaction(deps.pool, async (c) => {

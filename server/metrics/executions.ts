@@ -3,6 +3,7 @@
  * narrow interfaces below (so they do not depend on prom-client); labels are
  * bounded enums (status, firing outcome), never execution or job ids.
  */
+import { FINAL_STATUSES } from '../executions/status.js';
 import client from 'prom-client';
 import type { ExecutionStatus } from '../executions/sql/executions.js';
 import { DELAY_BUCKETS, type Registry } from './registry.js';
@@ -43,7 +44,7 @@ export class ExecutionMetrics implements EngineMetrics, SchedulerMetrics {
       labelNames: ['status'],
       registers: [registry],
     });
-    for (const status of ['succeeded', 'failed', 'aborted', 'timedout']) this.finished.inc({ status }, 0);
+    for (const status of FINAL_STATUSES) this.finished.inc({ status }, 0);
     new client.Gauge({
       name: 'tandem_executions_running',
       help: 'Executions running on this member now.',

@@ -21,7 +21,7 @@ import type { Logger } from '../log.js';
 import { getSite } from '../site/sql/getSite.js';
 import { localReplication, type LocalReplication } from '../site/sql/localReplication.js';
 import type { SiteRow } from '../site/types.js';
-import { SITE_ROLES } from '../site/guard.js';
+import { SITE_ROLES } from '../site/roles.js';
 import type { Registry } from './registry.js';
 import { SharedSample } from './sample.js';
 import { maxSlotWalKeepSize } from './sql/maxSlotWalKeepSize.js';

@@ -43,7 +43,7 @@ import type Koa from 'koa';
 import { TandemError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../db/db.js';
-import type { SiteRole } from './guard.js';
+import { knownRole, type SiteRole } from './roles.js';
 import { getSiteRole, type SiteRoleRow } from './sql/getSiteRole.js';
 
 /** Set by the load balancer on every request it forwards (any value; presence counts). */
@@ -52,8 +52,6 @@ export const REQUIRE_ACTIVE_HEADER = 'X-Tandem-Require-Active';
 export const SITE_HEADER = 'X-Tandem-Site';
 /** Role of the answering site when it decided on a marked request. */
 export const ROLE_HEADER = 'X-Tandem-Role';
-
-const roles: readonly SiteRole[] = ['active', 'draining', 'passive', 'fenced'];
 
 export interface BalancerGateDeps {
   pool: Db;
@@ -84,7 +82,7 @@ export function balancerGate(deps: BalancerGateDeps): Koa.Middleware {
       deps.log.warn('cannot read the site role for a request from the load balancer', { error: errorMessage(e) });
       throw new TandemError('unavailable', 'this member cannot reach its database; try again shortly', { details: { retryable: true } });
     }
-    const role: SiteRole = row === null ? 'active' : (roles as readonly string[]).includes(row.role) ? row.role : 'fenced';
+    const role: SiteRole = row === null ? 'active' : knownRole(row.role);
     ctx.set(ROLE_HEADER, role);
     if (row?.name && !deps.siteName) ctx.set(SITE_HEADER, row.name);
     const confirmed = deps.monitor ? deps.monitor.confirmedActive() : true;

@@ -7,15 +7,14 @@
  * the role row is read `for share`, so the failover's update of the role
  * waits for every transaction that has checked it (and vice versa).
  *
- * Roles (sql/040_sites.sql): `active` writes; `draining` (a planned
+ * Roles (roles.ts, sql/040_sites.sql): `active` writes; `draining` (a planned
  * switchover has begun) lets running executions finish and be recorded but
  * starts nothing new; `passive` and `fenced` write nothing. A database
  * without `tandem_site.site` (or without its row) is a single active site.
  */
 import type pg from 'pg';
 import { TandemError } from '../errors.js';
-
-export type SiteRole = 'active' | 'draining' | 'passive' | 'fenced';
+import { knownRole, type SiteRole } from './roles.js';
 
 /**
  * What a write is for. `start` (the default): anything new (a firing, an
@@ -32,14 +31,6 @@ export interface SiteRoleInfo {
   activeUrl: string | null;
   /** Whether the current transaction is read-only. */
   readOnly: boolean;
-}
-
-/** Every role, in the order metrics list them. */
-export const SITE_ROLES: readonly SiteRole[] = ['active', 'draining', 'passive', 'fenced'];
-
-/** A role as read from tandem_site.site: anything unknown is taken as fenced (never as allowed to write). */
-export function knownRole(role: string): SiteRole {
-  return (SITE_ROLES as readonly string[]).includes(role) ? (role as SiteRole) : 'fenced';
 }
 
 export async function siteRoleInfo(client: Queryable): Promise<SiteRoleInfo> {

@@ -189,7 +189,7 @@ export class SiteMonitor {
   }
 
   private retarget(row: SiteRow, active: PeerView): Promise<SiteRow> {
-    return poolReadWrite(this.o.pool, (c) => setSiteRole(c, { role: row.role, activeSite: active.site, activeUrl: active.url, reason: row.reason ?? `follows ${active.site}` }));
+    return poolReadWrite(this.o.pool, (c) => setSiteRole(c, { role: row.role, from: [row.role], activeSite: active.site, activeUrl: active.url, reason: row.reason ?? `follows ${active.site}` }));
   }
 
   private noteWriteFailure(e: unknown): void {

@@ -1,7 +1,7 @@
 /** Site state as stored in `tandem_site.site` (sql/040_sites.sql). */
-import type { SiteRole } from './guard.js';
+import type { SiteRole } from './roles.js';
 
-export type { SiteRole } from './guard.js';
+export type { SiteRole } from './roles.js';
 
 export interface SiteRow {
   name: string;

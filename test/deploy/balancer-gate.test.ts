@@ -17,7 +17,7 @@ import { balancerGate, REQUIRE_ACTIVE_HEADER } from '../../server/site/balancer.
 import { writableUrl } from '../../server/site/connect.js';
 import { initSiteState } from '../../server/site/init.js';
 import { setSiteRole } from '../../server/site/sql/setSiteRole.js';
-import type { SiteRole } from '../../server/site/guard.js';
+import type { SiteRole } from '../../server/site/roles.js';
 import { startPostgres } from '../harness/postgres.js';
 import { testLog } from '../harness/log.js';
 
@@ -99,7 +99,8 @@ t.test('requests from the load balancer are answered by the active site only', a
   t.equal((await ask('GET', '')).status, 503, 'empty marker: refused');
   t.equal((await ask('GET', '0')).status, 503, '"0" marker: refused');
 
-  // Fenced: the same.
+  // Fenced: the same (a site is fenced from active or draining, never from passive: server/site/roles.ts).
+  await setRole('active');
   await setRole('fenced');
   t.equal((await ask('GET', '1')).status, 503, 'fenced: refused');
   t.equal((await ask('GET')).status, 200, 'fenced, direct read: served');
@@ -126,6 +127,19 @@ t.test('requests from the load balancer are answered by the active site only', a
   // Demoted: refused again on the very next request.
   await setRole('passive');
   t.equal((await ask('GET', '1')).status, 503, 'passive again: refused at once');
+
+  // The role changes only along the transition table (server/site/roles.ts), checked by the update itself.
+  const refused = await setRole('draining').then(
+    () => null,
+    (e: { code?: string }) => e,
+  );
+  t.equal(refused?.code, 'illegal_transition', 'passive → draining refused by setSiteRole');
+  t.equal((await admin.query('select role from tandem_site.site')).rows[0].role, 'passive', 'and the role is unchanged');
+  const raced = await setSiteRole(admin, { role: 'passive', from: ['fenced'], activeSite: 'b', activeUrl: null, reason: 'test' }).then(
+    () => null,
+    (e: { code?: string }) => e,
+  );
+  t.equal(raced?.code, 'conflict', 'a change decided on a role that changed meanwhile is refused (conflict)');
 
   // Database unreachable (a pool to a closed port): 503 unavailable, nothing done, and the monitor is told.
   const closed = await freePort();

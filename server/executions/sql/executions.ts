@@ -1,7 +1,8 @@
 /** Row shape of tandem.executions (with its project name and log record) as every reader sees it. */
-export type ExecutionStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'aborted' | 'timedout';
+import type { ExecutionStatus } from '../status.js';
+
+export type { ExecutionStatus } from '../status.js';
 export type ExecutionTrigger = 'user' | 'schedule' | 'retry';
-export const finalStatuses: readonly ExecutionStatus[] = ['succeeded', 'failed', 'aborted', 'timedout'];
 
 export interface ExecutionRow {
   id: string;

@@ -1,5 +1,6 @@
 import { memberFenceSql, type WriterFence } from '../../cluster/sql/fence.js';
 import type { Db } from '../../db/db.js';
+import { closableFrom } from '../status.js';
 import type { ExecutionStatus } from './executions.js';
 
 /**
@@ -26,7 +27,7 @@ export async function finishExecutionIfWritable(
            fence as (select ${memberFenceSql('$9', '$10')} as ok),
            e as (
              update tandem.executions set status = $2, status_reason = $3, ended_at = now()
-             where id = $1 and status in ('queued', 'running') and (select role from gate) in ('active', 'draining') and (select ok from fence)
+             where id = $1 and status = any($11::text[]) and (select role from gate) in ('active', 'draining') and (select ok from fence)
              returning id),
            l as (
              insert into tandem.log_objects (execution_id, store, key, size, sha256, complete)
@@ -35,7 +36,7 @@ export async function finishExecutionIfWritable(
                sha256 = excluded.sha256, complete = excluded.complete, updated_at = now())
            select gate.role, gate.active_url as "activeUrl", exists (select 1 from e) as finished,
              not (select ok from fence) as fenced from gate`,
-    values: [f.id, f.status, f.reason, f.log.store, f.log.key, f.log.size, f.log.sha256, f.log.complete, f.fence?.member ?? null, f.fence?.generation ?? null],
+    values: [f.id, f.status, f.reason, f.log.store, f.log.key, f.log.size, f.log.sha256, f.log.complete, f.fence?.member ?? null, f.fence?.generation ?? null, closableFrom(f.status)],
   });
   return rows[0]!;
 }

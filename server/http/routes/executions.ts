@@ -4,7 +4,7 @@ import { authorizeNamed } from '../../auth/middleware.js';
 import { requirePrincipal } from '../../auth/principal.js';
 import { TandemError } from '../../errors.js';
 import { readExecutionLog, REPLICATING_RETRY_S } from '../../logs/read-execution-log.js';
-import { finalStatuses, type ExecutionStatus } from '../../executions/sql/executions.js';
+import { EXECUTION_STATUSES, isFinal } from '../../executions/status.js';
 import { listExecutions } from '../../executions/sql/list-executions.js';
 import { listStepResults } from '../../executions/sql/list-step-results.js';
 import { bodyLimits, readJsonObject } from '../body.js';
@@ -15,7 +15,6 @@ import { executionNotFound, jobNotFound, jobResource, mustGetExecution, mustGetJ
 import { executionView } from '../views.js';
 import { listExecutionNodes } from '../../nodes/sql/listExecutionNodes.js';
 
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'aborted', 'timedout'] as const;
 
 function executionResource(e: { project: string; jobName: string; jobGroup: string }) {
   return { type: 'execution' as const, ...jobResource({ project: e.project, name: e.jobName, group: e.jobGroup }) };
@@ -39,7 +38,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
   router.get('/api/v1/projects/:project/executions', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
     authorizeNamed(ctx, 'read', { type: 'execution', project: project.name }, () => projectNotFound(project.name));
-    const status = enumParam(ctx.query.status, 'status', STATUSES);
+    const status = enumParam(ctx.query.status, 'status', EXECUTION_STATUSES);
     const { limit, offset } = pageParams(ctx.query, { ...deps.config.server, pageLimit: Math.min(20, deps.config.server.pageLimit) });
     const jobId = typeof ctx.query.jobId === 'string' && ctx.query.jobId ? ctx.query.jobId : undefined;
     const { rows, total } = await listExecutions(deps.pool, { projectId: project.id, status, jobId, limit, offset });
@@ -69,7 +68,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
     // At most server.maxLogChunk per answer: a larger ask is cut to it (the answer's nextOffset says where to go on).
     const chunk = deps.config.server.maxLogChunk;
     const maxBytes = Math.min(chunk, intParam(ctx.query.maxBytes, 'maxBytes', chunk, 1024, Number.MAX_SAFE_INTEGER));
-    const ended = (finalStatuses as readonly ExecutionStatus[]).includes(e.status);
+    const ended = isFinal(e.status);
     if (!e.logKey) {
       // Not started (queued), or closed before it started: there is no log, and none will come once ended.
       ctx.body = { id: e.id, status: e.status, offset, nextOffset: offset, complete: ended, logState: 'available', entries: [] };

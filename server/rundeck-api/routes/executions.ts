@@ -18,7 +18,8 @@ import { readExecutionLog } from '../../logs/read-execution-log.js';
 import { entryLine, type LogEntry } from '../../logs/store.js';
 import { assertWritable } from '../../site/guard.js';
 import { deleteExecution } from '../../executions/sql/delete-execution.js';
-import { finalStatuses, type ExecutionRow, type ExecutionStatus } from '../../executions/sql/executions.js';
+import { isFinal } from '../../executions/status.js';
+import type { ExecutionRow, ExecutionStatus } from '../../executions/sql/executions.js';
 import { getExecution } from '../../executions/sql/get-execution.js';
 import { listExecutions, type ExecutionQuery } from '../../executions/sql/list-executions.js';
 import { listStepResults } from '../../executions/sql/list-step-results.js';
@@ -33,7 +34,7 @@ function executionResource(e: { project: string; jobName: string; jobGroup: stri
   return { type: 'execution' as const, ...jobResource({ project: e.project, name: e.jobName, group: e.jobGroup }) };
 }
 
-const ended = (e: ExecutionRow) => (finalStatuses as readonly ExecutionStatus[]).includes(e.status);
+const ended = (e: ExecutionRow) => isFinal(e.status);
 
 /** Option values of a run request: `options` wins over `argString` (JSON body, else query/form parameters). */
 function runOptions(ctx: Koa.Context, body: Record<string, unknown>): { options: Record<string, unknown>; filter?: string; runAtTime?: string; asUser?: string } {

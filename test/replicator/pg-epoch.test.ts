@@ -1,0 +1,10 @@
+import t from 'tap';
+import { PG_EPOCH_MS } from '../../replicator/pg-epoch.js';
+import { dateToPgMicros } from '../../replicator/stream/pgoutput.js';
+import { microsToTimestamp } from '../../replicator/apply/applier.js';
+
+t.test('the PostgreSQL epoch is 2000-01-01 UTC', async (t) => {
+  t.equal(PG_EPOCH_MS, Date.UTC(2000, 0, 1));
+  t.equal(dateToPgMicros(Date.UTC(2000, 0, 1)), 0n, 'protocol time 0 is the epoch');
+  t.equal(microsToTimestamp(1_500n), '2000-01-01T00:00:00.001500+00', 'and back, to the microsecond');
+});
