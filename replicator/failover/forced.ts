@@ -13,7 +13,7 @@
  * the promotion (each step is idempotent).
  */
 import type pg from 'pg';
-import { insertAudit } from '../../server/auth/sql/insertAudit.js';
+import { insertAudit } from '../../server/auth/sql/insert-audit.js';
 import { TandemError } from '../../server/errors.js';
 import { connectSite, inReadWriteTransaction } from '../../server/site/connect.js';
 import { getSite } from '../../server/site/sql/getSite.js';

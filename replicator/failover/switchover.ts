@@ -20,7 +20,7 @@
  * undoes a switchover that stopped before the promotion.
  */
 import type pg from 'pg';
-import { insertAudit } from '../../server/auth/sql/insertAudit.js';
+import { insertAudit } from '../../server/auth/sql/insert-audit.js';
 import { TandemError } from '../../server/errors.js';
 import { connectSite, inReadWriteTransaction, writableUrl } from '../../server/site/connect.js';
 import { demoteSite } from '../../server/site/fence.js';
