@@ -11,8 +11,8 @@ import { TandemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { mayWrite, siteRole, type SiteRole } from '../site/guard.js';
 import { getSiteRole } from '../site/sql/getSiteRole.js';
-import { listMembers, type MemberRow } from './sql/listMembers.js';
-import { getSiteExecutionMode, setMemberExecutionMode, setSiteExecutionMode } from './sql/setExecutionMode.js';
+import { listMembers, type MemberRow } from './sql/list-members.js';
+import { getSiteExecutionMode, setMemberExecutionMode, setSiteExecutionMode } from './sql/set-execution-mode.js';
 import { MEMBER_STATES, type ExecutionMode, type MemberState } from './states.js';
 
 export interface MemberView {

@@ -4,7 +4,7 @@ import { productVersion } from '../../app/version.js';
 import { siteRole } from '../../site/guard.js';
 import type { AppDeps } from '../deps.js';
 import { countByState } from '../../cluster/manager.js';
-import { listMembers } from '../../cluster/sql/listMembers.js';
+import { listMembers } from '../../cluster/sql/list-members.js';
 
 export function mountSystemRoutes(router: Router, deps: AppDeps): void {
   router.get('/api/v1/system/info', async (ctx) => {
