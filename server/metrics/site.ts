@@ -24,8 +24,8 @@ import type { SiteRow } from '../site/types.js';
 import { SITE_ROLES } from '../site/guard.js';
 import type { Registry } from './registry.js';
 import { SharedSample } from './sample.js';
-import { maxSlotWalKeepSize } from './sql/maxSlotWalKeepSize.js';
-import { replicationSlots, type SlotSample } from './sql/replicationSlots.js';
+import { maxSlotWalKeepSize } from './sql/max-slot-wal-keep-size.js';
+import { replicationSlots, type SlotSample } from './sql/replication-slots.js';
 
 const WAL_STATUSES = ['reserved', 'extended', 'unreserved', 'lost'];
 
