@@ -18,7 +18,7 @@ import { withSite } from '../../server/site/connect.js';
 import { getSite } from '../../server/site/sql/get-site.js';
 import type { SiteRow } from '../../server/site/types.js';
 import type { DemoLayout, DemoSiteName } from './layout.js';
-import { ensureDatabase } from './sql/ensureDatabase.js';
+import { ensureDatabase } from './sql/ensure-database.js';
 
 export interface DemoDatabase {
   name: DemoSiteName;
