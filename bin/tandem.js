@@ -3,7 +3,7 @@
 // by `make build`.
 import { existsSync } from 'node:fs';
 
-const entry = new URL('../dist/server/cli/main.js', import.meta.url);
+const entry = new URL('../dist/replicator/cli/tandem.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write('tandem: not built yet; run `make build` (or `make install`) first\n');
   process.exit(1);

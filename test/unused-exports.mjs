@@ -12,7 +12,7 @@ import ts from 'typescript';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Used from JavaScript outside the compiled program: bin/tandem.js imports main. */
-const ENTRY = new Set(['server/cli/main.ts:main']);
+const ENTRY = new Set(['replicator/cli/tandem.ts:main']);
 
 export function unusedExports(tsconfig = path.join(root, 'tsconfig.json')) {
   const parsed = ts.getParsedCommandLineOfConfigFile(tsconfig, { noEmit: true, incremental: false }, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });

@@ -1,4 +1,4 @@
-/** The replicator's commands, registered in server/cli/commands.ts. */
+/** The replicator's commands, registered in replicator/cli/tandem.ts. */
 import type { Command } from '../../server/cli/command.js';
 import { replicateCommand } from './replicate.js';
 import { replicationStatusCommand } from './status.js';
@@ -8,5 +8,5 @@ import { statusCommand } from './site-status.js';
 
 export const replicatorCommands: Command[] = [replicateCommand, replicationStatusCommand];
 
-/** Switchover, failover, rejoin and every site's status: listed after `site init` in server/cli/commands.ts. */
+/** Switchover, failover, rejoin and every site's status: listed after `site init` in replicator/cli/tandem.ts. */
 export const failoverCommands: Command[] = [failoverCommand, rejoinCommand, statusCommand];

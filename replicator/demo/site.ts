@@ -15,10 +15,10 @@ import { startJobServer, type JobServer } from '../../server/app/job-server.js';
 import type { Logger } from '../../server/log.js';
 import { initSiteState } from '../../server/site/init.js';
 import { withSite } from '../../server/site/connect.js';
-import { getSite } from '../../server/site/sql/getSite.js';
+import { getSite } from '../../server/site/sql/get-site.js';
 import type { SiteRow } from '../../server/site/types.js';
 import type { DemoLayout, DemoSiteName } from './layout.js';
-import { ensureDatabase } from './sql/ensureDatabase.js';
+import { ensureDatabase } from './sql/ensure-database.js';
 
 export interface DemoDatabase {
   name: DemoSiteName;

@@ -19,8 +19,8 @@ import { slotInfo } from '../setup/slot.js';
 import { errorMessage } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
 import { writableUrl } from '../../server/site/connect.js';
-import { getSite } from '../../server/site/sql/getSite.js';
-import { localReplication } from '../../server/site/sql/localReplication.js';
+import { getSite } from '../../server/site/sql/get-site.js';
+import { localReplication } from '../../server/site/sql/local-replication.js';
 import type { SiteRow } from '../../server/site/types.js';
 import { slotFor, startLink, type LinkEnd, type ReplicationLink } from './link.js';
 

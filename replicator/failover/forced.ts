@@ -13,18 +13,18 @@
  * the promotion (each step is idempotent).
  */
 import type pg from 'pg';
-import { insertAudit } from '../../server/auth/sql/insertAudit.js';
+import { insertAudit } from '../../server/auth/sql/insert-audit.js';
 import { TandemError } from '../../server/errors.js';
 import { connectSite, inReadWriteTransaction } from '../../server/site/connect.js';
-import { getSite } from '../../server/site/sql/getSite.js';
-import { guardReplicationTarget } from '../../server/site/sql/guardReplicationTarget.js';
+import { getSite } from '../../server/site/sql/get-site.js';
+import { guardReplicationTarget } from '../../server/site/sql/guard-replication-target.js';
 import { finishJournal, getRunningJournal, setJournalFields, startJournal } from '../../server/site/sql/journal.js';
-import { localReplication } from '../../server/site/sql/localReplication.js';
-import { maxKnownEpoch, recordPeerEpoch } from '../../server/site/sql/peerEpochs.js';
-import { setDatabaseReadOnly } from '../../server/site/sql/setDatabaseReadOnly.js';
-import { setSiteRole } from '../../server/site/sql/setSiteRole.js';
-import { terminateAppSessions } from '../../server/site/sql/terminateAppSessions.js';
-import { insertSiteEvent } from '../../server/site/sql/siteEvents.js';
+import { localReplication } from '../../server/site/sql/local-replication.js';
+import { maxKnownEpoch, recordPeerEpoch } from '../../server/site/sql/peer-epochs.js';
+import { setDatabaseReadOnly } from '../../server/site/sql/set-database-read-only.js';
+import { setSiteRole } from '../../server/site/sql/set-site-role.js';
+import { terminateAppSessions } from '../../server/site/sql/terminate-app-sessions.js';
+import { insertSiteEvent } from '../../server/site/sql/site-events.js';
 import type { SiteView } from './inspect.js';
 import { defaultCommand, type FailoverOptions, type FailoverResult } from './options.js';
 import { StepRunner } from './runner.js';

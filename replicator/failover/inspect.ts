@@ -6,8 +6,8 @@
 import type { SiteEntry } from '../../server/config/schema.js';
 import { errorMessage } from '../../server/errors.js';
 import { withSite } from '../../server/site/connect.js';
-import { getSite } from '../../server/site/sql/getSite.js';
-import { localReplication, type LocalReplication } from '../../server/site/sql/localReplication.js';
+import { getSite } from '../../server/site/sql/get-site.js';
+import { localReplication, type LocalReplication } from '../../server/site/sql/local-replication.js';
 import type { SiteRow } from '../../server/site/types.js';
 import { objectBacklog } from './backlog.js';
 

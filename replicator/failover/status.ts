@@ -1,7 +1,7 @@
 /** `tandem status`: every site's role, epoch, health, replication lag, object backlog and cluster members. */
 import type { SiteEntry } from '../../server/config/schema.js';
 import { countByState } from '../../server/cluster/manager.js';
-import { listMembers } from '../../server/cluster/sql/listMembers.js';
+import { listMembers } from '../../server/cluster/sql/list-members.js';
 import type { MemberState } from '../../server/cluster/states.js';
 import { withSite } from '../../server/site/connect.js';
 import { inspectSite, probeActive } from './inspect.js';

@@ -15,8 +15,8 @@ import { errorMessage } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
 import { SharedSample } from '../../server/metrics/sample.js';
 import { SOURCE_SESSION_OPTIONS } from '../stream/connection.js';
-import { sourceSlotSample, type SourceSlotSample } from './sql/slotSample.js';
-import { targetSample, type TargetSample } from './sql/targetSample.js';
+import { sourceSlotSample, type SourceSlotSample } from './sql/slot-sample.js';
+import { targetSample, type TargetSample } from './sql/target-sample.js';
 
 export interface ProbeReading {
   sourceUp: boolean;

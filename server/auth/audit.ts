@@ -12,7 +12,7 @@
  */
 import type { Logger } from '../log.js';
 import type { Db } from './sql/db.js';
-import { insertAudit, type AuditRow } from './sql/insertAudit.js';
+import { insertAudit, type AuditRow } from './sql/insert-audit.js';
 
 export type AuditEvent =
   | 'login'

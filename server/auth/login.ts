@@ -12,7 +12,7 @@ import type { LoginFailureReason, LoginSource } from '../metrics/auth.js';
 import { secondsSince } from '../metrics/registry.js';
 import type { Identity, LoginOutcome } from './identity.js';
 import type { AuthService } from './service.js';
-import { upsertProfile } from './sql/upsertProfile.js';
+import { upsertProfile } from './sql/upsert-profile.js';
 import type { Db } from './sql/db.js';
 import { withSiteLocalWrite, withTransaction } from './sql/transaction.js';
 import { createSession, type CreatedSession, type SessionPlace } from './sessions.js';

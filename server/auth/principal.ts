@@ -2,7 +2,7 @@
 import type Koa from 'koa';
 import { TandemError } from '../errors.js';
 import type { AuthService } from './service.js';
-import type { SessionStore } from './sql/getSession.js';
+import type { SessionStore } from './sql/get-session.js';
 
 export interface Principal {
   user: string;

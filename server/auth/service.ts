@@ -14,10 +14,10 @@ import type { PolicySet } from './acl/evaluate.js';
 import { LdapAuthenticator } from './ldap/ldap-authenticator.js';
 import { LocalAuthenticator } from './local/local-authenticator.js';
 import { Throttle } from './throttle.js';
-import { deleteExpiredSessions } from './sql/deleteExpiredSessions.js';
-import { deleteExpiredLocalSessions } from './sql/deleteExpiredLocalSessions.js';
+import { deleteExpiredSessions } from './sql/delete-expired-sessions.js';
+import { deleteExpiredLocalSessions } from './sql/delete-expired-local-sessions.js';
 import { withSiteLocalWrite } from './sql/transaction.js';
-import type { SessionStore } from './sql/getSession.js';
+import type { SessionStore } from './sql/get-session.js';
 
 export interface AuthDeps {
   pool: pg.Pool;

@@ -16,12 +16,12 @@ import type pg from 'pg';
 import type { Config } from '../config/schema.js';
 import type { Identity } from './identity.js';
 import type { Db } from './sql/db.js';
-import { insertSession } from './sql/insertSession.js';
-import { getLiveSession, type SessionRecord } from './sql/getSession.js';
-import { getLiveLocalSession } from './sql/getLocalSession.js';
-import { insertLocalSession } from './sql/insertLocalSession.js';
-import { touchSession } from './sql/touchSession.js';
-import { touchLocalSession } from './sql/touchLocalSession.js';
+import { insertSession } from './sql/insert-session.js';
+import { getLiveSession, type SessionRecord } from './sql/get-session.js';
+import { getLiveLocalSession } from './sql/get-local-session.js';
+import { insertLocalSession } from './sql/insert-local-session.js';
+import { touchSession } from './sql/touch-session.js';
+import { touchLocalSession } from './sql/touch-local-session.js';
 import { withSiteLocalWrite } from './sql/transaction.js';
 import { isHttps } from './http/request.js';
 

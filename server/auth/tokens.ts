@@ -4,10 +4,10 @@
  * token has 256 bits of entropy, so a slow hash would add nothing).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { insertToken } from './sql/insertToken.js';
-import { getTokenByHash } from './sql/getTokenByHash.js';
+import { insertToken } from './sql/insert-token.js';
+import { getTokenByHash } from './sql/get-token-by-hash.js';
 import type { Db } from './sql/db.js';
-import type { TokenRecord } from './sql/tokenRow.js';
+import type { TokenRecord } from './sql/token-row.js';
 import { TandemError } from '../errors.js';
 
 export const TOKEN_PREFIX = 'tdm_';

@@ -1,6 +1,6 @@
 /**
  * The shape of a `tandem` subcommand. Each command lives in its own file and
- * is listed in commands.ts; main.ts parses flags (node:util parseArgs, strict:
+ * is listed in replicator/cli/tandem.ts; main.ts parses flags (node:util parseArgs, strict:
  * unknown flags are refused) and runs it.
  */
 import type { ParseArgsConfig } from 'node:util';

@@ -1,7 +1,10 @@
 /**
- * `tandem` entry point: finds the subcommand, parses its flags strictly, and
- * turns errors into a one-line message and an exit code (EXIT_CODES in
- * ../errors.ts: 2 for usage errors).
+ * How `tandem` runs a subcommand: finds it among the commands it is given,
+ * parses its flags strictly, and turns errors into a one-line message and an
+ * exit code (2 for usage errors). The command list itself is composed in
+ * replicator/cli/tandem.ts, the one place that joins the job server's
+ * commands (this folder) with the replicator's: server/ never imports
+ * replicator/ (checked by test/layout.test.ts).
  */
 import { parseArgs } from 'node:util';
 import { productVersion } from '../app/version.js';
@@ -9,9 +12,8 @@ import { loadConfig } from '../config/load.js';
 import { createConfigurableLogger } from '../log.js';
 import { EXIT_CODES, TandemError, type ExitCode, errorMessage, isTandemError } from '../errors.js';
 import type { Command, FlagSpec } from './command.js';
-import { commands } from './commands.js';
 
-export function usage(): string {
+function usage(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: tandem <command> [flags]',
@@ -37,7 +39,7 @@ const commonFlags: FlagSpec = {
 };
 
 /** Find the longest command name matching the leading words of argv. */
-function findCommand(argv: string[]): { cmd?: Command; rest: string[] } {
+function findCommand(commands: readonly Command[], argv: string[]): { cmd?: Command; rest: string[] } {
   const words: string[] = [];
   for (const a of argv) {
     if (a.startsWith('-')) break;
@@ -57,23 +59,23 @@ class UsageError extends TandemError {
   }
 }
 
-export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<ExitCode> {
+export async function runTandem(commands: readonly Command[], argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
   const err = (s: string) => process.stderr.write(s + '\n');
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    if (argv[0] === 'help' && argv[1]) return main([...argv.slice(1), '--help'], out);
-    out(usage());
-    return argv.length === 0 ? EXIT_CODES.usage : EXIT_CODES.ok;
+    if (argv[0] === 'help' && argv[1]) return runTandem(commands, [...argv.slice(1), '--help'], out);
+    out(usage(commands));
+    return argv.length === 0 ? 2 : 0;
   }
   if (argv[0] === '--version' || argv[0] === 'version') {
     out(`tandem ${productVersion()}`);
     return EXIT_CODES.ok;
   }
-  const { cmd, rest } = findCommand(argv);
+  const { cmd, rest } = findCommand(commands, argv);
   if (!cmd) {
     const what = argv[0]!.startsWith('-') ? `unknown flag ${argv[0]}` : `unknown command "${argv.filter((a) => !a.startsWith('-')).join(' ')}"`;
     err(`tandem: ${what}`);
-    err(usage());
-    return EXIT_CODES.usage;
+    err(usage(commands));
+    return 2;
   }
   const options: FlagSpec = { ...commonFlags, ...cmd.flags };
   for (const flag of Object.keys(cmd.configFlags ?? {})) options[flag] ??= { type: 'string' };

@@ -9,8 +9,8 @@ import { requireKeys } from '../config/load.js';
 import { parseDuration } from '../config/fields.js';
 import { TandemError } from '../errors.js';
 import { createToken, tokenJson } from '../auth/tokens.js';
-import { listTokens } from '../auth/sql/listTokens.js';
-import { revokeToken } from '../auth/sql/revokeToken.js';
+import { listTokens } from '../auth/sql/list-tokens.js';
+import { revokeToken } from '../auth/sql/revoke-token.js';
 import { recordAudit } from '../auth/audit.js';
 import type { Command, CommandContext } from './command.js';
 

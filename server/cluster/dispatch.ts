@@ -31,7 +31,7 @@ import { withTransaction } from '../db/tx.js';
 import type { Membership } from './membership.js';
 import { MemberChooser, policyFor } from './policy.js';
 import { listQueuedFor, lockStaleHandovers, moveQueuedExecution, recordHandover } from './sql/handovers.js';
-import { listCandidates } from './sql/listCandidates.js';
+import { listCandidates } from './sql/list-candidates.js';
 
 export const HANDOVER_CHANNEL = 'tandem_handover';
 

@@ -8,7 +8,7 @@ import { authState, requirePrincipal } from '../auth/principal.js';
 import { TandemError } from '../errors.js';
 import type { AppDeps } from '../http/deps.js';
 import { changeExecutionMode, membersReport } from './manager.js';
-import { getSiteExecutionMode } from './sql/setExecutionMode.js';
+import { getSiteExecutionMode } from './sql/set-execution-mode.js';
 
 const modeOf = (action: string | undefined) => {
   if (action === 'enable') return 'active' as const;

@@ -9,11 +9,10 @@ import { auditToDb, auditToLog, type AuditInput } from '../auth/audit.js';
 import { withSiteLocalWrite } from '../auth/sql/transaction.js';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { mayWrite, siteRole } from '../site/guard.js';
-import type { SiteRole } from '../site/roles.js';
-import { getSiteRole } from '../site/sql/getSiteRole.js';
-import { listMembers, type MemberRow } from './sql/listMembers.js';
-import { getSiteExecutionMode, setMemberExecutionMode, setSiteExecutionMode } from './sql/setExecutionMode.js';
+import { mayWrite, siteRole, type SiteRole } from '../site/guard.js';
+import { getSiteRole } from '../site/sql/get-site-role.js';
+import { listMembers, type MemberRow } from './sql/list-members.js';
+import { getSiteExecutionMode, setMemberExecutionMode, setSiteExecutionMode } from './sql/set-execution-mode.js';
 import { MEMBER_STATES, type ExecutionMode, type MemberState } from './states.js';
 
 export interface MemberView {

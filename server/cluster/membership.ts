@@ -22,9 +22,9 @@ import type pg from 'pg';
 import { TandemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { withSiteLocalWrite } from '../auth/sql/transaction.js';
-import { heartbeatMember } from './sql/heartbeatMember.js';
-import { registerMember, type MemberRegistration } from './sql/registerMember.js';
-import { stopMember } from './sql/stopMember.js';
+import { heartbeatMember } from './sql/heartbeat-member.js';
+import { registerMember, type MemberRegistration } from './sql/register-member.js';
+import { stopMember } from './sql/stop-member.js';
 import type { ExecutionMode } from './states.js';
 
 export interface MembershipOptions {

@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { Registry } from '../metrics/registry.js';
 import { countByState } from './manager.js';
 import type { Membership } from './membership.js';
-import { listMembers } from './sql/listMembers.js';
+import { listMembers } from './sql/list-members.js';
 import { MEMBER_STATES } from './states.js';
 
 export function registerClusterMetrics(o: {

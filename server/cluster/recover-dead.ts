@@ -25,8 +25,8 @@ import { sealInterruptedLogs } from '../executions/recovery.js';
 import { canWrite } from '../site/guard.js';
 import { closeStepResults } from '../executions/sql/close-step-results.js';
 import { withTransaction } from '../db/tx.js';
-import { claimDeadMember } from './sql/claimDeadMember.js';
-import { closeLostExecutions, type LostExecution } from './sql/closeLostExecutions.js';
+import { claimDeadMember } from './sql/claim-dead-member.js';
+import { closeLostExecutions, type LostExecution } from './sql/close-lost-executions.js';
 
 export function lostReason(member: string): string {
   return `member ${member} lost`;

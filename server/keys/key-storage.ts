@@ -12,12 +12,12 @@ import { TandemError } from '../errors.js';
 import { assertWritable } from '../site/guard.js';
 import { isUniqueViolation, withTransaction } from '../db/tx.js';
 import type { Keyring } from './cipher.js';
-import { deleteKey } from './sql/deleteKey.js';
-import { getKey } from './sql/getKey.js';
-import { insertKey } from './sql/insertKey.js';
-import type { KeyRow, KeyType } from './sql/keyRow.js';
-import { listKeysUnder } from './sql/listKeysUnder.js';
-import { replaceKey } from './sql/replaceKey.js';
+import { deleteKey } from './sql/delete-key.js';
+import { getKey } from './sql/get-key.js';
+import { insertKey } from './sql/insert-key.js';
+import type { KeyRow, KeyType } from './sql/key-row.js';
+import { listKeysUnder } from './sql/list-keys-under.js';
+import { replaceKey } from './sql/replace-key.js';
 import { baseName } from './paths.js';
 
 /** Rundeck's content types and what each one stores. */

@@ -9,8 +9,8 @@ import { TandemError } from '../errors.js';
 import { assertWritable } from '../site/guard.js';
 import { withTransaction } from '../db/tx.js';
 import type { Keyring } from './cipher.js';
-import { listKeysToRotate } from './sql/listKeysToRotate.js';
-import { resealKey } from './sql/resealKey.js';
+import { listKeysToRotate } from './sql/list-keys-to-rotate.js';
+import { resealKey } from './sql/reseal-key.js';
 import { inspectKeyStorage } from './verify.js';
 
 export async function rotateKeys(pool: pg.Pool, keyring: Keyring, progress: (done: number, total: number) => void, batch = 100): Promise<number> {

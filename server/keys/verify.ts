@@ -6,8 +6,8 @@
  */
 import type { Db } from '../auth/sql/db.js';
 import type { Keyring } from './cipher.js';
-import { countKeysByMasterKey } from './sql/countKeysByMasterKey.js';
-import { sampleKey } from './sql/sampleKey.js';
+import { countKeysByMasterKey } from './sql/count-keys-by-master-key.js';
+import { sampleKey } from './sql/sample-key.js';
 
 export interface KeyStorageState {
   total: number;

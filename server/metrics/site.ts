@@ -18,14 +18,14 @@ import type pg from 'pg';
 import client from 'prom-client';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { getSite } from '../site/sql/getSite.js';
-import { localReplication, type LocalReplication } from '../site/sql/localReplication.js';
+import { getSite } from '../site/sql/get-site.js';
+import { localReplication, type LocalReplication } from '../site/sql/local-replication.js';
 import type { SiteRow } from '../site/types.js';
 import { SITE_ROLES } from '../site/roles.js';
 import type { Registry } from './registry.js';
 import { SharedSample } from './sample.js';
-import { maxSlotWalKeepSize } from './sql/maxSlotWalKeepSize.js';
-import { replicationSlots, type SlotSample } from './sql/replicationSlots.js';
+import { maxSlotWalKeepSize } from './sql/max-slot-wal-keep-size.js';
+import { replicationSlots, type SlotSample } from './sql/replication-slots.js';
 
 const WAL_STATUSES = ['reserved', 'extended', 'unreserved', 'lost'];
 

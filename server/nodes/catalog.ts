@@ -21,8 +21,8 @@ import type { Logger } from '../log.js';
 import { getProjectByName } from '../projects/sql/get-project-by-name.js';
 import type { NodeEntry } from './node-executor.js';
 import { readSource, readSourceSpecs, type SourceSpec, type UrlCache } from './sources.js';
-import { getNodeSources } from './sql/getNodeSources.js';
-import { getNodeSourcesVersion } from './sql/getNodeSourcesVersion.js';
+import { getNodeSources } from './sql/get-node-sources.js';
+import { getNodeSourcesVersion } from './sql/get-node-sources-version.js';
 
 /**
  * The server's own node, as Rundeck's framework node (`framework.server.name`

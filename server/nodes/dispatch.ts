@@ -29,8 +29,8 @@ import { nodeContext } from './context.js';
 import { compileNodeFilter } from './filter.js';
 import { readNodeDispatch, type NodeDispatch } from './job-nodes.js';
 import type { NodeEntry, NodeExecutor } from './node-executor.js';
-import { insertExecutionNodes } from './sql/executionNodes.js';
-import { setExecutionNodeStatus } from './sql/setExecutionNodeStatus.js';
+import { insertExecutionNodes } from './sql/execution-nodes.js';
+import { setExecutionNodeStatus } from './sql/set-execution-node-status.js';
 
 /** Node executors of this server by kind (`local`, `ssh`, ...), filled by the composition root. */
 export type NodeExecutors = ReadonlyMap<string, NodeExecutor>;

@@ -6,9 +6,9 @@
  */
 import type pg from 'pg';
 import { inReadWriteTransaction, poolReadWrite } from './connect.js';
-import { setDatabaseReadOnly } from './sql/setDatabaseReadOnly.js';
-import { setSiteRole } from './sql/setSiteRole.js';
-import { terminateAppSessions } from './sql/terminateAppSessions.js';
+import { setDatabaseReadOnly } from './sql/set-database-read-only.js';
+import { setSiteRole } from './sql/set-site-role.js';
+import { terminateAppSessions } from './sql/terminate-app-sessions.js';
 import type { SiteRole, SiteRow } from './types.js';
 
 export interface DemoteInput {

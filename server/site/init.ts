@@ -7,10 +7,10 @@
  */
 import { TandemError } from '../errors.js';
 import { inReadWriteTransaction, withSite } from './connect.js';
-import { guardReplicationTarget } from './sql/guardReplicationTarget.js';
-import { initSite } from './sql/initSite.js';
-import { setDatabaseReadOnly } from './sql/setDatabaseReadOnly.js';
-import { insertSiteEvent } from './sql/siteEvents.js';
+import { guardReplicationTarget } from './sql/guard-replication-target.js';
+import { initSite } from './sql/init-site.js';
+import { setDatabaseReadOnly } from './sql/set-database-read-only.js';
+import { insertSiteEvent } from './sql/site-events.js';
 import { SITE_NAME, type SiteRow } from './types.js';
 
 export interface InitSiteInput {

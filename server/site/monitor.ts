@@ -22,9 +22,9 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { poolReadWrite, withSite } from './connect.js';
 import { fenceSelf } from './fence.js';
-import { getSite } from './sql/getSite.js';
-import { recordPeerEpoch } from './sql/peerEpochs.js';
-import { setSiteRole } from './sql/setSiteRole.js';
+import { getSite } from './sql/get-site.js';
+import { recordPeerEpoch } from './sql/peer-epochs.js';
+import { setSiteRole } from './sql/set-site-role.js';
 import type { SiteRow } from './types.js';
 
 /** What the monitor starts and stops (the job server's scheduler). */

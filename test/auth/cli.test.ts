@@ -10,7 +10,7 @@ import { tempDir } from '../harness/tmp.js';
 import { migrate } from '../../server/db/migrate.js';
 import { checkToken } from '../../server/auth/tokens.js';
 import { LocalAuthenticator } from '../../server/auth/local/local-authenticator.js';
-import { main } from '../../server/cli/main.js';
+import { main } from '../../replicator/cli/tandem.js';
 import { testPool } from '../harness/pool.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

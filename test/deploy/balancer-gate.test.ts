@@ -16,8 +16,8 @@ import { errorMiddleware } from '../../server/http/errors.js';
 import { balancerGate, REQUIRE_ACTIVE_HEADER } from '../../server/site/balancer.js';
 import { writableUrl } from '../../server/site/connect.js';
 import { initSiteState } from '../../server/site/init.js';
-import { setSiteRole } from '../../server/site/sql/setSiteRole.js';
-import type { SiteRole } from '../../server/site/roles.js';
+import { setSiteRole } from '../../server/site/sql/set-site-role.js';
+import type { SiteRole } from '../../server/site/guard.js';
 import { startPostgres } from '../harness/postgres.js';
 import { testLog } from '../harness/log.js';
 

@@ -2,14 +2,14 @@
 // `node bin/tandem.js ...`) command line in the READMEs (deploy/README.md, the
 // runbook, and every other README.md of the repository: code blocks and inline
 // code), in the systemd units' ExecStart and in the Kubernetes containers' args is run with --help added,
-// through the CLI's entry point (server/cli/main.ts). `tandem` parses flags
+// through the CLI's entry point (replicator/cli/tandem.ts). `tandem` parses flags
 // strictly before it looks at --help, so a command or flag that does not
 // exist fails here (exit 2) instead of in an operator's hands.
 import t from 'tap';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { main } from '../../server/cli/main.js';
+import { main } from '../../replicator/cli/tandem.js';
 import { root } from './nginx-render.js';
 
 const deploy = path.join(root, 'deploy');

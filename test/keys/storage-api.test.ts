@@ -7,7 +7,7 @@ import { tempDir } from '../harness/tmp.js';
 import { startTestServer } from '../server/helpers.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { MASTER_KEY_1, PASSWORD } from './fixtures.js';
-import { insertHostKey } from '../../server/nodes/ssh/sql/insertHostKey.js';
+import { insertHostKey } from '../../server/nodes/ssh/sql/insert-host-key.js';
 import { fingerprint } from '../../server/nodes/ssh/host-keys.js';
 
 const POLICY = `

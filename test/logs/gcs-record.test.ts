@@ -6,7 +6,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { migrate } from '../../server/db/migrate.js';
-import { recordLogUpload } from '../../server/logs/gcs/sql/recordLogUpload.js';
+import { recordLogUpload } from '../../server/logs/gcs/sql/record-log-upload.js';
 import { insertExecution } from '../../server/executions/sql/insert-execution.js';
 import { insertProject } from '../../server/projects/sql/insert-project.js';
 import { upsertLogObject } from '../../server/logs/sql/upsert-log-object.js';

@@ -2,7 +2,7 @@
 import type Router from '@koa/router';
 import { TandemError } from '../../errors.js';
 import { requireService } from '../principal.js';
-import { listAudit } from '../sql/listAudit.js';
+import { listAudit } from '../sql/list-audit.js';
 import { authorize } from './authorize.js';
 
 function queryString(v: unknown): string | null {

@@ -13,7 +13,7 @@ import type Koa from 'koa';
 import { TandemError } from '../../errors.js';
 import { authService, type AuthDeps } from '../service.js';
 import { checkToken } from '../tokens.js';
-import { touchToken } from '../sql/touchToken.js';
+import { touchToken } from '../sql/touch-token.js';
 import { SESSION_COOKIE, csrfMatches, findSession, sessionNeedsTouch, touchLiveSession } from '../sessions.js';
 import { bookkeepingWrite, siteLocalBookkeeping, siteSessionWriteError } from '../site-writes.js';
 import { authState } from '../principal.js';

@@ -13,7 +13,7 @@ import { abortExecution, runJob } from '../run-job.js';
 import { enumParam, intParam, pageParams } from '../params.js';
 import { executionNotFound, jobNotFound, jobResource, mustGetExecution, mustGetJob, mustGetProject, projectNotFound } from '../lookup.js';
 import { executionView } from '../views.js';
-import { listExecutionNodes } from '../../nodes/sql/listExecutionNodes.js';
+import { listExecutionNodes } from '../../nodes/sql/list-execution-nodes.js';
 
 
 function executionResource(e: { project: string; jobName: string; jobGroup: string }) {

@@ -16,8 +16,8 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { TandemError, errorMessage } from '../../errors.js';
 import { sendError } from '../errors.js';
-import { getSite } from '../../site/sql/getSite.js';
-import { localReplication, type LocalReplication } from '../../site/sql/localReplication.js';
+import { getSite } from '../../site/sql/get-site.js';
+import { localReplication, type LocalReplication } from '../../site/sql/local-replication.js';
 import type { SiteRow } from '../../site/types.js';
 import type { AppDeps } from '../deps.js';
 

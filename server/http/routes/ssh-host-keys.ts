@@ -8,7 +8,7 @@ import { authorize } from '../../auth/middleware.js';
 import { TandemError } from '../../errors.js';
 import { assertWritable } from '../../site/guard.js';
 import { withTransaction } from '../../db/tx.js';
-import { deleteHostKey } from '../../nodes/ssh/sql/deleteHostKey.js';
+import { deleteHostKey } from '../../nodes/ssh/sql/delete-host-key.js';
 import type { AppDeps } from '../deps.js';
 import { mustGetProject } from '../lookup.js';
 

@@ -15,7 +15,7 @@ import type { Action } from '../../auth/acl/types.js';
 import { TandemError } from '../../errors.js';
 import { KeyStorage, MAX_KEY_BYTES, keyMeta } from '../../keys/key-storage.js';
 import { baseName, normalizeKeyPath } from '../../keys/paths.js';
-import type { KeyRow } from '../../keys/sql/keyRow.js';
+import type { KeyRow } from '../../keys/sql/key-row.js';
 import type { AppDeps } from '../deps.js';
 import { readBytes } from '../body.js';
 

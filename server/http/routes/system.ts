@@ -6,7 +6,7 @@ import { getSite } from '../../site/sql/getSite.js';
 import { requirePrincipal } from '../../auth/principal.js';
 import type { AppDeps } from '../deps.js';
 import { countByState } from '../../cluster/manager.js';
-import { listMembers } from '../../cluster/sql/listMembers.js';
+import { listMembers } from '../../cluster/sql/list-members.js';
 
 export function mountSystemRoutes(router: Router, deps: AppDeps): void {
   // Which site and member answered, for every signed-in user (the web UI shows it on every page, and on a

@@ -21,7 +21,7 @@ import type { Db } from '../../db/db.js';
 import { errorMessage } from '../../errors.js';
 import { LogObjects, MAX_COMPONENTS, outcomeUnknown, statusOf } from './objects.js';
 import { hasPendingUpload, type SpooledLog } from './spooled-log.js';
-import { recordLogUpload } from './sql/recordLogUpload.js';
+import { recordLogUpload } from './sql/record-log-upload.js';
 
 export interface UploaderOptions {
   objects: LogObjects;

@@ -18,8 +18,8 @@ import type { NodeCatalog, ProjectModel } from '../catalog.js';
 import { compileNodeFilter } from '../filter.js';
 import type { NodeEntry } from '../node-executor.js';
 import { readSourceSpecs } from '../sources.js';
-import { getNodeSources } from '../sql/getNodeSources.js';
-import { putNodeSources } from '../sql/putNodeSources.js';
+import { getNodeSources } from '../sql/get-node-sources.js';
+import { putNodeSources } from '../sql/put-node-sources.js';
 
 function catalogOf(deps: AppDeps): NodeCatalog {
   if (!deps.nodes) throw new TandemError('unavailable', 'node models are not available on this server');

@@ -4,7 +4,7 @@ import type { Config } from '../../config/schema.js';
 import type { KeyStorage } from '../../keys/key-storage.js';
 import type { Logger } from '../../log.js';
 import type { HostKeys } from './host-keys.js';
-import { getProjectSshSettings } from './sql/getProjectSshSettings.js';
+import { getProjectSshSettings } from './sql/get-project-ssh-settings.js';
 import { SshNodeExecutor } from './ssh-node-executor.js';
 
 export function createSshNodeExecutor(o: { pool: pg.Pool; config: Config; log: Logger; keys: KeyStorage; hostKeys: HostKeys }): SshNodeExecutor {

@@ -8,11 +8,11 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { deleteHostKey } from './sql/deleteHostKey.js';
-import { getHostKey } from './sql/getHostKey.js';
-import type { HostKeyRow } from './sql/hostKeyRow.js';
-import { insertHostKey } from './sql/insertHostKey.js';
-import { listHostKeys } from './sql/listHostKeys.js';
+import { deleteHostKey } from './sql/delete-host-key.js';
+import { getHostKey } from './sql/get-host-key.js';
+import type { HostKeyRow } from './sql/host-key-row.js';
+import { insertHostKey } from './sql/insert-host-key.js';
+import { listHostKeys } from './sql/list-host-keys.js';
 
 export const HOST_KEY_POLICIES = Object.freeze(['strict', 'accept-new'] as const);
 export type HostKeyPolicy = (typeof HOST_KEY_POLICIES)[number];

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client, SFTPWrapper } from 'ssh2';
 import type { StepCommand, StepProcess } from '../../executions/executor.js';
 import { shellQuote } from '../../executions/local-executor.js';
-import type { KeyType } from '../../keys/sql/keyRow.js';
+import type { KeyType } from '../../keys/sql/key-row.js';
 import type { Logger } from '../../log.js';
 import type { NodeEntry, NodeExecutor } from '../node-executor.js';
 import { connect, type Credentials } from './connect.js';

@@ -14,7 +14,7 @@ import os from 'node:os';
 import { authorize } from '../../auth/middleware.js';
 import { authState, requirePrincipal } from '../../auth/principal.js';
 import { changeExecutionMode } from '../../cluster/manager.js';
-import { getSiteExecutionMode } from '../../cluster/sql/setExecutionMode.js';
+import { getSiteExecutionMode } from '../../cluster/sql/set-execution-mode.js';
 import { productVersion } from '../../app/version.js';
 import type { AppDeps } from '../../http/deps.js';
 import { siteRole } from '../../site/guard.js';

@@ -1,5 +1,5 @@
 import type { Db } from '../../auth/sql/db.js';
-import { KEY_COLUMNS, type KeyRow } from './keyRow.js';
+import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 
 export async function getKey(db: Db, path: string, opts: { forUpdate?: boolean } = {}): Promise<KeyRow | undefined> {
   const { rows } = await db.query<KeyRow>({

@@ -1,5 +1,5 @@
 import type { Db } from '../../auth/sql/db.js';
-import { KEY_COLUMNS, type KeyRow } from './keyRow.js';
+import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 
 /** One entry under a master key id (config check proves the key decrypts it). */
 export async function sampleKey(db: Db, masterKeyId: string): Promise<KeyRow | undefined> {

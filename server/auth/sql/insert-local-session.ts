@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { InsertSessionRow } from './insertSession.js';
+import type { InsertSessionRow } from './insert-session.js';
 
 /**
  * A session of a site that is not active (sql/045_local_sessions.sql). Must

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/db.js';
-import type { NodeSourcesRow } from './getNodeSources.js';
+import type { NodeSourcesRow } from './get-node-sources.js';
 
 /** Replaces a project's source list (version + 1). */
 export async function putNodeSources(db: Db, projectId: string, sources: unknown[], user: string | null): Promise<NodeSourcesRow> {

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { toSessionRecord, type SessionDbRow, type SessionRecord } from './getSession.js';
+import { toSessionRecord, type SessionDbRow, type SessionRecord } from './get-session.js';
 
 /** A live session of this site's own table (opened while the site was not active); same expiry rules as getLiveSession. */
 export async function getLiveLocalSession(db: Db, idHash: string, idleTimeoutMs: number): Promise<SessionRecord | undefined> {

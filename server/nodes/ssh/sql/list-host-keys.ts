@@ -1,5 +1,5 @@
 import type { Db } from '../../../auth/sql/db.js';
-import { HOST_KEY_COLUMNS, type HostKeyRow } from './hostKeyRow.js';
+import { HOST_KEY_COLUMNS, type HostKeyRow } from './host-key-row.js';
 
 export async function listHostKeys(db: Db, project: string): Promise<HostKeyRow[]> {
   const { rows } = await db.query<HostKeyRow>({

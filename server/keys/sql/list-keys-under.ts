@@ -1,5 +1,5 @@
 import type { Db } from '../../auth/sql/db.js';
-import { KEY_COLUMNS, type KeyRow } from './keyRow.js';
+import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 
 /** Every entry below a directory (`keys/a/` lists keys/a/x and keys/a/b/y), in path order. */
 export async function listKeysUnder(db: Db, dirWithSlash: string): Promise<KeyRow[]> {

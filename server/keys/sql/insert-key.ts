@@ -1,6 +1,6 @@
 import type { Db } from '../../auth/sql/db.js';
 import type { Sealed } from '../cipher.js';
-import { KEY_COLUMNS, type KeyRow, type KeyType } from './keyRow.js';
+import { KEY_COLUMNS, type KeyRow, type KeyType } from './key-row.js';
 
 export interface NewKey {
   path: string;

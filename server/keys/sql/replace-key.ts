@@ -1,6 +1,6 @@
 import type { Db } from '../../auth/sql/db.js';
-import type { NewKey } from './insertKey.js';
-import { KEY_COLUMNS, type KeyRow } from './keyRow.js';
+import type { NewKey } from './insert-key.js';
+import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 
 /** PUT: new content (and type) for an existing entry; undefined when there is none. */
 export async function replaceKey(db: Db, k: NewKey): Promise<KeyRow | undefined> {

@@ -2,7 +2,7 @@ import { TandemError } from '../../errors.js';
 import type { Db } from '../../db/db.js';
 import { siteRoles } from '../roles.js';
 import type { SiteRole, SiteRow } from '../types.js';
-import { SITE_COLUMNS, toSiteRow } from './getSite.js';
+import { SITE_COLUMNS, toSiteRow } from './get-site.js';
 
 export interface SetSiteRole {
   role: SiteRole;

@@ -1,5 +1,5 @@
 import type { Db } from '../../../auth/sql/db.js';
-import { HOST_KEY_COLUMNS, type HostKeyRow } from './hostKeyRow.js';
+import { HOST_KEY_COLUMNS, type HostKeyRow } from './host-key-row.js';
 
 /** Record a first-seen key; when another execution recorded one first, that row is returned unchanged. */
 export async function insertHostKey(db: Db, k: Omit<HostKeyRow, 'firstSeenAt'>): Promise<HostKeyRow> {

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/db.js';
-import type { ExecutionNodeStatus } from './executionNodes.js';
+import type { ExecutionNodeStatus } from './execution-nodes.js';
 
 export async function setExecutionNodeStatus(db: Db, executionId: string, node: string, status: ExecutionNodeStatus): Promise<void> {
   await db.query({

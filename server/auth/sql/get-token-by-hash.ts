@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { toTokenRecord, type TokenDbRow, type TokenRecord } from './tokenRow.js';
+import { toTokenRecord, type TokenDbRow, type TokenRecord } from './token-row.js';
 
 export interface TokenWithOwner {
   token: TokenRecord;

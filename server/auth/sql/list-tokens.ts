@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { TOKEN_COLUMNS, toTokenRecord, type TokenDbRow, type TokenRecord } from './tokenRow.js';
+import { TOKEN_COLUMNS, toTokenRecord, type TokenDbRow, type TokenRecord } from './token-row.js';
 
 /** Tokens of one user (or of everybody when `username` is null), newest first. */
 export async function listTokens(db: Db, username: string | null): Promise<TokenRecord[]> {

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { TOKEN_COLUMNS, toTokenRecord, type TokenDbRow, type TokenRecord } from './tokenRow.js';
+import { TOKEN_COLUMNS, toTokenRecord, type TokenDbRow, type TokenRecord } from './token-row.js';
 
 export async function getToken(db: Db, id: string): Promise<TokenRecord | undefined> {
   const { rows } = await db.query<TokenDbRow>({

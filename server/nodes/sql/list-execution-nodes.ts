@@ -1,5 +1,5 @@
 import type { Db } from '../../db/db.js';
-import type { ExecutionNodeStatus } from './executionNodes.js';
+import type { ExecutionNodeStatus } from './execution-nodes.js';
 
 export interface ExecutionNodes {
   targetNodes: string[];

@@ -1,5 +1,5 @@
 import type { Db } from '../../auth/sql/db.js';
-import { KEY_COLUMNS, type KeyRow } from './keyRow.js';
+import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 
 /** A batch of entries not yet under the current master key, locked (skip locked: two rotations share the work). */
 export async function listKeysToRotate(db: Db, currentId: string, limit: number): Promise<KeyRow[]> {

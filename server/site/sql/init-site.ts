@@ -1,6 +1,6 @@
 import type { Db } from '../../db/db.js';
 import type { SiteRole, SiteRow } from '../types.js';
-import { SITE_COLUMNS, toSiteRow } from './getSite.js';
+import { SITE_COLUMNS, toSiteRow } from './get-site.js';
 
 /**
  * Create this database's site row. Returns the existing row unchanged when
