@@ -5,7 +5,8 @@
  */
 import pg from 'pg';
 import { errorMessage } from '../../server/errors.js';
-import type { ReplicationErrorInfo, ReplicatorState } from '../bookkeeping/set-state.js';
+import type { ReplicationErrorInfo } from '../bookkeeping/set-state.js';
+import type { ReplicatorState } from '../bookkeeping/states.js';
 import { slotInfo } from '../setup/slot.js';
 import { defaultSlotName } from '../slot-name.js';
 import { SOURCE_SESSION_OPTIONS } from '../stream/connection.js';

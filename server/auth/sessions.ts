@@ -87,11 +87,12 @@ export function sessionNeedsTouch(s: SessionRecord, cfg: Config['auth']): boolea
 
 /**
  * Push the session's idle expiry forward. A replicated session is touched
- * only where the site may write (the caller wraps this in bookkeepingWrite);
- * a site-local one in its own read-write transaction, on any site.
+ * only where the site may write (the caller wraps this in bookkeepingWrite,
+ * which passes `db`, the session that checked the role); a site-local one in
+ * its own read-write transaction, on any site.
  */
-export async function touchLiveSession(pool: pg.Pool, cfg: Config['auth'], s: SessionRecord): Promise<void> {
-  if (s.store === 'replicated') await touchSession(pool, s.idHash, touchGranularityMs(cfg));
+export async function touchLiveSession(pool: pg.Pool, cfg: Config['auth'], s: SessionRecord, db: Db = pool): Promise<void> {
+  if (s.store === 'replicated') await touchSession(db, s.idHash, touchGranularityMs(cfg));
   else await withSiteLocalWrite(pool, (c) => touchLocalSession(c, s.idHash, touchGranularityMs(cfg)));
 }
 

@@ -13,9 +13,10 @@
  * (`siteSessionWriteError` is the answer to any change made with it).
  */
 import type pg from 'pg';
-import { errorMessage, TandemError } from '../errors.js';
+import { errorMessage, isTandemError, TandemError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { assertWritable, mayWrite, siteRoleInfo, sitePassiveError } from '../site/guard.js';
+import { assertWritable, siteRoleInfo, sitePassiveError } from '../site/guard.js';
+import { withTransaction } from '../sql/tx.js';
 import type { SessionPlace } from './sessions.js';
 
 type Queryable = Parameters<typeof siteRoleInfo>[0];
@@ -24,13 +25,22 @@ export async function assertAuthWritable(pool: pg.Pool): Promise<void> {
   await assertWritable(pool as unknown as Queryable);
 }
 
-/** Run a bookkeeping write when this site may write; log (never throw) when it cannot be done. */
-export async function bookkeepingWrite(pool: pg.Pool, log: Logger, what: string, write: () => Promise<void>): Promise<void> {
+/**
+ * Run a bookkeeping write when this site may write, skip it when the site
+ * may not (passive, fenced), log (never throw) when it cannot be done. The
+ * role check and the write share one transaction on one session (as every
+ * write path does): a pooled session still read-only from before a promotion
+ * fails the check with StaleReadOnlySession, and withTransaction runs both
+ * again on a fresh session, so the write lands right after a promotion too.
+ */
+export async function bookkeepingWrite(pool: pg.Pool, log: Logger, what: string, write: (db: pg.PoolClient) => Promise<void>): Promise<void> {
   try {
-    const info = await siteRoleInfo(pool as unknown as Queryable);
-    if (!mayWrite(info.role, 'finish') || info.readOnly) return;
-    await write();
+    await withTransaction(pool, async (c) => {
+      await assertWritable(c, 'finish');
+      await write(c);
+    });
   } catch (e) {
+    if (isTandemError(e) && e.code === 'site_passive') return; // this site records no bookkeeping while it is not active
     log.warn(`could not record ${what}`, { err: errorMessage(e) });
   }
 }

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { TandemError } from '../errors.js';
-import { retryLostConnection } from './lost-connection.js';
+import { defaultLostConnectionRetry, retryLostConnection, type LostConnectionRetry } from './lost-connection.js';
 import { StaleReadOnlySession } from '../site/guard.js';
 import { isConnectionLost, isSessionEnded } from './sqlstate.js';
 
@@ -22,11 +22,12 @@ export { isConnectionLost, isSessionEnded };
  * commit), which is true of every caller. A connection lost *during* commit leaves the outcome unknown:
  * that is not retried, and the error says so.
  */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, policy: LostConnectionRetry = defaultLostConnectionRetry): Promise<T> {
   try {
     return await retryLostConnection(
       () => transactionOnce(pool, fn),
       (e) => e instanceof DeadBeforeCommit && (isSessionEnded(e.cause) || e.cause instanceof StaleReadOnlySession),
+      policy,
     );
   } catch (e) {
     throw e instanceof DeadBeforeCommit ? e.cause : e;

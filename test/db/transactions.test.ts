@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { startPostgres } from '../harness/postgres.js';
 import type { Teardown } from '../harness/tmp.js';
 import { withTransaction, CommitOutcomeUnknown } from '../../server/db/tx.js';
-import { retryDeadConnections } from '../../server/db/retrying-pool.js';
+import { isReadOnlyStatement, retryDeadConnections } from '../../server/db/retrying-pool.js';
 
 /** A fresh cluster and database with the `probe` table `ddl` creates, and an admin session on it. */
 async function probeDatabase(t: Teardown, name: string, ddl: string): Promise<{ url: string; admin: pg.Client }> {
@@ -157,4 +157,79 @@ t.test('a database that is down is not waited for: the failure is reported at on
   t.not(inTx, 'answered', `down: a transaction fails (${inTx}) instead of waiting for the restart`);
   await back;
   t.same((await pool.query('select 1 as one')).rows, [{ one: 1 }], 'back up: answered again');
+});
+
+t.test('pool.query retries a write only when it surely did not commit (server/db/retrying-pool.ts)', async (t) => {
+  // Commits wait for a synchronous standby that never comes (synchronous_standby_names), but only in
+  // sessions that ask for it (synchronous_commit = on; everything else is local): such a commit is
+  // done locally and then waits, and ending its session then is "committed, connection lost".
+  const { url, admin } = await probeDatabase(t, 'tx-write', `create table events (note text)`);
+  await admin.query(`alter system set synchronous_commit = local`);
+  await admin.query(`alter system set synchronous_standby_names = 'tandem_test_nobody'`);
+  await admin.query(`select pg_reload_conf()`);
+  const probe = new pg.Client({ connectionString: url });
+  await probe.connect();
+  t.teardown(() => probe.end());
+  for (;;) {
+    // The reload reaches a backend at its next statement: a fresh session shows the new settings.
+    const { rows } = await probe.query(`show synchronous_standby_names`);
+    if (rows[0].synchronous_standby_names === 'tandem_test_nobody') break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const terminate = async (pid: number) => {
+    await admin.query('select pg_terminate_backend($1)', [pid]);
+    while ((await admin.query('select 1 from pg_stat_activity where pid = $1', [pid])).rows.length) await new Promise((r) => setTimeout(r, 10));
+  };
+  const count = async () => (await admin.query<{ n: number }>('select count(*)::int as n from events')).rows[0]!.n;
+
+  // 1. Committed, then the session ended before the answer: outcome_unknown, and the row is there once.
+  const syncPool = retryDeadConnections(new pg.Pool({ connectionString: url, max: 1, application_name: 'tx-write-sync', options: '-c synchronous_commit=on' }));
+  syncPool.on('error', () => undefined);
+  t.teardown(() => syncPool.end());
+  const answer = syncPool.query(`insert into events values ('committed, then lost')`).then(() => 'answered', (e: unknown) => e);
+  let pid = 0;
+  for (;;) {
+    const { rows } = await admin.query(`select pid from pg_stat_activity where application_name = 'tx-write-sync' and wait_event = 'SyncRep'`);
+    if (rows.length) {
+      pid = rows[0].pid;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(await count(), 0, 'waiting for the standby: committed in the WAL, not yet visible');
+  await terminate(pid);
+  const e = await answer;
+  t.ok(e instanceof CommitOutcomeUnknown, 'the caller is told the outcome is unknown');
+  t.match(e, { code: 'outcome_unknown', status: 500 });
+  t.equal(await count(), 1, 'the insert did commit, and it was not run a second time');
+
+  // 2. A pooled session ended while idle (what a failover does): the write runs on a fresh session, once.
+  const pool = retryDeadConnections(new pg.Pool({ connectionString: url, max: 1, application_name: 'tx-write' }));
+  pool.on('error', () => undefined);
+  t.teardown(() => pool.end());
+  const idle = await pool.connect();
+  const idlePid = (await idle.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  idle.release();
+  await terminate(idlePid);
+  const r = await pool.query({ name: 'probe.insertEvent', text: `insert into events values ($1) returning note`, values: ['after the failover'] });
+  t.same(r.rows, [{ note: 'after the failover' }], 'the write answered on a fresh session');
+  t.equal(await count(), 2, 'and landed once');
+
+  // 3. A read on a session ended while idle: asked again as it is.
+  const idle2 = await pool.connect();
+  const idle2Pid = (await idle2.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+  idle2.release();
+  await terminate(idle2Pid);
+  t.same((await pool.query('select count(*)::int as n from events')).rows, [{ n: 2 }], 'the read answered on a fresh session');
+
+  await admin.query(`alter system reset synchronous_standby_names`);
+  await admin.query(`alter system reset synchronous_commit`);
+  await admin.query(`select pg_reload_conf()`);
+});
+
+t.test('which statements count as read-only (retried as they are)', async (t) => {
+  for (const s of ['select 1', '  SELECT * from t where x = $1', "with a as (select 1) select * from a", 'values (1)', 'show server_version', "select 'insert into x' as text", 'select * from t for share'])
+    t.ok(isReadOnlyStatement(s), `read-only: ${s}`);
+  for (const s of ['insert into t values (1)', 'update t set x = 1', 'delete from t', 'with d as (delete from t returning *) select * from d', 'select * from t for update', "select nextval('s')", 'begin', 'alter database x set y = 1', '/* select */ insert into t values (1)'])
+    t.notOk(isReadOnlyStatement(s), `a write (run in a transaction): ${s}`);
 });

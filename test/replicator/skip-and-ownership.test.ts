@@ -108,6 +108,10 @@ t.test('errors say conflict or bug; --skip-transaction skips exactly one transac
   t.equal(await setState(c, 'own_site', 'streaming', newer), true, 'the newer incarnation writes streaming');
   t.equal(await setState(c, 'own_site', 'stopped', older), false, 'the older one, finishing later, does not overwrite it');
   t.same((await c.query(`select state, incarnation::int as i from tandem_site.replication_state where slot_name = 'own_site'`)).rows, [{ state: 'streaming', i: newer }], 'the row still says streaming');
+  // Within one incarnation the state follows replicator/bookkeeping/states.ts, checked by the statement itself.
+  t.equal(await setState(c, 'own_site', 'stopped', newer), true, 'streaming → stopped');
+  await t.rejects(setState(c, 'own_site', 'streaming', newer), { code: 'illegal_transition' }, 'stopped → streaming in the same run is refused');
+  t.same((await c.query(`select state from tandem_site.replication_state where slot_name = 'own_site'`)).rows, [{ state: 'stopped' }], 'and the row still says stopped');
 
   // The same with real replicators: a rejoin-like run that catches up and stops while the site's own replicator
   // (started after it) streams; whatever order their last writes take, the state is the running one's.

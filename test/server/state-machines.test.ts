@@ -8,6 +8,7 @@ import t, { type Test } from 'tap';
 import { isTandemError } from '../../server/errors.js';
 import { SITE_ROLES, siteRoles, type SiteRole } from '../../server/site/roles.js';
 import type { StateMachine } from '../../server/state-machine.js';
+import { REPLICATOR_STATES, replicatorStates, type ReplicatorState } from '../../replicator/bookkeeping/states.js';
 import { FORCED_STEPS } from '../../replicator/failover/forced.js';
 import { REJOIN_STEPS } from '../../replicator/failover/rejoin.js';
 import { stepLabel, StepRunner } from '../../replicator/failover/runner.js';
@@ -95,4 +96,16 @@ t.test('failover steps: numbers and totals come from the step lists', async (t) 
   runner.skip('checks', 'test');
   await runner.step('promote', async () => ({ detail: 'done' }));
   t.same(lines.map((l) => l.replace(/\(\d+\.\d+ s\)/, '(T)')), ['[1/3] checks: already done (test)', '[3/3] promote ...', '[3/3] promote: done (T)'], "a step's number is its place in the list");
+});
+
+t.test('replicator states', async (t) => {
+  t.same(replicatorStates.states, REPLICATOR_STATES);
+  checkTable<ReplicatorState>(t, replicatorStates, [
+    ['stopped', 'streaming'],
+    ['error', 'streaming'],
+    ['error', 'stopped'],
+    ['streaming', 'initial_sync'],
+    ['stopped', 'initial_sync'],
+  ]);
+  t.same(replicatorStates.sourcesOf('streaming'), ['initial_sync', 'streaming'], 'a run streams after its copy, or again after a reconnect');
 });

@@ -9,6 +9,7 @@
  * A session that came in the Rundeck API's SameSite=Strict JSESSIONID cookie
  * (server/rundeck-api/edge.ts) needs neither: browsers never send it cross-site.
  */
+import type pg from 'pg';
 import type Koa from 'koa';
 import { TandemError } from '../../errors.js';
 import { authService, type AuthDeps } from '../service.js';
@@ -59,7 +60,7 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
       }
       state.principal = { user: check.token.username, roles: check.roles, groups: check.groups, via: 'token', tokenId: check.token.id };
       const last = check.token.lastUsedAt;
-      if (!last || Date.now() - last.getTime() >= 60_000) await bookkeepingWrite(svc.pool, svc.log, 'token use', () => touchToken(svc.pool, check.token.id));
+      if (!last || Date.now() - last.getTime() >= 60_000) await bookkeepingWrite(svc.pool, svc.log, 'token use', (c) => touchToken(c, check.token.id));
       return proceed();
     }
 
@@ -68,8 +69,8 @@ export function authenticate(deps: AuthDeps): Koa.Middleware {
       const s = await findSession(svc.pool, deps.config.auth, cookie);
       if (s) {
         if (sessionNeedsTouch(s, deps.config.auth)) {
-          const touch = () => touchLiveSession(svc.pool, deps.config.auth, s);
           // A site-local session lives in this site's own table, writable whatever the site's role.
+          const touch = (db?: pg.PoolClient) => touchLiveSession(svc.pool, deps.config.auth, s, db);
           await (s.store === 'site' ? siteLocalBookkeeping(svc.log, 'session use', touch) : bookkeepingWrite(svc.pool, svc.log, 'session use', touch));
         }
         const changes = api && !SAFE_METHODS.has(ctx.method);

@@ -87,7 +87,7 @@ function denied(ctx: Koa.Context, action: string, resource: Resource, reason: st
   const decision = { reason };
   const what = describeResource(resource);
   // In the background (authorize is synchronous), and not on a passive site, which cannot write.
-  void bookkeepingWrite(svc.pool, svc.log, 'an ACL denial in the audit trail', () => recordAudit(svc.pool, {
+  void bookkeepingWrite(svc.pool, svc.log, 'an ACL denial in the audit trail', (c) => recordAudit(c, {
     event: 'acl.denied',
     outcome: 'denied',
     username: principal.user,
