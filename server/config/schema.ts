@@ -6,6 +6,7 @@
  * Add keys here (in the section of the feature that owns them); nothing else
  * reads raw configuration.
  */
+import { z } from 'zod';
 import { bool, duration, httpUrl, int, list, map, oneOf, pgUrl, port, size, str, type Field } from './fields.js';
 
 export interface SiteEntry {
@@ -13,24 +14,10 @@ export interface SiteEntry {
   url: string;
 }
 
-function siteEntry(name: string, v: unknown): SiteEntry {
-  if (!v || typeof v !== 'object') throw `${name}: expected a mapping with databaseUrl and url`;
-  const o = v as Record<string, unknown>;
-  const db = pgUrl({ description: '' });
-  const url = httpUrl({ description: '' });
-  let databaseUrl: string, siteUrl: string;
-  try {
-    databaseUrl = db.parse(o.databaseUrl, false);
-  } catch (why) {
-    throw `${name}.databaseUrl: ${String(why)}`;
-  }
-  try {
-    siteUrl = url.parse(o.url, false);
-  } catch (why) {
-    throw `${name}.url: ${String(why)}`;
-  }
-  return { databaseUrl, url: siteUrl };
-}
+const siteEntry: z.ZodType<SiteEntry> = z.object(
+  { databaseUrl: pgUrl({ description: '' }).schema, url: httpUrl({ description: '' }).schema },
+  { error: 'expected a mapping with databaseUrl and url' },
+);
 
 /** The remote execution policy (server/cluster/policy.ts), site-wide and per profile. */
 const remotePolicyFields = {
@@ -50,31 +37,21 @@ export interface RemoteProfile {
   allowed: string[];
   allowedTags: string;
   preferredTags: string;
-  preset: string | undefined;
+  preset?: string | undefined;
 }
 
-function remoteProfile(name: string, v: unknown): RemoteProfile {
-  if (!v || typeof v !== 'object') throw `${name}: expected a mapping with projects and policy`;
-  const o = v as Record<string, unknown>;
-  const field = <T>(key: string, f: { parse(raw: unknown, fromText: boolean): T }, dflt: T): T => {
-    if (o[key] === undefined) return dflt;
-    try {
-      return f.parse(o[key], false);
-    } catch (why) {
-      throw `${name}.${key}: ${String(why)}`;
-    }
-  };
-  const projects = field('projects', list({ description: '' }), [] as string[]);
-  if (!projects.length) throw `${name}.projects: name at least one project`;
-  return {
-    projects,
-    policy: field('policy', remotePolicyFields.policy, 'none'),
-    allowed: field('allowed', remotePolicyFields.allowed, []),
-    allowedTags: field('allowedTags', remotePolicyFields.allowedTags, ''),
-    preferredTags: field('preferredTags', remotePolicyFields.preferredTags, ''),
-    preset: field<string | undefined>('preset', remotePolicyFields.preset, undefined),
-  };
-}
+const remoteProfile: z.ZodType<RemoteProfile> = z.object(
+  {
+    // Absent and empty are one mistake, with one message.
+    projects: z.preprocess((v) => v ?? [], list({ description: '' }).schema.refine((p) => p.length > 0, { error: 'name at least one project' })),
+    policy: remotePolicyFields.policy.schema.default('none'),
+    allowed: remotePolicyFields.allowed.schema.default([]),
+    allowedTags: remotePolicyFields.allowedTags.schema.default(''),
+    preferredTags: remotePolicyFields.preferredTags.schema.default(''),
+    preset: remotePolicyFields.preset.schema.optional(),
+  },
+  { error: 'expected a mapping with projects and policy' },
+);
 
 export const configSchema = {
   database: {
