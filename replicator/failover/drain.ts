@@ -8,6 +8,7 @@
  */
 import type pg from 'pg';
 import { abortQueued, closeRunning, countUnfinished, requestAbortRunning } from '../../server/site/sql/drain-executions.js';
+import { EXIT_CODES } from '../../server/errors.js';
 import type { StepRunner } from './runner.js';
 
 export interface DrainResult {
