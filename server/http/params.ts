@@ -17,6 +17,18 @@ export function enumParam<T extends string>(raw: string | string[] | undefined, 
   return s as T;
 }
 
+/**
+ * A free-text parameter (a search), at most `max` characters; undefined when
+ * absent, or when empty unless `keepEmpty` ('' can mean something: no group).
+ */
+export function textParam(raw: string | string[] | undefined, field: string, max: number, keepEmpty = false): string | undefined {
+  if (raw === undefined) return undefined;
+  const s = Array.isArray(raw) ? raw[0]! : raw;
+  if (s === '' && !keepEmpty) return undefined;
+  if (s.length > max) throw new TandemError('bad_request', `${field} must be at most ${max} characters`, { field });
+  return s;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Execution ids are UUIDs: anything else cannot exist (404, not a database error). */

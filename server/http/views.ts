@@ -11,14 +11,22 @@ export function projectView(p: Project) {
 }
 
 /** `showSecrets`: include secure options' default values (only for callers allowed to update the job). */
-export function jobView(j: JobRow, opts: { definition?: boolean; showSecrets?: boolean } = {}) {
+/**
+ * `showSecrets`: include secure options' default values (only for callers allowed to update the job).
+ * `fireTimes`: how many next fire times to give in `schedule.nextFireTimes` (the list has 1 by default).
+ */
+export function jobView(j: JobRow, opts: { definition?: boolean; showSecrets?: boolean; fireTimes?: number } = {}) {
   const d = j.definition;
-  let schedule: { description: string; timeZone: string; nextFireTime: string | null } | null = null;
+  let schedule: { description: string; timeZone: string; nextFireTime: string | null; nextFireTimes: string[] } | null = null;
   if (d.schedule) {
     try {
       const c = compileSchedule(d.schedule);
-      const next = j.scheduleEnabled && j.executionEnabled ? c.next(new Date()) : null;
-      schedule = { description: c.describe(), timeZone: c.timeZone, nextFireTime: next?.toISOString() ?? null };
+      const times: string[] = [];
+      if (j.scheduleEnabled && j.executionEnabled) {
+        let cursor: Date | null = new Date();
+        while (times.length < (opts.fireTimes ?? 1) && (cursor = c.next(cursor))) times.push(cursor.toISOString());
+      }
+      schedule = { description: c.describe(), timeZone: c.timeZone, nextFireTime: times[0] ?? null, nextFireTimes: times };
     } catch {
       // A stored schedule always compiled when it was saved; a later library change must not break listing.
       schedule = null;

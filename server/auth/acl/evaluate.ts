@@ -57,6 +57,29 @@ export class PolicySet {
     }
     return allowed;
   }
+
+  /**
+   * Whether `action` on the jobs of `project` is decided the same for every
+   * job: 'all' or 'none' when no rule naming the action matches on job name
+   * or group (a list can then be paged in SQL), 'some' when such a rule
+   * exists and each job must be decided by `decide`.
+   */
+  jobScope(subject: Subject, action: Action, project: string): 'all' | 'none' | 'some' {
+    const resource: Resource = { type: 'job', project };
+    let allowed = false;
+    let denied = false;
+    for (const policy of this.forSubject(subject)) {
+      if (!contextApplies(policy, resource)) continue;
+      for (const rule of policy.rules.job ?? []) {
+        if (!rule.allow.has(action) && !rule.deny.has(action)) continue;
+        const matchesAll = rule.equals.name === undefined && rule.equals.group === undefined && !rule.match.name && !rule.match.group;
+        if (!matchesAll) return 'some';
+        if (rule.deny.has(action)) denied = true;
+        if (rule.allow.has(action)) allowed = true;
+      }
+    }
+    return allowed && !denied ? 'all' : 'none';
+  }
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V) {

@@ -9,10 +9,14 @@ import { importJobs, type ImportCheck } from '../../app/job-import.js';
 import { assertWritable } from '../../site/guard.js';
 import { deleteJob } from '../../jobs/sql/delete-job.js';
 import { listJobs } from '../../jobs/sql/list-jobs.js';
+import { listJobsPage } from '../../jobs/sql/list-jobs-page.js';
+import { listJobKeys, type JobKey } from '../../jobs/sql/list-job-keys.js';
+import { getJobsByIds } from '../../jobs/sql/get-jobs-by-ids.js';
+import { countJobGroups } from '../../jobs/sql/count-job-groups.js';
 import { withTransaction } from '../../db/tx.js';
 import { bodyLimits, readJobDocument } from '../body.js';
 import type { AppDeps } from '../deps.js';
-import { enumParam, pageParams } from '../params.js';
+import { enumParam, intParam, pageParams, textParam } from '../params.js';
 import { jobNotFound, jobResource, mustGetJob, mustGetProject, projectNotFound } from '../lookup.js';
 import { jobView } from '../views.js';
 import { hideSecureDefaults } from '../../jobs/secure-defaults.js';
@@ -22,6 +26,17 @@ import type { Context } from 'koa';
 import type { RefAccess } from '../../executions/jobref-access.js';
 
 const FORMATS = ['json', 'yaml'] as const;
+
+/** Jobs per group path, in the order given (already by group path). */
+function countByGroup(keys: JobKey[]): { group: string; count: number }[] {
+  const out: { group: string; count: number }[] = [];
+  for (const k of keys) {
+    const last = out[out.length - 1];
+    if (last && last.group === k.groupPath) last.count++;
+    else out.push({ group: k.groupPath, count: 1 });
+  }
+  return out;
+}
 
 function sendExport(ctx: Context, text: string | Readable, format: 'json' | 'yaml') {
   ctx.type = format === 'yaml' ? 'application/yaml' : 'application/json';
@@ -54,22 +69,51 @@ function importAuthorizer(ctx: Context, project: string): (c: ImportCheck) => vo
 export function mountJobRoutes(router: Router, deps: AppDeps, heavy: Koa.Middleware): void {
   /**
    * List a project's jobs, a page at a time (`?limit=&offset=`, default and
-   * maximum page from server.pageLimit / maxPageLimit); `?format=yaml|json`
-   * exports them all in Rundeck's format, streamed job by job.
+   * maximum page from server.pageLimit / maxPageLimit), by group path then
+   * name; `?q=` keeps the jobs whose name or group path holds it (any case),
+   * `?group=` those directly in one group ('' = outside any group).
+   * `?groups=1` answers the group paths instead (with how many jobs each holds
+   * directly), so a tree can be drawn without loading the jobs.
+   * `?format=yaml|json` exports them all in Rundeck's format, streamed job by job.
    */
   router.get('/api/v1/projects/:project/jobs', heavy, async (ctx) => {
     const project = await mustGetProject(deps.pool, ctx.params.project!);
     authorizeNamed(ctx, 'read', { type: 'project', project: project.name }, () => projectNotFound(project.name));
     const format = enumParam(ctx.query.format, 'format', FORMATS);
-    const page = format ? undefined : pageParams(ctx.query, deps.config.server);
     const principal = requirePrincipal(ctx);
     const policies = requireService(ctx).policies;
-    const jobs = (await listJobs(deps.pool, project.id)).filter(
-      (j) => policies.decide(principal, 'read', { type: 'job', ...jobResource(j) }).allowed,
-    );
-    if (format) return sendExport(ctx, Readable.from(exportJobsStream(jobs.map((j) => exportable(ctx, j)), format)), format);
-    const { limit, offset } = page!;
-    ctx.body = { project: project.name, total: jobs.length, limit, offset, jobs: jobs.slice(offset, offset + limit).map((j) => jobView(j)) };
+    const readable = (j: { name: string; groupPath: string }) =>
+      policies.decide(principal, 'read', { type: 'job', ...jobResource({ project: project.name, name: j.name, groupPath: j.groupPath }) }).allowed;
+    if (format) {
+      const jobs = (await listJobs(deps.pool, project.id)).filter(readable);
+      return sendExport(ctx, Readable.from(exportJobsStream(jobs.map((j) => exportable(ctx, j)), format)), format);
+    }
+    const search = { projectId: project.id, q: textParam(ctx.query.q, 'q', 200), group: textParam(ctx.query.group, 'group', 1000, true) };
+    // Paging and counting happen in SQL when the caller's policies read every job of the project alike (the
+    // usual case); a policy that allows or denies single jobs by name or group makes us read the matching
+    // jobs' names first (not their definitions), decide each, then page, so totals and pages never count
+    // a job the caller may not see.
+    const scope = policies.jobScope(principal, 'read', project.name);
+    if (ctx.query.groups !== undefined) {
+      enumParam(ctx.query.groups, 'groups', ['1', 'true'] as const);
+      let groups: { group: string; count: number }[];
+      if (scope === 'all') groups = await countJobGroups(deps.pool, search);
+      else if (scope === 'none') groups = [];
+      else groups = countByGroup((await listJobKeys(deps.pool, search)).filter(readable));
+      ctx.body = { project: project.name, total: groups.reduce((n, g) => n + g.count, 0), groups };
+      return;
+    }
+    const { limit, offset } = pageParams(ctx.query, deps.config.server);
+    let rows: JobRow[];
+    let total: number;
+    if (scope === 'all') ({ rows, total } = await listJobsPage(deps.pool, search, { limit, offset }));
+    else if (scope === 'none') ({ rows, total } = { rows: [], total: 0 });
+    else {
+      const keys = (await listJobKeys(deps.pool, search)).filter(readable);
+      total = keys.length;
+      rows = await getJobsByIds(deps.pool, keys.slice(offset, offset + limit).map((k) => k.id));
+    }
+    ctx.body = { project: project.name, total, limit, offset, jobs: rows.map((j) => jobView(j)) };
   });
 
   /**
@@ -106,7 +150,8 @@ export function mountJobRoutes(router: Router, deps: AppDeps, heavy: Koa.Middlew
     authorizeNamed(ctx, 'read', { type: 'job', ...jobResource(job) }, () => jobNotFound(job.id));
     const format = enumParam(ctx.query.format, 'format', FORMATS);
     if (format) return sendExport(ctx, exportJobs([exportable(ctx, job)], format), format);
-    ctx.body = jobView(job, { definition: true, showSecrets: mayUpdate(ctx, job) });
+    const fireTimes = intParam(ctx.query.fireTimes, 'fireTimes', 1, 1, 50);
+    ctx.body = jobView(job, { definition: true, showSecrets: mayUpdate(ctx, job), fireTimes });
   });
 
   /** Replace a job's definition with one job document (YAML or JSON); its uuid must be absent or the same. */
