@@ -9,6 +9,8 @@ import { Api, ApiError } from './api';
 import { SessionContext, type Me, type Session, type SiteInfo } from './session';
 import { ProjectsPage } from './pages/projects';
 import { NotFoundPage } from './pages/not-found';
+import { JobsPage } from './pages/jobs';
+import { JobPage } from './pages/job';
 import './styles.css';
 
 function App({ session }: { session: Session }) {
@@ -17,6 +19,8 @@ function App({ session }: { session: Session }) {
       <LocationProvider>
         <Router>
           <Route path="/" component={ProjectsPage} />
+          <Route path="/project/:project/jobs" component={JobsPage} />
+          <Route path="/project/:project/job/show/:id" component={JobPage} />
           <Route default component={NotFoundPage} />
         </Router>
       </LocationProvider>
