@@ -149,3 +149,20 @@ t.test('5,000 jobs: the first page, the tree, search', async (t) => {
   await page.getByRole('link', { name: 'job-4321' }).waitFor();
   t.match(await page.getByTestId('job-tree').innerText(), /1 job matching “job-4321”/);
 });
+
+t.test('a passive site: the run button is disabled and says why', async (t) => {
+  const job = (await ts.api('GET', '/api/v1/projects/ops/jobs?q=Deploy%20web')).body.jobs[0];
+  const page = await newPage(t, browser, ts.url);
+  await loginAs(page, 'admin', USERS.admin.password, '/');
+  // The state a failover leaves a site in: its tandem_site.site row says passive (last subtest: the server stays so).
+  await ts.pool.query(`insert into tandem_site.site (name, role, epoch, active_site, active_url) values ('b', 'passive', 1, 'a', 'https://a.example.org')`);
+  await page.goto(`/project/ops/job/show/${job.id}`);
+  await page.getByRole('heading', { name: 'Deploy web', level: 1 }).waitFor();
+  await page.getByTestId('readonly-banner').waitFor();
+  const run = page.getByRole('button', { name: 'Run job now' });
+  t.ok(await run.isDisabled(), 'the run button is disabled');
+  t.match(await page.locator('#run-why').innerText(), /read-only/, 'with the reason');
+  await page.goto('/project/ops/jobs');
+  await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+  t.equal(await page.getByLabel('Job file (Rundeck YAML or JSON)').count(), 0, 'no import form on a passive site');
+});
