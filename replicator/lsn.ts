@@ -1,6 +1,7 @@
 /**
  * Log sequence numbers. PostgreSQL prints them as `X/Y` (hex, sometimes
  * zero-padded); we compare and do arithmetic on BigInt, never on strings.
+ * When changing this, read replicator/docs/lsn-handling.md.
  */
 export type Lsn = bigint & { readonly __brand: 'Lsn' };
 

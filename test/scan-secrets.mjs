@@ -3,7 +3,7 @@
 // the LDAP and database fixture passwords (all named "...-fixture-pw..."), the
 // secure option values of the fixtures, local users' passwords and API tokens
 // ("tdm_" + 43 base64url characters), Key Storage secrets and private keys
-// (issue 12). Issue 9: secrets are never logged.
+// (server/keys/). A secret in a log is readable by everyone who reads logs: none may appear.
 // Prints what it searched and every hit (file:line and the secret's kind,
 // never the line itself), and exits 1 on any hit or when there are no logs.
 import { readdirSync, readFileSync } from 'node:fs';

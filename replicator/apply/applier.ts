@@ -1,8 +1,9 @@
 /**
  * The apply loop: reads decoded messages from the replication connection in
  * order and applies them to the target as they stream, inside one open target
- * transaction (NOTES #8), so memory stays bounded whatever a source
- * transaction's size.
+ * transaction (pgoutput protocol 1 sends a source transaction whole, at its
+ * commit), so memory stays bounded whatever a source transaction's size.
+ * When changing this, read replicator/docs/durability-order.md.
  *
  * Exactly once: each target transaction also records the commit LSN and end
  * LSN of the last source transaction it holds (bookkeeping/record-progress);
@@ -233,7 +234,8 @@ export class Applier {
   }
 
   private onBegin(msg: BeginMessage): Promise<void> | undefined {
-    // Already on the target (delivered again after a crash or reconnect): skip it whole.
+    // Already on the target (delivered again after a crash or reconnect): skip it whole
+    // (when changing this, read replicator/docs/lsn-handling.md).
     const skipping = msg.commitLsn < this.appliedEnd;
     if (!skipping && this.skipPending !== null) {
       if (msg.commitLsn === this.skipPending) {
@@ -322,7 +324,8 @@ export class Applier {
     this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + PG_EPOCH_MS);
     this.o.metrics?.committed(this.group.txns, this.groupTables, (Date.now() - this.group.started) / 1000, this.lastCommitTime);
     this.group = { txns: 0, rows: 0, started: 0, last: null };
-    // Only now, with the target transaction durable, may the source forget these transactions.
+    // Only now, with the target transaction durable, may the source forget these transactions
+    // (when changing this, read replicator/docs/durability-order.md).
     this.o.stream.confirm(last.endLsn);
     this.o.onConfirmed?.(this.o.stream.confirmed, this.position);
   }

@@ -1,6 +1,7 @@
 /**
- * Set-based apply of many small changes (issue 4's small-transaction
- * benchmark): the changes of a group of source transactions to one table are
+ * Set-based apply of many small changes (row-at-a-time apply measured about
+ * 14 times slower; when changing this, read replicator/docs/set-based-apply.md):
+ * the changes of a group of source transactions to one table are
  * collected and sent as one DELETE and one UPDATE per column shape, each over
  * `unnest` of arrays, instead of one statement per row.
  *

@@ -1,5 +1,7 @@
 /**
- * What the applier knows about a source relation (NOTES #7): its columns and
+ * What the applier knows about a source relation (a `relation` message comes
+ * before a table's first change in a session and again after its schema
+ * changes; when changing this, read replicator/docs/stream-client.md): its columns and
  * key from the latest `relation` message, keyed by the source's relation OID,
  * and the SQL it applies changes with. A new `relation` message for the same
  * OID (schema change) replaces the entry and with it every prepared statement
@@ -68,6 +70,8 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable): Relat
   msg.columns.forEach((c, i) => c.isKey && keyIndexes.push(i));
   const info = msg.columns.map((c) => target?.columns.get(c.name));
   const keyNames = keyIndexes.map((i) => msg.columns[i]!.name).sort().join('\0');
+  // Set-based apply reorders changes of different rows: safe only under these conditions
+  // (when changing this, read replicator/docs/set-based-apply.md).
   const batchable =
     !!target &&
     msg.replicaIdentity !== 'full' &&
@@ -212,7 +216,8 @@ export function identityChanged(rel: RelationEntry, oldTuple: Tuple | null, oldK
 }
 
 /**
- * UPDATE, leaving unchanged TOAST columns out of the SET list (NOTES #5), and
+ * UPDATE, leaving unchanged TOAST columns out of the SET list (writing NULL
+ * there would destroy the value; replicator/docs/stream-client.md), and
  * GENERATED ALWAYS identity columns too: they are unchanged here (see
  * identityChanged) and an UPDATE may not name them.
  */

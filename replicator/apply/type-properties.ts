@@ -37,7 +37,10 @@ export interface TypeProperties {
   exactText: boolean;
 }
 
-/** Built-in base types whose equal values always have one text form. */
+/**
+ * Built-in base types whose equal values always have one text form: the set-based apply's keys
+ * (when changing this, read replicator/docs/set-based-apply.md).
+ */
 const EXACT_BASE = new Set([
   'bool', 'int2', 'int4', 'int8', 'oid', 'text', 'varchar', 'bpchar', 'name', 'char', 'uuid', 'bytea', 'date', 'time', 'timetz',
   'timestamp', 'timestamptz', 'inet', 'cidr', 'macaddr', 'macaddr8', 'bit', 'varbit', 'money', 'pg_lsn',

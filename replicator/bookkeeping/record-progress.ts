@@ -10,6 +10,7 @@ update tandem_site.replication_progress
  * Record, inside the open target transaction, the last source transaction it
  * contains (`count` source transactions in all). Committing that target
  * transaction makes the changes and this record durable together.
+ * When changing this, read replicator/docs/durability-order.md.
  */
 /** The same, as a statement for the applier's pipeline (sent with the group's last changes). */
 export function recordProgressStatement(

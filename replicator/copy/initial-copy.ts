@@ -1,5 +1,6 @@
 /**
- * Initial copy, consistent with the stream (issue item 1): the slot is created
+ * Initial copy, consistent with the stream (when changing this, read
+ * replicator/docs/initial-copy.md): the slot is created
  * with an exported snapshot; every published table is copied inside that
  * snapshot with COPY streamed from source to target (never buffered whole);
  * the target transaction that receives the rows also records the slot's

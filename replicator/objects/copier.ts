@@ -5,7 +5,7 @@
  * records the outcome. Failures retry with exponential backoff; a checksum
  * mismatch is retried `maxMismatches` times and then reported as `failed`,
  * never accepted. Requests live in the database, so a restart of the copier
- * resumes where it stopped.
+ * resumes where it stopped. When changing this, read replicator/docs/object-copy.md.
  */
 import type pg from 'pg';
 import { errorMessage } from '../../server/errors.js';

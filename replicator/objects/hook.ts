@@ -4,6 +4,7 @@
  * pending copy in `tandem_site.log_object_copies`, inside the same target
  * transaction as the record, so that a record which arrived is never
  * without its copy request (and a crash between the two cannot happen).
+ * When changing this, read replicator/docs/object-copy.md.
  */
 import type { ApplyHook, AppliedChange } from '../apply/hooks.js';
 import { forgetCopy } from './sql/forget-copy.js';

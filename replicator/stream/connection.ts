@@ -1,8 +1,8 @@
 /**
  * A logical replication connection to the source, written directly on
  * node-pg's replication mode instead of pg-logical-replication's service,
- * because each of that service's defaults loses data here (NOTES #1, #3, #6;
- * replicator/README.md, "Why the stream client is Tandem's own"):
+ * because each of that service's defaults loses data here (the measurements:
+ * replicator/docs/stream-client.md; when changing this, read it):
  *
  * - it never acknowledges on its own: the applier calls `confirm(lsn)` with the
  *   exact end LSN of the last transaction committed on the target, and every
@@ -86,7 +86,9 @@ export class ReplicationConnection {
 
   /**
    * CREATE_REPLICATION_SLOT with an exported snapshot. The snapshot stays
-   * valid only while this connection runs nothing else (NOTES: PostgreSQL).
+   * valid only while this connection runs nothing else: any other command,
+   * or closing it, ends the snapshot ("invalid snapshot identifier").
+   * When changing this, read replicator/docs/initial-copy.md.
    */
   async createSlot(slot: string): Promise<{ consistentPoint: Lsn; snapshotName: string }> {
     const rows = await this.command<{ consistent_point: string; snapshot_name: string }>(
@@ -113,7 +115,10 @@ export class ReplicationConnection {
     this.statusTimer.unref();
   }
 
-  /** Record that everything up to `lsn` is committed on the target; reported to the source from now on. */
+  /**
+   * Record that everything up to `lsn` is committed on the target; reported to the source from now on.
+   * The only way a position reaches the source: when changing this, read replicator/docs/durability-order.md.
+   */
   confirm(lsn: Lsn, reply = false): void {
     if (lsn > this.confirmedLsn) this.confirmedLsn = lsn;
     this.sendStatus(reply);
@@ -170,7 +175,8 @@ export class ReplicationConnection {
       const m = decodeCopyData(chunk);
       if (m.kind === 'data') this.push(m);
       else {
-        // Answered at once with what the target has committed (NOTES #2); never the received position.
+        // Answered at once with what the target has committed, never the received position: unanswered, the
+        // server drops the connection at wal_sender_timeout (when changing this, read replicator/docs/lsn-handling.md).
         if (m.replyRequested) this.sendStatus(false);
         this.push({ kind: 'keepalive', walEnd: m.walEnd });
       }
@@ -212,7 +218,10 @@ export class ReplicationConnection {
     }
   }
 
-  /** Standby status update: written = flushed = applied = the confirmed LSN, exactly (NOTES #6). */
+  /**
+   * Standby status update: written = flushed = applied = the confirmed LSN, exactly; one more can lose
+   * the next transaction for good. When changing this, read replicator/docs/lsn-handling.md.
+   */
   private sendStatus(reply: boolean): void {
     if (!this.streaming || this.failure || this.closed) return;
     const buf = Buffer.alloc(34);

@@ -1,9 +1,10 @@
 /**
  * pgoutput protocol version 1 decoder that keeps every column value in the
- * exact text form PostgreSQL sent (NOTES #4): no type parsers, no Date, no
- * JSON.parse. A tuple is an array in relation column order whose entries are
- * the text value, `null` for SQL NULL, or `undefined` for an unchanged TOAST
- * value (NOTES #5), which an UPDATE must leave out of its SET list.
+ * exact text form PostgreSQL sent: no type parsers, no Date (microseconds
+ * lost), no JSON.parse (big numbers lost). A tuple is an array in relation
+ * column order whose entries are the text value, `null` for SQL NULL, or
+ * `undefined` for an unchanged TOAST value, which an UPDATE must leave out of
+ * its SET list. When changing this, read replicator/docs/stream-client.md.
  *
  * https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
  */

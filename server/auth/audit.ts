@@ -11,7 +11,7 @@
  * the server log instead, as one structured line each (`audit: true`).
  */
 import type { Logger } from '../log.js';
-import type { Db } from './sql/db.js';
+import type { Db } from '../db/db.js';
 import { insertAudit, type AuditRow } from './sql/insert-audit.js';
 
 export type AuditEvent =

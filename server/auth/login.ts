@@ -13,7 +13,7 @@ import { secondsSince } from '../metrics/registry.js';
 import type { Identity, LoginOutcome } from './identity.js';
 import type { AuthService } from './service.js';
 import { upsertProfile } from './sql/upsert-profile.js';
-import type { Db } from './sql/db.js';
+import type { Db } from '../db/db.js';
 import { withSiteLocalWrite, withTransaction } from './sql/transaction.js';
 import { createSession, type CreatedSession, type SessionPlace } from './sessions.js';
 import { assertWritable } from '../site/guard.js';

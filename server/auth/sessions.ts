@@ -15,7 +15,7 @@ import type Koa from 'koa';
 import type pg from 'pg';
 import type { Config } from '../config/schema.js';
 import type { Identity } from './identity.js';
-import type { Db } from './sql/db.js';
+import type { Db } from '../db/db.js';
 import { insertSession } from './sql/insert-session.js';
 import { getLiveSession, type SessionRecord } from './sql/get-session.js';
 import { getLiveLocalSession } from './sql/get-local-session.js';

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { insertToken } from './sql/insert-token.js';
 import { getTokenByHash } from './sql/get-token-by-hash.js';
-import type { Db } from './sql/db.js';
+import type { Db } from '../db/db.js';
 import type { TokenRecord } from './sql/token-row.js';
 import { TandemError } from '../errors.js';
 

@@ -2,7 +2,7 @@
  * Recovery of a dead member's work, run by every live member on each
  * heartbeat tick. Exactly one survivor recovers a given dead incarnation:
  * the one whose transaction locks its row (`for update skip locked`,
- * sql/claimDeadMember.ts). In that transaction the incarnation is declared
+ * sql/claim-dead-member.ts). In that transaction the incarnation is declared
  * lost (from the commit on its late writes are refused: sql/fence.ts) and its
  * running executions, and the queued ones it had taken for itself, are closed
  * as failed with "member NAME lost" and their running step results closed.

@@ -4,7 +4,7 @@
  * decrypt (proving it is the same key, not only the same id)? Used by
  * `tandem config check` and by `tandem keys rotate` before it starts.
  */
-import type { Db } from '../auth/sql/db.js';
+import type { Db } from '../db/db.js';
 import type { Keyring } from './cipher.js';
 import { countKeysByMasterKey } from './sql/count-keys-by-master-key.js';
 import { sampleKey } from './sql/sample-key.js';

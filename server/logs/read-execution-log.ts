@@ -10,7 +10,8 @@
  * tailing with `nextOffset` simply keeps polling until the copy is done and
  * then reads on normally. A copy that FAILED (its bytes never matched the
  * record's checksum) is an error that says so, with the copier's last error
- * and where the original can be read.
+ * and where the original can be read. When changing this, read
+ * replicator/docs/object-copy.md.
  */
 import { TandemError } from '../errors.js';
 import { siteRoleInfo } from '../site/guard.js';

@@ -1,7 +1,7 @@
 /**
  * Site roles and the transitions between them: the one list of roles
  * (sql/040_sites.sql checks the same four) and the one table of changes that
- * setSiteRole (sql/setSiteRole.ts) lets through. What each role may do is
+ * setSiteRole (sql/set-site-role.ts) lets through. What each role may do is
  * decided in guard.ts; who changes it, here:
  *
  *   active   → draining   switchover, step drain (nothing new starts)

@@ -102,7 +102,7 @@ t.test('ACL policies from a directory on the real job server API: allow, deny wi
 
   await t.test('no rule means denied', async (t) => {
     const other = await as(ts.url, dev, 'GET', '/api/v1/projects/other');
-    // Issue 18 item 15: what the caller may not read answers as if it did not exist (the denial is still audited).
+    // What the caller may not read answers as if it did not exist (no probing for names) (the denial is still audited).
     t.equal(other.status, 404, 'another project');
     t.match(other.body.error.message, /no project named "other"/);
     t.equal((await as(ts.url, dev, 'POST', '/api/v1/projects/other/jobs', job('x'))).status, 404, 'jobs in another project');

@@ -13,7 +13,7 @@
  *   all 10 closed as "member NAME lost" (retries of jobs with retry start in
  *   the same pass). Defaults: deadAfter 5 s, heartbeat 1 s.
  *
- * Targets (issue 13): recovery < 10 s (Rundeck's documented settings: ~360 s),
+ * Targets: recovery < 10 s (Rundeck's documented settings: ~360 s),
  * forward p50 < 25 ms; heartbeat load reported.
  */
 import { once } from 'node:events';

@@ -168,7 +168,7 @@ const bench: BenchGroup = async (report) => {
       }),
     );
     report.figure('jobs.get_execution_rps', requests / ((Date.now() - startRps) / 1000), `GET /api/v1/executions/:id per second (${RPS_CLIENTS} concurrent clients on the same machine)`);
-    // 4. Import of 12,000 jobs in one document (issue 18 item 11: linear, set-based writes).
+    // 4. Import of 12,000 jobs in one document (linear, set-based writes: a document of N jobs must not cost N round trips).
     report.progress(`importing ${IMPORT_JOBS} jobs in one document`);
     await api('POST', '/api/v1/projects', { name: 'bench-import' });
     const doc = Array.from({ length: IMPORT_JOBS }, (_, i) => ({
@@ -184,7 +184,7 @@ const bench: BenchGroup = async (report) => {
     if (imported.created !== IMPORT_JOBS) throw new Error(`import created ${imported.created} jobs, expected ${IMPORT_JOBS}`);
     report.figure('jobs.import_12k_s', importS, `s to import ${IMPORT_JOBS} new jobs in one JSON document (POST /projects/:p/jobs, one transaction)`);
 
-    // 5. Event-loop block while 8 clients post a 1 MB document nested 1,000,000 deep (issue 18 item 5): the server's own
+    // 5. Event-loop block while 8 clients post a 1 MB document nested 1,000,000 deep (parsing must not block the event loop): the server's own
     //    longest event-loop delay over the phase (nodejs_eventloop_lag_max_seconds, reset by each scrape of /metrics),
     //    and the longest /health/live round trip meanwhile (which includes this client's own delays).
     report.progress('posting deeply nested documents while timing /health/live');

@@ -1,7 +1,9 @@
 /**
  * Replication: the replicator against PostgreSQL's own logical replication
  * (CREATE SUBSCRIPTION), side by side on identical fresh clusters with the
- * same workload, measured as catch-up from a backlog (NOTES: the slot holds
+ * same workload, measured as catch-up from a backlog (measured while the
+ * workload is generated, native apply just keeps pace with the generator and
+ * the ratio says nothing; so the slot holds
  * the whole workload before the consumer starts; completion = a marker row
  * committed after the workload is visible on the target, polled every 50 ms
  * the same way for both):

@@ -2,7 +2,7 @@
 // (test/harness/haproxy.ts), in front of two "sites" of two members each.
 //
 // The members here are small HTTP servers that follow the job server's
-// contract for load balancers (issue 7): GET /health/active answers 200 only
+// contract for load balancers (deploy/README.md, Load balancer): GET /health/active answers 200 only
 // while their site is active and 503 otherwise; writes on a passive site
 // answer 503 site_passive with nothing done; reads are served everywhere.
 // A request marked X-Tandem-Require-Active (the shipped frontend marks every
@@ -90,7 +90,7 @@ t.test('traffic goes only to the active site and follows a failover', async (t) 
   t.ok(firstB, 'site B answered after its promotion');
   const delay = firstB!.at - promotedAt;
   t.comment(`first answer from B ${delay} ms after the promotion; HAProxy settled after ${settledAt - promotedAt} ms`);
-  // Issue 8's bound: the check interval (1 s, haproxy.cfg) plus 2 s.
+  // The bound: the check interval (1 s, haproxy.cfg) plus 2 s for the switch itself.
   t.ok(delay <= 3000, `traffic reached site B within inter + 2 s (${delay} ms)`);
   const afterSettled = answers.filter((a) => a.sentAt > settledAt);
   t.ok(afterSettled.length > 0, 'requests after HAProxy settled');

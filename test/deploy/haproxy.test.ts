@@ -1,4 +1,4 @@
-// Issue 8's acceptance test: Debian's real haproxy running the shipped
+// The load balancer's acceptance test (deploy/README.md): Debian's real haproxy running the shipped
 // deploy/haproxy/haproxy.cfg (rendered for loopback) in front of two sites'
 // real `tandem server` processes (compiled CLI: run `npx tsc -p
 // tsconfig.json` first), each on its own PostgreSQL, site A active and
@@ -171,7 +171,7 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
   t.ok(firstB, 'site B answered after the switchover');
   const delay = firstB!.at - switchedAt;
   t.comment(`first success from B ${delay} ms after tandem failover returned; HAProxy settled after ${settledAt - switchedAt} ms; ${answers.length} requests during the switch`);
-  // Issue 8's bound: the check interval (inter 1s in haproxy.cfg) plus 2 s.
+  // The bound: the check interval (inter 1s in haproxy.cfg) plus 2 s for the switch itself.
   t.ok(delay <= 3000, `traffic reached site B within inter + 2 s (${delay} ms)`);
   const late = answers.filter((x) => x.sentAt > switchedAt + 3000);
   t.ok(late.length > 0, 'requests sent more than 3 s after the switchover');

@@ -1,6 +1,6 @@
 /**
  * Stand-in job-server members for load balancer tests: small HTTP servers
- * that follow the job server's contract for load balancers (issue 7):
+ * that follow the job server's contract for load balancers (deploy/README.md, Load balancer):
  * GET /health/active answers 200 only while their site is active and 503
  * otherwise; writes (POST) on a passive site answer 503 site_passive with
  * nothing done; a request marked `X-Tandem-Require-Active` (set by the load

@@ -5,7 +5,7 @@
  * - TANDEM_TEST_LOG_DIR (.ci/run sets it): every line down to debug goes, as
  *   JSON, to a file per test process in that directory. After a full run
  *   .ci/run searches those files for the fixture passwords and secure values
- *   (issue 9: secrets are never logged), and a failure can be read there
+ *   (secrets are never logged: test/scan-secrets.mjs), and a failure can be read there
  *   afterwards. Written synchronously, so a test process that dies keeps
  *   every line it wrote.
  * - CI or TANDEM_TEST_DEBUG: errors (warnings too with TANDEM_TEST_DEBUG=warn,

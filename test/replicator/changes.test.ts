@@ -1,8 +1,8 @@
 /**
- * All change kinds (issue 4, item 4): INSERT, UPDATE (also of key columns),
+ * All change kinds pgoutput sends: INSERT, UPDATE (also of key columns),
  * DELETE, TRUNCATE with CASCADE, REPLICA IDENTITY FULL with duplicate rows,
  * composite keys, partitioned tables; and transactions stay atomic for a
- * reader on the target (item 5).
+ * reader on the target (replicator/docs/durability-order.md).
  */
 import t from 'tap';
 import pg from 'pg';

@@ -1,5 +1,5 @@
 /**
- * Exactly once across crashes (issue 4, item 2): the replicator process is
+ * Exactly once across crashes (replicator/docs/durability-order.md): the replicator process is
  * killed with SIGKILL at random moments of a running workload, at least 20
  * times, restarted each time; at the end the target equals the source table
  * by table, and a counter incremented once per source transaction matches.

@@ -1,6 +1,8 @@
 /**
- * Errors stop, never skip (issue 4, item 6), and two back-to-back commits
- * with a restart between their acknowledgements (NOTES #6).
+ * Errors stop, never skip (replicator/docs/durability-order.md), and two
+ * back-to-back commits with a restart between their acknowledgements: the
+ * source must receive exactly the first one's end LSN, not one more
+ * (replicator/docs/lsn-handling.md).
  */
 import t from 'tap';
 import pg from 'pg';

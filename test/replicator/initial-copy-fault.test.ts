@@ -1,6 +1,7 @@
 /**
- * The source going away during an initial copy (issue 16: `make bench`
- * crashed with an unhandled 'error' event of the copy's source connection):
+ * The source going away during an initial copy (replicator/docs/initial-copy.md;
+ * `make bench` once crashed with an unhandled 'error' event of the copy's
+ * source connection):
  * the copy ends with an error, the replicator retries it from a new snapshot,
  * and once the source is back it finishes and streams. The replicator runs
  * in this test's process, so an unhandled 'error' event fails the test.

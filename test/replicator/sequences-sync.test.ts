@@ -1,4 +1,4 @@
-/** Sequences (item 7) and synchronous mode (item 8). */
+/** Sequences (pgoutput does not carry them: copied separately) and synchronous mode (replicator/docs/durability-order.md). */
 import t from 'tap';
 import pg from 'pg';
 import { syncSequences } from '../../replicator/index.js';

@@ -1,5 +1,5 @@
 /**
- * Issue 16, correctness: a change that cannot be applied says what kind of
+ * A change that cannot be applied says what kind of
  * failure it is (a target-side conflict naming row and constraint, or a bug /
  * unsupported case in Tandem with the exact `--skip-transaction` command);
  * `--skip-transaction LSN` skips exactly that source transaction, audited on

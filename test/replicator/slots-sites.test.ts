@@ -1,7 +1,7 @@
 /**
- * Slot safety and --resync (item 9), several passive sites (item 10),
+ * Slot safety and --resync, several passive sites (each with its own slot),
  * keepalives across idle periods longer than wal_sender_timeout with lag
- * reading 0 (item 11).
+ * reading 0 (replicator/docs/lsn-handling.md).
  */
 import t from 'tap';
 import { isTandemError } from '../../server/errors.js';

@@ -1,5 +1,6 @@
 /**
- * Values round-trip exactly (issue 4, item 3) through both paths (initial
+ * Values round-trip exactly (replicator/docs/stream-client.md: values stay the
+ * text PostgreSQL sent) through both paths (initial
  * COPY and the stream: COPY runs and single-row INSERTs), and updates that
  * leave a TOASTed column unchanged keep it.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 18, execution side: each finding's reproduction, against one real job
+ * Security findings, execution side: each finding's reproduction, against one real job
  * server (PostgreSQL, HTTP, local executor) with ACL policy files:
  *  2. job references across projects need `run` on the referenced job, at
  *     import and again at run time, and reveal nothing about projects the

@@ -1,5 +1,6 @@
 /**
- * Issue 18 (HTTP side) and issue 17's error edge, tried as an attacker
+ * HTTP security findings and the one error edge (every route, one error
+ * shape; server/README.md), tried as an attacker
  * would, against one real job server on real PostgreSQL: each subtest is a
  * finding's reproduction, which failed before the fix.
  */
@@ -263,7 +264,7 @@ t.test('15: a caller who may not read something is not told it exists', async (t
   t.equal(readable.status, 403, 'a job the caller may read but not delete: 403');
 });
 
-t.test('issue 17: with the database gone, every route answers 503 unavailable in the one error shape', async (t) => {
+t.test('with the database gone, every route answers 503 unavailable in the one error shape', async (t) => {
   const gone = await startPostgres(t, { name: 'sec-gone' });
   const ts2 = await startTestServer(t, gone);
   t.equal((await ts2.api('POST', '/api/v1/projects', { name: 'p' })).status, 201);

@@ -1,5 +1,5 @@
 /**
- * Issue 18 item 9, the distributed side: a user name failing from many
+ * Login throttling, the distributed side: a user name failing from many
  * addresses is slowed down, never locked: the right password from a clean
  * address logs in. (The per-address side is in http.test.ts.)
  */

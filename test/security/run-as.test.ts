@@ -1,5 +1,5 @@
 /**
- * Issue 18 item 3: `executions.runAs`. A job server whose database password,
+ * Steps run as another user (`executions.runAs`). A job server whose database password,
  * config file, users file and a `_FILE` secret are all where a step could
  * look; its steps run as `nobody` and find none of them: not in their
  * environment, not in the files (0600, the server's), not in the logs (0700).

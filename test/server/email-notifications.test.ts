@@ -1,5 +1,5 @@
 /**
- * E-mail notifications (issue 12): Rundeck's `notification.<event>.email`
+ * E-mail notifications (server/executions/README.md): Rundeck's `notification.<event>.email`
  * sent through a real SMTP server (the `smtp-server` package, on loopback)
  * by one real job server: recipients, subject template, the log attached;
  * `onavgduration`; a slow SMTP server never holds an execution up; a refused

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 /** Remove site-local sessions past their absolute expiry or idle for longer than the timeout (as deleteExpiredSessions). */
 export async function deleteExpiredLocalSessions(db: Db, idleTimeoutMs: number): Promise<number> {

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 /** Remove sessions past their absolute expiry or idle for longer than the timeout. */
 export async function deleteExpiredSessions(db: Db, idleTimeoutMs: number): Promise<number> {

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 /** Logout of a site-local session (in a read-write transaction, see transaction.ts). */
 export async function deleteLocalSession(db: Db, idHash: string): Promise<boolean> {

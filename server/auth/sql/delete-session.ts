@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 export async function deleteSession(db: Db, idHash: string): Promise<boolean> {
   const { rowCount } = await db.query({

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 import { toSessionRecord, type SessionDbRow, type SessionRecord } from './get-session.js';
 
 /** A live session of this site's own table (opened while the site was not active); same expiry rules as getLiveSession. */

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 export async function getProfileRoles(db: Db, username: string): Promise<string[] | undefined> {
   const { rows } = await db.query<{ roles: string[] }>({

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * Where a session lives: `replicated` (tandem.sessions, opened on the active

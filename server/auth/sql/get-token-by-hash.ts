@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 import { toTokenRecord, type TokenDbRow, type TokenRecord } from './token-row.js';
 
 export interface TokenWithOwner {

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 import { TOKEN_COLUMNS, toTokenRecord, type TokenDbRow, type TokenRecord } from './token-row.js';
 
 export async function getToken(db: Db, id: string): Promise<TokenRecord | undefined> {

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 import type { InsertSessionRow } from './insert-session.js';
 
 /**

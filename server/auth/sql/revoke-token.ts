@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 /** Mark a token revoked; false when it does not exist or was already revoked. */
 export async function revokeToken(db: Db, id: string, revokedBy: string): Promise<boolean> {

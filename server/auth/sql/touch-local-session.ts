@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 /** Push a site-local session's idle expiry forward, at most once per `granularityMs` (as touchSession). */
 export async function touchLocalSession(db: Db, idHash: string, granularityMs: number): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * Push a session's idle expiry forward. Only writes when the last write is

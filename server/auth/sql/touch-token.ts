@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db } from '../../db/db.js';
 
 /**
  * Record that a token was used. Writes at most once a minute per token: a

@@ -1,4 +1,4 @@
-import type { Db } from '../../auth/sql/db.js';
+import type { Db } from '../../db/db.js';
 
 /** How many entries each master key id encrypts (config check, rotation progress). */
 export async function countKeysByMasterKey(db: Db): Promise<{ masterKeyId: string; count: number }[]> {

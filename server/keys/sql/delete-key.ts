@@ -1,4 +1,4 @@
-import type { Db } from '../../auth/sql/db.js';
+import type { Db } from '../../db/db.js';
 
 export async function deleteKey(db: Db, path: string): Promise<boolean> {
   const r = await db.query({ name: 'tandem.keys.deleteKey', text: 'delete from tandem.storage_keys where path = $1::text', values: [path] });

@@ -1,4 +1,4 @@
-import type { Db } from '../../auth/sql/db.js';
+import type { Db } from '../../db/db.js';
 import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 
 export async function getKey(db: Db, path: string, opts: { forUpdate?: boolean } = {}): Promise<KeyRow | undefined> {

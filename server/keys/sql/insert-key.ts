@@ -1,4 +1,4 @@
-import type { Db } from '../../auth/sql/db.js';
+import type { Db } from '../../db/db.js';
 import type { Sealed } from '../cipher.js';
 import { KEY_COLUMNS, type KeyRow, type KeyType } from './key-row.js';
 

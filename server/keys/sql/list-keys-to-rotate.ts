@@ -1,4 +1,4 @@
-import type { Db } from '../../auth/sql/db.js';
+import type { Db } from '../../db/db.js';
 import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 
 /** A batch of entries not yet under the current master key, locked (skip locked: two rotations share the work). */

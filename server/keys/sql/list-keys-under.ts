@@ -1,4 +1,4 @@
-import type { Db } from '../../auth/sql/db.js';
+import type { Db } from '../../db/db.js';
 import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 
 /** Every entry below a directory (`keys/a/` lists keys/a/x and keys/a/b/y), in path order. */

@@ -1,4 +1,4 @@
-import type { Db } from '../../auth/sql/db.js';
+import type { Db } from '../../db/db.js';
 import type { NewKey } from './insert-key.js';
 import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 

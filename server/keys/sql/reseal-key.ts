@@ -1,4 +1,4 @@
-import type { Db } from '../../auth/sql/db.js';
+import type { Db } from '../../db/db.js';
 import type { Sealed } from '../cipher.js';
 
 /** Rotation: the same content under another master key (modified_at/by unchanged: the content did not change). */

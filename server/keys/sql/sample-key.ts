@@ -1,4 +1,4 @@
-import type { Db } from '../../auth/sql/db.js';
+import type { Db } from '../../db/db.js';
 import { KEY_COLUMNS, type KeyRow } from './key-row.js';
 
 /** One entry under a master key id (config check proves the key decrypts it). */

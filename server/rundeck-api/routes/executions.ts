@@ -358,7 +358,7 @@ export function mountExecutionRoutes(router: Router, deps: AppDeps, heavy: Koa.M
       after = await abortExecution(deps, e, user);
       abortStatus = after.status === 'aborted' ? 'aborted' : 'pending';
       if (ctx.method === 'GET') {
-        // Rundeck aborts on GET too; Tandem audits changes made by other methods itself (auth/http/auditChanges.ts).
+        // Rundeck aborts on GET too; Tandem audits changes made by other methods itself (auth/http/audit-changes.ts).
         const svc = requireService(ctx);
         await recordAudit(svc.pool, {
           event: 'execution.aborted',

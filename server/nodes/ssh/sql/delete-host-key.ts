@@ -1,4 +1,4 @@
-import type { Db } from '../../../auth/sql/db.js';
+import type { Db } from '../../../db/db.js';
 
 export async function deleteHostKey(db: Db, project: string, host: string): Promise<boolean> {
   const r = await db.query({

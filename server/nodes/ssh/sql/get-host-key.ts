@@ -1,4 +1,4 @@
-import type { Db } from '../../../auth/sql/db.js';
+import type { Db } from '../../../db/db.js';
 import { HOST_KEY_COLUMNS, type HostKeyRow } from './host-key-row.js';
 
 export async function getHostKey(db: Db, project: string, host: string): Promise<HostKeyRow | undefined> {

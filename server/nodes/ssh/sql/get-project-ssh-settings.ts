@@ -1,4 +1,4 @@
-import type { Db } from '../../../auth/sql/db.js';
+import type { Db } from '../../../db/db.js';
 
 /** A project's SSH settings by project name ({} when none are set or the project does not exist). */
 export async function getProjectSshSettings(db: Db, project: string): Promise<Record<string, string>> {

@@ -1,4 +1,4 @@
-import type { Db } from '../../../auth/sql/db.js';
+import type { Db } from '../../../db/db.js';
 import { HOST_KEY_COLUMNS, type HostKeyRow } from './host-key-row.js';
 
 /** Record a first-seen key; when another execution recorded one first, that row is returned unchanged. */

@@ -1,4 +1,4 @@
-import type { Db } from '../../../auth/sql/db.js';
+import type { Db } from '../../../db/db.js';
 
 /** Replace a project's SSH settings. */
 export async function putProjectSshSettings(db: Db, projectId: string, settings: Record<string, string>, user: string): Promise<void> {
