@@ -16,7 +16,7 @@ import type pg from 'pg';
 import { errorMessage, isTandemError, TandemError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { assertWritable, siteRoleInfo, sitePassiveError } from '../site/guard.js';
-import { withTransaction } from '../sql/tx.js';
+import { withTransaction } from '../db/tx.js';
 import type { SessionPlace } from './sessions.js';
 
 type Queryable = Parameters<typeof siteRoleInfo>[0];
