@@ -43,7 +43,7 @@ import type Koa from 'koa';
 import { TandemError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../db/db.js';
-import type { SiteRole } from './guard.js';
+import { knownRole, type SiteRole } from './roles.js';
 import { getSiteRole, type SiteRoleRow } from './sql/get-site-role.js';
 
 /** Set by the load balancer on every request it forwards (any value; presence counts). */

@@ -17,7 +17,7 @@ import { balancerGate, REQUIRE_ACTIVE_HEADER } from '../../server/site/balancer.
 import { writableUrl } from '../../server/site/connect.js';
 import { initSiteState } from '../../server/site/init.js';
 import { setSiteRole } from '../../server/site/sql/set-site-role.js';
-import type { SiteRole } from '../../server/site/guard.js';
+import type { SiteRole } from '../../server/site/roles.js';
 import { startPostgres } from '../harness/postgres.js';
 import { testLog } from '../harness/log.js';
 

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { authorize } from '../../auth/middleware.js';
 import { productVersion } from '../../app/version.js';
 import { siteRole } from '../../site/guard.js';
-import { getSite } from '../../site/sql/getSite.js';
+import { getSite } from '../../site/sql/get-site.js';
 import { requirePrincipal } from '../../auth/principal.js';
 import type { AppDeps } from '../deps.js';
 import { countByState } from '../../cluster/manager.js';
