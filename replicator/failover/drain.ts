@@ -7,6 +7,7 @@
  * grace period is closed as aborted here, with the reason.
  */
 import type pg from 'pg';
+import { EXIT_CODES } from '../../server/errors.js';
 import { abortQueued, closeRunning, countUnfinished, requestAbortRunning } from '../../server/site/sql/drain-executions.js';
 import { EXIT_CODES } from '../../server/errors.js';
 import type { StepRunner } from './runner.js';

@@ -59,12 +59,12 @@ class UsageError extends TandemError {
   }
 }
 
-export async function runTandem(commands: readonly Command[], argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<number> {
+export async function runTandem(commands: readonly Command[], argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<ExitCode> {
   const err = (s: string) => process.stderr.write(s + '\n');
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     if (argv[0] === 'help' && argv[1]) return runTandem(commands, [...argv.slice(1), '--help'], out);
     out(usage(commands));
-    return argv.length === 0 ? 2 : 0;
+    return argv.length === 0 ? EXIT_CODES.usage : EXIT_CODES.ok;
   }
   if (argv[0] === '--version' || argv[0] === 'version') {
     out(`tandem ${productVersion()}`);
@@ -75,7 +75,7 @@ export async function runTandem(commands: readonly Command[], argv: string[], ou
     const what = argv[0]!.startsWith('-') ? `unknown flag ${argv[0]}` : `unknown command "${argv.filter((a) => !a.startsWith('-')).join(' ')}"`;
     err(`tandem: ${what}`);
     err(usage(commands));
-    return 2;
+    return EXIT_CODES.usage;
   }
   const options: FlagSpec = { ...commonFlags, ...cmd.flags };
   for (const flag of Object.keys(cmd.configFlags ?? {})) options[flag] ??= { type: 'string' };
