@@ -9,7 +9,6 @@
 import type pg from 'pg';
 import { EXIT_CODES } from '../../server/errors.js';
 import { abortQueued, closeRunning, countUnfinished, requestAbortRunning } from '../../server/site/sql/drain-executions.js';
-import { EXIT_CODES } from '../../server/errors.js';
 import type { StepRunner } from './runner.js';
 
 export interface DrainResult {

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { productVersion } from '../app/version.js';
 import { loadConfig } from '../config/load.js';
 import { createConfigurableLogger } from '../log.js';
-import { EXIT_CODES, TandemError, errorMessage, isTandemError } from '../errors.js';
+import { EXIT_CODES, TandemError, type ExitCode, errorMessage, isTandemError } from '../errors.js';
 import type { Command, FlagSpec } from './command.js';
 
 function usage(commands: readonly Command[]): string {
