@@ -23,6 +23,7 @@ import { dropSlot, slotInfo } from './setup/slot.js';
 import { checkTargetTables } from './setup/target.js';
 import { checkReplicaRole } from './setup/target-role.js';
 import { ControlConnection } from './setup/control-connection.js';
+import { DEFAULT_PEER_TIMEOUT_MS, peerTimeoutStream } from './setup/peer-timeout.js';
 import { defaultSlotName, validSlotName } from './slot-name.js';
 import { ReplicationConnection, SOURCE_SESSION_OPTIONS } from './stream/connection.js';
 import type { RunMetrics } from './metrics/metrics.js';
@@ -49,8 +50,13 @@ export interface ReplicatorOptions {
   sequenceSyncIntervalMs?: number;
   /** Check the slot's health this often (default 10 s). */
   slotCheckIntervalMs?: number;
-  /** First reconnect delay; doubles up to 30 s (default 500 ms). */
+  /** First reconnect delay; doubles up to 30 s while reconnecting fails, back to the first after a session streamed (default 500 ms). */
   retryDelayMs?: number;
+  /**
+   * A source or target that leaves a request unanswered this long is given up and reconnected
+   * (a network that drops packets sends no reset; setup/peer-timeout.ts). Default 60 s; 0: wait forever.
+   */
+  peerTimeoutMs?: number;
   /** At most this many source transactions per target transaction (default 2000; 1 = no grouping). */
   maxGroupTxns?: number;
   /** Apply each change with its own statement: no set-based batches, no COPY runs (tests, diagnosis). */
@@ -72,6 +78,8 @@ export interface ReplicatorResult {
   appliedLsn: string;
   /** Source transactions this run applied. */
   appliedTxns: number;
+  /** Times the connections were lost and made again. */
+  reconnects: number;
 }
 
 function slotLost(slot: string, why: string): TandemError {
@@ -121,11 +129,20 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
     if (opts.resync) throw new TandemError('invalid_option', '--skip-transaction and --resync do not go together: a resync copies a new snapshot and skips nothing', { field: 'skip-transaction' });
   }
 
-  const srcCtl = new ControlConnection({ connectionString: opts.sourceUrl, application_name: 'tandem-replicator-control', options: SOURCE_SESSION_OPTIONS }, log, 'source');
+  const peerTimeoutMs = opts.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
+  const srcCtl = new ControlConnection(
+    { connectionString: opts.sourceUrl, application_name: 'tandem-replicator-control', options: SOURCE_SESSION_OPTIONS, stream: peerTimeoutStream('the source (control connection)', peerTimeoutMs) },
+    log,
+    'source',
+  );
   // The target is a passive site, whose database defaults to read-only transactions for the application: not for us.
-  const dstCtl = new ControlConnection({ connectionString: opts.targetUrl, application_name: 'tandem-replicator-control', options: READ_WRITE_OPTIONS }, log, 'target');
+  const dstCtl = new ControlConnection(
+    { connectionString: opts.targetUrl, application_name: 'tandem-replicator-control', options: READ_WRITE_OPTIONS, stream: peerTimeoutStream('the target (control connection)', peerTimeoutMs) },
+    log,
+    'target',
+  );
   // The first session's connections open while the set-up runs (they take nothing: START_REPLICATION takes the slot).
-  let first: SessionConnections | null = openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log);
+  let first: SessionConnections | null = openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log, peerTimeoutMs);
   // Both at once: start-up time counts when catching up after a restart.
   const connected = await Promise.allSettled([srcCtl.connect(), dstCtl.connect()]);
   const connectError = connected.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -135,6 +152,9 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   }
   let tables: PublishedTable[];
   let totalApplied = 0;
+  let reconnects = 0;
+  /** Whether the current session got as far as streaming (then the next reconnect starts over at the first delay). */
+  let streamed = false;
   let lastApplied: Lsn = 0n as Lsn;
   let resync = opts.resync ?? false;
   try {
@@ -164,10 +184,12 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       : null;
     log.info('replicator set up', { slot, publication, schemas, tables: tables.length, applicationName, caughtUpAt: caughtUpAt === null ? undefined : formatLsn(caughtUpAt) });
 
-    let delay = opts.retryDelayMs ?? 500;
+    const firstDelay = opts.retryDelayMs ?? 500;
+    let delay = firstDelay;
     for (;;) {
       if (opts.signal?.aborted) break;
       let result: 'caught_up' | 'aborted';
+      streamed = false;
       try {
         result = await session();
       } catch (e) {
@@ -193,7 +215,10 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
           throw err;
         }
         opts.metrics?.reconnecting();
-        log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(err) });
+        reconnects++;
+        // A session that streamed was a success: this is a new outage, not the next failure of the same one.
+        if (streamed) delay = firstDelay;
+        log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(err), reconnects });
         await abortable(delay, opts.signal);
         delay = Math.min(delay * 2, 30_000);
         continue;
@@ -202,18 +227,18 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         await syncSequencesWith(srcCtl.client, dstCtl.client, schemas, log);
         await setState(dstCtl.client, slot, 'stopped', incarnation);
         log.info('caught up with the source', { appliedLsn: formatLsn(lastApplied) });
-        return { reason: 'caught_up', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
+        return { reason: 'caught_up', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied, reconnects };
       }
       break;
     }
     await setState(dstCtl.client, slot, 'stopped', incarnation).catch(() => undefined);
-    return { reason: 'aborted', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied };
+    return { reason: 'aborted', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied, reconnects };
 
     async function session(): Promise<'caught_up' | 'aborted'> {
       // Control connections lost with a database restart are replaced first (a failure here is retried).
       await srcCtl.renew();
       await dstCtl.renew();
-      const conns = first ?? openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log);
+      const conns = first ?? openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log, peerTimeoutMs);
       first = null;
       const { repl, replConnected } = conns;
       let target: pg.Client;
@@ -266,6 +291,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         lastApplied = startAt;
         await setState(dstCtl.client, slot, 'streaming', incarnation);
         repl.start(slot, publication, startAt, statusIntervalMs);
+        streamed = true;
         log.info('streaming', { slot, from: formatLsn(startAt) });
         applier = new Applier({
           target,
@@ -366,10 +392,10 @@ interface SessionConnections {
   target: Promise<pg.Client>;
 }
 
-function openSessionConnections(sourceUrl: string, targetUrl: string, applicationName: string, log: Logger): SessionConnections {
-  const repl = new ReplicationConnection({ connectionString: sourceUrl, applicationName, log });
+function openSessionConnections(sourceUrl: string, targetUrl: string, applicationName: string, log: Logger, peerTimeoutMs: number): SessionConnections {
+  const repl = new ReplicationConnection({ connectionString: sourceUrl, applicationName, log, peerTimeoutMs });
   const replConnected = repl.connect();
-  const target = openTargetClient(targetUrl);
+  const target = openTargetClient(targetUrl, 'tandem-replicator', peerTimeoutMs);
   // Awaited by the session (or closed unused); a failure must not go unhandled meanwhile.
   replConnected.catch(() => undefined);
   target.catch(() => undefined);

@@ -109,10 +109,12 @@ Example:
       metrics,
       hooks: objects ? [objects.hook] : undefined,
     })).finally(() => objects?.stop());
+    // Reconnects (lost connections, restarts of either database) are also counted live in tandem_replicator_reconnects_total.
+    const reconnected = res.reconnects ? `; reconnected ${res.reconnects} time(s) after lost connections` : '';
     ctx.out(
       res.reason === 'caught_up'
-        ? `caught up: applied ${res.appliedTxns} source transaction(s); target is at source LSN ${res.appliedLsn}`
-        : `stopped: applied ${res.appliedTxns} source transaction(s); target is at source LSN ${res.appliedLsn}`,
+        ? `caught up: applied ${res.appliedTxns} source transaction(s); target is at source LSN ${res.appliedLsn}${reconnected}`
+        : `stopped: applied ${res.appliedTxns} source transaction(s); target is at source LSN ${res.appliedLsn}${reconnected}`,
     );
   },
 };

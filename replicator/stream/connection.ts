@@ -17,6 +17,7 @@ import pg from 'pg';
 import type { Logger } from '../../server/log.js';
 import { formatLsn, parseLsn, type Lsn, ZERO_LSN } from '../lsn.js';
 import { decodePgoutput, dateToPgMicros, type PgoutputMessage } from './pgoutput.js';
+import { DEFAULT_PEER_TIMEOUT_MS, PeerTimeoutError, peerTimeoutStream } from '../setup/peer-timeout.js';
 
 export type StreamItem =
   | { kind: 'data'; walStart: Lsn; msg: PgoutputMessage }
@@ -42,6 +43,11 @@ export interface ReplicationConnectionOptions {
   log: Logger;
   /** Pause reading from the socket when this many decoded messages wait (default 5000). */
   highWater?: number;
+  /**
+   * Give the connection up when the source sends nothing for this long while streaming (default 60 s;
+   * 0: never). Each status update asks for a keepalive, so a live source always sends something.
+   */
+  peerTimeoutMs?: number;
 }
 
 interface Waiter {
@@ -61,15 +67,20 @@ export class ReplicationConnection {
   private confirmedLsn: Lsn = ZERO_LSN;
   private closed = false;
   private streaming = false;
+  private readonly peerTimeoutMs: number;
+  private lastReceived = 0;
 
   constructor(opts: ReplicationConnectionOptions) {
     this.log = opts.log;
     this.highWater = opts.highWater ?? 5000;
+    this.peerTimeoutMs = opts.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
     this.client = new pg.Client({
       connectionString: opts.connectionString,
       replication: 'database',
       application_name: opts.applicationName,
       options: SOURCE_SESSION_OPTIONS,
+      // A source that stops answering a command (connect, CREATE_REPLICATION_SLOT) is given up (setup/peer-timeout.ts).
+      stream: peerTimeoutStream('the source (replication connection)', this.peerTimeoutMs),
     } as pg.ClientConfig);
     this.client.on('error', (e) => this.fail(e));
   }
@@ -111,7 +122,19 @@ export class ReplicationConnection {
       () => this.fail(new Error('the source ended the replication stream')),
       (e: Error) => this.fail(e),
     );
-    this.statusTimer = setInterval(() => this.sendStatus(false), statusIntervalMs);
+    this.lastReceived = Date.now();
+    // Every periodic status update asks for a keepalive: a source that answers nothing for peerTimeoutMs is
+    // gone (a dropped network sends no reset), and the stream fails instead of waiting forever.
+    this.statusTimer = setInterval(() => {
+      const silentMs = Date.now() - this.lastReceived;
+      if (this.peerTimeoutMs > 0 && !this.paused && silentMs >= this.peerTimeoutMs) {
+        const e = new PeerTimeoutError('the source (replication stream)', silentMs);
+        this.fail(e);
+        (this.client as unknown as { connection: ConnectionInternals }).connection.stream.destroy(e);
+        return;
+      }
+      this.sendStatus(this.peerTimeoutMs > 0);
+    }, this.peerTimeoutMs > 0 ? Math.min(statusIntervalMs, Math.max(100, Math.floor(this.peerTimeoutMs / 3))) : statusIntervalMs);
     this.statusTimer.unref();
   }
 
@@ -170,6 +193,7 @@ export class ReplicationConnection {
   }
 
   private onCopyData(chunk: Buffer): void {
+    this.lastReceived = Date.now();
     if (this.failure) return;
     try {
       const m = decodeCopyData(chunk);
@@ -202,6 +226,8 @@ export class ReplicationConnection {
 
   private resume(): void {
     this.paused = false;
+    // The silence while paused was ours: time the source again from now.
+    this.lastReceived = Date.now();
     (this.client as unknown as { connection: ConnectionInternals }).connection.stream.resume();
   }
 
@@ -269,7 +295,7 @@ export function decodeCopyData(chunk: Buffer): ReplicationMessage {
 interface ConnectionInternals {
   on(event: 'copyData', fn: (msg: { chunk: Buffer }) => void): void;
   sendCopyFromChunk(buf: Buffer): void;
-  stream: { pause(): void; resume(): void };
+  stream: { pause(): void; resume(): void; destroy(e?: Error): void };
 }
 
 export function quoteIdent(name: string): string {
