@@ -1,10 +1,13 @@
 /** Run `tandem` (compiled: run `npx tsc -p tsconfig.json` first) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Teardown } from '../harness/tmp.js';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The checkout: two levels up from test/replicator/, three from its compiled copy in dist/test/replicator/ (test/bench/soak.ts). */
+export const repoRoot = [path.resolve(here, '../..'), path.resolve(here, '../../..')].find((d) => existsSync(path.join(d, 'bin/tandem.js')))!;
 
 export interface Running {
   child: ChildProcess;
