@@ -13,7 +13,7 @@ DEB_PACKAGES := slapd ldap-utils haproxy nginx curl openssl postgresql-15 promet
 TAP_ARGS ?=
 BENCH ?=
 
-.PHONY: install install-test deps-debian postgres-user check-access build typecheck test test-ci screenshots bench demo clean
+.PHONY: install install-test deps-debian postgres-user check-access build typecheck test test-ci screenshots bench soak demo clean
 
 # The build runs only when a TypeScript source or the compiler settings changed since the last one, and
 # then incrementally (tsconfig.json: incremental, build info in dist/), so a restart of the demo starts at once.
@@ -83,6 +83,12 @@ screenshots: check-access install-test
 # Benchmarks under test/bench/ (BENCH=name runs one group); writes test/bench/results.json and REPORT.md.
 bench: check-access install-test
 	node dist/test/bench/run.js $(BENCH)
+
+# The replicator soak (about an hour; not part of bench or test): 100 kill -9 of the replicator, 10 immediate
+# restarts of the source and 10 of the target under a mixed workload, the target compared byte-exactly after
+# each; writes replication.soak_* into test/bench/results.json and REPORT.md (replicator/README.md, "Reliability tests").
+soak: check-access install-test
+	node dist/test/bench/run.js soak
 
 # Two sites with replication on this machine (see README, "The demo"); e.g. DEMO_ARGS="--port 5000 --dir /var/tmp/demo".
 DEMO_ARGS ?=

@@ -15,6 +15,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoBench = path.resolve(here, '../../../test/bench');
 const outDir = existsSync(path.join(repoBench, 'run.ts')) ? repoBench : here;
 
+/**
+ * Groups that run only when named: `make soak` (node dist/test/bench/run.js soak) runs for an hour and is
+ * not part of `make bench`. Each writes figures under another group's name (the prefix given here), kept when
+ * that group runs again; its notes go to that group's section of REPORT.md.
+ */
+const ON_DEMAND: Record<string, string> = { soak: 'replication.soak_' };
+const ownPrefix = (g: string) => ON_DEMAND[g] ?? `${g}.`;
+
 interface Results {
   machine: Record<string, unknown>;
   figures: Record<string, number>;
@@ -28,7 +36,7 @@ async function main() {
   const groups = readdirSync(here)
     .filter((f) => f.endsWith('.bench.js'))
     .map((f) => f.replace(/\.bench\.js$/, ''))
-    .filter((g) => !only.length || only.includes(g))
+    .filter((g) => (only.length ? only.includes(g) : !(g in ON_DEMAND)))
     .sort();
   if (only.length && groups.length !== only.length) {
     const known = readdirSync(here).filter((f) => f.endsWith('.bench.js')).map((f) => f.replace(/\.bench\.js$/, ''));
@@ -57,7 +65,8 @@ async function main() {
     const started = Date.now();
     console.log(`== ${g}`);
     const notes: string[] = [];
-    for (const k of Object.keys(results.figures)) if (k.startsWith(g + '.')) delete results.figures[k];
+    const othersOwn = (k: string) => Object.entries(ON_DEMAND).some(([og, prefix]) => og !== g && k.startsWith(prefix));
+    for (const k of Object.keys(results.figures)) if (k.startsWith(ownPrefix(g)) && !othersOwn(k)) delete results.figures[k];
     const report: BenchReport = {
       figure(name, value, description) {
         results.figures[name] = Math.round(value * 1000) / 1000;
@@ -100,6 +109,8 @@ function markdown(r: Results): string {
       lines.push(`| \`${k}\` | ${v} | ${r.descriptions[k] ?? ''} |`);
     lines.push('');
     for (const n of r.notes[g] ?? []) lines.push(`- ${n}`);
+    for (const [og, prefix] of Object.entries(ON_DEMAND))
+      if (prefix.startsWith(g + '.')) for (const n of r.notes[og] ?? []) lines.push(`- ${n} (run at ${r.ranAt[og] ?? '?'})`);
     lines.push('');
   }
   return lines.join('\n');
