@@ -11,7 +11,7 @@
 import pg from 'pg';
 import { READ_WRITE_OPTIONS } from '../../server/site/connect.js';
 import { replicaRoleError } from '../setup/target-role.js';
-import { DEFAULT_PEER_TIMEOUT_MS, peerTimeoutStream } from '../setup/peer-timeout.js';
+import { DEFAULT_PEER_TIMEOUT_MS, peerTimeoutStream, watchClient } from '../setup/peer-timeout.js';
 
 export const TARGET_SESSION_SQL =
   "set datestyle = ISO; set intervalstyle = postgres; set extra_float_digits = 3; set timezone = 'UTC'; " +
@@ -20,7 +20,7 @@ export const TARGET_SESSION_SQL =
 export async function openTargetClient(url: string, applicationName = 'tandem-replicator', peerTimeoutMs = DEFAULT_PEER_TIMEOUT_MS): Promise<pg.Client> {
   // A passive site's database defaults to read-only transactions for the application, not for the replicator.
   // A target that stops answering (a dropped network) is given up instead of waited for forever (setup/peer-timeout.ts).
-  const client = new pg.Client({ connectionString: url, application_name: applicationName, options: READ_WRITE_OPTIONS, stream: peerTimeoutStream('the target', peerTimeoutMs) });
+  const client = watchClient(new pg.Client({ connectionString: url, application_name: applicationName, options: READ_WRITE_OPTIONS, stream: peerTimeoutStream('the target', peerTimeoutMs) }));
   // Until the session adds its own listener, a connection lost while idle must not crash the process
   // (an unhandled 'error' event); the next query on it fails and the session is retried.
   client.on('error', () => undefined);

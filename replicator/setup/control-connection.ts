@@ -8,6 +8,7 @@
  */
 import pg from 'pg';
 import type { Logger } from '../../server/log.js';
+import { watchClient } from './peer-timeout.js';
 
 export class ControlConnection {
   client: pg.Client;
@@ -22,7 +23,7 @@ export class ControlConnection {
   }
 
   private make(): pg.Client {
-    const c = new pg.Client(this.config);
+    const c = watchClient(new pg.Client(this.config));
     // Without a listener the event would crash the process; the next query on it fails and renew() replaces it.
     c.on('error', (e) => {
       this.broken = true;

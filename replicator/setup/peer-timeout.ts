@@ -9,15 +9,17 @@
  * keeps accepting and discarding bytes). So every connection the replicator
  * opens uses a socket that watches the conversation:
  *
- *   the client sent something, nothing has arrived since, and nothing more
- *   was sent for `timeoutMs`: the peer is gone.
+ *   the client waits for the server (connecting, or a query in flight) and
+ *   nothing was received or sent for `timeoutMs`: the peer is gone.
  *
  * The socket is then destroyed with an `ETIMEDOUT` error, which node-pg
  * reports to the waiting query (or `connect()`), and which the run loop
- * treats as a lost connection: reconnect with backoff. "Nothing more was
- * sent" keeps a long `COPY ... FROM STDIN` (the client writes for minutes,
- * the server answers only at the end) from counting as a silence; an idle
- * connection (nothing sent) is never timed. A statement that legitimately
+ * treats as a lost connection: reconnect with backoff. "Nor sent" keeps a
+ * long `COPY ... FROM STDIN` (the client writes for minutes, the server
+ * answers only at the end) from counting as a silence; an idle connection
+ * (no query) is never timed. Whether a query is in flight is node-pg's own
+ * state (`watchClient`); a socket without it falls back to "sent something
+ * and received nothing since", which misses an answer cut off half-way. A statement that legitimately
  * runs longer than the timeout (a lock wait on the target) is cut and
  * retried, and logged as such.
  *
@@ -46,6 +48,8 @@ class WatchedSocket extends net.Socket {
   private lastWrite = 0;
   private lastRead = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Whether the client waits for the server (set by watchClient). */
+  busy: (() => boolean) | null = null;
 
   constructor(
     private readonly label: string,
@@ -80,19 +84,48 @@ class WatchedSocket extends net.Socket {
 
   private check(): void {
     const now = Date.now();
-    // Nothing unanswered: idle, or the answer came.
-    if (this.lastRead >= this.lastWrite) return;
     // Reading is paused by the client's flow control: what the peer sent waits in the kernel, unread.
     if (this.isPaused()) return;
-    if (now - this.lastWrite < this.timeoutMs) return;
+    let since: number;
+    if (this.busy) {
+      // Waiting for the server, and the conversation has stopped both ways.
+      if (!this.busy()) return;
+      since = Math.max(this.lastRead, this.lastWrite);
+    } else {
+      // Nothing unanswered: idle, or the answer came.
+      if (this.lastRead >= this.lastWrite) return;
+      since = this.lastWrite;
+    }
+    if (now - since < this.timeoutMs) return;
     this.stopTimer();
-    this.destroy(new PeerTimeoutError(this.label, now - this.lastWrite));
+    this.destroy(new PeerTimeoutError(this.label, now - since));
   }
 
   private stopTimer(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
+}
+
+/** node-pg's state (8.x internals, checked by test/replicator/network-faults.test.ts): connecting, or queries sent or queued. */
+interface PgClientState {
+  connection?: { stream?: unknown };
+  _connecting?: boolean;
+  _getActiveQuery?: () => unknown;
+  _sentQueryQueue?: unknown[];
+  _queryQueue?: unknown[];
+}
+
+/**
+ * Time a client made with `peerTimeoutStream` only while it waits for the server: connecting, or a query in
+ * flight or queued (an answer cut off half-way is then noticed too). Call right after `new pg.Client(...)`.
+ */
+export function watchClient<C extends object>(client: C): C {
+  const c = client as PgClientState;
+  const socket = c.connection?.stream;
+  if (socket instanceof WatchedSocket)
+    socket.busy = () => !!c._connecting || !!c._getActiveQuery?.() || (c._sentQueryQueue?.length ?? 0) > 0 || (c._queryQueue?.length ?? 0) > 0;
+  return client;
 }
 
 /**

@@ -17,7 +17,7 @@ import pg from 'pg';
 import type { Logger } from '../../server/log.js';
 import { formatLsn, parseLsn, type Lsn, ZERO_LSN } from '../lsn.js';
 import { decodePgoutput, dateToPgMicros, type PgoutputMessage } from './pgoutput.js';
-import { DEFAULT_PEER_TIMEOUT_MS, PeerTimeoutError, peerTimeoutStream } from '../setup/peer-timeout.js';
+import { DEFAULT_PEER_TIMEOUT_MS, PeerTimeoutError, peerTimeoutStream, watchClient } from '../setup/peer-timeout.js';
 
 export type StreamItem =
   | { kind: 'data'; walStart: Lsn; msg: PgoutputMessage }
@@ -82,6 +82,7 @@ export class ReplicationConnection {
       // A source that stops answering a command (connect, CREATE_REPLICATION_SLOT) is given up (setup/peer-timeout.ts).
       stream: peerTimeoutStream('the source (replication connection)', this.peerTimeoutMs),
     } as pg.ClientConfig);
+    watchClient(this.client);
     this.client.on('error', (e) => this.fail(e));
   }
 
