@@ -110,6 +110,16 @@ async function dropDbs(cl: Clusters, d: Dbs): Promise<void> {
     if (i > 400) throw new Error(`the replication slot of ${d.name} is still in use after 20 s`);
     await new Promise((res) => setTimeout(res, 50));
   }
+  // Sessions of a consumer that just stopped may still be closing: let them go before forcing (a forced
+  // end of a session reaches a client as an 'error' event).
+  for (const c of [cl.source, cl.target]) {
+    for (let i = 0; i < 200; i++) {
+      const r = await c.query<{ a: string }>(`select coalesce(application_name, '') as a from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [d.name]);
+      if (!r.rowCount) break;
+      if (i === 199) process.stderr.write(`bench: sessions still open on ${d.name} after 10 s: ${r.rows.map((x) => x.a).join(', ')}\n`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
   await Promise.all([cl.source.query(`drop database "${d.name}" with (force)`), cl.target.query(`drop database "${d.name}" with (force)`)]);
 }
 
