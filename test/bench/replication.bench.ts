@@ -12,7 +12,9 @@
  *   hits both; each pair gives one Tandem/native ratio; the figure is the
  *   median of the pairs (TANDEM_BENCH_REPS, default 3), with the min and max
  *   beside it (`_min`, `_max`).
- * - Throughput = catch-up from a backlog: the slot holds the whole workload
+ * - Throughput = catch-up from a backlog (measured while the workload is
+ *   generated, native apply just keeps pace with the generator and the ratio
+ *   says nothing): the slot holds the whole workload
  *   before the consumer starts (replicator not running / subscription
  *   disabled); done = a marker row committed after the workload is visible on
  *   the target, polled every 20 ms the same way for both.
