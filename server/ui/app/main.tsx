@@ -11,6 +11,7 @@ import { ProjectsPage } from './pages/projects';
 import { NotFoundPage } from './pages/not-found';
 import { JobsPage } from './pages/jobs';
 import { JobPage } from './pages/job';
+import { SitesPage } from './pages/sites';
 import './styles.css';
 
 function App({ session }: { session: Session }) {
@@ -21,6 +22,7 @@ function App({ session }: { session: Session }) {
           <Route path="/" component={ProjectsPage} />
           <Route path="/project/:project/jobs" component={JobsPage} />
           <Route path="/project/:project/job/show/:id" component={JobPage} />
+          <Route path="/sites" component={SitesPage} />
           <Route default component={NotFoundPage} />
         </Router>
       </LocationProvider>
