@@ -12,6 +12,9 @@ import { NotFoundPage } from './pages/not-found';
 import { JobsPage } from './pages/jobs';
 import { JobPage } from './pages/job';
 import { SitesPage } from './pages/sites';
+import { AuditPage } from './pages/audit';
+import { KeysPage } from './pages/keys';
+import { NodesPage } from './pages/nodes';
 import './styles.css';
 
 function App({ session }: { session: Session }) {
@@ -23,6 +26,9 @@ function App({ session }: { session: Session }) {
           <Route path="/project/:project/jobs" component={JobsPage} />
           <Route path="/project/:project/job/show/:id" component={JobPage} />
           <Route path="/sites" component={SitesPage} />
+          <Route path="/audit" component={AuditPage} />
+          <Route path="/keys" component={KeysPage} />
+          <Route path="/project/:project/nodes" component={NodesPage} />
           <Route default component={NotFoundPage} />
         </Router>
       </LocationProvider>
