@@ -25,7 +25,7 @@ import { setDatabaseReadOnly } from '../../server/site/sql/set-database-read-onl
 import { setSiteRole } from '../../server/site/sql/set-site-role.js';
 import { terminateAppSessions } from '../../server/site/sql/terminate-app-sessions.js';
 import { insertSiteEvent } from '../../server/site/sql/site-events.js';
-import type { SiteView } from './inspect.js';
+import type { SiteView } from '../../server/site/inspect.js';
 import { defaultCommand, type FailoverOptions, type FailoverResult } from './options.js';
 import { StepRunner } from './runner.js';
 import { moveSequencesPastMax } from './sequences.js';

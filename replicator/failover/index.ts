@@ -6,7 +6,7 @@ import { TandemError } from '../../server/errors.js';
 import { getRunningJournal } from '../../server/site/sql/journal.js';
 import { withSite } from '../../server/site/connect.js';
 import { forcedFailover } from './forced.js';
-import { inspectSite, type SiteView } from './inspect.js';
+import { inspectSite, type SiteView } from '../../server/site/inspect.js';
 import type { FailoverOptions, FailoverResult } from './options.js';
 import { switchover } from './switchover.js';
 

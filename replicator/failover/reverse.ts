@@ -18,7 +18,7 @@ import { parseLsn } from '../lsn.js';
 import { ensurePublication } from '../setup/source.js';
 import { dropSlot, slotInfo } from '../setup/slot.js';
 import { defaultSlotName } from '../slot-name.js';
-import type { SiteView } from './inspect.js';
+import type { SiteView } from '../../server/site/inspect.js';
 import type { FailoverOptions } from './options.js';
 
 /** Terminate whatever holds the slot, then drop it (no-op when absent). */

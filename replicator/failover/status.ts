@@ -4,7 +4,7 @@ import { countByState } from '../../server/cluster/manager.js';
 import { listMembers } from '../../server/cluster/sql/list-members.js';
 import type { MemberState } from '../../server/cluster/states.js';
 import { withSite } from '../../server/site/connect.js';
-import { inspectSite, probeActive } from './inspect.js';
+import { inspectSite, probeActive } from '../../server/site/inspect.js';
 
 export interface SiteStatus {
   site: string;

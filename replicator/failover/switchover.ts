@@ -35,9 +35,9 @@ import { terminateAppSessions } from '../../server/site/sql/terminate-app-sessio
 import { insertSiteEvent, siteEventExists } from '../../server/site/sql/site-events.js';
 import type { SiteRow } from '../../server/site/types.js';
 import { syncSequences } from '../sequences/sync.js';
-import { objectBacklog } from './backlog.js';
+import { objectBacklog } from '../../server/site/sql/object-backlog.js';
 import { drainExecutions } from './drain.js';
-import type { SiteView } from './inspect.js';
+import type { SiteView } from '../../server/site/inspect.js';
 import { defaultCommand, type FailoverOptions, type FailoverResult } from './options.js';
 import { prepareReverse } from './reverse.js';
 import { StepRunner } from './runner.js';

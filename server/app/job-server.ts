@@ -220,7 +220,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
   site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
   await site.start();
   metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
-  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership, dispatcher, keys, hostKeys });
+  const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership, dispatcher, keys, hostKeys, configFile: o.configFile });
   http.on('request', app.callback());
   log.info('job server listening', { url, member, logStore: store.kind, scheduler: config.scheduler.enabled });
 

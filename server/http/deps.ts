@@ -35,4 +35,6 @@ export interface AppDeps {
   keys?: KeyStorage;
   /** SSH host keys the SSH node executor accepted (/api/v1/projects/P/ssh/host-keys). */
   hostKeys?: HostKeys;
+  /** The configuration file the server was started with (printed in the Sites page's failover commands). */
+  configFile?: string;
 }

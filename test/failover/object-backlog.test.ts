@@ -15,7 +15,7 @@ import { FsLogStore } from '../../server/logs/fs-store.js';
 import { logObjectCopyHook } from '../../replicator/objects/hook.js';
 import { LogObjectCopier } from '../../replicator/objects/copier.js';
 import { writableUrl } from '../../server/site/connect.js';
-import { objectBacklog } from '../../replicator/failover/backlog.js';
+import { objectBacklog } from '../../server/site/sql/object-backlog.js';
 import { api, count, failover, startReplication, startSiteServer, startSites, waitFor, watchActive } from './helpers.js';
 import { testPool } from '../harness/pool.js';
 import { testLog } from '../harness/log.js';

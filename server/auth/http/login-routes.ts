@@ -65,7 +65,8 @@ export function mountLoginRoutes(router: Router): void {
         ctx.status = e.status;
         ctx.type = 'html';
         ctx.set('Content-Security-Policy', LOGIN_PAGE_CSP);
-        ctx.body = loginPage({ next, error: e.message, username });
+        const wait = e.details?.retryAfter;
+        ctx.body = loginPage({ next, error: e.message, username, retryAfterSeconds: typeof wait === 'number' ? wait : undefined });
         return;
       }
       sendError(ctx, e);

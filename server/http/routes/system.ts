@@ -7,6 +7,7 @@ import { requirePrincipal } from '../../auth/principal.js';
 import type { AppDeps } from '../deps.js';
 import { countByState } from '../../cluster/manager.js';
 import { listMembers } from '../../cluster/sql/list-members.js';
+import { sitesOverview } from '../../site/overview.js';
 
 export function mountSystemRoutes(router: Router, deps: AppDeps): void {
   // Which site and member answered, for every signed-in user (the web UI shows it on every page, and on a
@@ -22,6 +23,13 @@ export function mountSystemRoutes(router: Router, deps: AppDeps): void {
       activeUrl: site?.activeUrl ?? null,
       member: deps.engine.member,
     };
+  });
+
+  // Every site's role, epoch, replication lag, object backlog and members, with the failover commands that fit
+  // (the Sites page). Other sites' databases are read with a short connect timeout; unreachable is reported.
+  router.get('/api/v1/sites', async (ctx) => {
+    authorize(ctx, 'read', { type: 'system' });
+    ctx.body = await sitesOverview({ pool: deps.pool, config: deps.config, member: deps.engine.member, configFile: deps.configFile });
   });
 
   router.get('/api/v1/system/info', async (ctx) => {

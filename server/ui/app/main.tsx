@@ -11,6 +11,10 @@ import { ProjectsPage } from './pages/projects';
 import { NotFoundPage } from './pages/not-found';
 import { JobsPage } from './pages/jobs';
 import { JobPage } from './pages/job';
+import { SitesPage } from './pages/sites';
+import { AuditPage } from './pages/audit';
+import { KeysPage } from './pages/keys';
+import { NodesPage } from './pages/nodes';
 import './styles.css';
 
 function App({ session }: { session: Session }) {
@@ -21,6 +25,10 @@ function App({ session }: { session: Session }) {
           <Route path="/" component={ProjectsPage} />
           <Route path="/project/:project/jobs" component={JobsPage} />
           <Route path="/project/:project/job/show/:id" component={JobPage} />
+          <Route path="/sites" component={SitesPage} />
+          <Route path="/audit" component={AuditPage} />
+          <Route path="/keys" component={KeysPage} />
+          <Route path="/project/:project/nodes" component={NodesPage} />
           <Route default component={NotFoundPage} />
         </Router>
       </LocationProvider>

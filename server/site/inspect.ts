@@ -3,13 +3,13 @@
  * row, its replication position, its object backlog, and (for `tandem
  * status`) what its job server answers on /health/active.
  */
-import type { SiteEntry } from '../../server/config/schema.js';
-import { errorMessage } from '../../server/errors.js';
-import { withSite } from '../../server/site/connect.js';
-import { getSite } from '../../server/site/sql/get-site.js';
-import { localReplication, type LocalReplication } from '../../server/site/sql/local-replication.js';
-import type { SiteRow } from '../../server/site/types.js';
-import { objectBacklog } from './backlog.js';
+import type { SiteEntry } from '../config/schema.js';
+import { errorMessage } from '../errors.js';
+import { withSite } from './connect.js';
+import { getSite } from './sql/get-site.js';
+import { localReplication, type LocalReplication } from './sql/local-replication.js';
+import type { SiteRow } from './types.js';
+import { objectBacklog } from './sql/object-backlog.js';
 
 export interface SiteView {
   name: string;

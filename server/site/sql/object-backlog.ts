@@ -5,7 +5,7 @@
  * copies are the rows of the relation `tandem_site.object_copy_backlog`
  * (a table or a view); while it does not exist, there is no backlog to wait for.
  */
-import type { Db } from '../../server/db/db.js';
+import type { Db } from '../../db/db.js';
 
 export const BACKLOG_RELATION = 'tandem_site.object_copy_backlog';
 
