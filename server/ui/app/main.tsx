@@ -11,6 +11,8 @@ import { ProjectsPage } from './pages/projects';
 import { NotFoundPage } from './pages/not-found';
 import { JobsPage } from './pages/jobs';
 import { JobPage } from './pages/job';
+import { ExecutionPage } from './pages/execution';
+import { ActivityPage } from './pages/activity';
 import './styles.css';
 
 function App({ session }: { session: Session }) {
@@ -21,6 +23,8 @@ function App({ session }: { session: Session }) {
           <Route path="/" component={ProjectsPage} />
           <Route path="/project/:project/jobs" component={JobsPage} />
           <Route path="/project/:project/job/show/:id" component={JobPage} />
+          <Route path="/project/:project/execution/show/:id" component={ExecutionPage} />
+          <Route path="/project/:project/activity" component={ActivityPage} />
           <Route default component={NotFoundPage} />
         </Router>
       </LocationProvider>
