@@ -108,17 +108,20 @@ export function LogView({ executionId, running }: { executionId: string; running
     chunks.current = [];
     let stopped = false;
     const run = async () => {
-      const first = await api.get<OutputAnswer>(`${base}?line=0&maxBytes=${RANGE_BYTES}`, abort.signal);
+      // The first lines by offset (no line count needed: they show at once, whatever the log's size) ...
+      const first = await api.get<OutputAnswer>(`${base}?offset=0&maxBytes=${RANGE_BYTES}`, abort.signal);
       addChunk(0, first.entries);
-      setTotal(first.lines ?? first.entries.length);
+      setTotal(first.entries.length);
       setState(first.logState === 'replicating' ? 'replicating' : 'ok');
       bump();
       if (first.complete) {
         setComplete(true);
         return;
       }
-      // Where the log ends now (its byte offset comes with the answer), then by offset from there.
-      const end = await api.get<OutputAnswer>(`${base}?line=${first.lines ?? first.entries.length}`, abort.signal);
+      // ... then where the log ends now: its line count and byte offset (the server's line index scans the log
+      // once, which takes a while for millions of lines), then by offset from there.
+      const end = await api.get<OutputAnswer>(`${base}?line=${Number.MAX_SAFE_INTEGER}`, abort.signal);
+      if (end.lines !== undefined && end.lines > totalRef.current) setTotal(end.lines);
       let line = end.line ?? 0;
       let offset = end.offset;
       let next: OutputAnswer | null = end;
