@@ -115,6 +115,9 @@ export async function measureBigLog(c: UiExecBenchContext): Promise<void> {
   await c.page.goto(`/project/bench-exec/execution/show/${id}`);
   await c.page.getByTestId('log-box').getByText('row 1 of a long log line with some words in it', { exact: true }).waitFor({ timeout: 60_000 });
   const openMs = Date.now() - t0;
+  // The line count comes after the first lines (the server's line index scans the log once): End goes to the end it knows.
+  await c.page.getByTestId('log-status').getByText(/^1,000,0\d\d lines, complete$/).waitFor({ timeout: 60_000 });
+  const countMs = Date.now() - t0;
   await c.page.getByTestId('log-box').focus();
   await c.page.keyboard.press('End');
   await c.page.getByTestId('log-box').getByText(`row ${BIG_LINES} of a long log line with some words in it`, { exact: true }).waitFor({ timeout: 60_000 });
@@ -122,7 +125,7 @@ export async function measureBigLog(c: UiExecBenchContext): Promise<void> {
   const heap = (await c.page.evaluate('performance.memory ? performance.memory.usedJSHeapSize : 0')) as number;
   c.report.figure('ui.big_log_open_ms', openMs, 'Execution page of a finished 1,000,000-line log: navigation until the first lines are visible (target < 1,500 ms)');
   c.report.figure('ui.big_log_heap_mb', Math.round((heap / 1048576) * 10) / 10, "the tab's used JS heap after scrolling to the end (target < 200 MB)");
-  c.report.note(`ui.big_log: ${rows} line elements in the DOM at the end of the 1,000,000-line log; the first open builds the server's line index of the log (one scan).`);
+  c.report.note(`ui.big_log: the line count (and the scrollbar for the whole log) after ${countMs} ms; ${rows} line elements in the DOM at the end of the 1,000,000-line log; the first open builds the server's line index of the log (one scan).`);
 }
 
 export async function measureActivityPage(c: UiExecBenchContext): Promise<void> {
