@@ -30,6 +30,7 @@ import { buildUi } from '../../server/ui/build.js';
 import { CHROMIUM, loginAs } from '../harness/browser.js';
 import { seedJobs } from '../ui/seed-jobs.js';
 import { percentile, type BenchGroup, type BenchReport } from './report.js';
+import { measureActivityPage, measureBigLog, measureLogFollowLag } from './ui-exec.js';
 
 const JOBS = 5000;
 const NAVIGATIONS = 15;
@@ -111,6 +112,9 @@ const bench: BenchGroup = async (report) => {
       await loginAs(page, 'admin', ADMIN_PASSWORD, '/');
       const ctx: UiBenchContext = { url: server.url, token, pool, browser, page, report };
       await jobsPage(ctx);
+      await measureLogFollowLag(ctx);
+      await measureBigLog(ctx);
+      await measureActivityPage(ctx);
     } finally {
       await browser?.close();
       await server.stop();

@@ -15,6 +15,8 @@ import { SitesPage } from './pages/sites';
 import { AuditPage } from './pages/audit';
 import { KeysPage } from './pages/keys';
 import { NodesPage } from './pages/nodes';
+import { ExecutionPage } from './pages/execution';
+import { ActivityPage } from './pages/activity';
 import './styles.css';
 
 function App({ session }: { session: Session }) {
@@ -29,6 +31,8 @@ function App({ session }: { session: Session }) {
           <Route path="/audit" component={AuditPage} />
           <Route path="/keys" component={KeysPage} />
           <Route path="/project/:project/nodes" component={NodesPage} />
+          <Route path="/project/:project/execution/show/:id" component={ExecutionPage} />
+          <Route path="/project/:project/activity" component={ActivityPage} />
           <Route default component={NotFoundPage} />
         </Router>
       </LocationProvider>
