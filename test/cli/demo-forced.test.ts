@@ -56,6 +56,8 @@ t.test('forced failover after losing site a, then rejoin', async (t) => {
     const watcher = (async () => {
       while (watching) {
         if ((await getJson(`${a}/health/active`)).status === 200) aActive++;
+        // Deliberate pacing of an observation, not a wait: sample a's
+        // /health/active every 50 ms for the whole run; a single 200 is a failure.
         await new Promise((r) => setTimeout(r, 50));
       }
     })();

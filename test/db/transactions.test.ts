@@ -8,6 +8,7 @@ import t from 'tap';
 import pg from 'pg';
 import { spawnSync } from 'node:child_process';
 import { startPostgres } from '../harness/postgres.js';
+import { waitFor } from '../harness/wait.js';
 import type { Teardown } from '../harness/tmp.js';
 import { withTransaction, CommitOutcomeUnknown } from '../../server/db/tx.js';
 import { isReadOnlyStatement, retryDeadConnections } from '../../server/db/retrying-pool.js';
@@ -34,11 +35,7 @@ t.test('transactions and single queries survive sessions ended by the server', a
   const terminate = async (pid: number) => {
     await admin.query('select pg_terminate_backend($1)', [pid]);
     // Wait until the backend is really gone, so the next statement on it fails rather than races.
-    for (;;) {
-      const { rows } = await admin.query('select 1 from pg_stat_activity where pid = $1', [pid]);
-      if (rows.length === 0) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(`backend ${pid} to be gone`, async () => (await admin.query('select 1 from pg_stat_activity where pid = $1', [pid])).rows.length === 0, 30_000, 10);
   };
 
   // Ended in the middle of the transaction: run again whole, and the row lands once.
@@ -82,11 +79,12 @@ t.test('transactions and single queries survive sessions ended by the server', a
     await c.query(`insert into probe values (2, 'slow')`);
   });
   const outcome = committing.then(() => 'committed', (e: unknown) => e);
-  for (;;) {
-    const { rows } = await admin.query(`select 1 from pg_stat_activity where pid = $1 and query = 'commit' and state = 'active'`, [commitPid]);
-    if (rows.length) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(
+    'the transaction to be busy in its commit',
+    async () => commitPid !== 0 && (await admin.query(`select 1 from pg_stat_activity where pid = $1 and query = 'commit' and state = 'active'`, [commitPid])).rows.length > 0,
+    30_000,
+    20,
+  );
   await terminate(commitPid);
   const e = await outcome;
   t.ok(e instanceof CommitOutcomeUnknown, 'lost during commit: CommitOutcomeUnknown');
@@ -101,6 +99,7 @@ const pg = require('pg');
   const c = new pg.Client({ connectionString: process.argv[1] });
   await c.connect();
   await c.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'tx-burst'");
+  // A condition poll (not a guess): this script runs in plain node, without the harness's waitFor.
   while ((await c.query("select 1 from pg_stat_activity where application_name = 'tx-burst'")).rows.length) await new Promise((r) => setTimeout(r, 5));
   await c.end();
 })().catch((e) => { console.error(e.message); process.exit(1); });
@@ -149,8 +148,13 @@ t.test('a database that is down is not waited for: the failure is reported at on
   t.same((await pool.query('select 1 as one')).rows, [{ one: 1 }], 'up: answered');
 
   await server.stop('immediate');
-  // Bring it back shortly after the queries below start: a retry that waited for the database would succeed.
-  const back = new Promise<void>((resolve, reject) => setTimeout(() => server.start().then(resolve, reject), 300));
+  // Deliberate delay, not a wait for a condition: bring the database back
+  // shortly after the queries below start, so that a retry that waited for the
+  // database (the defect this guards against) would succeed and be caught by
+  // the assertions below. There is no event to wait on: what is tested is that
+  // the queries do not wait.
+  const restartAfterMs = 300;
+  const back = new Promise<void>((resolve, reject) => setTimeout(() => server.start().then(resolve, reject), restartAfterMs));
   const single = await pool.query('select 1 as one').then(() => 'answered', (e: Error & { code?: string }) => e.code ?? e.message);
   const inTx = await withTransaction(pool, (c) => c.query('select 1')).then(() => 'answered', (e: Error & { code?: string }) => e.code ?? e.message);
   t.not(single, 'answered', `down: a single query fails (${single}) instead of waiting for the restart`);
@@ -170,15 +174,16 @@ t.test('pool.query retries a write only when it surely did not commit (server/db
   const probe = new pg.Client({ connectionString: url });
   await probe.connect();
   t.teardown(() => probe.end());
-  for (;;) {
-    // The reload reaches a backend at its next statement: a fresh session shows the new settings.
-    const { rows } = await probe.query(`show synchronous_standby_names`);
-    if (rows[0].synchronous_standby_names === 'tandem_test_nobody') break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // The reload reaches a backend at its next statement: a session shows the new settings.
+  await waitFor(
+    'synchronous_standby_names to be reloaded',
+    async () => (await probe.query(`show synchronous_standby_names`)).rows[0].synchronous_standby_names === 'tandem_test_nobody',
+    30_000,
+    20,
+  );
   const terminate = async (pid: number) => {
     await admin.query('select pg_terminate_backend($1)', [pid]);
-    while ((await admin.query('select 1 from pg_stat_activity where pid = $1', [pid])).rows.length) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(`backend ${pid} to be gone`, async () => (await admin.query('select 1 from pg_stat_activity where pid = $1', [pid])).rows.length === 0, 30_000, 10);
   };
   const count = async () => (await admin.query<{ n: number }>('select count(*)::int as n from events')).rows[0]!.n;
 
@@ -187,15 +192,12 @@ t.test('pool.query retries a write only when it surely did not commit (server/db
   syncPool.on('error', () => undefined);
   t.teardown(() => syncPool.end());
   const answer = syncPool.query(`insert into events values ('committed, then lost')`).then(() => 'answered', (e: unknown) => e);
-  let pid = 0;
-  for (;;) {
-    const { rows } = await admin.query(`select pid from pg_stat_activity where application_name = 'tx-write-sync' and wait_event = 'SyncRep'`);
-    if (rows.length) {
-      pid = rows[0].pid;
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const pid: number = await waitFor(
+    'the insert to wait for the synchronous standby (SyncRep)',
+    async () => (await admin.query(`select pid from pg_stat_activity where application_name = 'tx-write-sync' and wait_event = 'SyncRep'`)).rows[0]?.pid as number | undefined,
+    30_000,
+    20,
+  );
   t.equal(await count(), 0, 'waiting for the standby: committed in the WAL, not yet visible');
   await terminate(pid);
   const e = await answer;

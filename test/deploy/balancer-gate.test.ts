@@ -20,6 +20,7 @@ import { setSiteRole } from '../../server/site/sql/set-site-role.js';
 import type { SiteRole } from '../../server/site/roles.js';
 import { startPostgres } from '../harness/postgres.js';
 import { testLog } from '../harness/log.js';
+import { waitFor } from '../harness/wait.js';
 
 interface Answer {
   status: number;
@@ -41,11 +42,12 @@ t.test('requests from the load balancer are answered by the active site only', a
     // pool.end() resolves before the server has seen the sessions go: wait
     // for them, so that stopping PostgreSQL does not kill a session whose
     // client would then report "terminating connection".
-    const deadline = Date.now() + 10_000;
-    while ((await server.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = 'gate'`)).rows[0]!.n > 0) {
-      if (Date.now() > deadline) throw new Error('sessions to database gate still open 10 s after the pools ended');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(
+      'the sessions to database gate to end after the pools ended',
+      async () => (await server.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = 'gate'`)).rows[0]!.n === 0,
+      10_000,
+      20,
+    );
   });
   const setRole = (role: SiteRole) => setSiteRole(admin, { role, activeSite: role === 'active' ? 'b' : 'a', activeUrl: role === 'active' ? null : 'https://a.example.org', reason: 'test' });
 

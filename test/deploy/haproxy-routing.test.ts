@@ -18,6 +18,7 @@
 import t from 'tap';
 import { startHaproxy, type ServerStat } from '../harness/haproxy.js';
 import { standInSites as sites } from './members.js';
+import { waitFor } from '../harness/wait.js';
 
 interface Answer {
   /** When the request was sent, and when its answer came. */
@@ -73,16 +74,21 @@ t.test('traffic goes only to the active site and follows a failover', async (t) 
   const load = (async () => {
     for (let i = 0; !stopLoad; i++) answers.push(await request(lb.url, i % 2 ? 'POST' : 'GET'));
   })();
-  await new Promise((r) => setTimeout(r, 200));
+  // The load is running (some answers from A) before A is demoted.
+  await waitFor('answers under load before the demotion', () => answers.length >= 10, 10_000);
   roles.a = 'passive';
   const demotedAt = Date.now();
-  await new Promise((r) => setTimeout(r, 300));
+  // No site active: hold that state until HAProxy has been asked a few times
+  // (requests sent after the demotion answered), so the window is observed,
+  // not guessed.
+  await waitFor('answers for requests sent while no site is active', () => answers.filter((a) => a.sentAt > demotedAt).length >= 5, 10_000);
   roles.b = 'active';
   const promotedAt = Date.now();
   await lb.waitFor((s) => up(s, ['b1', 'b2']) && down(s, ['a1', 'a2']), 10_000, 'site B up, site A down');
   const settledAt = Date.now();
-  // Keep the load going a little after HAProxy settled, to see it stay on B.
-  await new Promise((r) => setTimeout(r, 300));
+  // Keep the load going until a few requests sent after HAProxy settled were
+  // answered, to see it stay on B.
+  await waitFor('answers for requests sent after HAProxy settled', () => answers.filter((a) => a.sentAt > settledAt).length >= 10, 10_000);
   stopLoad = true;
   await load;
 

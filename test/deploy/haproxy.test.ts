@@ -28,6 +28,7 @@ import { root } from './nginx-render.js';
 import { startTandemServer } from './tandem-process.js';
 import { testPool } from '../harness/pool.js';
 import { testLog } from '../harness/log.js';
+import { waitFor } from '../harness/wait.js';
 
 interface Site {
   name: string;
@@ -141,7 +142,7 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
   const load = (async () => {
     for (let i = 0; loading; i++) answers.push(await request(i % 2 ? 'POST' : 'GET'));
   })();
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor('answers under load before the failover', () => answers.length >= 5, 20_000);
 
   // The operator's command, as a process: `tandem failover --config FILE --to b`.
   const startedAt = Date.now();
@@ -161,8 +162,9 @@ t.test('HAProxy sends traffic to the active site only, and follows tandem failov
   t.match(failover.out, /done: b is active/, 'and says so');
   await lb.waitFor((s) => up(s, 'b1') && down(s, 'a1'), 20_000, 'b1 up, a1 down');
   const settledAt = Date.now();
-  // Keep the load going past the 3 s bound, to see it stay on B.
-  await new Promise((r) => setTimeout(r, Math.max(500, switchedAt + 3500 - Date.now())));
+  // Keep the load going past the 3 s bound, to see it stay on B: until a few
+  // requests sent more than 3 s after the switchover were answered.
+  await waitFor('answers for requests sent more than 3 s after the switchover', () => answers.filter((x) => x.sentAt > switchedAt + 3000).length >= 5, 20_000);
   loading = false;
   await load;
   stopReplication.abort();

@@ -9,6 +9,7 @@
 import t from 'tap';
 import { standInSites } from './members.js';
 import { runNginx } from './nginx-render.js';
+import { waitFor } from '../harness/wait.js';
 
 interface Answer {
   sentAt: number;
@@ -52,20 +53,21 @@ t.test('nginx with passive checks: no success from a passive site, and traffic f
   const load = (async () => {
     for (let i = 0; loading; i++) answers.push(await request(i % 2 ? 'POST' : 'GET'));
   })();
-  await new Promise((r) => setTimeout(r, 200));
+  // The load is running (some answers from A) before A is demoted.
+  await waitFor('answers under load before the demotion', () => answers.length >= 10, 10_000);
   roles.a = 'passive';
   const demotedAt = Date.now();
-  await new Promise((r) => setTimeout(r, 300));
+  // No site active: hold that state until nginx has been asked a few times
+  // (requests sent after the demotion answered), so the window is observed,
+  // not guessed.
+  await waitFor('answers for requests sent while no site is active', () => answers.filter((a) => a.sentAt > demotedAt).length >= 5, 10_000);
   roles.b = 'active';
   const promotedAt = Date.now();
-  // Wait until B answers (condition, with a deadline), then keep the load a moment.
-  const deadline = Date.now() + 10_000;
-  while (!answers.some((a) => a.site === 'b' && a.status < 300 && a.sentAt > promotedAt)) {
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  // Wait until B answers, then until a few more requests sent after that
+  // moment were answered, to see the traffic stay on B.
+  await waitFor('a success from B after its promotion', () => answers.some((a) => a.site === 'b' && a.status < 300 && a.sentAt > promotedAt), 10_000);
   const settledAt = Date.now();
-  while (Date.now() < settledAt + 500) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('answers for requests sent after B took over', () => answers.filter((a) => a.sentAt > settledAt).length >= 10, 10_000);
   loading = false;
   await load;
 

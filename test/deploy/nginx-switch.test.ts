@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { standInSites } from './members.js';
 import { NGINX, nginxArgs, root, runNginx } from './nginx-render.js';
+import { waitFor } from '../harness/wait.js';
 
 const script = path.join(root, 'deploy/nginx/tandem-upstream-switch.sh');
 
@@ -54,13 +55,18 @@ t.test('the switch script moves nginx to the active site', async (t) => {
   };
   /** Poll until every one of `count` requests is answered by a member of `site` (a reload takes effect when old workers finish). */
   const until = async (site: string, what: string) => {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const seen = await Promise.all(Array.from({ length: 6 }, () => who()));
-      if (seen.every((s) => s.status === 200 && s.member?.startsWith(site))) return seen;
-      if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(seen)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    let seen: Awaited<ReturnType<typeof who>>[] = [];
+    return waitFor(
+      what,
+      async () => {
+        seen = await Promise.all(Array.from({ length: 6 }, () => who()));
+        return seen.every((s) => s.status === 200 && s.member?.startsWith(site)) && seen;
+      },
+      10_000,
+      50,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}: still ${JSON.stringify(seen)}`);
+    });
   };
 
   const first = await switchOnce();

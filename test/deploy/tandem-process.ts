@@ -8,6 +8,7 @@ import path from 'node:path';
 import { freePort } from '../../server/embedded/net.js';
 import type { Teardown } from '../harness/tmp.js';
 import { root } from './nginx-render.js';
+import { waitFor } from '../harness/wait.js';
 
 export interface TandemServer {
   url: string;
@@ -37,20 +38,23 @@ export async function startTandemServer(t: Teardown, args: string[], env: NodeJS
   };
   t.teardown(stop);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
   let last = '';
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`tandem server exited (code ${child.exitCode}) during start:\n${err}`);
-    const ok = await fetch(url + '/health/live', { signal: AbortSignal.timeout(2000) }).then(
-      async (r) => {
-        last = `status ${r.status}: ${await r.text()}`;
-        return r.status === 200;
-      },
-      (e: Error) => ((last = `${e.message} ${(e.cause as Error | undefined)?.message ?? ''}`), false),
-    );
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`tandem server did not answer /health/live within 60 s (last: ${last}):\n${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    'tandem server to answer 200 on /health/live',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`tandem server exited (code ${child.exitCode}) during start:\n${err}`);
+      return fetch(url + '/health/live', { signal: AbortSignal.timeout(2000) }).then(
+        async (r) => {
+          last = `status ${r.status}: ${await r.text()}`;
+          return r.status === 200;
+        },
+        (e: Error) => ((last = `${e.message} ${(e.cause as Error | undefined)?.message ?? ''}`), false),
+      );
+    },
+    60_000,
+    50,
+  ).catch((e: Error) => {
+    throw e.message.startsWith('timed out') ? new Error(`${e.message}; last answer: ${last}\n${err}`) : e;
+  });
   return { url, port, stderr: () => err, stop };
 }

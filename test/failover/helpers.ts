@@ -194,6 +194,9 @@ export function watchActive(t: Teardown, sites: TestSite[]): { violations: strin
       rounds++;
       const active = sites.filter((_, i) => answers[i] === 200).map((s) => s.name);
       if (active.length > 1) violations.push(`${new Date().toISOString()}: ${active.join(' and ')} both answered 200`);
+      // Deliberate pacing of an observation, not a wait: the watcher samples
+      // every site's /health/active continuously (10 ms apart) until stopped,
+      // and records any moment two sites answered 200.
       await new Promise((r) => setTimeout(r, 10));
     }
   })();

@@ -36,3 +36,19 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
     });
   await waitFor(`a listener on 127.0.0.1:${port}`, connects, timeoutMs, 10);
 }
+
+/**
+ * A bounded negative observation, for the "nothing happens for a while" checks
+ * where the window itself is what is tested: poll `forbidden` for `windowMs`
+ * and fail as soon as it is seen (naming it), rather than sleeping the window
+ * and looking once. Say at the call site why the window is long enough.
+ */
+export async function expectNever(what: string, forbidden: () => Promise<unknown> | unknown, windowMs: number, everyMs = 25): Promise<void> {
+  const end = Date.now() + windowMs;
+  for (;;) {
+    const seen = await forbidden();
+    if (seen) throw new Error(`${what} happened within ${windowMs} ms: ${typeof seen === 'object' ? JSON.stringify(seen) : String(seen)}`);
+    if (Date.now() >= end) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -11,6 +11,10 @@ import { entry, member, readAll, setup, waitFor } from './gcs-helpers.js';
 
 const WRITERS = 20;
 const OUTAGE_PHASE_MS = 10_000; // three phases: 30 s in all
+// Deliberate pacing, not a wait: each writer appends a line this often, as a chatty step would.
+const LINE_INTERVAL_MS = 20;
+// How often the spool is read during the outage (the outage itself lasts its full, named time).
+const SPOOL_CHECK_EVERY_MS = 500;
 
 t.test('store outage of 30 s during 20 running writers loses no line', async (t) => {
   const gcs = await setup(t);
@@ -23,13 +27,13 @@ t.test('store outage of 30 s during 20 running writers loses no line', async (t)
   const writers: LogWriter[] = await Promise.all(keys.map((k) => a.open(k)));
   const written = keys.map(() => 0);
   let stop = false;
-  // Each writer appends a numbered line every 20 ms, as a chatty step would.
+  // Each writer appends a numbered line every LINE_INTERVAL_MS.
   const producing = Promise.all(
     writers.map(async (w, i) => {
       while (!stop) {
         w.append(entry(`w${i} line ${written[i]}`));
         written[i]!++;
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, LINE_INTERVAL_MS));
       }
     }),
   );
@@ -44,9 +48,11 @@ t.test('store outage of 30 s during 20 running writers loses no line', async (t)
   for (const fault of phases) {
     gcs.faults.set(fault);
     const phaseStart = Date.now();
-    // The outage lasts its full time; meanwhile the executing member keeps serving the freshest lines.
+    // The outage lasts its full time (what is tested is a long outage, so this
+    // is a deliberate window, observed throughout): meanwhile the executing
+    // member keeps serving the freshest lines.
     while (Date.now() - phaseStart < OUTAGE_PHASE_MS) {
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, SPOOL_CHECK_EVERY_MS));
       const r = await readAll(a, keys[5]!);
       if (r.texts.length < written[5]! - 40) t.fail(`spool read lags: ${r.texts.length} of ${written[5]} lines`);
     }
@@ -59,7 +65,12 @@ t.test('store outage of 30 s during 20 running writers loses no line', async (t)
   t.ok(gcs.counters.injected503 > 0 && gcs.counters.hung > 0 && gcs.counters.dropped > 0, 'all three kinds of failure were met');
 
   gcs.faults.clear();
-  await new Promise((r) => setTimeout(r, 1000)); // writers keep going a little after the store is back
+  // Writers keep going after the store is back: until the uploader says it
+  // resumed and every writer has appended lines since.
+  const atRecovery = [...written];
+  await waitFor('log uploads resumed, with every writer appending after it', () =>
+    lines.some((l) => l.includes('log uploads resumed')) && written.every((n, i) => n > atRecovery[i]! + 5),
+  );
   stop = true;
   await producing;
   const infos = await Promise.all(writers.map((w) => w.finish()));

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { FsLogStore } from '../../server/logs/fs-store.js';
 import { tempDir } from '../harness/tmp.js';
 import { BUCKET, client, entry, member, readAll, setup, waitFor } from './gcs-helpers.js';
+import { expectNever } from '../harness/wait.js';
 
 t.test('a running log is readable on another member through checkpoints; the final upload completes it', async (t) => {
   const gcs = await setup(t);
@@ -62,7 +63,9 @@ t.test('checkpoints every M bytes, small reads end on whole lines, long lines', 
   const w = await a.open('p/bytes.log');
   w.append(entry('x'.repeat(200)));
   await w.flush();
-  await new Promise((r) => setTimeout(r, 300)); // several uploader ticks: nothing is due yet
+  // A bounded negative observation: for 300 ms (six ticks of the uploader,
+  // tickMs 50 in server/logs/gcs/store.ts) no checkpoint may be uploaded.
+  await expectNever('a checkpoint upload before the byte threshold or the interval', () => gcs.counters.servedByKind.upload > 0, 300);
   t.equal(gcs.counters.servedByKind.upload, 0, 'no checkpoint before the byte threshold or the interval');
   for (let i = 0; i < 100; i++) w.append(entry(`bulk ${i} ${'y'.repeat(100)}`));
   await w.flush();

@@ -121,7 +121,9 @@ t.test('passive site: a log replicating is reported as such, then reads normally
       lines.push(...(r.body.entries as { text: string }[]).map((e) => e.text));
       offset = r.body.nextOffset;
       if (r.body.complete) return lines;
-      await new Promise((res) => setTimeout(res, 100)); // the client's poll interval
+      // Deliberate pacing, not a wait on a guess: this loop plays a client that
+      // polls the output every 100 ms, as a tailing client does; the copier runs meanwhile.
+      await new Promise((res) => setTimeout(res, 100));
     }
     throw new Error('the tail never completed');
   })();

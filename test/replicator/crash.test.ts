@@ -61,7 +61,12 @@ t.test('kill -9 of the replicator during a workload, restarted each time: target
       const before = await progress().catch(() => -1);
       // Kill at a random moment after it made progress (or, for some rounds, during start-up / the initial copy).
       if (k % 4 !== 1) await waitFor(`progress in round ${k}`, async () => (await progress().catch(() => -1)) > before, 60_000);
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 150)));
+      // Deliberate, not a wait on a guess: a random extra 0-150 ms so that the
+      // kill lands at a different point of the apply loop each round (mid
+      // batch, mid COPY, between commit and acknowledgement). The condition it
+      // follows (progress made) is awaited above.
+      const killJitterMs = Math.floor(Math.random() * 150);
+      await new Promise((r) => setTimeout(r, killJitterMs));
       if (process.env.TANDEM_TEST_LOG) console.error('kill', new Date().toISOString());
       proc.child.kill('SIGKILL');
       const ex = await proc.exited;

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir } from '../harness/tmp.js';
+import { waitFor } from '../harness/wait.js';
 import { FsLogStore } from '../../server/logs/fs-store.js';
 import { logTime, type LogEntry } from '../../server/logs/store.js';
 
@@ -20,12 +21,10 @@ t.test('append, tail from an offset, finish with size and checksum', async (t) =
   t.equal(first.complete, false, 'a running log is not complete');
   w.append(entry(3, 'ünïcode ✓'));
   // the timer flushes without an explicit flush
-  let tail = await store.read('ops/e1.log', first.nextOffset);
-  const deadline = Date.now() + 5000;
-  while (!tail.entries.length && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-    tail = await store.read('ops/e1.log', first.nextOffset);
-  }
+  const tail = await waitFor('the flush timer to write the new entry', async () => {
+    const r = await store.read('ops/e1.log', first.nextOffset);
+    return r.entries.length > 0 && r;
+  }, 5000, 20);
   t.same(tail.entries.map((e) => e.text), ['ünïcode ✓'], 'tailing returns only the new entry, flushed by the timer');
   const info = await w.finish();
   const bytes = await readFile(path.join(dir, 'ops/e1.log'));
