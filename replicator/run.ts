@@ -12,18 +12,15 @@ import { Applier } from './apply/applier.js';
 import { isConnectionError } from './apply/apply-error.js';
 import type { ApplyHook } from './apply/hooks.js';
 import { openTargetClient } from './apply/target-session.js';
-import { ensureBookkeeping, newIncarnation } from './bookkeeping/ensure-schema.js';
 import { getProgress } from './bookkeeping/get-progress.js';
 import { setState, type ReplicationErrorInfo } from './bookkeeping/set-state.js';
-import { initialCopy } from './copy/initial-copy.js';
 import { formatLsn, parseLsn, type Lsn } from './lsn.js';
 import { syncSequencesWith } from './sequences/sync.js';
-import { checkSourceServer, ensurePublication, publishedTables, type PublishedTable } from './setup/source.js';
-import { dropSlot, slotInfo } from './setup/slot.js';
-import { checkTargetTables } from './setup/target.js';
-import { checkReplicaRole } from './setup/target-role.js';
+import { slotInfo } from './setup/slot.js';
 import { ControlConnection } from './setup/control-connection.js';
 import { DEFAULT_PEER_TIMEOUT_MS, peerTimeoutStream } from './setup/peer-timeout.js';
+import { prepareRun } from './setup/prepare.js';
+import { slotLost, startPosition } from './setup/start-position.js';
 import { defaultSlotName, validSlotName } from './slot-name.js';
 import { ReplicationConnection, SOURCE_SESSION_OPTIONS } from './stream/connection.js';
 import type { RunMetrics } from './metrics/metrics.js';
@@ -82,22 +79,7 @@ export interface ReplicatorResult {
   reconnects: number;
 }
 
-function slotLost(slot: string, why: string): TandemError {
-  return new TandemError(
-    'replication_slot_lost',
-    `replication slot "${slot}" ${why} on the source: changes since the target's last position are gone from the source's WAL. ` +
-      'Run `tandem replicate ... --resync` to rebuild the target tables from a new snapshot',
-  );
-}
-
 const SLOT_LOST_MESSAGE = /replication slot ".*" does not exist|can no longer get changes|has been invalidated|cannot read from logical replication slot|requested WAL segment .* has already been removed/i;
-
-function parseDurationSetting(v: string): number {
-  const m = /^(\d+)\s*(ms|s|min|h)?$/.exec(v.trim());
-  if (!m) return 60_000;
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 'min' ? n * 60_000 : m[2] === 'h' ? n * 3_600_000 : n * 1000;
-}
 
 function abortable(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -150,7 +132,6 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
     await Promise.all([srcCtl.end(), dstCtl.end(), closeSessionConnections(first)]);
     throw connectError.reason;
   }
-  let tables: PublishedTable[];
   let totalApplied = 0;
   let reconnects = 0;
   /** Whether the current session got as far as streaming (then the next reconnect starts over at the first delay). */
@@ -159,29 +140,12 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
   let resync = opts.resync ?? false;
   try {
     // Set-up: every check passes before anything is created.
-    await checkSourceServer(srcCtl.client);
-    // The publication is created in a transaction that commits only when the target matches it: a bad set-up leaves nothing behind.
-    await srcCtl.client.query('begin');
-    try {
-      // Replicators of several passive sites may start at once: one at a time creates the publication.
-      await srcCtl.client.query("select pg_advisory_xact_lock(hashtext('tandem.replication_setup'))");
-      await ensurePublication(srcCtl.client, publication, schemas, log);
-      tables = await publishedTables(srcCtl.client, publication, schemas);
-      await checkTargetTables(dstCtl.client, tables);
-      await checkReplicaRole(dstCtl.client);
-      await srcCtl.client.query('commit');
-    } catch (e) {
-      await srcCtl.client.query('rollback').catch(() => undefined);
-      throw e;
-    }
-    await ensureBookkeeping(dstCtl.client);
-    // This run's number: the state row belongs to the newest run (set-state.ts).
-    const incarnation = await newIncarnation(dstCtl.client);
-    const senderTimeout = parseDurationSetting((await srcCtl.client.query<{ wal_sender_timeout: string }>('show wal_sender_timeout')).rows[0]!.wal_sender_timeout);
-    const statusIntervalMs = senderTimeout > 0 ? Math.max(200, Math.min(10_000, Math.floor(senderTimeout / 3))) : 10_000;
-    const caughtUpAt: Lsn | null = opts.untilCaughtUp
-      ? parseLsn((await srcCtl.client.query<{ lsn: string }>('select pg_current_wal_flush_lsn()::text as lsn')).rows[0]!.lsn)
-      : null;
+    const { tables, incarnation, senderTimeout, statusIntervalMs, caughtUpAt } = await prepareRun(srcCtl.client, dstCtl.client, {
+      publication,
+      schemas,
+      untilCaughtUp: opts.untilCaughtUp ?? false,
+      log,
+    });
     log.info('replicator set up', { slot, publication, schemas, tables: tables.length, applicationName, caughtUpAt: caughtUpAt === null ? undefined : formatLsn(caughtUpAt) });
 
     const firstDelay = opts.retryDelayMs ?? 500;
@@ -262,32 +226,23 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       target.on('error', (e) => log.warn('target connection error', { error: e }));
       try {
         const [progress, existing] = await Promise.all([getProgress(target, slot), waitSlotFree()]);
-        let startAt: Lsn;
         await replConnected;
-        if (skip !== null && (resync || !progress))
-          throw new TandemError('invalid_option', '--skip-transaction: this target has not replicated yet (its initial copy is to come); nothing to skip', { field: 'skip-transaction' });
-        if (resync || !progress) {
-          if (existing) {
-            // Left by an interrupted initial copy (no progress recorded) or lost: start over from a new snapshot.
-            if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`);
-            await dropSlot(srcCtl.client, slot);
-            log.info('dropped the old replication slot before a new initial copy', { slot });
-          }
-          await setState(dstCtl.client, slot, 'initial_sync', incarnation);
-          startAt = await initialCopy({ repl, sourceUrl: opts.sourceUrl, target, slot, tables, log });
-          resync = false;
-        } else {
-          if (!existing) throw slotLost(slot, 'does not exist (it was dropped)');
-          if (existing.walStatus === 'lost') throw slotLost(slot, 'is lost (wal_status = lost: the WAL it needed was removed)');
-          if (existing.active) throw new TandemError('replication_setup', `replication slot "${slot}" is in use by another process (pid ${existing.activePid}) on the source`);
-          startAt = progress.endLsn;
-          if (skip !== null && skip < startAt)
-            throw new TandemError(
-              'invalid_option',
-              `--skip-transaction ${formatLsn(skip)}: the target already holds every source transaction that committed before ${formatLsn(startAt)}; nothing to skip`,
-              { field: 'skip-transaction' },
-            );
-        }
+        const { startAt, copied } = await startPosition({
+          source: srcCtl.client,
+          control: dstCtl.client,
+          target,
+          repl,
+          sourceUrl: opts.sourceUrl,
+          slot,
+          tables,
+          incarnation,
+          log,
+          progress,
+          existing,
+          skip,
+          resync,
+        });
+        if (copied) resync = false;
         lastApplied = startAt;
         await setState(dstCtl.client, slot, 'streaming', incarnation);
         repl.start(slot, publication, startAt, statusIntervalMs);
