@@ -35,12 +35,12 @@ import type { ReplicationConnection } from '../stream/connection.js';
 import type { ApplyMetrics } from '../metrics/metrics.js';
 import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
 import { checkTargetTables } from '../setup/target.js';
-import { applyError, RowMissingError } from './apply-error.js';
+import { applyError } from './apply-error.js';
 import { copyLine } from './copy-text.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
 import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
-import { runPipeline, type PipelineStatement } from './pipeline.js';
 import { copyStatement, deleteStatement, describeKey, identityChanged, insertStatement, relationEntry, updateStatement, writtenValues, type RelationEntry } from './relation.js';
+import { StatementQueue, type ErrorContext } from './statement-queue.js';
 import { targetTableInfo } from './target-columns.js';
 
 export interface ApplierOptions {
@@ -87,20 +87,6 @@ interface InsertRun {
   bytes: number;
 }
 
-type ErrorContext = { table: string; change: string; key?: Record<string, string | null>; commitLsn?: string; xid?: number };
-
-interface Pending extends PipelineStatement {
-  /** Rows the statement must change (UPDATE and DELETE: every row they name); null = not checked. */
-  expectRows: number | null;
-  kind: string;
-  context: () => ErrorContext;
-  /** For a set-based statement that changed fewer rows: the change whose row was missing (from the returned ordinals). */
-  mismatch?: (returned: (string | null)[]) => ErrorContext;
-}
-
-/** Statements sent per round trip at most. */
-const PIPELINE_MAX = 1000;
-
 interface CurrentTxn {
   commitLsn: Lsn;
   xid: number;
@@ -143,12 +129,11 @@ export class Applier {
   private batches = new Map<RelationEntry, TableBatch>();
   private batchRows = 0;
   private batchBytes = 0;
-  private pending: Pending[] = [];
-  /** A COPY still running on the target while the next rows are decoded. */
-  private inflight: Promise<void> | null = null;
   /** Rows of the open target transaction per table (for metrics), cleared with each group. */
   private groupTables = new Map<string, number>();
   private stopped = false;
+  /** Queued statements and the running COPY (statement-queue.ts). */
+  private readonly statements: StatementQueue;
   /** Source transactions applied (committed on the target) by this applier. */
   appliedTxns = 0;
 
@@ -161,6 +146,7 @@ export class Applier {
       copyBatchRows: opts.copyBatchRows ?? 5000,
     } as typeof this.o;
     this.appliedEnd = opts.appliedEnd;
+    this.statements = new StatementQueue(opts.target);
     this.rowByRow = opts.rowByRow ?? false;
     this.skipPending = opts.skipTransaction ?? null;
     this.copyMinRows = this.rowByRow ? Infinity : COPY_MIN_ROWS;
@@ -203,8 +189,8 @@ export class Applier {
         this.targetOpen = false;
         this.run = null;
         this.batches.clear();
-        this.pending = [];
-        await this.settle().catch(() => undefined);
+        this.statements.clear();
+        await this.statements.settle().catch(() => undefined);
         await this.o.target.query('rollback').catch((e: Error) => this.o.log.debug('rollback after stop', { error: e }));
       }
     }
@@ -291,7 +277,7 @@ export class Applier {
     const lsn = formatLsn(txn.commitLsn);
     this.group.txns++;
     this.group.last = msg;
-    this.pending.push({
+    this.statements.push({
       ...recordSkipStatement(this.o.slot, lsn, txn.xid, changes),
       expectRows: 1,
       kind: 'record skip',
@@ -311,12 +297,12 @@ export class Applier {
       // An open transaction with no complete source transaction cannot happen between transactions; be safe.
       await this.o.target.query('rollback');
       this.targetOpen = false;
-      this.pending = [];
+      this.statements.clear();
       return;
     }
     const rec = recordProgressStatement(this.o.slot, last.commitLsn, last.endLsn, microsToTimestamp(last.commitTimeMicros), this.group.txns);
-    this.pending.push({ ...rec, expectRows: 1, kind: 'record progress', context: () => ({ table: 'tandem_site.replication_progress', change: 'update' }) });
-    await this.flushPipeline();
+    this.statements.push({ ...rec, expectRows: 1, kind: 'record progress', context: () => ({ table: 'tandem_site.replication_progress', change: 'update' }) });
+    await this.statements.flush();
     await this.o.target.query('commit');
     this.targetOpen = false;
     this.appliedTxns += this.group.txns;
@@ -333,7 +319,7 @@ export class Applier {
   private async onRelation(msg: RelationMessage): Promise<void> {
     await this.drainBatches();
     await this.flushRun();
-    await this.flushPipeline();
+    await this.statements.flush();
     const prev = this.relations.get(msg.relationOid);
     const columns = msg.columns.map((c) => c.name);
     if (!prev || prev.columns.join('\0') !== columns.join('\0') || prev.table !== `${msg.schema}.${msg.name}`) {
@@ -379,7 +365,7 @@ export class Applier {
       await this.drainBatches();
       await this.flushRun();
       this.queue(rel, 'insert', msg.newTuple, insertStatement(rel), writtenValues(rel, msg.newTuple), false);
-      await this.flushPipeline();
+      await this.statements.flush();
       await this.callHooks(hooks, rel, 'insert', msg.newTuple, null);
       return;
     }
@@ -409,15 +395,15 @@ export class Applier {
     this.run = null;
     if (run.rows.length < this.copyMinRows) {
       for (const r of run.rows) this.queue(run.rel, 'insert', r.tuple, insertStatement(run.rel), writtenValues(run.rel, r.tuple), false, r.txn);
-      if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
+      if (this.statements.full) await this.statements.flush();
       return;
     }
     await this.startCopy(run.rel, run.rows);
   }
 
-  /** One COPY of `tuples` into `rel`, left running while the next changes are decoded (see settle). */
+  /** One COPY of `tuples` into `rel`, left running while the next changes are decoded (StatementQueue.settle). */
   private async startCopy(rel: RelationEntry, rows: BatchRow[]): Promise<void> {
-    await this.flushPipeline(); // also waits for the previous COPY
+    await this.statements.flush(); // also waits for the previous COPY
     let text = '';
     const cols = rel.allWritten ? undefined : rel.written;
     for (const r of rows) text += copyLine(r.tuple, cols);
@@ -441,14 +427,7 @@ export class Applier {
       throw applyError(e, context(e));
     });
     done.catch(() => undefined);
-    this.inflight = done;
-  }
-
-  private async settle(): Promise<void> {
-    const p = this.inflight;
-    if (!p) return;
-    this.inflight = null;
-    await p;
+    this.statements.running(done);
   }
 
   private onUpdate(msg: UpdateMessage): Promise<void> | undefined {
@@ -482,9 +461,9 @@ export class Applier {
     this.queue(rel, 'update', oldTuple, stmt, values, true);
     const hooks = this.hooks.get(rel.table);
     if (hooks) {
-      await this.flushPipeline();
+      await this.statements.flush();
       await this.callHooks(hooks, rel, 'update', newTuple, msg.oldTuple);
-    } else if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
+    } else if (this.statements.full) await this.statements.flush();
   }
 
   private onDelete(msg: DeleteMessage): Promise<void> | undefined {
@@ -511,15 +490,15 @@ export class Applier {
     this.queue(rel, 'delete', msg.oldTuple, stmt, values, true);
     const hooks = this.hooks.get(rel.table);
     if (hooks) {
-      await this.flushPipeline();
+      await this.statements.flush();
       await this.callHooks(hooks, rel, 'delete', null, msg.oldTuple);
-    } else if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
+    } else if (this.statements.full) await this.statements.flush();
   }
 
   private async onTruncate(msg: TruncateMessage): Promise<void> {
     await this.drainBatches();
     await this.flushRun();
-    await this.flushPipeline();
+    await this.statements.flush();
     const rels = msg.relationOids.map((oid) => this.rel(oid));
     // RESTART IDENTITY is not applied: target sequences only move forward (see sequences/sync.ts).
     const sql = `truncate table ${rels.map((r) => r.qualified).join(', ')}${msg.cascade ? ' cascade' : ''}`;
@@ -593,14 +572,14 @@ export class Applier {
       if (b.inserts.length >= this.copyMinRows) await this.startCopy(rel, b.inserts);
       else for (const r of b.inserts) this.queue(rel, 'insert', r.tuple, insertStatement(rel), writtenValues(rel, r.tuple), false, r.txn);
     }
-    if (this.pending.length >= PIPELINE_MAX) await this.flushPipeline();
+    if (this.statements.full) await this.statements.flush();
   }
 
   /** A set-based statement: it must touch every row; the returned ordinals name the one missing. */
   private queueBatch(rel: RelationEntry, kind: 'update' | 'delete', rows: BatchRow[], stmt: { text: string; values: string[] }): void {
     const first = rows[0]!.txn;
     const last = rows[rows.length - 1]!.txn;
-    this.pending.push({
+    this.statements.push({
       name: '',
       text: stmt.text,
       values: stmt.values,
@@ -626,7 +605,7 @@ export class Applier {
   ): void {
     const txn = typeof from === 'string' ? this.txn : from;
     const lsn = typeof from === 'string' ? from : undefined;
-    this.pending.push({
+    this.statements.push({
       name: stmt.name,
       text: stmt.text,
       values,
@@ -638,26 +617,6 @@ export class Applier {
 
   private contextOf(rel: RelationEntry, change: string, tuple: Tuple, txn: TxnRef | null): ErrorContext {
     return { table: rel.table, change, key: describeKey(rel, tuple), commitLsn: txn ? formatLsn(txn.commitLsn) : undefined, xid: txn?.xid };
-  }
-
-  /** Send the pending statements in one round trip; any failure or missing row names its change. */
-  private async flushPipeline(): Promise<void> {
-    await this.settle();
-    const batch = this.pending;
-    if (!batch.length) return;
-    this.pending = [];
-    const res = await runPipeline(this.o.target, batch);
-    if (res.error) {
-      const i = res.error.failedIndex ?? 0;
-      const item = batch[i];
-      if (!item || !('severity' in res.error)) throw res.error; // connection lost: retried by the runner
-      throw applyError(res.error, item.context());
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i]!;
-      if (item.expectRows !== null && res.rowCounts[i] !== item.expectRows)
-        throw applyError(new RowMissingError(`the row to ${item.kind} does not exist on the target`), item.mismatch ? item.mismatch(res.returned[i] ?? []) : item.context());
-    }
   }
 
   private async callHooks(hooks: ApplyHook[], rel: RelationEntry, kind: AppliedChange['kind'], newTuple: Tuple | null, oldTuple: Tuple | null): Promise<void> {
