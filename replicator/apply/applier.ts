@@ -22,15 +22,17 @@
  *
  * Errors stop: the target transaction is rolled back, nothing is acknowledged,
  * and the error names the change (table, key, commit LSN).
+ *
+ * The Applier decides what each message does; group.ts opens and commits the
+ * target transaction and acknowledges it, statement-queue.ts sends the queued
+ * statements and waits for a running COPY, batch.ts holds set-based batches.
  */
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { TandemError } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
-import { recordProgressStatement } from '../bookkeeping/record-progress.js';
 import { recordSkipStatement } from '../bookkeeping/record-skip.js';
 import { formatLsn, type Lsn } from '../lsn.js';
-import { PG_EPOCH_MS } from '../pg-epoch.js';
 import type { ReplicationConnection } from '../stream/connection.js';
 import type { ApplyMetrics } from '../metrics/metrics.js';
 import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
@@ -40,6 +42,7 @@ import { copyLine } from './copy-text.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
 import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
 import { copyStatement, deleteStatement, describeKey, identityChanged, insertStatement, relationEntry, updateStatement, writtenValues, type RelationEntry } from './relation.js';
+import { TargetGroup } from './group.js';
 import { StatementQueue, type ErrorContext } from './statement-queue.js';
 import { targetTableInfo } from './target-columns.js';
 
@@ -102,13 +105,6 @@ function lsnOf(txn: TxnRef | null): string | undefined {
   return txn ? formatLsn(txn.commitLsn) : undefined;
 }
 
-export function microsToTimestamp(us: bigint): string {
-  const ms = us / 1000n;
-  const rest = us % 1000n;
-  const iso = new Date(Number(ms) + PG_EPOCH_MS).toISOString(); // ...sss Z
-  return iso.slice(0, 23) + rest.toString().padStart(3, '0') + '+00';
-}
-
 export class Applier {
   private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics' | 'rowByRow' | 'skipTransaction' | 'onSkipped'>> &
     Pick<ApplierOptions, 'onConfirmed' | 'metrics' | 'onSkipped'>;
@@ -119,23 +115,17 @@ export class Applier {
   private readonly rowByRow: boolean;
   private readonly relations = new Map<number, RelationEntry>();
   private readonly hooks = new Map<string, ApplyHook[]>();
-  private appliedEnd: Lsn;
-  private lastCommitTime: Date | null = null;
   private txn: CurrentTxn | null = null;
-  private targetOpen = false;
-  private group = { txns: 0, rows: 0, started: 0, last: null as CommitMessage | null };
   private run: InsertRun | null = null;
   /** Set-based changes of the open group, per table (see batch.ts). */
   private batches = new Map<RelationEntry, TableBatch>();
   private batchRows = 0;
   private batchBytes = 0;
-  /** Rows of the open target transaction per table (for metrics), cleared with each group. */
-  private groupTables = new Map<string, number>();
   private stopped = false;
   /** Queued statements and the running COPY (statement-queue.ts). */
   private readonly statements: StatementQueue;
-  /** Source transactions applied (committed on the target) by this applier. */
-  appliedTxns = 0;
+  /** The open target transaction, its commit and the acknowledgement (group.ts). */
+  private readonly group: TargetGroup;
 
   constructor(opts: ApplierOptions) {
     this.o = {
@@ -145,8 +135,20 @@ export class Applier {
       maxGroupMs: opts.maxGroupMs ?? 100,
       copyBatchRows: opts.copyBatchRows ?? 5000,
     } as typeof this.o;
-    this.appliedEnd = opts.appliedEnd;
     this.statements = new StatementQueue(opts.target);
+    this.group = new TargetGroup({
+      target: opts.target,
+      stream: opts.stream,
+      slot: opts.slot,
+      statements: this.statements,
+      log: opts.log,
+      appliedEnd: opts.appliedEnd,
+      maxGroupTxns: this.o.maxGroupTxns,
+      maxGroupRows: this.o.maxGroupRows,
+      maxGroupMs: this.o.maxGroupMs,
+      metrics: opts.metrics,
+      onConfirmed: opts.onConfirmed,
+    });
     this.rowByRow = opts.rowByRow ?? false;
     this.skipPending = opts.skipTransaction ?? null;
     this.copyMinRows = this.rowByRow ? Infinity : COPY_MIN_ROWS;
@@ -154,7 +156,12 @@ export class Applier {
   }
 
   get position(): { appliedEnd: Lsn; commitTime: Date | null } {
-    return { appliedEnd: this.appliedEnd, commitTime: this.lastCommitTime };
+    return this.group.position;
+  }
+
+  /** Source transactions applied (committed on the target) by this applier. */
+  get appliedTxns(): number {
+    return this.group.appliedTxns;
   }
 
   /** Stop after the current message; the open target transaction is rolled back. */
@@ -168,30 +175,24 @@ export class Applier {
     try {
       while (!this.stopped) {
         // Between source transactions with nothing waiting: make the group durable and acknowledge it now.
-        if (this.targetOpen && !this.txn && stream.pending === 0) await this.commitGroup();
+        if (this.group.open && !this.txn && stream.pending === 0) await this.commitGroup();
         // Messages already received are taken without a promise per message (most of them, when catching up).
         const item = stream.take() ?? (await stream.next());
         if (this.stopped) break;
         if (item.kind === 'keepalive') {
-          if (this.targetOpen && !this.txn) await this.commitGroup();
+          if (this.group.open && !this.txn) await this.commitGroup();
           // Everything the server sent is applied: the slot may move to its position (lag reads 0 when idle).
-          if (!this.txn && !this.targetOpen && stream.pending === 0) {
-            if (item.walEnd > stream.confirmed) stream.confirm(item.walEnd);
-            this.o.onConfirmed?.(stream.confirmed, this.position);
-          }
+          if (!this.txn && !this.group.open && stream.pending === 0) this.group.confirmIdle(item.walEnd);
           continue;
         }
         const applying = this.handle(item.msg);
         if (applying) await applying;
       }
     } finally {
-      if (this.targetOpen) {
-        this.targetOpen = false;
+      if (this.group.open) {
         this.run = null;
         this.batches.clear();
-        this.statements.clear();
-        await this.statements.settle().catch(() => undefined);
-        await this.o.target.query('rollback').catch((e: Error) => this.o.log.debug('rollback after stop', { error: e }));
+        await this.group.rollback();
       }
     }
   }
@@ -222,13 +223,13 @@ export class Applier {
   private onBegin(msg: BeginMessage): Promise<void> | undefined {
     // Already on the target (delivered again after a crash or reconnect): skip it whole
     // (when changing this, read replicator/docs/lsn-handling.md).
-    const skipping = msg.commitLsn < this.appliedEnd;
+    const skipping = msg.commitLsn < this.group.appliedEnd;
     if (!skipping && this.skipPending !== null) {
       if (msg.commitLsn === this.skipPending) {
         // The operator's skip: nothing of it is applied; the group records it (onCommit).
         this.txn = { commitLsn: msg.commitLsn, xid: msg.xid, skipping: true, operatorSkip: { changes: 0 } };
         this.o.log.warn('skipping a source transaction as the operator asked (--skip-transaction)', { commitLsn: formatLsn(msg.commitLsn), xid: msg.xid });
-        return this.targetOpen ? undefined : this.openGroup();
+        return this.group.open ? undefined : this.group.begin();
       }
       if (msg.commitLsn > this.skipPending)
         throw new TandemError(
@@ -243,15 +244,8 @@ export class Applier {
       this.o.log.debug('skipping a source transaction already applied', { commitLsn: formatLsn(msg.commitLsn), xid: msg.xid });
       return;
     }
-    if (!this.targetOpen) return this.openGroup();
+    if (!this.group.open) return this.group.begin();
     return undefined;
-  }
-
-  private async openGroup(): Promise<void> {
-    await this.o.target.query('begin');
-    this.targetOpen = true;
-    this.group = { txns: 0, rows: 0, started: Date.now(), last: null };
-    this.groupTables.clear();
   }
 
   private onCommit(msg: CommitMessage): Promise<void> | undefined {
@@ -261,10 +255,8 @@ export class Applier {
     if (!txn || txn.skipping) return undefined;
     // Pending inserts and statements may continue into the next source transaction of the group:
     // the group commits as one target transaction, so each source transaction stays whole.
-    this.group.txns++;
-    this.group.last = msg;
-    const g = this.group;
-    if (g.txns >= this.o.maxGroupTxns || g.rows >= this.o.maxGroupRows || Date.now() - g.started >= this.o.maxGroupMs) return this.commitGroup();
+    this.group.add(msg);
+    if (this.group.full) return this.commitGroup();
     return undefined;
   }
 
@@ -275,8 +267,7 @@ export class Applier {
   private async recordSkip(txn: CurrentTxn, msg: CommitMessage): Promise<void> {
     const changes = txn.operatorSkip!.changes;
     const lsn = formatLsn(txn.commitLsn);
-    this.group.txns++;
-    this.group.last = msg;
+    this.group.add(msg);
     this.statements.push({
       ...recordSkipStatement(this.o.slot, lsn, txn.xid, changes),
       expectRows: 1,
@@ -289,31 +280,11 @@ export class Applier {
     this.o.onSkipped?.({ commitLsn: lsn, xid: txn.xid, changes });
   }
 
+  /** Everything still batched goes to the target, then the group commits and is acknowledged (group.ts). */
   private async commitGroup(): Promise<void> {
     await this.drainBatches();
     await this.flushRun();
-    const last = this.group.last;
-    if (!last) {
-      // An open transaction with no complete source transaction cannot happen between transactions; be safe.
-      await this.o.target.query('rollback');
-      this.targetOpen = false;
-      this.statements.clear();
-      return;
-    }
-    const rec = recordProgressStatement(this.o.slot, last.commitLsn, last.endLsn, microsToTimestamp(last.commitTimeMicros), this.group.txns);
-    this.statements.push({ ...rec, expectRows: 1, kind: 'record progress', context: () => ({ table: 'tandem_site.replication_progress', change: 'update' }) });
-    await this.statements.flush();
-    await this.o.target.query('commit');
-    this.targetOpen = false;
-    this.appliedTxns += this.group.txns;
-    this.appliedEnd = last.endLsn;
-    this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + PG_EPOCH_MS);
-    this.o.metrics?.committed(this.group.txns, this.groupTables, (Date.now() - this.group.started) / 1000, this.lastCommitTime);
-    this.group = { txns: 0, rows: 0, started: 0, last: null };
-    // Only now, with the target transaction durable, may the source forget these transactions
-    // (when changing this, read replicator/docs/durability-order.md).
-    this.o.stream.confirm(last.endLsn);
-    this.o.onConfirmed?.(this.o.stream.confirmed, this.position);
+    await this.group.commit();
   }
 
   private async onRelation(msg: RelationMessage): Promise<void> {
@@ -350,7 +321,7 @@ export class Applier {
 
   private onInsert(msg: InsertMessage): Promise<void> | undefined {
     const rel = this.rel(msg.relationOid);
-    this.countRow(rel.table);
+    this.group.countRow(rel.table);
     const b = rel.batchable && !this.hooks.has(rel.table) ? this.batchNow(rel, batchKey(rel, msg.newTuple)) : null;
     if (b) {
       b.addInsert(msg.newTuple, this.txn);
@@ -381,11 +352,6 @@ export class Applier {
     this.run.rows.push({ keyTuple: msg.newTuple, tuple: msg.newTuple, txn: this.txn });
     for (const v of msg.newTuple) if (v) this.run.bytes += v.length;
     if (this.run.rows.length >= this.o.copyBatchRows || this.run.bytes >= COPY_MAX_BYTES) await this.flushRun();
-  }
-
-  private countRow(table: string): void {
-    this.group.rows++;
-    this.groupTables.set(table, (this.groupTables.get(table) ?? 0) + 1);
   }
 
   /** Apply the pending run of inserts: one INSERT each for short runs, one COPY for longer ones. */
@@ -432,7 +398,7 @@ export class Applier {
 
   private onUpdate(msg: UpdateMessage): Promise<void> | undefined {
     const rel = this.rel(msg.relationOid);
-    this.countRow(rel.table);
+    this.group.countRow(rel.table);
     if (rel.batchable && !msg.oldTuple && !this.hooks.has(rel.table) && !identityChanged(rel, null, null, msg.newTuple)) {
       const b = this.batchNow(rel, batchKey(rel, msg.newTuple));
       if (b) {
@@ -468,7 +434,7 @@ export class Applier {
 
   private onDelete(msg: DeleteMessage): Promise<void> | undefined {
     const rel = this.rel(msg.relationOid);
-    this.countRow(rel.table);
+    this.group.countRow(rel.table);
     const b = rel.batchable && !this.hooks.has(rel.table) ? this.batchNow(rel, batchKey(rel, msg.oldTuple)) : null;
     if (b) {
       b.addDelete(msg.oldTuple, this.txn);

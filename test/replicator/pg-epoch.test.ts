@@ -1,7 +1,7 @@
 import t from 'tap';
 import { PG_EPOCH_MS } from '../../replicator/pg-epoch.js';
 import { dateToPgMicros } from '../../replicator/stream/pgoutput.js';
-import { microsToTimestamp } from '../../replicator/apply/applier.js';
+import { microsToTimestamp } from '../../replicator/apply/group.js';
 
 t.test('the PostgreSQL epoch is 2000-01-01 UTC', async (t) => {
   t.equal(PG_EPOCH_MS, Date.UTC(2000, 0, 1));
