@@ -6,21 +6,21 @@
  */
 import pg from 'pg';
 import { READ_WRITE_OPTIONS } from '../server/site/connect.js';
-import { TandemError, isTandemError, errorMessage } from '../server/errors.js';
+import { TandemError, errorMessage } from '../server/errors.js';
 import { silentLogger, type Logger } from '../server/log.js';
 import { Applier } from './apply/applier.js';
-import { isConnectionError } from './apply/apply-error.js';
 import type { ApplyHook } from './apply/hooks.js';
 import { openTargetClient } from './apply/target-session.js';
 import { getProgress } from './bookkeeping/get-progress.js';
-import { setState, type ReplicationErrorInfo } from './bookkeeping/set-state.js';
+import { setState } from './bookkeeping/set-state.js';
 import { formatLsn, parseLsn, type Lsn } from './lsn.js';
 import { syncSequencesWith } from './sequences/sync.js';
 import { slotInfo } from './setup/slot.js';
 import { ControlConnection } from './setup/control-connection.js';
 import { DEFAULT_PEER_TIMEOUT_MS, peerTimeoutStream } from './setup/peer-timeout.js';
 import { prepareRun } from './setup/prepare.js';
-import { slotLost, startPosition } from './setup/start-position.js';
+import { startPosition } from './setup/start-position.js';
+import { abortable, Backoff, sessionFailure } from './reconnect.js';
 import { defaultSlotName, validSlotName } from './slot-name.js';
 import { ReplicationConnection, SOURCE_SESSION_OPTIONS } from './stream/connection.js';
 import type { RunMetrics } from './metrics/metrics.js';
@@ -79,21 +79,6 @@ export interface ReplicatorResult {
   reconnects: number;
 }
 
-const SLOT_LOST_MESSAGE = /replication slot ".*" does not exist|can no longer get changes|has been invalidated|cannot read from logical replication slot|requested WAL segment .* has already been removed/i;
-
-function abortable(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 export async function runReplicator(opts: ReplicatorOptions): Promise<ReplicatorResult> {
   const log = opts.log ?? silentLogger;
   const schemas = opts.schemas?.length ? opts.schemas : ['tandem'];
@@ -148,8 +133,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
     });
     log.info('replicator set up', { slot, publication, schemas, tables: tables.length, applicationName, caughtUpAt: caughtUpAt === null ? undefined : formatLsn(caughtUpAt) });
 
-    const firstDelay = opts.retryDelayMs ?? 500;
-    let delay = firstDelay;
+    const backoff = new Backoff(opts.retryDelayMs ?? 500);
     for (;;) {
       if (opts.signal?.aborted) break;
       let result: 'caught_up' | 'aborted';
@@ -158,33 +142,25 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         result = await session();
       } catch (e) {
         if (opts.signal?.aborted) break;
-        let err = e;
-        if (!isTandemError(err) && SLOT_LOST_MESSAGE.test(errorMessage(err))) err = slotLost(slot, `cannot be used (${errorMessage(err)})`);
-        if (isTandemError(err) && err.code === 'invalid_option') {
+        const failure = sessionFailure(e, slot);
+        if (failure.kind === 'invalid_option') {
           // An operator's mistake (a --skip-transaction LSN that names no transaction to apply): the replicator
           // stops, and the last replication error, which the operator is still dealing with, stays on record.
           await setState(dstCtl.client, slot, 'stopped', incarnation).catch((se: Error) => log.warn('could not record the state on the target', { error: se }));
-          throw err;
+          throw failure.error;
         }
-        if (isTandemError(err) || !isConnectionError(err)) {
-          const details = (isTandemError(err) ? (err.details?.replication as ReplicationErrorInfo | undefined) : undefined) ?? {
-            message: errorMessage(err),
-            code: isTandemError(err) ? err.code : (err as { code?: string }).code,
-            at: new Date().toISOString(),
-          };
+        if (failure.kind === 'fatal') {
           opts.metrics?.failed();
           await dstCtl.renew().catch(() => undefined);
-          await setState(dstCtl.client, slot, 'error', incarnation, details).catch((se: Error) => log.warn('could not record the error on the target', { error: se }));
-          log.error('replication stopped', { error: errorMessage(err) });
-          throw err;
+          await setState(dstCtl.client, slot, 'error', incarnation, failure.details).catch((se: Error) => log.warn('could not record the error on the target', { error: se }));
+          log.error('replication stopped', { error: errorMessage(failure.error) });
+          throw failure.error;
         }
         opts.metrics?.reconnecting();
         reconnects++;
-        // A session that streamed was a success: this is a new outage, not the next failure of the same one.
-        if (streamed) delay = firstDelay;
-        log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(err), reconnects });
+        const delay = backoff.next(streamed);
+        log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(failure.error), reconnects });
         await abortable(delay, opts.signal);
-        delay = Math.min(delay * 2, 30_000);
         continue;
       }
       if (result === 'caught_up') {
