@@ -28,7 +28,7 @@ function isRaw(b: unknown): b is RawBody {
   return typeof b === 'object' && b !== null && 'raw' in b && 'type' in b;
 }
 
-export function loginUrl(): string {
+function loginUrl(): string {
   return `/login?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`;
 }
 
@@ -41,13 +41,6 @@ export class Api {
 
   send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     return this.request<T>(method, path, body);
-  }
-
-  /** The raw response (log downloads, exports): the caller reads the body. */
-  async fetchRaw(path: string, signal?: AbortSignal): Promise<Response> {
-    const res = await fetch(path, { credentials: 'same-origin', signal });
-    if (!res.ok) throw await toError(res);
-    return res;
   }
 
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {

@@ -27,7 +27,7 @@ function activeLink(site: Session['site'], path: string): string | null {
   }
 }
 
-export function ReadOnlyBanner() {
+function ReadOnlyBanner() {
   const { site, me, readOnly } = useSession();
   const { url } = useLocation();
   if (!readOnly) return null;

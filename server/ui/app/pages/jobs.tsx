@@ -53,7 +53,7 @@ interface GroupNode {
 }
 
 /** `a/b`, `a/c` → a tree a{b, c}, with counts added up the way. */
-export function groupTree(groups: GroupCount[]): GroupNode[] {
+function groupTree(groups: GroupCount[]): GroupNode[] {
   const root: GroupNode = { name: '', path: '', own: 0, total: 0, children: [] };
   for (const g of groups) {
     if (g.group === '') continue;
@@ -75,7 +75,7 @@ export function groupTree(groups: GroupCount[]): GroupNode[] {
   return root.children;
 }
 
-export function jobHref(project: string, id: string): string {
+function jobHref(project: string, id: string): string {
   return `/project/${seg(project)}/job/show/${seg(id)}`;
 }
 
