@@ -37,7 +37,7 @@ import type { ReplicationConnection } from '../stream/connection.js';
 import type { ApplyMetrics } from '../metrics/metrics.js';
 import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
 import { checkTargetTables } from '../setup/target.js';
-import { applyError } from './apply-error.js';
+import { changeFailed } from './apply-error.js';
 import { copyLine } from './copy-text.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
 import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
@@ -390,7 +390,7 @@ export class Applier {
       stream.on('error', reject);
       stream.end(Buffer.from(text, 'utf8'));
     }).catch((e: unknown) => {
-      throw applyError(e, context(e));
+      throw changeFailed(e, context(e));
     });
     done.catch(() => undefined);
     this.statements.running(done);
@@ -471,7 +471,7 @@ export class Applier {
     try {
       await this.o.target.query(sql);
     } catch (e) {
-      throw applyError(e, { ...this.context(rels[0]!, 'truncate', null), table: rels.map((r) => r.table).join(', ') });
+      throw changeFailed(e, { ...this.context(rels[0]!, 'truncate', null), table: rels.map((r) => r.table).join(', ') });
     }
   }
 
@@ -603,7 +603,7 @@ export class Applier {
       try {
         await h.onRow(this.o.target, change);
       } catch (e) {
-        throw applyError(e, this.context(rel, `${kind} hook`, newTuple ?? oldTuple));
+        throw changeFailed(e, this.context(rel, `${kind} hook`, newTuple ?? oldTuple));
       }
     }
   }

@@ -74,6 +74,19 @@ export function applyError(cause: unknown, info: Omit<ReplicationErrorInfo, 'mes
 }
 
 /**
+ * What a change that failed throws: a lost connection stays what it is (the
+ * runner reconnects; nothing of the open group was acknowledged, so the
+ * change is delivered and applied again), anything else becomes the apply
+ * error that names the change. A target restarted during a COPY fails the
+ * COPY with the socket's ECONNRESET/EPIPE or the server's 57P01/57P02: wrapped
+ * as an apply error, that stopped the replicator as if the data were at fault
+ * (seen in the soak test, test/replicator/soak.test.ts).
+ */
+export function changeFailed(cause: unknown, info: Omit<ReplicationErrorInfo, 'message' | 'at' | 'code' | 'kind'>): unknown {
+  return isConnectionLost(cause) ? cause : applyError(cause, info);
+}
+
+/**
  * Connection-level failures are retried; anything else a change caused stops
  * the replicator. The one classifier of lost connections is server/db/sqlstate.ts
  * (was here: any errno `E...` and any 57P code, so an error no reconnect cures,

@@ -5,7 +5,7 @@
  * first waits for that COPY (settle), so order and error reporting are kept.
  */
 import type pg from 'pg';
-import { applyError, RowMissingError } from './apply-error.js';
+import { applyError, changeFailed, RowMissingError } from './apply-error.js';
 import { runPipeline, type PipelineStatement } from './pipeline.js';
 
 export type ErrorContext = { table: string; change: string; key?: Record<string, string | null>; commitLsn?: string; xid?: number };
@@ -66,8 +66,8 @@ export class StatementQueue {
     if (res.error) {
       const i = res.error.failedIndex ?? 0;
       const item = batch[i];
-      if (!item || !('severity' in res.error)) throw res.error; // connection lost: retried by the runner
-      throw applyError(res.error, item.context());
+      if (!item) throw res.error;
+      throw changeFailed(res.error, item.context()); // a lost connection is retried by the runner
     }
     for (let i = 0; i < batch.length; i++) {
       const item = batch[i]!;
