@@ -49,16 +49,21 @@ export interface FailoverAdvice {
   commands: CommandGroup[];
 }
 
-/** `tandem SUB --config FILE ARGS`: the same shape as the CLI's printed commands (server/cli/printed-command.ts). */
-export function commandLine(configFile: string): (args: string) => string {
-  const file = /^[\w./@%+=:,-]+$/.test(configFile) ? configFile : `'${configFile.replace(/'/g, `'\\''`)}'`;
+/**
+ * `tandem SUB --config FILE ARGS`: the same shape as the CLI's printed
+ * commands (server/cli/printed-command.ts). A server started without a
+ * configuration file (the default tandem.yaml, or environment variables only)
+ * gets commands without --config: the same lookup applies to them.
+ */
+export function commandLine(configFile: string | undefined): (args: string) => string {
+  const file = configFile === undefined ? undefined : /^[\w./@%+=:,-]+$/.test(configFile) ? configFile : `'${configFile.replace(/'/g, `'\\''`)}'`;
   return (args) => {
     const [sub, ...rest] = args.split(' ');
-    return ['tandem', sub, '--config', file, ...rest].join(' ');
+    return ['tandem', sub, ...(file === undefined ? [] : ['--config', file]), ...rest].join(' ');
   };
 }
 
-export function failoverAdvice(sites: readonly SiteFacts[], running: RunningFailover | null, configFile: string): FailoverAdvice {
+export function failoverAdvice(sites: readonly SiteFacts[], running: RunningFailover | null, configFile: string | undefined): FailoverAdvice {
   const cmd = commandLine(configFile);
   const status = cmd('status');
   if (sites.length < 2) {

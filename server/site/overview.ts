@@ -146,7 +146,7 @@ export async function sitesOverview(d: OverviewDeps): Promise<SitesReport> {
   });
   const journal = reads.map((r) => r.read?.journal).find((j) => j) ?? null;
   const running = journal ? { kind: journal.kind, fromSite: journal.fromSite, toSite: journal.toSite } : null;
-  const configFile = d.configFile ? path.resolve(d.configFile) : 'FILE';
+  const configFile = d.configFile ? path.resolve(d.configFile) : undefined;
   return {
     site: here,
     member: d.member,

@@ -47,6 +47,11 @@ t.test('each situation gets the runbook commands, as typed', async (t) => {
   t.same(none.commands.map((c) => c.lines), [[`tandem status --config ${F}`]], 'only a check');
 
   t.equal(failoverAdvice([site('a', 'active'), site('b', 'passive')], null, '/etc/my tandem/x.yaml').commands[0]!.lines[0], `tandem failover --config '/etc/my tandem/x.yaml' --to b --dry-run`, 'a path with a space is quoted for the shell');
+  t.equal(
+    failoverAdvice([site('a', 'active'), site('b', 'passive')], null, undefined).commands[0]!.lines[0],
+    'tandem failover --to b --dry-run',
+    'a server started without --config prints commands without it (the same default lookup applies)',
+  );
 });
 
 t.test('the overview: this site from its pool, an unreachable peer said plainly', async (t) => {
