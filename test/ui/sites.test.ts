@@ -48,7 +48,7 @@ t.test('both sites, their roles, lag, members and the switchover commands', asyn
   t.match(rowB, /applied [0-9A-F]+\/[0-9A-F]+/, "b's applied position");
   t.match(await pageA.getByTestId('this-site').innerText(), /This site: a, role active, epoch 1; answered by member member-a/);
   const commands = await pageA.locator('pre.commands').allInnerTexts();
-  t.same(commands, ['tandem failover --config FILE --to b --dry-run\ntandem failover --config FILE --to b --reverse --drain-timeout 5m'], 'the planned switchover, as typed');
+  t.same(commands, ['tandem failover --to b --dry-run\ntandem failover --to b --reverse --drain-timeout 5m'], 'the planned switchover, as typed');
   t.match(await pageA.getByTestId('members-table').innerText(), /member-a[\s\S]*active/, "a's members");
   t.equal(await pageA.getByTestId('readonly-banner').count(), 0, 'no banner on the active site');
   await screenshot(pageA, 'sites');
@@ -77,7 +77,7 @@ t.test('during and after a planned switchover a → b', async (t) => {
   t.match(await pageB.getByTestId('advice-summary').innerText(), /interrupted/);
   t.same(
     await pageB.locator('pre.commands').allInnerTexts(),
-    ['tandem failover --config FILE --to b --reverse', 'tandem failover --config FILE --to b --abort'],
+    ['tandem failover --to b --reverse', 'tandem failover --to b --abort'],
     'complete or undo, as typed',
   );
 
@@ -86,7 +86,7 @@ t.test('during and after a planned switchover a → b', async (t) => {
   t.match(await waitRow(pageB, 'b', 'active'), /b \(this site\)[\s\S]*\t2\treachable\tsource/, 'b active with epoch 2');
   t.match(await waitRow(pageB, 'a', 'passive'), /passive of b after switchover\s*\t1\treachable/, 'a passive (--reverse)');
   await waitFor('the running switchover gone', async () => (await pageB.getByTestId('failover-running').count()) === 0);
-  t.same(await pageB.locator('pre.commands').allInnerTexts(), ['tandem failover --config FILE --to a --dry-run\ntandem failover --config FILE --to a --reverse --drain-timeout 5m'], 'now the way back');
+  t.same(await pageB.locator('pre.commands').allInnerTexts(), ['tandem failover --to a --dry-run\ntandem failover --to a --reverse --drain-timeout 5m'], 'now the way back');
 
   // A change on a, now passive, from the page loaded before: refused, the API's error shown.
   await projects.getByLabel('Name').fill('late');
