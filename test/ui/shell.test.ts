@@ -73,6 +73,15 @@ t.test('log in, see the frame and the projects, create one, log out', async (t) 
   await page.getByRole('link', { name: 'web' }).waitFor();
   t.equal((await ts.api('GET', '/api/v1/projects/web')).body.description, 'made in the browser', 'created through the API with the CSRF token');
 
+  // Rundeck's paths for the same pages (bookmarks of a Rundeck server).
+  await page.goto('/menu/storage');
+  await page.getByRole('heading', { name: 'Key Storage' }).waitFor();
+  await page.goto('/project/web/home');
+  await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+  await page.goto('/menu/home');
+  await page.getByRole('heading', { name: 'Projects' }).waitFor();
+  t.equal(await page.getByRole('heading', { name: 'Page not found' }).count(), 0, 'Rundeck bookmarks reach their pages');
+
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL((u) => u.pathname === '/login');
   const again = await page.goto('/');

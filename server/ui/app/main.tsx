@@ -33,6 +33,10 @@ function App({ session }: { session: Session }) {
           <Route path="/project/:project/nodes" component={NodesPage} />
           <Route path="/project/:project/execution/show/:id" component={ExecutionPage} />
           <Route path="/project/:project/activity" component={ActivityPage} />
+          {/* Rundeck's own paths for the same pages, so bookmarks from a Rundeck server keep working. */}
+          <Route path="/menu/home" component={ProjectsPage} />
+          <Route path="/menu/storage" component={KeysPage} />
+          <Route path="/project/:project/home" component={JobsPage} />
           <Route default component={NotFoundPage} />
         </Router>
       </LocationProvider>
