@@ -170,15 +170,19 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
       handedOver: (db, id, to) => dispatcher!.handedOver(db, id, to),
     },
   });
+  /** A start-up step failed after the engine and the store exist: release them before the error goes up. */
+  const releaseOnFailedStart = async (): Promise<void> => {
+    http.close();
+    await engine.close();
+    await store.close();
+    if (ownPool) await pool.end();
+  };
   try {
     const recovered = await recoverLeftoverExecutions({ pool, store, log, member });
     metrics.executions.executionFinished('failed', recovered.length);
     if (recovered.length) log.warn('executions closed at restart', { member, executions: recovered });
   } catch (e) {
-    http.close();
-    await engine.close();
-    await store.close();
-    if (ownPool) await pool.end();
+    await releaseOnFailedStart();
     throw e;
   }
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -203,10 +207,7 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     dispatcher = new Dispatcher({ pool, config, log: log.child({ component: 'dispatch', member }), engine, membership });
     await dispatcher.start();
   } catch (e) {
-    http.close();
-    await engine.close();
-    await store.close();
-    if (ownPool) await pool.end();
+    await releaseOnFailedStart();
     throw e;
   }
   registerClusterMetrics({
