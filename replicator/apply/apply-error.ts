@@ -21,7 +21,7 @@
  */
 import { TandemError } from '../../server/errors.js';
 import type { ReplicationErrorInfo } from '../bookkeeping/set-state.js';
-import { isConnectionLost } from '../../server/db/sqlstate.js';
+import { isConnectionLost, SQLSTATE } from '../../server/db/sqlstate.js';
 
 /** Raised by the applier when an UPDATE or DELETE found no row (not a PostgreSQL error). */
 export class RowMissingError extends Error {
@@ -31,8 +31,8 @@ export class RowMissingError extends Error {
 type Kind = NonNullable<ReplicationErrorInfo['kind']>;
 
 export function errorKind(code: string | undefined): Kind {
-  if (code === 'row_missing' || code?.startsWith('23')) return 'conflict';
-  if (code?.startsWith('22')) return 'target_definition';
+  if (code === 'row_missing' || code?.startsWith(SQLSTATE.INTEGRITY_CONSTRAINT_CLASS)) return 'conflict';
+  if (code?.startsWith(SQLSTATE.DATA_EXCEPTION_CLASS)) return 'target_definition';
   return 'tandem_bug';
 }
 

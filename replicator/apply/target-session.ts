@@ -12,6 +12,7 @@ import pg from 'pg';
 import { READ_WRITE_OPTIONS } from '../../server/site/connect.js';
 import { replicaRoleError } from '../setup/target-role.js';
 import { DEFAULT_PEER_TIMEOUT_MS, peerTimeoutStream, watchClient } from '../setup/peer-timeout.js';
+import { SQLSTATE, sqlstateOf } from '../../server/db/sqlstate.js';
 
 export const TARGET_SESSION_SQL =
   "set datestyle = ISO; set intervalstyle = postgres; set extra_float_digits = 3; set timezone = 'UTC'; " +
@@ -31,7 +32,7 @@ export async function openTargetClient(url: string, applicationName = 'tandem-re
       await client.query('set session_replication_role = replica');
     } catch (e) {
       // Checked at set-up (setup/target-role.ts); the right may have been revoked since. No degraded mode: see there.
-      if ((e as { code?: string }).code !== '42501') throw e;
+      if (sqlstateOf(e) !== SQLSTATE.INSUFFICIENT_PRIVILEGE) throw e;
       const role = (await client.query<{ r: string }>('select current_user::text as r')).rows[0]!.r;
       throw replicaRoleError(role, (e as Error).message);
     }

@@ -20,6 +20,7 @@ import { dropSlot, slotInfo } from '../setup/slot.js';
 import { defaultSlotName } from '../slot-name.js';
 import type { SiteView } from '../../server/site/inspect.js';
 import type { FailoverOptions } from './options.js';
+import { SQLSTATE, sqlstateOf } from '../../server/db/sqlstate.js';
 
 /** Terminate whatever holds the slot, then drop it (no-op when absent). */
 export async function dropSlotIfPresent(c: pg.ClientBase, slot: string): Promise<boolean> {
@@ -36,7 +37,7 @@ export async function dropSlotIfPresent(c: pg.ClientBase, slot: string): Promise
       return true;
     } catch (e) {
       // 55006: the replicator reconnected in between; terminate it again.
-      if ((e as { code?: string }).code !== '55006') throw e;
+      if (sqlstateOf(e) !== SQLSTATE.OBJECT_IN_USE) throw e;
     }
   }
   throw new Error(`replication slot "${slot}" stays in use; stop the replicator that holds it and re-run`);

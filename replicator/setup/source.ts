@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { TandemError } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
 import { quoteIdent } from '../stream/connection.js';
+import { SQLSTATE, sqlstateOf } from '../../server/db/sqlstate.js';
 
 export interface PublishedTable {
   schema: string;
@@ -69,7 +70,7 @@ export async function ensurePublication(client: pg.ClientBase, publication: stri
     }
     if (!p.pubviaroot) await client.query(`alter publication ${quoteIdent(publication)} set (publish_via_partition_root = true)`);
   } catch (e) {
-    if ((e as { code?: string }).code === '42501')
+    if (sqlstateOf(e) === SQLSTATE.INSUFFICIENT_PRIVILEGE)
       throw setupError(
         `no privilege to create or change publication "${publication}" on the source (${(e as Error).message}); ` +
           `a superuser must run: CREATE PUBLICATION ${quoteIdent(publication)} FOR TABLES IN SCHEMA ${schemaList} WITH (publish_via_partition_root = true)`,

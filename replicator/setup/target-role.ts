@@ -11,6 +11,7 @@
 import type pg from 'pg';
 import { TandemError } from '../../server/errors.js';
 import { quoteIdent } from '../stream/connection.js';
+import { SQLSTATE, sqlstateOf } from '../../server/db/sqlstate.js';
 
 export function replicaRoleError(role: string, cause: string): TandemError {
   return new TandemError(
@@ -28,7 +29,7 @@ export async function checkReplicaRole(client: pg.ClientBase): Promise<void> {
   } catch (e) {
     // The refusal aborted the transaction and skipped the rest of the string: end it here.
     await client.query('rollback').catch(() => undefined);
-    if ((e as { code?: string }).code !== '42501') throw e;
+    if (sqlstateOf(e) !== SQLSTATE.INSUFFICIENT_PRIVILEGE) throw e;
     const role = (await client.query<{ r: string }>('select current_user::text as r')).rows[0]!.r;
     throw replicaRoleError(role, (e as Error).message);
   }

@@ -9,6 +9,7 @@ import { requireKeys } from '../config/load.js';
 import { TandemError } from '../errors.js';
 import { changeExecutionMode, membersReport, type MembersReport } from '../cluster/manager.js';
 import type { Command, CommandContext } from './command.js';
+import { SQLSTATE, sqlstateOf } from '../db/sqlstate.js';
 
 async function withPool<T>(ctx: CommandContext, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
   const cfg = ctx.config();
@@ -17,7 +18,7 @@ async function withPool<T>(ctx: CommandContext, fn: (pool: pg.Pool) => Promise<T
   try {
     return await fn(pool);
   } catch (e) {
-    if ((e as { code?: string }).code === '42P01')
+    if (sqlstateOf(e) === SQLSTATE.UNDEFINED_TABLE)
       throw new TandemError('bad_request', 'the database has no cluster tables yet: run "tandem migrate" first');
     throw e;
   } finally {

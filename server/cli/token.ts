@@ -13,6 +13,7 @@ import { listTokens } from '../auth/sql/list-tokens.js';
 import { revokeToken } from '../auth/sql/revoke-token.js';
 import { recordAudit } from '../auth/audit.js';
 import type { Command, CommandContext } from './command.js';
+import { SQLSTATE, sqlstateOf } from '../db/sqlstate.js';
 
 async function withPool<T>(ctx: CommandContext, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
   const cfg = ctx.config();
@@ -23,7 +24,7 @@ async function withPool<T>(ctx: CommandContext, fn: (pool: pg.Pool) => Promise<T
   try {
     return await fn(pool);
   } catch (e) {
-    if ((e as { code?: string }).code === '42P01')
+    if (sqlstateOf(e) === SQLSTATE.UNDEFINED_TABLE)
       throw new TandemError('bad_request', 'the database has no token table yet: run "tandem migrate" first');
     throw e;
   } finally {

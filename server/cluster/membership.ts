@@ -26,6 +26,7 @@ import { heartbeatMember } from './sql/heartbeat-member.js';
 import { registerMember, type MemberRegistration } from './sql/register-member.js';
 import { stopMember } from './sql/stop-member.js';
 import type { ExecutionMode } from './states.js';
+import { SQLSTATE, sqlstateOf } from '../db/sqlstate.js';
 
 export interface MembershipOptions {
   pool: pg.Pool;
@@ -45,7 +46,7 @@ export interface MembershipOptions {
 
 /** A passive site's database defaults to read-only transactions: these site-local writes say read write. */
 function isReadOnlyTx(e: unknown): boolean {
-  return (e as { code?: string } | null)?.code === '25006';
+  return sqlstateOf(e) === SQLSTATE.READ_ONLY_SQL_TRANSACTION;
 }
 
 async function siteLocal<T>(pool: pg.Pool, fn: (db: pg.Pool | pg.PoolClient) => Promise<T>): Promise<T> {

@@ -17,7 +17,27 @@ export const SQLSTATE = Object.freeze({
   IDLE_SESSION_TIMEOUT: '57P05',
   /** Class 08: connection exceptions (the connection could not be made or was lost). */
   CONNECTION_EXCEPTION_CLASS: '08',
+  /** A write in a read-only transaction: a passive site's sessions default to read-only, so every write there gets this. */
+  READ_ONLY_SQL_TRANSACTION: '25006',
+  /** A table that does not exist: e.g. tandem_site.site in a single-site database, or a database never migrated. */
+  UNDEFINED_TABLE: '42P01',
+  /** Permission denied (a role without the privilege; e.g. the replicator's user cannot set session_replication_role). */
+  INSUFFICIENT_PRIVILEGE: '42501',
+  /** A duplicate key. */
+  UNIQUE_VIOLATION: '23505',
+  /** The object is in use (e.g. a replication slot still held by a walsender). */
+  OBJECT_IN_USE: '55006',
+  /** Class 23: integrity constraint violations (duplicate key, foreign key, check, not null). */
+  INTEGRITY_CONSTRAINT_CLASS: '23',
+  /** Class 22: data exceptions (a value the column refuses: too long, out of range, invalid input). */
+  DATA_EXCEPTION_CLASS: '22',
 });
+
+/** The SQLSTATE of a PostgreSQL error (node-pg puts it in `code`), or undefined for anything else. */
+export function sqlstateOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
 
 /** Socket errors (Node errno codes) of a connection to the database; any other errno is not a lost connection. */
 const SOCKET_ENDED = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);

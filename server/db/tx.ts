@@ -6,7 +6,7 @@ import type pg from 'pg';
 import { TandemError } from '../errors.js';
 import { defaultLostConnectionRetry, retryLostConnection, type LostConnectionRetry } from './lost-connection.js';
 import { StaleReadOnlySession } from '../site/guard.js';
-import { isConnectionLost, isSessionEnded } from './sqlstate.js';
+import { isConnectionLost, isSessionEnded, SQLSTATE } from './sqlstate.js';
 
 // The one classifier of lost connections (server/db/sqlstate.ts), also what callers of tx.ts import.
 export { isConnectionLost, isSessionEnded };
@@ -98,5 +98,5 @@ export class CommitOutcomeUnknown extends TandemError {
 /** True for PostgreSQL's unique_violation, optionally on one constraint/index. */
 export function isUniqueViolation(e: unknown, constraint?: string): boolean {
   const err = e as { code?: string; constraint?: string };
-  return err?.code === '23505' && (constraint === undefined || err.constraint === constraint);
+  return err?.code === SQLSTATE.UNIQUE_VIOLATION && (constraint === undefined || err.constraint === constraint);
 }

@@ -6,6 +6,7 @@
  */
 import { mayWrite, sitePassiveError, type WriteKind } from '../site/guard.js';
 import { knownRole } from '../site/roles.js';
+import { SQLSTATE, sqlstateOf } from '../db/sqlstate.js';
 
 /** Throws the guard's `site_passive` error unless a write of this kind was allowed under `role`. */
 export function assertRoleAllowed(role: string, activeUrl: string | null, kind: WriteKind): void {
@@ -19,6 +20,6 @@ export function assertRoleAllowed(role: string, activeUrl: string | null, kind: 
  * read) and a database without tandem_site.site (42P01: a single active site).
  */
 export function guardMustDecide(e: unknown): boolean {
-  const code = (e as { code?: string } | null)?.code;
-  return code === '25006' || code === '42P01';
+  const code = sqlstateOf(e);
+  return code === SQLSTATE.READ_ONLY_SQL_TRANSACTION || code === SQLSTATE.UNDEFINED_TABLE;
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/db.js';
+import { SQLSTATE, sqlstateOf } from '../../db/sqlstate.js';
 
 /**
  * Push a session's idle expiry forward. Only writes when the last write is
@@ -12,7 +13,7 @@ export async function touchSession(db: Db, idHash: string, granularityMs: number
     text: `update tandem.sessions set last_seen_at = now()
            where id_hash = $1 and last_seen_at < now() - $2::bigint * interval '1 millisecond'`,
     values: [idHash, granularityMs],
-  }).catch((e: { code?: string }) => {
-    if (e.code !== '25006') throw e;
+  }).catch((e: unknown) => {
+    if (sqlstateOf(e) !== SQLSTATE.READ_ONLY_SQL_TRANSACTION) throw e;
   });
 }

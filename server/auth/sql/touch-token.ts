@@ -1,4 +1,5 @@
 import type { Db } from '../../db/db.js';
+import { SQLSTATE, sqlstateOf } from '../../db/sqlstate.js';
 
 /**
  * Record that a token was used. Writes at most once a minute per token: a
@@ -11,7 +12,7 @@ export async function touchToken(db: Db, id: string): Promise<void> {
     text: `update tandem.api_tokens set last_used_at = now()
            where id = $1::uuid and (last_used_at is null or last_used_at < now() - interval '1 minute')`,
     values: [id],
-  }).catch((e: { code?: string }) => {
-    if (e.code !== '25006') throw e;
+  }).catch((e: unknown) => {
+    if (sqlstateOf(e) !== SQLSTATE.READ_ONLY_SQL_TRANSACTION) throw e;
   });
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/db.js';
 import type { SiteRole } from '../types.js';
+import { SQLSTATE, sqlstateOf } from '../../db/sqlstate.js';
 
 export interface SiteRoleRow {
   name: string;
@@ -23,7 +24,7 @@ export async function getSiteRole(db: Db): Promise<SiteRoleRow | null> {
     const r = rows[0];
     return r ? { name: r.name, role: r.role, activeUrl: r.active_url } : null;
   } catch (e) {
-    if ((e as { code?: string }).code === '42P01') return null; // undefined_table
+    if (sqlstateOf(e) === SQLSTATE.UNDEFINED_TABLE) return null;
     throw e;
   }
 }
