@@ -122,7 +122,9 @@ t.test('tandem server process', async (t) => {
     const pool = testPool(t, { connectionString: dbUrl, max: 2 });
     const { token } = await createToken(pool, { user: 'admin', roles: ['admin'] });
     const logsDir = await tempDir(t, 'drain-logs');
-    const srv = await startServer(t, dbUrl, logsDir, { TANDEM_SERVER_DRAIN_TIMEOUT: '3s' });
+    // The drain timeout must leave the short runs (`sleep 1`) time to finish on a loaded machine: with 3 s, a CI-like
+    // load (load average ~16 on 2 cores) once had the short execution aborted at the timeout instead of finishing.
+    const srv = await startServer(t, dbUrl, logsDir, { TANDEM_SERVER_DRAIN_TIMEOUT: '10s' });
     const api = client(srv.url, token);
     await api('POST', '/api/v1/projects', { name: 'ops' });
     const imp = await api('POST', '/api/v1/projects/ops/jobs', [
