@@ -3,6 +3,8 @@
  * (compiled to dist/test/bench/), then writes `test/bench/results.json` (all
  * figures + the machine's description; figures of groups not run this time
  * are kept from the previous file) and `test/bench/REPORT.md`.
+ * `node dist/test/bench/run.js --report` runs nothing and writes REPORT.md
+ * again from results.json (after a note in results.json was corrected).
  */
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
@@ -32,6 +34,14 @@ interface Results {
 }
 
 async function main() {
+  const file = path.join(outDir, 'results.json');
+  const reportFile = path.join(outDir, 'REPORT.md');
+  if (process.argv[2] === '--report') {
+    const results = JSON.parse(readFileSync(file, 'utf8')) as Results;
+    writeFileSync(reportFile, withHistory(markdown(results), existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : null));
+    console.log(`wrote ${reportFile} from ${file}`);
+    return;
+  }
   const only = process.argv.slice(2);
   const groups = readdirSync(here)
     .filter((f) => f.endsWith('.bench.js'))
@@ -43,7 +53,6 @@ async function main() {
     console.error(`unknown benchmark group(s): ${only.filter((g) => !groups.includes(g)).join(', ')}; known: ${known.join(', ')}`);
     process.exit(2);
   }
-  const file = path.join(outDir, 'results.json');
   const prev: Results = existsSync(file)
     ? (JSON.parse(readFileSync(file, 'utf8')) as Results)
     : { machine: {}, figures: {}, descriptions: {}, notes: {}, ranAt: {} };
@@ -88,7 +97,6 @@ async function main() {
     }
   }
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  const reportFile = path.join(outDir, 'REPORT.md');
   writeFileSync(reportFile, withHistory(markdown(results), existsSync(reportFile) ? readFileSync(reportFile, 'utf8') : null));
   console.log(`wrote ${file} and REPORT.md`);
   process.exit(failed ? 1 : 0);
