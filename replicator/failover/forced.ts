@@ -11,6 +11,14 @@
  * The old active, when it comes back, finds the higher epoch here and fences
  * itself (server/site/monitor.ts). Re-running after an interruption completes
  * the promotion (each step is idempotent).
+ *
+ * Every site that cannot be reached is recorded at the target as presumed
+ * lost (the operator says so by forcing): the target's job servers then claim
+ * active without waiting to compare epochs with it, also after the target's
+ * own database restarts (server/site/monitor.ts, "When the peers cannot be
+ * reached"). The same command on a target that is already active does only
+ * that: it is how an operator lets an active site whose database restarted
+ * while its peer was down claim active again.
  */
 import type pg from 'pg';
 import { insertAudit } from '../../server/auth/sql/insert-audit.js';
@@ -20,7 +28,7 @@ import { getSite } from '../../server/site/sql/get-site.js';
 import { guardReplicationTarget } from '../../server/site/sql/guard-replication-target.js';
 import { finishJournal, getRunningJournal, setJournalFields, startJournal } from '../../server/site/sql/journal.js';
 import { localReplication } from '../../server/site/sql/local-replication.js';
-import { maxKnownEpoch, recordPeerEpoch } from '../../server/site/sql/peer-epochs.js';
+import { markPeerPresumedLost, maxKnownEpoch, recordPeerEpoch } from '../../server/site/sql/peer-epochs.js';
 import { setDatabaseReadOnly } from '../../server/site/sql/set-database-read-only.js';
 import { setSiteRole } from '../../server/site/sql/set-site-role.js';
 import { terminateAppSessions } from '../../server/site/sql/terminate-app-sessions.js';
@@ -43,8 +51,19 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
     if (journal && journal.kind !== 'forced') {
       throw new TandemError('conflict', `a planned switchover ${journal.fromSite} → ${journal.toSite} is in progress; re-run it (without --force) or undo it with --abort`);
     }
+    const lost = others.filter((v) => !v.reachable);
     if (tRow.role === 'active' && !journal) {
-      out(`${tv.name} is already the active site (epoch ${tRow.epoch}); nothing to do.`);
+      out(`${tv.name} is already the active site (epoch ${tRow.epoch}).`);
+      if (lost.length && !o.dryRun) {
+        await inReadWriteTransaction(t, async () => {
+          for (const v of lost) await markPeerPresumedLost(t, v.name);
+        });
+        out(`  recorded ${lost.map((v) => v.name).join(', ')} as presumed lost: ${tv.name}'s job servers claim active without comparing epochs with it (should it come back active with a lower epoch, it fences itself).`);
+      } else if (lost.length) {
+        out(`  would record ${lost.map((v) => v.name).join(', ')} as presumed lost (unreachable).`);
+      } else {
+        out('  nothing to do.');
+      }
       return { ...result, outcome: 'already_active', newEpoch: tRow.epoch };
     }
     const writers = others.filter((v) => v.reachable && v.row && (v.row.role === 'active' || v.row.role === 'draining'));
@@ -93,6 +112,7 @@ export async function forcedFailover(o: FailoverOptions, tv: SiteView, others: S
         const epoch = Math.max(await maxKnownEpoch(t), ...peerEpochs) + 1;
         tRow = await inReadWriteTransaction(t, async () => {
           for (const v of others) if (v.row) await recordPeerEpoch(t, v.name, v.row.epoch, v.row.role);
+          for (const v of lost) await markPeerPresumedLost(t, v.name);
           await guardReplicationTarget(t);
           const row = await setSiteRole(t, { role: 'active', from: [tRow.role], epoch, activeSite: tv.name, activeUrl: tv.url, reason: `forced failover from ${fromName}` });
           await setDatabaseReadOnly(t, false);

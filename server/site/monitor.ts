@@ -13,8 +13,27 @@
  *
  * `/health/active` answers 200 only while `confirmedActive()` holds and the
  * database still says `active` (server/http/routes/health.ts): after losing
- * its database, a site does not claim to be active again before it has
- * compared epochs with its peers.
+ * its database, a member does not claim to be active again before a complete
+ * check has succeeded (a check overlapped by a database failure counts as
+ * failed).
+ *
+ * When the peers cannot be reached. A peer that does not answer in time
+ * (down, partitioned, or only slow: a connection under heavy load can take
+ * longer than the connect timeout) tells nothing about its epoch, so an
+ * unreachable peer is never taken as permission to be active:
+ *
+ * - a site whose PostgreSQL restarted since it last saw a peer (its database
+ *   was down, which is exactly when an operator may have promoted that peer
+ *   with a forced failover) stays unconfirmed (503 on /health/active, no
+ *   schedules) until it has compared epochs with that peer; a peer that a
+ *   forced failover recorded as presumed lost (sql/peer-epochs.ts) is not
+ *   waited for, and neither is one this database has never seen;
+ * - a site whose database kept running keeps its confirmation while a peer
+ *   is unreachable: a passive site that is down must not take the active one
+ *   down with it. If the active site was cut off from its peer while an
+ *   operator forced a failover, it learns of the higher epoch only when it
+ *   can reach the peer again; deploy/README.md ("Forced failover") gives
+ *   that window's bound and how fencing limits it.
  */
 import type pg from 'pg';
 import type { Config } from '../config/schema.js';
@@ -23,7 +42,7 @@ import type { Logger } from '../log.js';
 import { poolReadWrite, withSite } from './connect.js';
 import { fenceSelf } from './fence.js';
 import { getSite } from './sql/get-site.js';
-import { recordPeerEpoch } from './sql/peer-epochs.js';
+import { peersUnseenSinceRestart, recordPeerEpoch } from './sql/peer-epochs.js';
 import { setSiteRole } from './sql/set-site-role.js';
 import type { SiteRow } from './types.js';
 
@@ -55,6 +74,10 @@ export class SiteMonitor {
   private ticking: Promise<void> = Promise.resolve();
   private stopped = false;
   private confirmed = false;
+  /** Counts databaseFailed() calls: a check that overlapped one must not confirm anything. */
+  private failures = 0;
+  /** Why an active site is not confirmed although its checks succeed (peers it must ask first); null otherwise. */
+  private waiting: string | null = null;
   private lastRow: SiteRow | null = null;
   private peers: PeerView[] = [];
 
@@ -117,7 +140,13 @@ export class SiteMonitor {
 
   /** Called by health checks that failed to reach the database: nothing is confirmed until the next complete check. */
   databaseFailed(): void {
+    this.failures++;
     this.confirmed = false;
+  }
+
+  /** Why an `active` site does not claim to be active although its database answers (null: nothing known beyond "not checked yet"). */
+  unconfirmedReason(): string | null {
+    return this.confirmedActive() ? null : this.waiting;
   }
 
   /** The site row as of the last check (null: single site without a site row). */
@@ -142,6 +171,7 @@ export class SiteMonitor {
 
   private async checkOnce(): Promise<void> {
     const { config, pool, log } = this.o;
+    const failuresAtStart = this.failures;
     let row = await getSite(pool);
     const self = config.site;
     const peers = Object.entries(config.sites ?? {}).filter(([name]) => name !== self);
@@ -175,10 +205,33 @@ export class SiteMonitor {
         }
       }
     }
+    // An unreachable peer is no permission: see "When the peers cannot be reached" above.
+    let waiting: string | null = null;
+    if (row?.role === 'active') {
+      const unreachable = views.filter((v) => !v.reachable);
+      const mustAsk = unreachable.length ? await peersUnseenSinceRestart(pool) : new Set<string>();
+      const pending = unreachable.filter((v) => mustAsk.has(v.site));
+      if (pending.length) {
+        const names = pending.map((v) => v.site).join(', ');
+        waiting = `this site's database restarted since it last compared epochs with site ${names}, which cannot be reached now (it may have been promoted meanwhile)`;
+        // Logged when the reason changes, not every check; the peers' errors go to the log only (not to /health/active).
+        if (waiting !== this.waiting) {
+          log.warn('not claiming to be active before comparing epochs with a peer that cannot be reached', {
+            site: row.name,
+            epoch: row.epoch,
+            peers: pending.map((v) => ({ site: v.site, error: v.error })),
+            hint: `if site ${names} is really lost (not only out of reach from here), record that with \`tandem failover --to ${row.name} --force\` (deploy/README.md, "No active site")`,
+          });
+        }
+      }
+    }
+    if (waiting === null && this.waiting !== null) log.info('the peers this site waited for answered (or are no longer awaited)', { site: row?.name });
+    this.waiting = waiting;
     const wasActive = this.confirmedActive();
     if (row?.role !== this.lastRow?.role) this.generation++;
     this.lastRow = row;
-    this.confirmed = true;
+    // A database failure seen while this check ran (by a health check or the load-balancer gate) outranks it.
+    this.confirmed = waiting === null && this.failures === failuresAtStart;
     if (this.confirmedActive()) {
       if (!wasActive && row) log.info('this site is active', { site: row.name, epoch: row.epoch });
       this.o.scheduler?.start();

@@ -10,7 +10,9 @@
  *   200 only when the database says `active` now AND the site monitor has
  *   compared epochs with the peers since the last database failure, so a
  *   site that lost its database never claims to be active again before it
- *   has checked whether another site took over.
+ *   has checked whether another site took over; a peer that cannot be
+ *   reached is no permission (server/site/monitor.ts, "When the peers cannot
+ *   be reached").
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -83,7 +85,7 @@ export function healthRoutes(deps: AppDeps): Router {
       ? 'shutting down'
       : row && row.role !== 'active'
         ? `this site is ${row.role}`
-        : 'this site has not yet confirmed its epoch with its peers';
+        : (deps.site?.unconfirmedReason() ?? 'this site has not yet confirmed its epoch with its peers');
     unavailable(ctx, 'site_passive', why, { ...siteBody(row), replication: replicationBody(repl) });
   });
   return router;

@@ -24,3 +24,38 @@ export async function maxKnownEpoch(db: Db): Promise<number> {
   });
   return Number(rows[0]!.epoch);
 }
+
+/**
+ * Role recorded for a peer that a forced failover declared lost (it was
+ * unreachable when the operator promoted this site past it). A site monitor
+ * does not wait to reach such a peer before claiming active after its
+ * database restarted; the mark goes as soon as the peer is seen again
+ * (recordPeerEpoch overwrites the role).
+ */
+export const PRESUMED_LOST = 'presumed_lost';
+
+/** Record `site` as presumed lost, keeping the epoch last seen there (0 if it was never seen). */
+export async function markPeerPresumedLost(db: Db, site: string): Promise<void> {
+  await db.query({
+    name: 'tandem_site.markPeerPresumedLost',
+    text: `insert into tandem_site.peer_epochs (site, epoch, role) values ($1, 0, '${PRESUMED_LOST}')
+           on conflict (site) do update set role = excluded.role`,
+    values: [site],
+  });
+}
+
+/**
+ * The peers this database has seen before, but not since its PostgreSQL last
+ * started (and not presumed lost): while this database was down, one of them
+ * may have been promoted by a forced failover, so an active site must compare
+ * epochs with each of them before it claims to be active again.
+ * (server/site/monitor.ts, "when the peers cannot be reached").
+ */
+export async function peersUnseenSinceRestart(db: Db): Promise<Set<string>> {
+  const { rows } = await db.query<{ site: string }>({
+    name: 'tandem_site.peersUnseenSinceRestart',
+    text: `select site from tandem_site.peer_epochs
+            where seen_at < pg_postmaster_start_time() and role is distinct from '${PRESUMED_LOST}'`,
+  });
+  return new Set(rows.map((r) => r.site));
+}
