@@ -34,7 +34,10 @@ Forced failover (--force; the active site is unreachable):
   SITE applied (LSN and time) is printed as the data-loss bound and recorded
   in the audit log. Refused while another site is reachable and active.
   When the old active site comes back, its job servers find the higher epoch
-  and fence it; rebuild it with "tandem rejoin".
+  and fence it; rebuild it with "tandem rejoin". Every unreachable site is
+  recorded at SITE as presumed lost. On a SITE that is already active, only
+  that is done: its job servers then claim active without waiting for those
+  sites (after SITE's database restarted while they were down).
 
 Every step is printed with its duration. --dry-run prints the plan and the
 checks and changes nothing. The configuration must list every site (sites:).
