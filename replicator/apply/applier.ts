@@ -14,34 +14,32 @@
  * Throughput: several small source transactions that are already waiting are
  * grouped into one target transaction, each of them whole, so a reader never
  * sees part of one; a group is committed as soon as nothing more is waiting,
- * so lag stays low. Within a group, the changes of each table whose rows are
- * independent of each other (batch.ts) are applied set-based: inserts through
- * one COPY, deletes and updates as one statement per table and column shape.
- * Other tables' changes are applied in source order (runs of inserts through
- * COPY, statements pipelined).
+ * so lag stays low. Within a group, changes wait in the change buffer, which
+ * applies the changes of each table whose rows are independent of each other
+ * set-based and other tables' changes in source order (change-buffer.ts).
  *
  * Errors stop: the target transaction is rolled back, nothing is acknowledged,
  * and the error names the change (table, key, commit LSN).
  *
- * The Applier decides what each message does; group.ts opens and commits the
- * target transaction and acknowledges it, statement-queue.ts sends the queued
- * statements and waits for a running COPY, batch.ts holds set-based batches.
+ * The Applier decides what each message does (begin, commit, relation,
+ * truncate, skips, apply hooks); change-buffer.ts turns the row changes into
+ * statements and COPYs (set-based batches in batch.ts), statement-queue.ts
+ * sends the queued statements and waits for a running COPY, group.ts opens
+ * and commits the target transaction and acknowledges it.
  */
 import type pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import { TandemError } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
 import { recordSkipStatement } from '../bookkeeping/record-skip.js';
 import { formatLsn, type Lsn } from '../lsn.js';
 import type { ReplicationConnection } from '../stream/connection.js';
 import type { ApplyMetrics } from '../metrics/metrics.js';
-import type { BeginMessage, CommitMessage, DeleteMessage, InsertMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
+import type { BeginMessage, CommitMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple } from '../stream/pgoutput.js';
 import { checkTargetTables } from '../setup/target.js';
 import { changeFailed } from './apply-error.js';
-import { copyLine } from './copy-text.js';
+import { ChangeBuffer, type RowChange } from './change-buffer.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
-import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
-import { copyStatement, deleteStatement, describeKey, identityChanged, insertStatement, relationEntry, updateStatement, writtenValues, type RelationEntry } from './relation.js';
+import { describeKey, relationEntry, type RelationEntry } from './relation.js';
 import { TargetGroup } from './group.js';
 import { StatementQueue, type ErrorContext } from './statement-queue.js';
 import { targetTableInfo } from './target-columns.js';
@@ -83,13 +81,6 @@ export interface ApplierOptions {
   onSkipped?: (info: { commitLsn: string; xid: number; changes: number }) => void;
 }
 
-interface InsertRun {
-  rel: RelationEntry;
-  /** Inserts in source order, each with its transaction (runs may span the transactions of a group). */
-  rows: BatchRow[];
-  bytes: number;
-}
-
 interface CurrentTxn {
   commitLsn: Lsn;
   xid: number;
@@ -98,29 +89,17 @@ interface CurrentTxn {
   operatorSkip?: { changes: number };
 }
 
-const COPY_MIN_ROWS = 3;
-const COPY_MAX_BYTES = 8 * 1024 * 1024;
-
-function lsnOf(txn: TxnRef | null): string | undefined {
-  return txn ? formatLsn(txn.commitLsn) : undefined;
-}
-
 export class Applier {
   private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics' | 'rowByRow' | 'skipTransaction' | 'onSkipped'>> &
     Pick<ApplierOptions, 'onConfirmed' | 'metrics' | 'onSkipped'>;
   /** The transaction the operator asked to skip, until it is met. */
   private skipPending: Lsn | null;
-  /** Runs of at least this many inserts go through COPY. */
-  private readonly copyMinRows: number;
   private readonly rowByRow: boolean;
   private readonly relations = new Map<number, RelationEntry>();
   private readonly hooks = new Map<string, ApplyHook[]>();
   private txn: CurrentTxn | null = null;
-  private run: InsertRun | null = null;
-  /** Set-based changes of the open group, per table (see batch.ts). */
-  private batches = new Map<RelationEntry, TableBatch>();
-  private batchRows = 0;
-  private batchBytes = 0;
+  /** Changes waiting to become statements or COPYs (change-buffer.ts). */
+  private readonly buffer: ChangeBuffer;
   private stopped = false;
   /** Queued statements and the running COPY (statement-queue.ts). */
   private readonly statements: StatementQueue;
@@ -151,7 +130,7 @@ export class Applier {
     });
     this.rowByRow = opts.rowByRow ?? false;
     this.skipPending = opts.skipTransaction ?? null;
-    this.copyMinRows = this.rowByRow ? Infinity : COPY_MIN_ROWS;
+    this.buffer = new ChangeBuffer({ target: opts.target, statements: this.statements, copyBatchRows: this.o.copyBatchRows, rowByRow: this.rowByRow });
     for (const h of opts.hooks ?? []) this.hooks.set(h.table, [...(this.hooks.get(h.table) ?? []), h]);
   }
 
@@ -190,8 +169,7 @@ export class Applier {
       }
     } finally {
       if (this.group.open) {
-        this.run = null;
-        this.batches.clear();
+        this.buffer.clear();
         await this.group.rollback();
       }
     }
@@ -208,11 +186,9 @@ export class Applier {
       case 'relation':
         return this.onRelation(msg);
       case 'insert':
-        return this.txn?.skipping ? undefined : this.onInsert(msg);
       case 'update':
-        return this.txn?.skipping ? undefined : this.onUpdate(msg);
       case 'delete':
-        return this.txn?.skipping ? undefined : this.onDelete(msg);
+        return this.txn?.skipping ? undefined : this.onRowChange(msg);
       case 'truncate':
         return this.txn?.skipping ? undefined : this.onTruncate(msg);
       default:
@@ -282,14 +258,12 @@ export class Applier {
 
   /** Everything still batched goes to the target, then the group commits and is acknowledged (group.ts). */
   private async commitGroup(): Promise<void> {
-    await this.drainBatches();
-    await this.flushRun();
+    await this.buffer.flush();
     await this.group.commit();
   }
 
   private async onRelation(msg: RelationMessage): Promise<void> {
-    await this.drainBatches();
-    await this.flushRun();
+    await this.buffer.flush();
     await this.statements.flush();
     const prev = this.relations.get(msg.relationOid);
     const columns = msg.columns.map((c) => c.name);
@@ -319,151 +293,22 @@ export class Applier {
     };
   }
 
-  private onInsert(msg: InsertMessage): Promise<void> | undefined {
+  /** An insert, update or delete: hooked tables' changes apply at once (the hook reads their row), the rest waits in the buffer. */
+  private onRowChange(msg: RowChange): Promise<void> | undefined {
     const rel = this.rel(msg.relationOid);
     this.group.countRow(rel.table);
-    const b = rel.batchable && !this.hooks.has(rel.table) ? this.batchNow(rel, batchKey(rel, msg.newTuple)) : null;
-    if (b) {
-      b.addInsert(msg.newTuple, this.txn);
-      return this.batched(msg.newTuple);
-    }
-    return this.insertSlow(rel, msg);
-  }
-
-  private async insertSlow(rel: RelationEntry, msg: InsertMessage): Promise<void> {
     const hooks = this.hooks.get(rel.table);
-    if (hooks) {
-      await this.drainBatches();
-      await this.flushRun();
-      this.queue(rel, 'insert', msg.newTuple, insertStatement(rel), writtenValues(rel, msg.newTuple), false);
-      await this.statements.flush();
-      await this.callHooks(hooks, rel, 'insert', msg.newTuple, null);
-      return;
-    }
-    if (rel.batchable) {
-      const b = await this.batchFor(rel, [batchKey(rel, msg.newTuple)]);
-      b.addInsert(msg.newTuple, this.txn);
-      await this.batched(msg.newTuple);
-      return;
-    }
-    await this.drainBatches();
-    if (this.run && this.run.rel !== rel) await this.flushRun();
-    if (!this.run) this.run = { rel, rows: [], bytes: 0 };
-    this.run.rows.push({ keyTuple: msg.newTuple, tuple: msg.newTuple, txn: this.txn });
-    for (const v of msg.newTuple) if (v) this.run.bytes += v.length;
-    if (this.run.rows.length >= this.o.copyBatchRows || this.run.bytes >= COPY_MAX_BYTES) await this.flushRun();
+    if (!hooks) return this.buffer.add(rel, msg, this.txn);
+    return this.applyHooked(rel, msg, hooks);
   }
 
-  /** Apply the pending run of inserts: one INSERT each for short runs, one COPY for longer ones. */
-  private async flushRun(): Promise<void> {
-    const run = this.run;
-    if (!run) return;
-    this.run = null;
-    if (run.rows.length < this.copyMinRows) {
-      for (const r of run.rows) this.queue(run.rel, 'insert', r.tuple, insertStatement(run.rel), writtenValues(run.rel, r.tuple), false, r.txn);
-      if (this.statements.full) await this.statements.flush();
-      return;
-    }
-    await this.startCopy(run.rel, run.rows);
-  }
-
-  /** One COPY of `tuples` into `rel`, left running while the next changes are decoded (StatementQueue.settle). */
-  private async startCopy(rel: RelationEntry, rows: BatchRow[]): Promise<void> {
-    await this.statements.flush(); // also waits for the previous COPY
-    let text = '';
-    const cols = rel.allWritten ? undefined : rel.written;
-    for (const r of rows) text += copyLine(r.tuple, cols);
-    const first = rows[0]!.txn;
-    const last = rows[rows.length - 1]!.txn;
-    // The failing line (PostgreSQL's error context "COPY t, line N") names the change; else the range of transactions.
-    const context = (e: unknown): ErrorContext => {
-      const line = /\bline (\d+)/.exec((e as { where?: string })?.where ?? '');
-      const row = line ? rows[Number(line[1]) - 1] : undefined;
-      if (row) return this.contextOf(rel, 'insert', row.tuple, row.txn);
-      return { ...this.context(rel, `insert (one of ${rows.length} rows)`, null), commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}`, xid: first === last ? first?.xid : undefined };
-    };
-    const stream = this.o.target.query(copyStreams.from(copyStatement(rel)));
-    // Not awaited here: the next rows are decoded while the target stores these. Every other use of
-    // the target connection first waits for it (settle), so order and error reporting are kept.
-    const done = new Promise<void>((resolve, reject) => {
-      stream.on('finish', resolve);
-      stream.on('error', reject);
-      stream.end(Buffer.from(text, 'utf8'));
-    }).catch((e: unknown) => {
-      throw changeFailed(e, context(e));
-    });
-    done.catch(() => undefined);
-    this.statements.running(done);
-  }
-
-  private onUpdate(msg: UpdateMessage): Promise<void> | undefined {
-    const rel = this.rel(msg.relationOid);
-    this.group.countRow(rel.table);
-    if (rel.batchable && !msg.oldTuple && !this.hooks.has(rel.table) && !identityChanged(rel, null, null, msg.newTuple)) {
-      const b = this.batchNow(rel, batchKey(rel, msg.newTuple));
-      if (b) {
-        b.addUpdate(null, msg.newTuple, this.txn);
-        return this.batched(msg.newTuple);
-      }
-    }
-    return this.updateSlow(rel, msg);
-  }
-
-  private async updateSlow(rel: RelationEntry, msg: UpdateMessage): Promise<void> {
-    const newTuple = msg.newTuple;
-    if (rel.batchable && !this.hooks.has(rel.table) && !identityChanged(rel, msg.oldTuple, msg.oldKind, newTuple)) {
-      const keys = [batchKey(rel, newTuple)];
-      if (msg.oldTuple) keys.push(batchKey(rel, msg.oldTuple));
-      const b = await this.batchFor(rel, keys);
-      b.addUpdate(msg.oldTuple, newTuple, this.txn);
-      await this.batched(newTuple);
-      return;
-    }
-    await this.drainBatches();
-    await this.flushRun();
-    // Without a key change there is no old tuple: the key is in the new one.
-    const oldTuple = msg.oldTuple ?? msg.newTuple;
-    const { stmt, values } = updateStatement(rel, msg.oldTuple, msg.oldKind, newTuple);
-    this.queue(rel, 'update', oldTuple, stmt, values, true);
-    const hooks = this.hooks.get(rel.table);
-    if (hooks) {
-      await this.statements.flush();
-      await this.callHooks(hooks, rel, 'update', newTuple, msg.oldTuple);
-    } else if (this.statements.full) await this.statements.flush();
-  }
-
-  private onDelete(msg: DeleteMessage): Promise<void> | undefined {
-    const rel = this.rel(msg.relationOid);
-    this.group.countRow(rel.table);
-    const b = rel.batchable && !this.hooks.has(rel.table) ? this.batchNow(rel, batchKey(rel, msg.oldTuple)) : null;
-    if (b) {
-      b.addDelete(msg.oldTuple, this.txn);
-      return this.batched(msg.oldTuple);
-    }
-    return this.deleteSlow(rel, msg);
-  }
-
-  private async deleteSlow(rel: RelationEntry, msg: DeleteMessage): Promise<void> {
-    if (rel.batchable && !this.hooks.has(rel.table)) {
-      const b = await this.batchFor(rel, [batchKey(rel, msg.oldTuple)]);
-      b.addDelete(msg.oldTuple, this.txn);
-      await this.batched(msg.oldTuple);
-      return;
-    }
-    await this.drainBatches();
-    await this.flushRun();
-    const { stmt, values } = deleteStatement(rel, msg.oldTuple);
-    this.queue(rel, 'delete', msg.oldTuple, stmt, values, true);
-    const hooks = this.hooks.get(rel.table);
-    if (hooks) {
-      await this.statements.flush();
-      await this.callHooks(hooks, rel, 'delete', null, msg.oldTuple);
-    } else if (this.statements.full) await this.statements.flush();
+  private async applyHooked(rel: RelationEntry, msg: RowChange, hooks: ApplyHook[]): Promise<void> {
+    await this.buffer.applyNow(rel, msg, this.txn);
+    await this.callHooks(hooks, rel, msg.tag, msg.tag === 'delete' ? null : msg.newTuple, msg.tag === 'insert' ? null : msg.oldTuple);
   }
 
   private async onTruncate(msg: TruncateMessage): Promise<void> {
-    await this.drainBatches();
-    await this.flushRun();
+    await this.buffer.flush();
     await this.statements.flush();
     const rels = msg.relationOids.map((oid) => this.rel(oid));
     // RESTART IDENTITY is not applied: target sequences only move forward (see sequences/sync.ts).
@@ -473,116 +318,6 @@ export class Applier {
     } catch (e) {
       throw changeFailed(e, { ...this.context(rels[0]!, 'truncate', null), table: rels.map((r) => r.table).join(', ') });
     }
-  }
-
-  /**
-   * The batch for `rel`'s next change, whose row has `keys`. A key already in
-   * the batch means a second change of the same row: everything batched goes
-   * first, so the changes of one row keep their source order.
-   */
-  private async batchFor(rel: RelationEntry, keys: string[]): Promise<TableBatch> {
-    if (this.run) await this.flushRun(); // inserts of other tables in source order, before
-    let b = this.batches.get(rel);
-    if (b && !b.free(keys)) {
-      await this.drainBatches();
-      b = undefined;
-    }
-    if (!b) {
-      b = new TableBatch(rel);
-      this.batches.set(rel, b);
-    }
-    return b;
-  }
-
-  /** The batch for a change of `rel` when it can take it right away (no wait for the target), else null. */
-  private batchNow(rel: RelationEntry, key: string): TableBatch | null {
-    if (this.run) return null;
-    let b = this.batches.get(rel);
-    if (b && !b.free([key])) return null;
-    if (!b) {
-      b = new TableBatch(rel);
-      this.batches.set(rel, b);
-    }
-    return b;
-  }
-
-  /** Count a batched change; bounded memory: drain at the COPY batch size. */
-  private batched(tuple: Tuple): Promise<void> | undefined {
-    this.batchRows++;
-    for (const v of tuple) if (v) this.batchBytes += v.length;
-    if (this.batchRows >= this.o.copyBatchRows || this.batchBytes >= COPY_MAX_BYTES) return this.drainBatches();
-    return undefined;
-  }
-
-  /** Turn the batches into statements (sent with the next pipeline) and COPYs; one-row shapes use the named statements. */
-  private async drainBatches(): Promise<void> {
-    if (!this.batches.size) return;
-    const batches = [...this.batches.values()];
-    this.batches.clear();
-    this.batchRows = 0;
-    this.batchBytes = 0;
-    for (const b of batches) {
-      const rel = b.rel;
-      if (b.deletes.length === 1) {
-        const r = b.deletes[0]!;
-        const { stmt, values } = deleteStatement(rel, r.tuple);
-        this.queue(rel, 'delete', r.tuple, stmt, values, true, r.txn);
-      } else if (b.deletes.length) this.queueBatch(rel, 'delete', b.deletes, batchDelete(rel, b.deletes));
-      for (const u of b.updates.values()) {
-        if (u.rows.length === 1) {
-          const r = u.rows[0]!;
-          const { stmt, values } = updateStatement(rel, r.keyTuple === r.tuple ? null : r.keyTuple, r.keyTuple === r.tuple ? null : 'key', r.tuple);
-          this.queue(rel, 'update', r.keyTuple, stmt, values, true, r.txn);
-        } else this.queueBatch(rel, 'update', u.rows, batchUpdate(rel, u.setCols, u.rows));
-      }
-      if (b.inserts.length >= this.copyMinRows) await this.startCopy(rel, b.inserts);
-      else for (const r of b.inserts) this.queue(rel, 'insert', r.tuple, insertStatement(rel), writtenValues(rel, r.tuple), false, r.txn);
-    }
-    if (this.statements.full) await this.statements.flush();
-  }
-
-  /** A set-based statement: it must touch every row; the returned ordinals name the one missing. */
-  private queueBatch(rel: RelationEntry, kind: 'update' | 'delete', rows: BatchRow[], stmt: { text: string; values: string[] }): void {
-    const first = rows[0]!.txn;
-    const last = rows[rows.length - 1]!.txn;
-    this.statements.push({
-      name: '',
-      text: stmt.text,
-      values: stmt.values,
-      expectRows: rows.length,
-      kind,
-      context: () => ({ table: rel.table, change: `${kind} (one of ${rows.length} rows)`, commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}` }),
-      mismatch: (returned) => {
-        const r = firstMissing(rows, returned) ?? rows[0]!;
-        return this.contextOf(rel, kind, r.keyTuple, r.txn);
-      },
-    });
-  }
-
-  /** Add a statement to the pipeline; the error context is captured now, while its transaction is current. */
-  private queue(
-    rel: RelationEntry,
-    kind: string,
-    keyTuple: Tuple,
-    stmt: { name: string; text: string },
-    values: (string | null)[],
-    mustMatch: boolean,
-    from: string | TxnRef | null = this.txn,
-  ): void {
-    const txn = typeof from === 'string' ? this.txn : from;
-    const lsn = typeof from === 'string' ? from : undefined;
-    this.statements.push({
-      name: stmt.name,
-      text: stmt.text,
-      values,
-      expectRows: mustMatch ? 1 : null,
-      kind,
-      context: () => ({ ...this.contextOf(rel, kind, keyTuple, txn), ...(lsn ? { commitLsn: lsn } : {}) }),
-    });
-  }
-
-  private contextOf(rel: RelationEntry, change: string, tuple: Tuple, txn: TxnRef | null): ErrorContext {
-    return { table: rel.table, change, key: describeKey(rel, tuple), commitLsn: txn ? formatLsn(txn.commitLsn) : undefined, xid: txn?.xid };
   }
 
   private async callHooks(hooks: ApplyHook[], rel: RelationEntry, kind: AppliedChange['kind'], newTuple: Tuple | null, oldTuple: Tuple | null): Promise<void> {

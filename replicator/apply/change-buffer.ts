@@ -1,0 +1,308 @@
+/**
+ * Changes waiting to become statements or COPYs, in source order per row.
+ * The Applier (applier.ts) hands over each insert, update and delete of the
+ * open group; this unit decides how it reaches the target and when it must
+ * wait for the target first (when changing this, read
+ * replicator/docs/set-based-apply.md).
+ *
+ * Two ways, chosen per table and change:
+ * - Set-based: the changes of a table whose rows are independent of each
+ *   other (`batchable`, relation.ts) are collected per table (batch.ts) and
+ *   sent as one COPY of the inserts and one statement per table and column
+ *   shape for the deletes and updates. A second change of a row already in a
+ *   batch first turns every batch into statements, so the changes of one row
+ *   keep their source order.
+ * - In source order: other tables' changes (and an update that changes a
+ *   GENERATED ALWAYS identity value) become one statement each, pipelined
+ *   (statement-queue.ts); a run of inserts into one table goes through one
+ *   COPY when it is long enough.
+ * Both are bounded: a run or the batches are sent at the COPY batch size
+ * (rows) or COPY_MAX_BYTES, whichever comes first.
+ *
+ * A COPY is left running on the target while the next changes are decoded;
+ * every other use of the connection first waits for it (StatementQueue.settle).
+ * Each statement and COPY carries the change it came from, so an error names
+ * its table, key and source transaction.
+ */
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { formatLsn } from '../lsn.js';
+import type { DeleteMessage, InsertMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
+import { changeFailed } from './apply-error.js';
+import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
+import { copyLine } from './copy-text.js';
+import { copyStatement, deleteStatement, describeKey, identityChanged, insertStatement, updateStatement, writtenValues, type RelationEntry } from './relation.js';
+import type { ErrorContext, StatementQueue } from './statement-queue.js';
+
+/** A change of one row, as the source sent it. */
+export type RowChange = InsertMessage | UpdateMessage | DeleteMessage;
+
+export interface ChangeBufferOptions {
+  target: pg.Client;
+  /** Where the statements go (the Applier and the group queue theirs there too). */
+  statements: StatementQueue;
+  /** Send a run or the batches at this many rows. */
+  copyBatchRows: number;
+  /** No COPY runs (every insert its own statement); the Applier also marks every table not batchable. */
+  rowByRow: boolean;
+}
+
+interface InsertRun {
+  rel: RelationEntry;
+  /** Inserts in source order, each with its transaction (runs may span the transactions of a group). */
+  rows: BatchRow[];
+  bytes: number;
+}
+
+/** Runs of at least this many inserts go through COPY (fewer: one INSERT each). */
+const COPY_MIN_ROWS = 3;
+const COPY_MAX_BYTES = 8 * 1024 * 1024;
+
+function lsnOf(txn: TxnRef | null): string | undefined {
+  return txn ? formatLsn(txn.commitLsn) : undefined;
+}
+
+/** The tuple that names the changed row's current values (counted for the size bound). */
+function tupleOf(change: RowChange): Tuple {
+  return change.tag === 'delete' ? change.oldTuple : change.newTuple;
+}
+
+/** The batch keys a change occupies: its row's key, and the old one too when the key changed. */
+function keysOf(rel: RelationEntry, change: RowChange): string[] {
+  const keys = [batchKey(rel, tupleOf(change))];
+  if (change.tag === 'update' && change.oldTuple) keys.push(batchKey(rel, change.oldTuple));
+  return keys;
+}
+
+/**
+ * Whether a change may be applied set-based (replicator/docs/set-based-apply.md):
+ * its table's rows are independent, and it writes no GENERATED ALWAYS identity
+ * value (such an update is applied as a delete and an insert, relation.ts).
+ */
+function setBased(rel: RelationEntry, change: RowChange): boolean {
+  return rel.batchable && (change.tag !== 'update' || !identityChanged(rel, change.oldTuple, change.oldKind, change.newTuple));
+}
+
+function addTo(batch: TableBatch, change: RowChange, txn: TxnRef | null): void {
+  if (change.tag === 'insert') batch.addInsert(change.newTuple, txn);
+  else if (change.tag === 'update') batch.addUpdate(change.oldTuple, change.newTuple, txn);
+  else batch.addDelete(change.oldTuple, txn);
+}
+
+export class ChangeBuffer {
+  /** Runs of at least this many inserts go through COPY. */
+  private readonly copyMinRows: number;
+  /** The pending run of inserts of a table applied in source order. */
+  private run: InsertRun | null = null;
+  /** Set-based changes of the open group, per table (see batch.ts). */
+  private batches = new Map<RelationEntry, TableBatch>();
+  private batchRows = 0;
+  private batchBytes = 0;
+
+  constructor(private readonly o: ChangeBufferOptions) {
+    this.copyMinRows = o.rowByRow ? Infinity : COPY_MIN_ROWS;
+  }
+
+  /**
+   * Take a change of `rel` from source transaction `txn`: a promise only when
+   * it had to wait for the target (most changes are only batched).
+   */
+  add(rel: RelationEntry, change: RowChange, txn: TxnRef | null): Promise<void> | undefined {
+    if (!setBased(rel, change)) return this.addInOrder(rel, change, txn);
+    const keys = keysOf(rel, change);
+    const batch = this.batchNow(rel, keys);
+    if (batch) return this.addToBatch(batch, change, txn);
+    return this.makeRoom(rel, keys).then(() => this.addToBatch(this.batchNow(rel, keys)!, change, txn));
+  }
+
+  /**
+   * Apply a change now, after everything before it (an apply hook reads the
+   * row it follows): queued, sent and checked before this resolves.
+   */
+  async applyNow(rel: RelationEntry, change: RowChange, txn: TxnRef | null): Promise<void> {
+    await this.flush();
+    this.queueChange(rel, change, txn);
+    await this.o.statements.flush();
+  }
+
+  /** Turn everything waiting into queued statements and COPYs (sent with the next StatementQueue flush). */
+  async flush(): Promise<void> {
+    await this.drainBatches();
+    await this.flushRun();
+  }
+
+  /** Forget everything waiting (its target transaction is rolled back). */
+  clear(): void {
+    this.run = null;
+    this.batches.clear();
+    this.batchRows = 0;
+    this.batchBytes = 0;
+  }
+
+  /** A change of a table applied in source order: inserts join the run, others are one statement each. */
+  private async addInOrder(rel: RelationEntry, change: RowChange, txn: TxnRef | null): Promise<void> {
+    await this.drainBatches();
+    if (change.tag === 'insert') {
+      if (this.run && this.run.rel !== rel) await this.flushRun();
+      if (!this.run) this.run = { rel, rows: [], bytes: 0 };
+      this.run.rows.push({ keyTuple: change.newTuple, tuple: change.newTuple, txn });
+      for (const v of change.newTuple) if (v) this.run.bytes += v.length;
+      if (this.run.rows.length >= this.o.copyBatchRows || this.run.bytes >= COPY_MAX_BYTES) await this.flushRun();
+      return;
+    }
+    await this.flushRun();
+    this.queueChange(rel, change, txn);
+    if (this.o.statements.full) await this.o.statements.flush();
+  }
+
+  /** One statement for one change (error context captured with its transaction). */
+  private queueChange(rel: RelationEntry, change: RowChange, txn: TxnRef | null): void {
+    if (change.tag === 'insert') {
+      this.queue(rel, 'insert', change.newTuple, insertStatement(rel), writtenValues(rel, change.newTuple), false, txn);
+    } else if (change.tag === 'update') {
+      // Without a key change there is no old tuple: the key is in the new one.
+      const { stmt, values } = updateStatement(rel, change.oldTuple, change.oldKind, change.newTuple);
+      this.queue(rel, 'update', change.oldTuple ?? change.newTuple, stmt, values, true, txn);
+    } else {
+      const { stmt, values } = deleteStatement(rel, change.oldTuple);
+      this.queue(rel, 'delete', change.oldTuple, stmt, values, true, txn);
+    }
+  }
+
+  /** The batch for a change of `rel` touching rows `keys` when it can take it right away (no wait for the target), else null. */
+  private batchNow(rel: RelationEntry, keys: string[]): TableBatch | null {
+    if (this.run) return null;
+    let b = this.batches.get(rel);
+    if (b && !b.free(keys)) return null;
+    if (!b) {
+      b = new TableBatch(rel);
+      this.batches.set(rel, b);
+    }
+    return b;
+  }
+
+  /**
+   * Make batchNow(rel, keys) possible: the pending run of another table's
+   * inserts goes first (source order); a key already in the batch means a
+   * second change of the same row: everything batched goes first, so the
+   * changes of one row keep their source order.
+   */
+  private async makeRoom(rel: RelationEntry, keys: string[]): Promise<void> {
+    if (this.run) await this.flushRun();
+    if (!this.batchNow(rel, keys)) await this.drainBatches();
+  }
+
+  /** Add a change to its batch and count it; bounded memory: drain at the COPY batch size. */
+  private addToBatch(batch: TableBatch, change: RowChange, txn: TxnRef | null): Promise<void> | undefined {
+    addTo(batch, change, txn);
+    this.batchRows++;
+    for (const v of tupleOf(change)) if (v) this.batchBytes += v.length;
+    if (this.batchRows >= this.o.copyBatchRows || this.batchBytes >= COPY_MAX_BYTES) return this.drainBatches();
+    return undefined;
+  }
+
+  /** Apply the pending run of inserts: one INSERT each for short runs, one COPY for longer ones. */
+  private async flushRun(): Promise<void> {
+    const run = this.run;
+    if (!run) return;
+    this.run = null;
+    if (run.rows.length < this.copyMinRows) {
+      for (const r of run.rows) this.queue(run.rel, 'insert', r.tuple, insertStatement(run.rel), writtenValues(run.rel, r.tuple), false, r.txn);
+      if (this.o.statements.full) await this.o.statements.flush();
+      return;
+    }
+    await this.startCopy(run.rel, run.rows);
+  }
+
+  /** Turn the batches into statements (sent with the next pipeline) and COPYs; one-row shapes use the named statements. */
+  private async drainBatches(): Promise<void> {
+    if (!this.batches.size) return;
+    const batches = [...this.batches.values()];
+    this.batches.clear();
+    this.batchRows = 0;
+    this.batchBytes = 0;
+    for (const b of batches) {
+      const rel = b.rel;
+      if (b.deletes.length === 1) {
+        const r = b.deletes[0]!;
+        const { stmt, values } = deleteStatement(rel, r.tuple);
+        this.queue(rel, 'delete', r.tuple, stmt, values, true, r.txn);
+      } else if (b.deletes.length) this.queueBatch(rel, 'delete', b.deletes, batchDelete(rel, b.deletes));
+      for (const u of b.updates.values()) {
+        if (u.rows.length === 1) {
+          const r = u.rows[0]!;
+          const { stmt, values } = updateStatement(rel, r.keyTuple === r.tuple ? null : r.keyTuple, r.keyTuple === r.tuple ? null : 'key', r.tuple);
+          this.queue(rel, 'update', r.keyTuple, stmt, values, true, r.txn);
+        } else this.queueBatch(rel, 'update', u.rows, batchUpdate(rel, u.setCols, u.rows));
+      }
+      if (b.inserts.length >= this.copyMinRows) await this.startCopy(rel, b.inserts);
+      else for (const r of b.inserts) this.queue(rel, 'insert', r.tuple, insertStatement(rel), writtenValues(rel, r.tuple), false, r.txn);
+    }
+    if (this.o.statements.full) await this.o.statements.flush();
+  }
+
+  /** One COPY of `rows` into `rel`, left running while the next changes are decoded (StatementQueue.settle). */
+  private async startCopy(rel: RelationEntry, rows: BatchRow[]): Promise<void> {
+    const { statements } = this.o;
+    await statements.flush(); // also waits for the previous COPY
+    let text = '';
+    const cols = rel.allWritten ? undefined : rel.written;
+    for (const r of rows) text += copyLine(r.tuple, cols);
+    const first = rows[0]!.txn;
+    const last = rows[rows.length - 1]!.txn;
+    // The failing line (PostgreSQL's error context "COPY t, line N") names the change; else the range of transactions.
+    const context = (e: unknown): ErrorContext => {
+      const line = /\bline (\d+)/.exec((e as { where?: string })?.where ?? '');
+      const row = line ? rows[Number(line[1]) - 1] : undefined;
+      if (row) return contextOf(rel, 'insert', row.tuple, row.txn);
+      return { ...contextOf(rel, `insert (one of ${rows.length} rows)`, null, null), commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}`, xid: first === last ? first?.xid : undefined };
+    };
+    const stream = this.o.target.query(copyStreams.from(copyStatement(rel)));
+    // Not awaited here: the next rows are decoded while the target stores these. Every other use of
+    // the target connection first waits for it (settle), so order and error reporting are kept.
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('finish', resolve);
+      stream.on('error', reject);
+      stream.end(Buffer.from(text, 'utf8'));
+    }).catch((e: unknown) => {
+      throw changeFailed(e, context(e));
+    });
+    done.catch(() => undefined);
+    statements.running(done);
+  }
+
+  /** A set-based statement: it must touch every row; the returned ordinals name the one missing. */
+  private queueBatch(rel: RelationEntry, kind: 'update' | 'delete', rows: BatchRow[], stmt: { text: string; values: string[] }): void {
+    const first = rows[0]!.txn;
+    const last = rows[rows.length - 1]!.txn;
+    this.o.statements.push({
+      name: '',
+      text: stmt.text,
+      values: stmt.values,
+      expectRows: rows.length,
+      kind,
+      context: () => ({ table: rel.table, change: `${kind} (one of ${rows.length} rows)`, commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}` }),
+      mismatch: (returned) => {
+        const r = firstMissing(rows, returned) ?? rows[0]!;
+        return contextOf(rel, kind, r.keyTuple, r.txn);
+      },
+    });
+  }
+
+  /** Add a statement to the pipeline; the error context is captured now, with its transaction. */
+  private queue(rel: RelationEntry, kind: string, keyTuple: Tuple, stmt: { name: string; text: string }, values: (string | null)[], mustMatch: boolean, txn: TxnRef | null): void {
+    this.o.statements.push({
+      name: stmt.name,
+      text: stmt.text,
+      values,
+      expectRows: mustMatch ? 1 : null,
+      kind,
+      context: () => contextOf(rel, kind, keyTuple, txn),
+    });
+  }
+}
+
+/** What an error names: the table, the change, the row's key, the source transaction. */
+function contextOf(rel: RelationEntry, change: string, tuple: Tuple | null, txn: TxnRef | null): ErrorContext {
+  return { table: rel.table, change, key: tuple ? describeKey(rel, tuple) : undefined, commitLsn: lsnOf(txn), xid: txn?.xid };
+}
