@@ -1,28 +1,25 @@
 /**
- * runReplicator: set-up checks, initial copy when the target has none, then
- * streaming with reconnects. Connection failures are retried with backoff
- * from the target's own bookkeeping; set-up errors, apply errors and a lost
- * slot stop it with a TandemError (recorded for `tandem replication status`).
+ * runReplicator: the set-up checks once per run (setup/prepare.ts), then one
+ * streaming session after another (session.ts: connections, start position
+ * with the initial copy when the target has none, the apply loop). A lost
+ * connection is retried with backoff from the target's own bookkeeping
+ * (reconnect.ts); set-up errors, apply errors and a lost slot stop it with a
+ * TandemError, recorded in the state row for `tandem replication status`.
  */
-import pg from 'pg';
 import { READ_WRITE_OPTIONS } from '../server/site/connect.js';
 import { TandemError, errorMessage } from '../server/errors.js';
 import { silentLogger, type Logger } from '../server/log.js';
-import { Applier } from './apply/applier.js';
 import type { ApplyHook } from './apply/hooks.js';
-import { openTargetClient } from './apply/target-session.js';
-import { getProgress } from './bookkeeping/get-progress.js';
 import { setState } from './bookkeeping/set-state.js';
 import { formatLsn, parseLsn, type Lsn } from './lsn.js';
 import { syncSequencesWith } from './sequences/sync.js';
-import { slotInfo } from './setup/slot.js';
 import { ControlConnection } from './setup/control-connection.js';
 import { DEFAULT_PEER_TIMEOUT_MS, peerTimeoutStream } from './setup/peer-timeout.js';
 import { prepareRun } from './setup/prepare.js';
-import { startPosition } from './setup/start-position.js';
 import { abortable, Backoff, sessionFailure } from './reconnect.js';
 import { defaultSlotName, validSlotName } from './slot-name.js';
-import { ReplicationConnection, SOURCE_SESSION_OPTIONS } from './stream/connection.js';
+import { runSession, SessionConnector, type RunProgress, type SessionContext, type SessionEnd } from './session.js';
+import { SOURCE_SESSION_OPTIONS } from './stream/connection.js';
 import type { RunMetrics } from './metrics/metrics.js';
 
 export interface ReplicatorOptions {
@@ -109,37 +106,35 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
     'target',
   );
   // The first session's connections open while the set-up runs (they take nothing: START_REPLICATION takes the slot).
-  let first: SessionConnections | null = openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log, peerTimeoutMs);
+  const connections = new SessionConnector({ sourceUrl: opts.sourceUrl, targetUrl: opts.targetUrl, applicationName, log, peerTimeoutMs });
   // Both at once: start-up time counts when catching up after a restart.
   const connected = await Promise.allSettled([srcCtl.connect(), dstCtl.connect()]);
   const connectError = connected.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (connectError) {
-    await Promise.all([srcCtl.end(), dstCtl.end(), closeSessionConnections(first)]);
+    await Promise.all([srcCtl.end(), dstCtl.end(), connections.close()]);
     throw connectError.reason;
   }
-  let totalApplied = 0;
+  const run: RunProgress = { appliedEnd: 0n as Lsn, appliedTxns: 0, skip, resync: opts.resync ?? false, streamed: false };
   let reconnects = 0;
-  /** Whether the current session got as far as streaming (then the next reconnect starts over at the first delay). */
-  let streamed = false;
-  let lastApplied: Lsn = 0n as Lsn;
-  let resync = opts.resync ?? false;
   try {
     // Set-up: every check passes before anything is created.
-    const { tables, incarnation, senderTimeout, statusIntervalMs, caughtUpAt } = await prepareRun(srcCtl.client, dstCtl.client, {
+    const prepared = await prepareRun(srcCtl.client, dstCtl.client, {
       publication,
       schemas,
       untilCaughtUp: opts.untilCaughtUp ?? false,
       log,
     });
+    const { tables, incarnation, caughtUpAt } = prepared;
     log.info('replicator set up', { slot, publication, schemas, tables: tables.length, applicationName, caughtUpAt: caughtUpAt === null ? undefined : formatLsn(caughtUpAt) });
+    const session: SessionContext = { options: opts, slot, publication, schemas, log, srcCtl, dstCtl, prepared, connections };
 
     const backoff = new Backoff(opts.retryDelayMs ?? 500);
     for (;;) {
       if (opts.signal?.aborted) break;
-      let result: 'caught_up' | 'aborted';
-      streamed = false;
+      let result: SessionEnd;
+      run.streamed = false;
       try {
-        result = await session();
+        result = await runSession(session, run);
       } catch (e) {
         if (opts.signal?.aborted) break;
         const failure = sessionFailure(e, slot);
@@ -158,7 +153,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         }
         opts.metrics?.reconnecting();
         reconnects++;
-        const delay = backoff.next(streamed);
+        const delay = backoff.next(run.streamed);
         log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(failure.error), reconnects });
         await abortable(delay, opts.signal);
         continue;
@@ -166,176 +161,16 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
       if (result === 'caught_up') {
         await syncSequencesWith(srcCtl.client, dstCtl.client, schemas, log);
         await setState(dstCtl.client, slot, 'stopped', incarnation);
-        log.info('caught up with the source', { appliedLsn: formatLsn(lastApplied) });
-        return { reason: 'caught_up', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied, reconnects };
+        log.info('caught up with the source', { appliedLsn: formatLsn(run.appliedEnd) });
+        return { reason: 'caught_up', appliedLsn: formatLsn(run.appliedEnd), appliedTxns: run.appliedTxns, reconnects };
       }
       break;
     }
     await setState(dstCtl.client, slot, 'stopped', incarnation).catch(() => undefined);
-    return { reason: 'aborted', appliedLsn: formatLsn(lastApplied), appliedTxns: totalApplied, reconnects };
-
-    async function session(): Promise<'caught_up' | 'aborted'> {
-      // Control connections lost with a database restart are replaced first (a failure here is retried).
-      await srcCtl.renew();
-      await dstCtl.renew();
-      const conns = first ?? openSessionConnections(opts.sourceUrl, opts.targetUrl, applicationName, log, peerTimeoutMs);
-      first = null;
-      const { repl, replConnected } = conns;
-      let target: pg.Client;
-      try {
-        target = await conns.target;
-      } catch (e) {
-        await closeSessionConnections(conns);
-        throw e;
-      }
-      let applier: Applier | null = null;
-      let finished: 'caught_up' | 'aborted' | null = null;
-      const timers: NodeJS.Timeout[] = [];
-      const finish = (why: 'caught_up' | 'aborted') => {
-        if (finished) return;
-        finished = why;
-        applier?.stop();
-        void repl.close();
-      };
-      const onAbort = () => finish('aborted');
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      target.on('error', (e) => log.warn('target connection error', { error: e }));
-      try {
-        const [progress, existing] = await Promise.all([getProgress(target, slot), waitSlotFree()]);
-        await replConnected;
-        const { startAt, copied } = await startPosition({
-          source: srcCtl.client,
-          control: dstCtl.client,
-          target,
-          repl,
-          sourceUrl: opts.sourceUrl,
-          slot,
-          tables,
-          incarnation,
-          log,
-          progress,
-          existing,
-          skip,
-          resync,
-        });
-        if (copied) resync = false;
-        lastApplied = startAt;
-        await setState(dstCtl.client, slot, 'streaming', incarnation);
-        repl.start(slot, publication, startAt, statusIntervalMs);
-        streamed = true;
-        log.info('streaming', { slot, from: formatLsn(startAt) });
-        applier = new Applier({
-          target,
-          stream: repl,
-          slot,
-          appliedEnd: startAt,
-          hooks: opts.hooks,
-          log,
-          maxGroupTxns: opts.maxGroupTxns,
-          rowByRow: opts.rowByRow,
-          skipTransaction: skip ?? undefined,
-          onSkipped: () => {
-            skip = null; // done: a reconnect must not look for it again
-          },
-          metrics: opts.metrics,
-          onConfirmed: (confirmed, pos) => {
-            lastApplied = pos.appliedEnd;
-            opts.onProgress?.({ confirmed: formatLsn(confirmed), appliedEnd: formatLsn(pos.appliedEnd), commitTime: pos.commitTime, appliedTxns: totalApplied + (applier?.appliedTxns ?? 0) });
-            if (caughtUpAt !== null && confirmed >= caughtUpAt) finish('caught_up');
-          },
-        });
-        if (caughtUpAt !== null) {
-          // Ask for keepalives: their position tells when an idle stream has nothing older left.
-          timers.push(setInterval(() => repl.confirm(repl.confirmed, true), 200));
-        }
-        timers.push(setInterval(() => void checkSlot(), opts.slotCheckIntervalMs ?? 10_000));
-        timers.push(
-          setInterval(
-            () => void syncSequencesWith(srcCtl.client, dstCtl.client, schemas, log).catch((e: Error) => log.warn('sequence sync failed', { error: e })),
-            opts.sequenceSyncIntervalMs ?? 10_000,
-          ),
-        );
-        let lastLogged = 0;
-        timers.push(
-          setInterval(() => {
-            const n = applier?.appliedTxns ?? 0;
-            if (n !== lastLogged) log.info('replicating', { appliedTxns: totalApplied + n, position: formatLsn(applier!.position.appliedEnd), pending: repl.pending });
-            lastLogged = n;
-          }, 10_000),
-        );
-        opts.metrics?.streaming(true);
-        try {
-          await applier.runLoop();
-        } catch (e) {
-          if (!finished) throw e;
-        }
-        return finished ?? 'aborted';
-      } finally {
-        for (const t of timers) clearInterval(t);
-        opts.metrics?.streaming(false);
-        opts.signal?.removeEventListener('abort', onAbort);
-        totalApplied += applier?.appliedTxns ?? 0;
-        await repl.close();
-        await target.end().catch(() => undefined);
-      }
-
-      /**
-       * The slot's previous consumer (this process before a reconnect, or one that was killed) may
-       * still hold it until the source notices the dead connection: wait a while before calling it
-       * a second replicator.
-       */
-      async function waitSlotFree() {
-        const deadline = Date.now() + Math.max(30_000, 2 * senderTimeout);
-        for (;;) {
-          const info = await slotInfo(srcCtl.client, slot);
-          if (!info?.active || Date.now() > deadline || opts.signal?.aborted) return info;
-          log.info('the slot is still held by a previous connection; waiting for the source to release it', { slot, pid: info.activePid });
-          await abortable(500, opts.signal);
-        }
-      }
-
-      async function checkSlot(): Promise<void> {
-        try {
-          const info = await slotInfo(srcCtl.client, slot);
-          if (!info || info.walStatus === 'lost') {
-            log.error('replication slot lost', { slot, walStatus: info?.walStatus ?? 'dropped' });
-            return; // the stream fails on its own; the restart then reports slot_lost
-          }
-          const warnAt = opts.walWarnBytes ?? 1024 ** 3;
-          if (info.retainedBytes !== null && info.retainedBytes > warnAt)
-            log.warn('the replication slot retains a lot of WAL on the source', { slot, retainedBytes: info.retainedBytes, threshold: warnAt, walStatus: info.walStatus });
-        } catch (e) {
-          log.warn('could not check the replication slot', { error: e as Error });
-        }
-      }
-    }
+    return { reason: 'aborted', appliedLsn: formatLsn(run.appliedEnd), appliedTxns: run.appliedTxns, reconnects };
   } finally {
     await srcCtl.end();
     await dstCtl.end();
-    if (first) await closeSessionConnections(first); // the set-up failed before a session used them
+    await connections.close(); // the set-up failed before a session used them
   }
-}
-
-/** A session's replication connection and target session, being opened. */
-interface SessionConnections {
-  repl: ReplicationConnection;
-  replConnected: Promise<void>;
-  target: Promise<pg.Client>;
-}
-
-function openSessionConnections(sourceUrl: string, targetUrl: string, applicationName: string, log: Logger, peerTimeoutMs: number): SessionConnections {
-  const repl = new ReplicationConnection({ connectionString: sourceUrl, applicationName, log, peerTimeoutMs });
-  const replConnected = repl.connect();
-  const target = openTargetClient(targetUrl, 'tandem-replicator', peerTimeoutMs);
-  // Awaited by the session (or closed unused); a failure must not go unhandled meanwhile.
-  replConnected.catch(() => undefined);
-  target.catch(() => undefined);
-  return { repl, replConnected, target };
-}
-
-async function closeSessionConnections(c: SessionConnections): Promise<void> {
-  await c.replConnected.catch(() => undefined);
-  await c.repl.close();
-  const target = await c.target.catch(() => null);
-  await target?.end().catch(() => undefined);
 }
