@@ -153,15 +153,25 @@ export class Applier {
     const { stream } = this.o;
     try {
       while (!this.stopped) {
-        // Between source transactions with nothing waiting: make the group durable and acknowledge it now.
-        if (this.group.open && !this.txn && stream.pending === 0) await this.commitGroup();
+        // Between source transactions with nothing waiting: make the group durable and acknowledge it now,
+        // unless the previous group's commit is still running: then the stream has a backlog, and what arrives
+        // meanwhile joins this group (grouping adapts to the load; when changing this, read replicator/docs/performance.md).
+        if (this.group.open && !this.txn && stream.pending === 0) {
+          const committing = this.group.committing;
+          if (!committing) await this.commitGroup();
+          else if (!(await Promise.race([stream.ready().then(() => true), committing.then(() => false)]))) continue;
+        }
         // Messages already received are taken without a promise per message (most of them, when catching up).
         const item = stream.take() ?? (await stream.next());
         if (this.stopped) break;
         if (item.kind === 'keepalive') {
-          if (this.group.open && !this.txn) await this.commitGroup();
-          // Everything the server sent is applied: the slot may move to its position (lag reads 0 when idle).
-          if (!this.txn && !this.group.open && stream.pending === 0) this.group.confirmIdle(item.walEnd);
+          // Not a reason to commit: the source sends one after nearly every transaction while the confirmed
+          // position is behind (to ask for a reply), and committing on each made groups of ~4 transactions.
+          // Everything the server sent is applied and committed: the slot may move to its position (lag reads 0 when idle).
+          if (!this.txn && !this.group.open && !this.group.committing && stream.pending === 0) {
+            await this.group.settle(); // throws if the last commit failed: never confirm past it
+            this.group.confirmIdle(item.walEnd);
+          }
           continue;
         }
         const applying = this.handle(item.msg);
@@ -171,7 +181,7 @@ export class Applier {
       if (this.group.open) {
         this.buffer.clear();
         await this.group.rollback();
-      }
+      } else await this.group.settle(); // the last group's commit returns (and is acknowledged) before the loop ends
     }
   }
 
@@ -256,10 +266,13 @@ export class Applier {
     this.o.onSkipped?.({ commitLsn: lsn, xid: txn.xid, changes });
   }
 
-  /** Everything still batched goes to the target, then the group commits and is acknowledged (group.ts). */
+  /** Everything still batched goes to the target, then the group commits; acknowledged once the commit returned (group.ts). */
   private async commitGroup(): Promise<void> {
+    this.group.record(); // queued first: the position record goes out with the group's first statements or before its COPY
     await this.buffer.flush();
     await this.group.commit();
+    // Until the operator's skip is met, commits return before going on: it is reported (onSkipped) only once committed.
+    if (this.skipPending !== null) await this.group.settle();
   }
 
   private async onRelation(msg: RelationMessage): Promise<void> {

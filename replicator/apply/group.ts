@@ -9,12 +9,12 @@
 import type pg from 'pg';
 import type { Logger } from '../../server/log.js';
 import { recordProgressStatement } from '../bookkeeping/record-progress.js';
-import type { Lsn } from '../lsn.js';
+import { formatLsn, type Lsn } from '../lsn.js';
 import type { ApplyMetrics } from '../metrics/metrics.js';
 import { PG_EPOCH_MS } from '../pg-epoch.js';
 import type { ReplicationConnection } from '../stream/connection.js';
 import type { CommitMessage } from '../stream/pgoutput.js';
-import type { StatementQueue } from './statement-queue.js';
+import { BEGIN, type StatementQueue } from './statement-queue.js';
 
 export function microsToTimestamp(us: bigint): string {
   const ms = us / 1000n;
@@ -46,8 +46,12 @@ export class TargetGroup {
   private rows = 0;
   private started = 0;
   private last: CommitMessage | null = null;
-  /** Rows of the open target transaction per table (for metrics), cleared with each group. */
-  private readonly tables = new Map<string, number>();
+  /** The position record of the open group is queued (record()). */
+  private recorded = false;
+  /** Rows of the open target transaction per table (for metrics), a new map for each group. */
+  private tables = new Map<string, number>();
+  /** The previous group's commit while it is on its way to the target (see `committing`). */
+  private inCommit: Promise<void> | null = null;
   /** End LSN of the last source transaction committed on the target. */
   private end: Lsn;
   private lastCommitTime: Date | null = null;
@@ -67,14 +71,37 @@ export class TargetGroup {
     return this.end;
   }
 
-  async begin(): Promise<void> {
-    await this.o.target.query('begin');
+  /**
+   * Open the group's target transaction. Nothing is sent yet: `begin` travels
+   * with the group's first statements (or right before its first COPY), one
+   * round trip fewer per group.
+   */
+  begin(): undefined {
+    this.o.statements.push(BEGIN);
     this.open = true;
+    this.recorded = false;
     this.txns = 0;
     this.rows = 0;
     this.started = Date.now();
     this.last = null;
-    this.tables.clear();
+    this.tables = new Map();
+    return undefined;
+  }
+
+  /**
+   * The previous group's commit while it is still on its way (resolves when
+   * it returned, successfully or not; its failure is thrown by `settle`), or
+   * null. While it runs the target is busy anyway: the applier goes on
+   * grouping the source transactions that arrive meanwhile instead of
+   * committing them one by one (the backlog signal; no fixed wait).
+   */
+  get committing(): Promise<void> | null {
+    return this.inCommit;
+  }
+
+  /** Wait until the previous group's commit returned; throws its failure. */
+  async settle(): Promise<void> {
+    await this.o.statements.settle();
   }
 
   countRow(table: string): void {
@@ -94,35 +121,70 @@ export class TargetGroup {
   }
 
   /**
+   * Queue the position record of the group as it stands (its last complete
+   * source transaction): called by the applier before it sends the group's
+   * last changes, so the record travels with them instead of in a round trip
+   * of its own. Nothing may join the group afterwards; `commit` follows.
+   */
+  record(): void {
+    const last = this.last;
+    if (!last) return;
+    const rec = recordProgressStatement(this.o.slot, last.commitLsn, last.endLsn, microsToTimestamp(last.commitTimeMicros), this.txns);
+    this.o.statements.push({ ...rec, expectRows: 1, kind: 'record progress', checkAtCommit: true, context: () => ({ table: 'tandem_site.replication_progress', change: 'update' }) });
+    this.recorded = true;
+  }
+
+  /**
    * Record the position, commit, then acknowledge: the caller has queued
-   * (or sent) every change of the group first.
+   * (or sent) every change of the group first. Returns once the commit is
+   * sent, after every statement of the group was checked (row counts
+   * included): the next group is decoded while the target commits this one.
+   * The acknowledgement waits for the commit's reply
+   * (when changing this, read replicator/docs/durability-order.md).
    */
   async commit(): Promise<void> {
     const last = this.last;
     if (!last) {
       // An open transaction with no complete source transaction cannot happen between transactions; be safe.
+      this.o.statements.clear();
+      await this.o.statements.settle();
       await this.o.target.query('rollback');
       this.open = false;
-      this.o.statements.clear();
       return;
     }
-    const rec = recordProgressStatement(this.o.slot, last.commitLsn, last.endLsn, microsToTimestamp(last.commitTimeMicros), this.txns);
-    this.o.statements.push({ ...rec, expectRows: 1, kind: 'record progress', context: () => ({ table: 'tandem_site.replication_progress', change: 'update' }) });
+    if (!this.recorded) this.record();
+    // Every statement of the group (and the previous group's commit) returned and was checked: only then is `commit` sent.
     await this.o.statements.flush();
-    await this.o.target.query('commit');
+    const txns = this.txns;
+    const tables = this.tables;
+    const started = this.started;
     this.open = false;
-    this.appliedTxns += this.txns;
-    this.end = last.endLsn;
-    this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + PG_EPOCH_MS);
-    this.o.metrics?.committed(this.txns, this.tables, (Date.now() - this.started) / 1000, this.lastCommitTime);
+    this.recorded = false;
     this.txns = 0;
     this.rows = 0;
     this.started = 0;
     this.last = null;
-    // Only now, with the target transaction durable, may the source forget these transactions
-    // (when changing this, read replicator/docs/durability-order.md).
-    this.o.stream.confirm(last.endLsn);
-    this.o.onConfirmed?.(this.o.stream.confirmed, this.position);
+    const done = this.o.target.query('commit').then((res) => {
+      // COMMIT of a transaction that failed answers ROLLBACK without an error: never acknowledge that.
+      if (res.command !== 'COMMIT') throw new Error(`the target answered ${res.command} to the group's commit (source transactions up to commit LSN ${formatLsn(last.commitLsn)} not applied)`);
+      this.appliedTxns += txns;
+      this.end = last.endLsn;
+      this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + PG_EPOCH_MS);
+      this.o.metrics?.committed(txns, tables, (Date.now() - started) / 1000, this.lastCommitTime);
+      // Only now, with the target transaction durable, may the source forget these transactions
+      // (when changing this, read replicator/docs/durability-order.md).
+      this.o.stream.confirm(last.endLsn);
+      this.o.onConfirmed?.(this.o.stream.confirmed, this.position);
+    });
+    this.o.statements.running(done);
+    const committing: Promise<void> = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inCommit = committing;
+    void committing.then(() => {
+      if (this.inCommit === committing) this.inCommit = null;
+    });
   }
 
   /**
@@ -138,8 +200,11 @@ export class TargetGroup {
   /** Roll the open target transaction back (after a stop or an error): nothing of it is acknowledged. */
   async rollback(): Promise<void> {
     this.open = false;
+    this.recorded = false;
     this.o.statements.clear();
-    await this.o.statements.settle().catch(() => undefined);
+    // What was sent (the previous group's commit too) returns first; its failure was or will be reported by the
+    // applier's own error, and nothing of a failed commit was acknowledged.
+    await this.o.statements.settle().catch((e: Error) => this.o.log.debug('after stop: a statement sent before failed', { error: e }));
     await this.o.target.query('rollback').catch((e: Error) => this.o.log.debug('rollback after stop', { error: e }));
   }
 }

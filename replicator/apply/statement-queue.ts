@@ -1,8 +1,13 @@
 /**
- * The applier's statements on their way to the target: queued statements
- * sent in one round trip (pipeline.ts), and the COPY still running on the
- * target while the next rows are decoded. Every use of the target connection
- * first waits for that COPY (settle), so order and error reporting are kept.
+ * The applier's statements on their way to the target. Queued statements are
+ * sent in one round trip (pipeline.ts); what was sent and not yet checked —
+ * a pipeline, the COPY still running while the next rows are decoded, the
+ * previous group's commit — waits here in the order it was sent (node-pg
+ * runs them in that order on the one connection). `flush` sends the queue and
+ * then checks every result in order, so the first failure is the one thrown
+ * (what follows a failed statement fails too: its transaction is aborted) and
+ * nothing is ever committed past an unchecked row count
+ * (when changing this, read replicator/docs/performance.md, "Round trips").
  */
 import type pg from 'pg';
 import { applyError, changeFailed, RowMissingError } from './apply-error.js';
@@ -17,15 +22,24 @@ export interface Pending extends PipelineStatement {
   context: () => ErrorContext;
   /** For a set-based statement that changed fewer rows: the change whose row was missing (from the returned ordinals). */
   mismatch?: (returned: (string | null)[]) => ErrorContext;
+  /**
+   * Nothing sent after it depends on its result, only the commit does (the
+   * group's begin and its progress record): a flush of only such statements
+   * sends them without waiting; the commit's flush checks them.
+   */
+  checkAtCommit?: boolean;
 }
 
 /** Statements sent per round trip at most. */
 const PIPELINE_MAX = 1000;
 
+/** The statement that opens a group's target transaction; it travels with the group's first statements. */
+export const BEGIN: Pending = { name: '', text: 'begin', values: [], expectRows: null, kind: 'begin', checkAtCommit: true, context: () => ({ table: '-', change: 'begin' }) };
+
 export class StatementQueue {
   private pending: Pending[] = [];
-  /** A COPY still running on the target while the next rows are decoded. */
-  private inflight: Promise<void> | null = null;
+  /** Sent and not yet checked, in the order sent; each rejects with its change's error. */
+  private inflight: Promise<void>[] = [];
 
   constructor(private readonly target: pg.Client) {}
 
@@ -43,36 +57,56 @@ export class StatementQueue {
     this.pending = [];
   }
 
-  /** A COPY now running on the target; the next use of the connection waits for it. */
+  /** Something now running on the target (a COPY, a commit); the next `settle` waits for it and throws its failure. */
   running(done: Promise<void>): void {
-    this.inflight = done;
+    done.catch(() => undefined); // thrown by settle, in order; not an unhandled rejection meanwhile
+    this.inflight.push(done);
   }
 
-  /** Wait for the running COPY, if any (its failure is thrown here). */
+  /** Wait for everything sent, in order; the first failure is thrown. */
   async settle(): Promise<void> {
-    const p = this.inflight;
-    if (!p) return;
-    this.inflight = null;
-    await p;
+    while (this.inflight.length) {
+      const p = this.inflight.shift()!;
+      await p;
+    }
   }
 
-  /** Send the pending statements in one round trip; any failure or missing row names its change. */
+  /**
+   * Send the pending statements in one round trip, behind whatever is still
+   * running, then check everything sent: any failure or missing row names its change.
+   */
   async flush(): Promise<void> {
+    if (this.pending.length && this.pending.every((p) => p.checkAtCommit)) {
+      // Only the group's begin and progress record: nothing that follows depends on their replies, so they
+      // are not waited for here; the next operation (a COPY) follows them at once, and the commit's flush
+      // checks them. (A begin can only fail on a lost connection or an aborted transaction, where what
+      // follows fails as well; when changing this, read replicator/docs/performance.md, "Round trips".)
+      this.send();
+      return;
+    }
+    this.send();
     await this.settle();
+  }
+
+  /** Send the pending statements, not waiting for their replies (checked by the next `settle`). */
+  private send(): void {
     const batch = this.pending;
     if (!batch.length) return;
     this.pending = [];
-    const res = await runPipeline(this.target, batch);
-    if (res.error) {
-      const i = res.error.failedIndex ?? 0;
-      const item = batch[i];
-      if (!item) throw res.error;
-      throw changeFailed(res.error, item.context()); // a lost connection is retried by the runner
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i]!;
-      if (item.expectRows !== null && res.rowCounts[i] !== item.expectRows)
-        throw applyError(new RowMissingError(`the row to ${item.kind} does not exist on the target`), item.mismatch ? item.mismatch(res.returned[i] ?? []) : item.context());
-    }
+    this.running(
+      runPipeline(this.target, batch).then((res) => {
+        if (res.error) {
+          const i = res.error.failedIndex ?? 0;
+          const item = batch[i];
+          if (!item) throw res.error;
+          throw changeFailed(res.error, item.context()); // a lost connection is retried by the runner
+        }
+        for (let i = 0; i < batch.length; i++) {
+          const item = batch[i]!;
+          if (item.expectRows !== null && res.rowCounts[i] !== item.expectRows)
+            throw applyError(new RowMissingError(`the row to ${item.kind} does not exist on the target`), item.mismatch ? item.mismatch(res.returned[i] ?? []) : item.context());
+        }
+      }),
+    );
   }
 }

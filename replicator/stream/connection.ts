@@ -181,6 +181,12 @@ export class ReplicationConnection {
     }
   }
 
+  /** Resolves once a message is waiting or the stream failed; takes nothing (the applier races it with its commit). */
+  async ready(): Promise<void> {
+    if (this.head < this.queue.length || this.failure) return;
+    await new Promise<void>((resolve) => (this.waiter = { resolve }));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
