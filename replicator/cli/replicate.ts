@@ -5,11 +5,8 @@ import type { Command } from '../../server/cli/command.js';
 import { runReplicator } from '../run.js';
 import { defaultSlotName } from '../slot-name.js';
 import { withReplicatorMetrics } from '../metrics/run-with-metrics.js';
-import { startLogObjectReplication } from '../objects/service.js';
 
 export const replicateCommand: Command = {
-  name: 'replicate',
-  summary: "stream the active site's database changes into this (passive) site's database",
   help: `
 Usage: tandem replicate --source URL --target URL [--schema NAME]... [--slot NAME]
                         [--publication NAME] [--application-name NAME]
@@ -90,7 +87,9 @@ Example:
     // The target is a passive site whose database defaults to read-only
     // transactions for the application; the replicator's own sessions write.
     const targetUrl = writableUrl(r.target!);
-    const objects = await startLogObjectReplication({ config: cfg, log });
+    // The log object copier brings @google-cloud/storage (~20 MB RSS and a
+    // noticeable share of the start-up): imported only when configured.
+    const objects = cfg.gcs.sourceBucket ? await (await import('../objects/service.js')).startLogObjectReplication({ config: cfg, log }) : null;
     const res = await withReplicatorMetrics({ listen, sourceUrl: r.source!, targetUrl, slot, log }, (metrics) => runReplicator({
       sourceUrl: r.source!,
       targetUrl,
