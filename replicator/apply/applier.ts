@@ -60,7 +60,7 @@ export interface ApplierOptions {
   maxGroupTxns?: number;
   maxGroupRows?: number;
   maxGroupMs?: number;
-  /** Flush an insert run through COPY at this many rows (default 5000). */
+  /** Flush an insert run through COPY, and the set-based batches, at this many rows (default 2000). */
   copyBatchRows?: number;
   /** Counts applied transactions and rows per table, and times target transactions. */
   metrics?: ApplyMetrics;
@@ -99,7 +99,12 @@ interface CurrentTxn {
 }
 
 const COPY_MIN_ROWS = 3;
-const COPY_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Batches and COPY runs are flushed at 2,000 rows (copyBatchRows) or 2 MiB of values: rows held longer
+ * survive young-generation collections and are promoted, which grew the heap with the transaction size
+ * (5,000 rows / 8 MiB: 168 MB peak RSS for a 1,000,000-row transaction; replicator/docs/performance.md, "Memory").
+ */
+const COPY_MAX_BYTES = 2 * 1024 * 1024;
 
 function lsnOf(txn: TxnRef | null): string | undefined {
   return txn ? formatLsn(txn.commitLsn) : undefined;
@@ -133,7 +138,7 @@ export class Applier {
       maxGroupTxns: opts.maxGroupTxns ?? 2000,
       maxGroupRows: opts.maxGroupRows ?? 50_000,
       maxGroupMs: opts.maxGroupMs ?? 100,
-      copyBatchRows: opts.copyBatchRows ?? 5000,
+      copyBatchRows: opts.copyBatchRows ?? 2000,
     } as typeof this.o;
     this.statements = new StatementQueue(opts.target);
     this.group = new TargetGroup({
