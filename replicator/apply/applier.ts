@@ -58,7 +58,7 @@ export interface ApplierOptions {
   maxGroupTxns?: number;
   maxGroupRows?: number;
   maxGroupMs?: number;
-  /** Flush an insert run through COPY at this many rows (default 5000). */
+  /** Flush an insert run through COPY, and the set-based batches, at this many rows (default 2000). */
   copyBatchRows?: number;
   /** Counts applied transactions and rows per table, and times target transactions. */
   metrics?: ApplyMetrics;
@@ -112,7 +112,7 @@ export class Applier {
       maxGroupTxns: opts.maxGroupTxns ?? 2000,
       maxGroupRows: opts.maxGroupRows ?? 50_000,
       maxGroupMs: opts.maxGroupMs ?? 100,
-      copyBatchRows: opts.copyBatchRows ?? 5000,
+      copyBatchRows: opts.copyBatchRows ?? 2000,
     } as typeof this.o;
     this.statements = new StatementQueue(opts.target);
     this.group = new TargetGroup({

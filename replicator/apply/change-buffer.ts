@@ -56,7 +56,12 @@ interface InsertRun {
 
 /** Runs of at least this many inserts go through COPY (fewer: one INSERT each). */
 const COPY_MIN_ROWS = 3;
-const COPY_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Batches and COPY runs are flushed at 2,000 rows (copyBatchRows) or 2 MiB of values: rows held longer
+ * survive young-generation collections and are promoted, which grew the heap with the transaction size
+ * (5,000 rows / 8 MiB: 168 MB peak RSS for a 1,000,000-row transaction; replicator/docs/performance.md, "Memory").
+ */
+const COPY_MAX_BYTES = 2 * 1024 * 1024;
 
 function lsnOf(txn: TxnRef | null): string | undefined {
   return txn ? formatLsn(txn.commitLsn) : undefined;

@@ -7,8 +7,6 @@ import type { Command } from '../../server/cli/command.js';
 import { cliPrefix } from '../../server/cli/printed-command.js';
 
 export const demoCommand: Command = {
-  name: 'demo',
-  summary: 'run two Tandem sites (active a, passive b) with replication on one machine, to try failover',
   help: `
 Usage: tandem demo [--dir DIR] [--port N] [--exit-after-start]
 

@@ -6,8 +6,6 @@ import type { Command } from '../../server/cli/command.js';
 import { tandemCommand } from '../../server/cli/printed-command.js';
 
 export const failoverCommand: Command = {
-  name: 'failover',
-  summary: 'make another site the active one (planned switchover, or --force when the active site is lost)',
   help: `
 Usage: tandem failover --to SITE [--force] [--reverse] [--drain-timeout D]
                        [--catch-up-timeout D] [--dry-run] [--abort] [--from SITE] --config FILE

@@ -5,8 +5,6 @@ import { rejoin } from '../failover/index.js';
 import type { Command } from '../../server/cli/command.js';
 
 export const rejoinCommand: Command = {
-  name: 'rejoin',
-  summary: 'rebuild an old active site as a passive of the new active one (after a failover)',
   help: `
 Usage: tandem rejoin --site OLD --from NEW [--follow] [--dry-run] --config FILE
 

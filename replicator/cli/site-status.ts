@@ -5,8 +5,6 @@ import { siteStatus, formatStatusTable } from '../failover/index.js';
 import type { Command } from '../../server/cli/command.js';
 
 export const statusCommand: Command = {
-  name: 'status',
-  summary: "every site's role, epoch, health, replication lag and object backlog",
   help: `
 Usage: tandem status [--json] --config FILE
 

@@ -39,8 +39,6 @@ export function formatStatus(s: ReplicationStatus): string[] {
 }
 
 export const replicationStatusCommand: Command = {
-  name: 'replication status',
-  summary: "show a passive site's replication state, position, lag and last error",
   help: `
 Usage: tandem replication status --target URL [--source URL] [--slot NAME] [--json]
 

@@ -41,8 +41,15 @@ export interface ReplicationConnectionOptions {
   connectionString: string;
   applicationName: string;
   log: Logger;
-  /** Pause reading from the socket when this many decoded messages wait (default 5000). */
+  /**
+   * Pause reading from the socket when this many decoded messages wait (default 2000), or when the waiting
+   * messages came in this many bytes (`highWaterBytes`, default 2 MiB); resume below half of both. Kept small
+   * on purpose: what waits here (and in the applier's batches) survives the young-generation collections and
+   * is promoted to the old generation; 5,000 messages and 5,000-row batches made a 1,000,000-row
+   * transaction peak at 168 MB RSS instead of ~100 MB (replicator/docs/performance.md, "Memory").
+   */
   highWater?: number;
+  highWaterBytes?: number;
   /**
    * Give the connection up when the source sends nothing for this long while streaming (default 60 s;
    * 0: never). Each status update asks for a keepalive, so a live source always sends something.
@@ -58,11 +65,15 @@ export class ReplicationConnection {
   private readonly client: pg.Client;
   private readonly log: Logger;
   private readonly queue: StreamItem[] = [];
+  /** Size in bytes of each queued message as received (parallel to `queue`). */
+  private readonly sizes: number[] = [];
+  private queuedBytes = 0;
   private head = 0;
   private waiter: Waiter | null = null;
   private failure: Error | null = null;
   private paused = false;
   private readonly highWater: number;
+  private readonly highWaterBytes: number;
   private statusTimer: NodeJS.Timeout | null = null;
   private confirmedLsn: Lsn = ZERO_LSN;
   private closed = false;
@@ -72,7 +83,8 @@ export class ReplicationConnection {
 
   constructor(opts: ReplicationConnectionOptions) {
     this.log = opts.log;
-    this.highWater = opts.highWater ?? 5000;
+    this.highWater = opts.highWater ?? 2000;
+    this.highWaterBytes = opts.highWaterBytes ?? 2 * 1024 * 1024;
     this.peerTimeoutMs = opts.peerTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
     this.client = new pg.Client({
       connectionString: opts.connectionString,
@@ -162,12 +174,14 @@ export class ReplicationConnection {
     if (this.head >= this.queue.length) return undefined;
     const item = this.queue[this.head]!;
     this.queue[this.head] = undefined as unknown as StreamItem;
+    this.queuedBytes -= this.sizes[this.head]!;
     this.head++;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
+      this.sizes.splice(0, this.head);
       this.head = 0;
     }
-    if (this.paused && this.pending < this.highWater / 2) this.resume();
+    if (this.paused && this.pending < this.highWater / 2 && this.queuedBytes < this.highWaterBytes / 2) this.resume();
     return item;
   }
 
@@ -204,21 +218,23 @@ export class ReplicationConnection {
     if (this.failure) return;
     try {
       const m = decodeCopyData(chunk);
-      if (m.kind === 'data') this.push(m);
+      if (m.kind === 'data') this.push(m, chunk.length);
       else {
         // Answered at once with what the target has committed, never the received position: unanswered, the
         // server drops the connection at wal_sender_timeout (when changing this, read replicator/docs/lsn-handling.md).
         if (m.replyRequested) this.sendStatus(false);
-        this.push({ kind: 'keepalive', walEnd: m.walEnd });
+        this.push({ kind: 'keepalive', walEnd: m.walEnd }, chunk.length);
       }
     } catch (e) {
       this.fail(e as Error);
     }
   }
 
-  private push(item: StreamItem): void {
+  private push(item: StreamItem, bytes: number): void {
     this.queue.push(item);
-    if (!this.paused && this.pending >= this.highWater) this.pause();
+    this.sizes.push(bytes);
+    this.queuedBytes += bytes;
+    if (!this.paused && (this.pending >= this.highWater || this.queuedBytes >= this.highWaterBytes)) this.pause();
     const w = this.waiter;
     if (w) {
       this.waiter = null;

@@ -4,9 +4,7 @@ import { EXIT_CODES, TandemError } from '../errors.js';
 import { formatProblem, parseAclText } from '../auth/acl/parse.js';
 import type { Command } from './command.js';
 
-const aclValidateCommand: Command = {
-  name: 'acl validate',
-  summary: 'check ACL policy files (*.aclpolicy) and point at the line of each problem',
+export const aclValidateCommand: Command = {
   help: `
 Usage: tandem acl validate FILE [FILE...]
 
@@ -42,5 +40,3 @@ Example:
     return bad ? EXIT_CODES.failed : EXIT_CODES.ok;
   },
 };
-
-export const aclCommands: Command[] = [aclValidateCommand];

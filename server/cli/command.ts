@@ -1,7 +1,8 @@
 /**
  * The shape of a `tandem` subcommand. Each command lives in its own file and
- * is listed in replicator/cli/tandem.ts; main.ts parses flags (node:util parseArgs, strict:
- * unknown flags are refused) and runs it.
+ * is listed, with its name and one-line summary, in replicator/cli/tandem.ts;
+ * main.ts parses flags (node:util parseArgs, strict: unknown flags are
+ * refused) and runs it.
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { Config } from '../config/schema.js';
@@ -22,10 +23,24 @@ export interface CommandContext {
   signal: AbortSignal;
 }
 
-export interface Command {
+/**
+ * One line of the command table: what `tandem --help` lists, and how to load
+ * the command when it is chosen. A command's module is imported only when that
+ * command runs (or shows its own --help): importing every command would load
+ * the whole job server (koa, ldapts, ssh2, @google-cloud/storage, ...) into
+ * every process, e.g. ~60 MB RSS and seconds of CPU for `tandem replicate`
+ * (replicator/docs/performance.md, "Start-up").
+ */
+export interface CommandEntry {
   /** Words after `tandem`, e.g. `migrate` or `replication status`. */
   name: string;
+  /** One line for `tandem --help`. */
   summary: string;
+  load(): Promise<Command>;
+}
+
+/** A loaded command: its help, flags and what it does. */
+export interface Command {
   /** Full `--help` text; must contain at least one example. */
   help: string;
   flags?: FlagSpec;

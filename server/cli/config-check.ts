@@ -43,8 +43,6 @@ async function runCheck(c: Check): Promise<CheckResult> {
 }
 
 export const configCheckCommand: Command = {
-  name: 'config check',
-  summary: 'validate a configuration and check the database, LDAP, log store, sites and key storage it names',
   help: `
 Usage: tandem config check [--config FILE] [--database-url URL] [--timeout D] [--json]
 

@@ -10,9 +10,7 @@ import { rotateKeys } from '../keys/rotate.js';
 import { describeState, inspectKeyStorage } from '../keys/verify.js';
 import type { Command } from './command.js';
 
-const keysRotateCommand: Command = {
-  name: 'keys rotate',
-  summary: 're-encrypt every Key Storage entry under keyStorage.masterKey (after a master key change)',
+export const keysRotateCommand: Command = {
   help: `
 Usage: tandem keys rotate [--config FILE] [--database-url URL] [--batch N]
 
@@ -59,5 +57,3 @@ Example:
     }
   },
 };
-
-export const keysCommands: Command[] = [keysRotateCommand];

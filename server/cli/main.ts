@@ -1,7 +1,7 @@
 /**
  * How `tandem` runs a subcommand: finds it among the commands it is given,
- * parses its flags strictly, and turns errors into a one-line message and an
- * exit code (2 for usage errors). The command list itself is composed in
+ * loads only that command's module, parses its flags strictly, and turns
+ * errors into a one-line message and an exit code (2 for usage errors). The command list itself is composed in
  * replicator/cli/tandem.ts, the one place that joins the job server's
  * commands (this folder) with the replicator's: server/ never imports
  * replicator/ (checked by test/layout.test.ts).
@@ -11,9 +11,9 @@ import { productVersion } from '../app/version.js';
 import { loadConfig } from '../config/load.js';
 import { createConfigurableLogger } from '../log.js';
 import { EXIT_CODES, TandemError, type ExitCode, errorMessage, isTandemError } from '../errors.js';
-import type { Command, FlagSpec } from './command.js';
+import type { CommandEntry, FlagSpec } from './command.js';
 
-function usage(commands: readonly Command[]): string {
+function usage(commands: readonly CommandEntry[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: tandem <command> [flags]',
@@ -39,7 +39,7 @@ const commonFlags: FlagSpec = {
 };
 
 /** Find the longest command name matching the leading words of argv. */
-function findCommand(commands: readonly Command[], argv: string[]): { cmd?: Command; rest: string[] } {
+function findCommand(commands: readonly CommandEntry[], argv: string[]): { entry?: CommandEntry; rest: string[] } {
   const words: string[] = [];
   for (const a of argv) {
     if (a.startsWith('-')) break;
@@ -47,8 +47,8 @@ function findCommand(commands: readonly Command[], argv: string[]): { cmd?: Comm
   }
   for (let n = words.length; n > 0; n--) {
     const name = words.slice(0, n).join(' ');
-    const cmd = commands.find((c) => c.name === name);
-    if (cmd) return { cmd, rest: argv.slice(n) };
+    const entry = commands.find((c) => c.name === name);
+    if (entry) return { entry, rest: argv.slice(n) };
   }
   return { rest: argv };
 }
@@ -59,7 +59,7 @@ class UsageError extends TandemError {
   }
 }
 
-export async function runTandem(commands: readonly Command[], argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<ExitCode> {
+export async function runTandem(commands: readonly CommandEntry[], argv: string[], out: (s: string) => void = (s) => process.stdout.write(s + '\n')): Promise<ExitCode> {
   const err = (s: string) => process.stderr.write(s + '\n');
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     if (argv[0] === 'help' && argv[1]) return runTandem(commands, [...argv.slice(1), '--help'], out);
@@ -70,13 +70,15 @@ export async function runTandem(commands: readonly Command[], argv: string[], ou
     out(`tandem ${productVersion()}`);
     return EXIT_CODES.ok;
   }
-  const { cmd, rest } = findCommand(commands, argv);
-  if (!cmd) {
+  const { entry, rest } = findCommand(commands, argv);
+  if (!entry) {
     const what = argv[0]!.startsWith('-') ? `unknown flag ${argv[0]}` : `unknown command "${argv.filter((a) => !a.startsWith('-')).join(' ')}"`;
     err(`tandem: ${what}`);
     err(usage(commands));
     return EXIT_CODES.usage;
   }
+  const { name } = entry;
+  const cmd = await entry.load();
   const options: FlagSpec = { ...commonFlags, ...cmd.flags };
   for (const flag of Object.keys(cmd.configFlags ?? {})) options[flag] ??= { type: 'string' };
   let parsed: ReturnType<typeof parseArgs>;
@@ -84,8 +86,8 @@ export async function runTandem(commands: readonly Command[], argv: string[], ou
     parsed = parseArgs({ args: rest, options, strict: true, allowPositionals: cmd.allowPositionals ?? false });
   } catch (e) {
     const msg = errorMessage(e).replace(/\. To specify a positional argument starting with a '-'.*$/, '');
-    err(`tandem ${cmd.name}: ${msg}`);
-    err(`Run "tandem ${cmd.name} --help" for usage.`);
+    err(`tandem ${name}: ${msg}`);
+    err(`Run "tandem ${name} --help" for usage.`);
     return EXIT_CODES.usage;
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
@@ -95,11 +97,11 @@ export async function runTandem(commands: readonly Command[], argv: string[], ou
   }
   const level = (values['log-level'] as string | undefined) ?? process.env.TANDEM_LOG_LEVEL;
   const { log, configure: configureLog } = createConfigurableLogger(
-    { component: cmd.name.split(' ')[0] },
+    { component: name.split(' ')[0] },
     {
       ...(level && ['debug', 'info', 'warn', 'error'].includes(level) ? { level: level as 'info' } : {}),
       // The long-running server logs much and for long: asynchronous writes (flushed at exit, server/log.ts).
-      async: cmd.name === 'server',
+      async: name === 'server',
     },
   );
   const controller = new AbortController();
@@ -133,10 +135,10 @@ export async function runTandem(commands: readonly Command[], argv: string[], ou
     return code ?? EXIT_CODES.ok;
   } catch (e) {
     if (isTandemError(e)) {
-      err(`tandem ${cmd.name}: ${e.message}`);
+      err(`tandem ${name}: ${e.message}`);
       return e.exitCode;
     }
-    err(`tandem ${cmd.name}: ${errorMessage(e)}`);
+    err(`tandem ${name}: ${errorMessage(e)}`);
     if (process.env.TANDEM_DEBUG) err((e as Error).stack ?? '');
     return EXIT_CODES.failed;
   } finally {

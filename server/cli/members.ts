@@ -59,9 +59,7 @@ export function formatMembersTable(r: MembersReport): string[] {
   return out;
 }
 
-const membersCommand: Command = {
-  name: 'members',
-  summary: "this site's cluster members: state, heartbeat, execution mode, load",
+export const membersCommand: Command = {
   help: `
 Usage: tandem members [--json] [--database-url URL | --config FILE]
 
@@ -92,8 +90,6 @@ Example:
 function modeCommand(action: 'enable' | 'disable'): Command {
   const mode = action === 'enable' ? ('active' as const) : ('passive' as const);
   return {
-    name: `members ${action}`,
-    summary: action === 'enable' ? 'let a member (or the site) take new executions again' : 'stop new executions and schedules on a member (or the whole site); running ones finish',
     help: `
 Usage: tandem members ${action} NAME [--database-url URL | --config FILE]
        tandem members ${action} --site [--database-url URL | --config FILE]
@@ -125,4 +121,5 @@ Examples:
   };
 }
 
-export const membersCommands: Command[] = [membersCommand, modeCommand('enable'), modeCommand('disable')];
+export const membersEnableCommand = modeCommand('enable');
+export const membersDisableCommand = modeCommand('disable');

@@ -3,8 +3,6 @@ import { migrate } from '../db/migrate.js';
 import type { Command } from './command.js';
 
 export const migrateCommand: Command = {
-  name: 'migrate',
-  summary: 'apply the database migrations of sql/ to a site\'s database',
   help: `
 Usage: tandem migrate [--database-url URL] [--config FILE]
 

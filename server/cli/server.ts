@@ -5,8 +5,6 @@ import { startJobServer } from '../app/job-server.js';
 import type { Command } from './command.js';
 
 export const serverCommand: Command = {
-  name: 'server',
-  summary: 'run the job server (HTTP API, scheduler, executions)',
   help: `
 Usage: tandem server [--database-url URL] [--port N] [--host ADDR] [--member NAME] [--config FILE]
 

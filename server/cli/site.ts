@@ -5,8 +5,6 @@ import { initSiteState } from '../site/init.js';
 import type { Command } from './command.js';
 
 export const siteInitCommand: Command = {
-  name: 'site init',
-  summary: "record this site's name and role (active or passive) in its database",
   help: `
 Usage: tandem site init --name NAME --role active|passive [--config FILE] [--database-url URL]
 
@@ -46,6 +44,3 @@ Example:
     ctx.out(`${created ? 'initialised' : 'already initialised'}: site ${row.name}, role ${row.role}, epoch ${row.epoch}${row.role !== 'active' ? ' (database read-only by default for the application)' : ''}`);
   },
 };
-
-/** The site commands of the job server; failover, rejoin and status follow them (replicator/cli/). */
-export const siteCommands: Command[] = [siteInitCommand];

@@ -36,9 +36,7 @@ function operator(): string {
   return `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
 }
 
-const tokenCreateCommand: Command = {
-  name: 'token create',
-  summary: 'create an API token (printed once, stored hashed)',
+export const tokenCreateCommand: Command = {
   help: `
 Usage: tandem token create --user NAME --role ROLE [--role ROLE ...] [--expires 30d]
                            [--description TEXT] [--database-url URL]
@@ -89,9 +87,7 @@ Example:
   },
 };
 
-const tokenListCommand: Command = {
-  name: 'token list',
-  summary: 'list API tokens (never their secrets)',
+export const tokenListCommand: Command = {
   help: `
 Usage: tandem token list [--user NAME] [--json] [--database-url URL]
 
@@ -114,9 +110,7 @@ Example:
   },
 };
 
-const tokenRevokeCommand: Command = {
-  name: 'token revoke',
-  summary: 'revoke an API token by id',
+export const tokenRevokeCommand: Command = {
   help: `
 Usage: tandem token revoke ID [--database-url URL]
 
@@ -140,5 +134,3 @@ Example:
     ctx.out(`revoked token ${id}`);
   },
 };
-
-export const tokenCommands: Command[] = [tokenCreateCommand, tokenListCommand, tokenRevokeCommand];

@@ -42,9 +42,7 @@ function roles(ctx: CommandContext): string[] {
 
 const common = { configFlags: { 'users-file': 'auth.usersFile' }, allowPositionals: true } as const;
 
-const userAddCommand: Command = {
-  name: 'user add',
-  summary: 'add a local user (password from standard input)',
+export const userAddCommand: Command = {
   help: `
 Usage: tandem user add NAME --role ROLE [--role ROLE...] [--users-file FILE]
 
@@ -70,9 +68,7 @@ Example:
   },
 };
 
-const userPasswdCommand: Command = {
-  name: 'user passwd',
-  summary: 'change a local user\'s password (and optionally roles)',
+export const userPasswdCommand: Command = {
   help: `
 Usage: tandem user passwd NAME [--role ROLE...] [--users-file FILE]
 
@@ -97,9 +93,7 @@ Example:
   },
 };
 
-const userRemoveCommand: Command = {
-  name: 'user remove',
-  summary: 'remove a local user',
+export const userRemoveCommand: Command = {
   help: `
 Usage: tandem user remove NAME [--users-file FILE]
 
@@ -119,5 +113,3 @@ Example:
     ctx.out(`removed ${name} from ${file}`);
   },
 };
-
-export const userCommands: Command[] = [userAddCommand, userPasswdCommand, userRemoveCommand];

@@ -30,10 +30,11 @@
  *            and 1,000 transactions/s, Tandem as its own process (the load
  *            generator must not share its event loop), native beside it;
  *   startup: `tandem replicate` process start → streaming, with an existing
- *            slot (median of 3).
+ *            slot (median of 3); and the peak RSS of `tandem replicate --help`
+ *            (what loading the command costs before it does anything).
  * TANDEM_BENCH_SCALE=0.1 shrinks the workloads.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -359,6 +360,19 @@ async function measureStartup(cl: Clusters, report: BenchReport): Promise<number
   }
 }
 
+/** Peak RSS (MB) of `tandem ARGS`, reported by the process itself as it exits (median of 3). */
+function peakRssMb(args: string[]): number {
+  const atExit = 'process.on("exit", () => process.stderr.write(`maxrss ${process.resourceUsage().maxRSS}\\n`));';
+  const kb: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(atExit)}`, path.join(repoRoot, 'bin/tandem.js'), ...args], { encoding: 'utf8' });
+    const m = /maxrss (\d+)/.exec(r.stderr);
+    if (r.status !== 0 || !m) throw new Error(`tandem ${args.join(' ')} exited with ${r.status}: ${r.stderr.slice(-2000)}`);
+    kb.push(Number(m[1]));
+  }
+  return median(kb) / 1024;
+}
+
 async function waitUntil(url: string, sql: string): Promise<void> {
   await withClient(url, async (c) => {
     for (;;) {
@@ -427,6 +441,7 @@ const group: BenchGroup = async (report) => {
     if (PARTS.has('startup')) {
       const times = await measureStartup(cl, report);
       spreadFigures(report, 'replication.startup_ms', times, '`tandem replicate` process start → streaming, existing slot and progress');
+      report.figure('replication.replicate_help_rss_mb', peakRssMb(['replicate', '--help']), 'peak RSS of `tandem replicate --help` (loading the command; median of 3)');
     }
 
     report.note(
