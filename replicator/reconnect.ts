@@ -7,6 +7,7 @@
  */
 import { isTandemError, errorMessage } from '../server/errors.js';
 import { isConnectionError } from './apply/apply-error.js';
+import { isTransactionRollback } from '../server/db/sqlstate.js';
 import type { ReplicationErrorInfo } from './bookkeeping/set-state.js';
 import { slotLost } from './setup/start-position.js';
 
@@ -18,12 +19,19 @@ export type SessionFailure =
   /** Stop and record the error on the target. */
   | { kind: 'fatal'; error: unknown; details: ReplicationErrorInfo }
   /** A connection was lost: reconnect. */
-  | { kind: 'reconnect'; error: unknown };
+  | { kind: 'reconnect'; error: unknown }
+  /**
+   * PostgreSQL rolled a transaction of the session back because of another session (a deadlock, a
+   * serialization failure; e.g. the initial copy's snapshot holding a table a source TRUNCATE of two
+   * tables waits for, seen in the soak test): nothing of it was kept or acknowledged; run the session again.
+   */
+  | { kind: 'retry'; error: unknown };
 
 export function sessionFailure(e: unknown, slot: string): SessionFailure {
   let err = e;
   if (!isTandemError(err) && SLOT_LOST_MESSAGE.test(errorMessage(err))) err = slotLost(slot, `cannot be used (${errorMessage(err)})`);
   if (isTandemError(err) && err.code === 'invalid_option') return { kind: 'invalid_option', error: err };
+  if (!isTandemError(err) && isTransactionRollback(err)) return { kind: 'retry', error: err };
   if (isTandemError(err) || !isConnectionError(err)) {
     const details = (isTandemError(err) ? (err.details?.replication as ReplicationErrorInfo | undefined) : undefined) ?? {
       message: errorMessage(err),

@@ -154,7 +154,8 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
         opts.metrics?.reconnecting();
         reconnects++;
         const delay = backoff.next(run.streamed);
-        log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(failure.error), reconnects });
+        if (failure.kind === 'retry') log.warn(`a transaction of the replication session was rolled back by PostgreSQL (${errorMessage(failure.error)}); starting the session again in ${delay} ms`, { reconnects });
+        else log.warn(`replication connection failed; reconnecting in ${delay} ms`, { error: errorMessage(failure.error), reconnects });
         await abortable(delay, opts.signal);
         continue;
       }

@@ -21,7 +21,7 @@
  */
 import { TandemError } from '../../server/errors.js';
 import type { ReplicationErrorInfo } from '../bookkeeping/set-state.js';
-import { isConnectionLost, SQLSTATE } from '../../server/db/sqlstate.js';
+import { isConnectionLost, isTransactionRollback, SQLSTATE } from '../../server/db/sqlstate.js';
 
 /** Raised by the applier when an UPDATE or DELETE found no row (not a PostgreSQL error). */
 export class RowMissingError extends Error {
@@ -83,7 +83,8 @@ export function applyError(cause: unknown, info: Omit<ReplicationErrorInfo, 'mes
  * (seen in the soak test, test/replicator/soak.test.ts).
  */
 export function changeFailed(cause: unknown, info: Omit<ReplicationErrorInfo, 'message' | 'at' | 'code' | 'kind'>): unknown {
-  return isConnectionLost(cause) ? cause : applyError(cause, info);
+  // A deadlock or serialization failure (class 40) is not the change's fault either: the session runs again.
+  return isConnectionLost(cause) || isTransactionRollback(cause) ? cause : applyError(cause, info);
 }
 
 /**

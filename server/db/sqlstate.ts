@@ -29,9 +29,19 @@ export const SQLSTATE = Object.freeze({
   OBJECT_IN_USE: '55006',
   /** Class 23: integrity constraint violations (duplicate key, foreign key, check, not null). */
   INTEGRITY_CONSTRAINT_CLASS: '23',
+  /**
+   * Class 40: transaction rollback (deadlock_detected 40P01, serialization_failure 40001): PostgreSQL
+   * rolled the transaction back because of other sessions at that moment; running it again is the cure.
+   */
+  TRANSACTION_ROLLBACK_CLASS: '40',
   /** Class 22: data exceptions (a value the column refuses: too long, out of range, invalid input). */
   DATA_EXCEPTION_CLASS: '22',
 });
+
+/** PostgreSQL rolled the transaction back because of a concurrent session (a deadlock, a serialization failure): run it again. */
+export function isTransactionRollback(e: unknown): boolean {
+  return sqlstateOf(e)?.startsWith(SQLSTATE.TRANSACTION_ROLLBACK_CLASS) ?? false;
+}
 
 /** The SQLSTATE of a PostgreSQL error (node-pg puts it in `code`), or undefined for anything else. */
 export function sqlstateOf(e: unknown): string | undefined {

@@ -4,7 +4,8 @@
  * connection during a COPY or a pipeline is reconnected, never recorded as
  * an apply error; an error of the data stops the replicator naming the
  * change. A target PostgreSQL restarted during a 1,000-row COPY once stopped
- * the replicator (exit 4) because the COPY's EPIPE was wrapped as an apply error.
+ * the replicator (exit 4) because the COPY's EPIPE was wrapped as an apply error;
+ * a deadlock during the initial copy stopped it too.
  */
 import t from 'tap';
 import { changeFailed, errorKind } from '../../replicator/apply/apply-error.js';
@@ -33,6 +34,15 @@ t.test('a lost connection stays a lost connection and is reconnected', async (t)
     const thrown = changeFailed(e, where);
     t.equal(thrown, e, `${e.message}: thrown unchanged`);
     t.equal(sessionFailure(thrown, 'slot_b').kind, 'reconnect', `${e.message}: reconnect`);
+  }
+});
+
+t.test('a deadlock or a serialization failure runs the session again', async (t) => {
+  // The soak test once stopped the replicator with 'deadlock detected' during the initial copy: its snapshot held
+  // a table that a source TRUNCATE of two tables waited for. PostgreSQL rolled the copy back; a new session is the cure.
+  for (const e of [serverError('40P01', 'deadlock detected'), serverError('40001', 'could not serialize access due to concurrent update')]) {
+    t.equal(changeFailed(e, where), e, `${e.message}: thrown unchanged`);
+    t.equal(sessionFailure(e, 'slot_b').kind, 'retry', `${e.message}: the session runs again`);
   }
 });
 
