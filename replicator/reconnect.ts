@@ -6,8 +6,7 @@
  * it with the error recorded for `tandem replication status`.
  */
 import { isTandemError, errorMessage } from '../server/errors.js';
-import { isConnectionError } from './apply/apply-error.js';
-import { isTransactionRollback } from '../server/db/sqlstate.js';
+import { isConnectionLost, isTransactionRollback } from '../server/db/sqlstate.js';
 import type { ReplicationErrorInfo } from './bookkeeping/set-state.js';
 import { slotLost } from './setup/start-position.js';
 
@@ -32,7 +31,8 @@ export function sessionFailure(e: unknown, slot: string): SessionFailure {
   if (!isTandemError(err) && SLOT_LOST_MESSAGE.test(errorMessage(err))) err = slotLost(slot, `cannot be used (${errorMessage(err)})`);
   if (isTandemError(err) && err.code === 'invalid_option') return { kind: 'invalid_option', error: err };
   if (!isTandemError(err) && isTransactionRollback(err)) return { kind: 'retry', error: err };
-  if (isTandemError(err) || !isConnectionError(err)) {
+  // The one classifier of lost connections (server/db/sqlstate.ts): anything else a session met stops the replicator.
+  if (isTandemError(err) || !isConnectionLost(err)) {
     const details = (isTandemError(err) ? (err.details?.replication as ReplicationErrorInfo | undefined) : undefined) ?? {
       message: errorMessage(err),
       code: isTandemError(err) ? err.code : (err as { code?: string }).code,

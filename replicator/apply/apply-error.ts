@@ -86,13 +86,3 @@ export function changeFailed(cause: unknown, info: Omit<ReplicationErrorInfo, 'm
   // A deadlock or serialization failure (class 40) is not the change's fault either: the session runs again.
   return isConnectionLost(cause) || isTransactionRollback(cause) ? cause : applyError(cause, info);
 }
-
-/**
- * Connection-level failures are retried; anything else a change caused stops
- * the replicator. The one classifier of lost connections is server/db/sqlstate.ts
- * (was here: any errno `E...` and any 57P code, so an error no reconnect cures,
- * such as a dropped database, 57P04, was retried forever).
- */
-export function isConnectionError(e: unknown): boolean {
-  return isConnectionLost(e);
-}
