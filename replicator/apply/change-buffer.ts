@@ -262,16 +262,22 @@ export class ChangeBuffer {
       if (row) return contextOf(rel, 'insert', row.tuple, row.txn);
       return { ...contextOf(rel, `insert (one of ${rows.length} rows)`, null, null), commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}`, xid: first === last ? first?.xid : undefined };
     };
-    const stream = this.o.target.query(copyStreams.from(copyStatement(rel)));
+    const data = Buffer.from(text, 'utf8');
     // Not awaited here: the next rows are decoded while the target stores these. Every other use of
     // the target connection first waits for it (settle), so order and error reporting are kept.
-    const done = new Promise<void>((resolve, reject) => {
-      stream.on('finish', resolve);
-      stream.on('error', reject);
-      stream.end(Buffer.from(text, 'utf8'));
-    }).catch((e: unknown) => {
-      throw changeFailed(e, context(e));
-    });
+    const done = statements
+      .submit(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const stream = this.o.target.query(copyStreams.from(copyStatement(rel)));
+            stream.on('finish', resolve);
+            stream.on('error', reject);
+            stream.end(data);
+          }),
+      )
+      .catch((e: unknown) => {
+        throw changeFailed(e, context(e));
+      });
     done.catch(() => undefined);
     statements.running(done);
   }

@@ -164,7 +164,7 @@ export class TargetGroup {
     this.rows = 0;
     this.started = 0;
     this.last = null;
-    const done = this.o.target.query('commit').then((res) => {
+    const done = this.o.statements.submit(() => this.o.target.query('commit')).then((res) => {
       // COMMIT of a transaction that failed answers ROLLBACK without an error: never acknowledge that.
       if (res.command !== 'COMMIT') throw new Error(`the target answered ${res.command} to the group's commit (source transactions up to commit LSN ${formatLsn(last.commitLsn)} not applied)`);
       this.appliedTxns += txns;

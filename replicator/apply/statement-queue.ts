@@ -8,6 +8,13 @@
  * (what follows a failed statement fails too: its transaction is aborted) and
  * nothing is ever committed past an unchecked row count
  * (when changing this, read replicator/docs/performance.md, "Round trips").
+ *
+ * Every use of the target connection while something may still be running
+ * goes through `submit`, which hands node-pg one operation at a time, in the
+ * order submitted: node-pg 8 would queue them itself, but warns that a query
+ * handed over while another waits in its queue will fail in pg 9. The wire
+ * sees the same thing either way (node-pg sends the next query only after the
+ * previous one's ReadyForQuery); only the next group's decoding runs ahead.
  */
 import type pg from 'pg';
 import { applyError, changeFailed, RowMissingError } from './apply-error.js';
@@ -40,6 +47,8 @@ export class StatementQueue {
   private pending: Pending[] = [];
   /** Sent and not yet checked, in the order sent; each rejects with its change's error. */
   private inflight: Promise<void>[] = [];
+  /** The last operation handed to the connection (settled either way): the next one starts after it. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly target: pg.Client) {}
 
@@ -55,6 +64,18 @@ export class StatementQueue {
   /** Forget the queued statements (their target transaction is rolled back). */
   clear(): void {
     this.pending = [];
+  }
+
+  /**
+   * Run `op` on the target connection once every operation submitted before
+   * it has returned (successfully or not: after a failure the target
+   * transaction is aborted, what follows fails too, and `settle` reports the
+   * first failure). Returns `op`'s own outcome.
+   */
+  submit<T>(op: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(op, op);
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 
   /** Something now running on the target (a COPY, a commit); the next `settle` waits for it and throws its failure. */
@@ -94,7 +115,7 @@ export class StatementQueue {
     if (!batch.length) return;
     this.pending = [];
     this.running(
-      runPipeline(this.target, batch).then((res) => {
+      this.submit(() => runPipeline(this.target, batch)).then((res) => {
         if (res.error) {
           const i = res.error.failedIndex ?? 0;
           const item = batch[i];
