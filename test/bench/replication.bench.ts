@@ -33,6 +33,11 @@
  *            slot (median of 3); and the peak RSS of `tandem replicate --help`
  *            (what loading the command costs before it does anything).
  * TANDEM_BENCH_SCALE=0.1 shrinks the workloads.
+ *
+ * bulk and small also report their CPU budget (cpu-time.ts): CPU ms per
+ * 1,000 rows or transactions of the source cluster, the target cluster and
+ * Tandem's process, for both consumers. On a 2-core machine three busy
+ * processes cannot all run at once, so the total says as much as the wall time.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -41,6 +46,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runReplicator } from '../../replicator/index.js';
 import { startPostgres, type TestPostgres } from '../harness/postgres.js';
+import { clusterCpuMs, processCpuMs } from './cpu-time.js';
 import { percentile, type BenchGroup, type BenchReport } from './report.js';
 
 const SCALE = Number(process.env.TANDEM_BENCH_SCALE ?? 1);
@@ -142,6 +148,21 @@ async function waitMarker(targetUrl: string, marker: number, started: number, on
   });
 }
 
+/** CPU ms a catch-up cost: the source cluster (walsender), the target cluster (apply worker or Tandem's backends), Tandem's own process. */
+interface CpuBudget {
+  source: number;
+  target: number;
+  tandem?: number;
+}
+
+/** Start counting the clusters' CPU; the returned function reads what was spent since. */
+function clustersCpu(cl: Clusters): () => { source: number; target: number } {
+  const pids = { source: cl.source.pid()!, target: cl.target.pid()! };
+  const s0 = clusterCpuMs(pids.source);
+  const t0 = clusterCpuMs(pids.target);
+  return () => ({ source: clusterCpuMs(pids.source) - s0, target: clusterCpuMs(pids.target) - t0 });
+}
+
 type Workload = { units: number; prefill?: (c: pg.Client) => Promise<void>; run: (c: pg.Client) => Promise<void> };
 
 const bulk: Workload = {
@@ -201,38 +222,47 @@ function spawnReplicate(d: Dbs, extra: string[] = []): { child: ChildProcess; ex
 }
 
 /** Tandem: slot created by an empty initial sync, backlog generated, then timed catch-up. */
-async function measureTandem(cl: Clusters, report: BenchReport, d: Dbs, w: Workload, asProcess = false): Promise<{ ms: number; rssMb?: number }> {
+async function measureTandem(cl: Clusters, report: BenchReport, d: Dbs, w: Workload, asProcess = false): Promise<{ ms: number; rssMb?: number; cpu: CpuBudget }> {
   if (w.prefill) await withClient(d.sourceUrl, w.prefill);
   await runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, untilCaughtUp: true }); // initial copy (prefill) + slot
   report.progress(`${d.name}: generating the backlog (replicator stopped)`);
   await withClient(d.sourceUrl, w.run);
   await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
   await checkpoint(cl);
+  const clustersSpent = clustersCpu(cl);
   const started = Date.now();
   if (asProcess) {
     const p = spawnReplicate(d, ['--until-caught-up']);
     let peakKb = 0;
+    let cpuMs = 0;
     const sample = () => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.child.pid}/status`, 'utf8'));
         if (m) peakKb = Math.max(peakKb, Number(m[1]));
+        cpuMs = Math.max(cpuMs, processCpuMs(p.child.pid!));
       } catch {
         /* the process has exited: keep the last sample */
       }
     };
     const failed = p.exited.then((code) => (code === 0 ? new Promise<never>(() => undefined) : Promise.reject(new Error(`tandem replicate exited with ${code}: ${p.output().slice(-2000)}`))));
     const ms = await Promise.race([waitMarker(d.targetUrl, 1, started, sample), failed]);
+    sample();
+    const cpu = { ...clustersSpent(), tandem: cpuMs };
     const code = await p.exited;
     if (code !== 0) throw new Error(`tandem replicate exited with ${code}: ${p.output().slice(-2000)}`);
-    return { ms, rssMb: peakKb / 1024 };
+    return { ms, rssMb: peakKb / 1024, cpu };
   }
+  // In the benchmark's process: its CPU is the replicator's (and the marker polling, as for native).
+  const ownStart = process.cpuUsage();
   const ac = new AbortController();
   const running = runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, signal: ac.signal });
   running.catch(() => undefined);
   const ms = await Promise.race([waitMarker(d.targetUrl, 1, started), running.then((r) => Promise.reject(new Error(`replicator ended early: ${r.reason}`)))]);
+  const own = process.cpuUsage(ownStart);
+  const cpu = { ...clustersSpent(), tandem: (own.user + own.system) / 1000 };
   ac.abort();
   await running;
-  return { ms };
+  return { ms, cpu };
 }
 
 function createSubscription(d: Dbs, enabled: boolean): string {
@@ -240,7 +270,7 @@ function createSubscription(d: Dbs, enabled: boolean): string {
 }
 
 /** PostgreSQL's own: a disabled subscription (its slot holds the backlog), then ENABLE and time. */
-async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workload): Promise<{ ms: number }> {
+async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workload): Promise<{ ms: number; cpu: CpuBudget }> {
   if (w.prefill) {
     await withClient(d.sourceUrl, w.prefill);
     await withClient(d.targetUrl, w.prefill);
@@ -251,24 +281,27 @@ async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workl
   await withClient(d.sourceUrl, w.run);
   await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
   await checkpoint(cl);
+  const clustersSpent = clustersCpu(cl);
   const started = Date.now();
   await cl.target.query('alter subscription bench_sub enable', [], d.name);
   const ms = await waitMarker(d.targetUrl, 1, started);
-  return { ms };
+  return { ms, cpu: clustersSpent() };
 }
 
 /** Native and Tandem alternately, REPS pairs; each on fresh databases after a checkpoint. */
-async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workload): Promise<{ tandem: number[]; native: number[]; ratio: number[] }> {
-  const out = { tandem: [] as number[], native: [] as number[], ratio: [] as number[] };
+async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workload): Promise<{ tandem: number[]; native: number[]; ratio: number[]; cpu: Record<Who, CpuBudget[]> }> {
+  const out = { tandem: [] as number[], native: [] as number[], ratio: [] as number[], cpu: { tandem: [], native: [] } as Record<Who, CpuBudget[]> };
   for (let i = 1; i <= REPS; i++) {
     const order: Who[] = i % 2 ? ['native', 'tandem'] : ['tandem', 'native'];
     const rate: Partial<Record<Who, number>> = {};
     for (const who of order) {
       const d = await createDbs(cl, `${part}_${who}${i}`);
       try {
-        const { ms } = who === 'native' ? await measureNative(cl, report, d, w) : await measureTandem(cl, report, d, w, AS_PROCESS);
+        const { ms, cpu } = who === 'native' ? await measureNative(cl, report, d, w) : await measureTandem(cl, report, d, w, AS_PROCESS);
         rate[who] = (w.units / ms) * 1000;
-        report.progress(`${d.name}: ${Math.round(rate[who]!)} per s (${ms} ms)`);
+        out.cpu[who].push(cpu);
+        const spent = `CPU ms: source ${Math.round(cpu.source)}, target ${Math.round(cpu.target)}${cpu.tandem === undefined ? '' : `, Tandem ${Math.round(cpu.tandem)}`}`;
+        report.progress(`${d.name}: ${Math.round(rate[who]!)} per s (${ms} ms; ${spent})`);
       } finally {
         await dropDbs(cl, d);
       }
@@ -278,6 +311,25 @@ async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workloa
     out.ratio.push(rate.tandem! / rate.native!);
   }
   return out;
+}
+
+/**
+ * The CPU budget of a part, per 1,000 units (rows or transactions): each
+ * process's and the total's median over the measurements (medians each, so the
+ * parts need not add up to the total).
+ */
+function cpuFigures(report: BenchReport, part: string, unit: string, units: number, cpu: Record<Who, CpuBudget[]>): void {
+  const per1k = (ms: number) => (ms / units) * 1000;
+  const total = (c: CpuBudget) => c.source + c.target + (c.tandem ?? 0);
+  const of = (who: Who, pick: (c: CpuBudget) => number) => median(cpu[who].map((c) => per1k(pick(c))));
+  const name = (who: Who, suffix = '') => `replication.${who === 'native' ? 'native_' : ''}cpu_ms_per_1k_${part}${suffix}`;
+  report.figure(name('tandem'), of('tandem', total), `Tandem: CPU ms per 1,000 ${unit} of the catch-up, source + target cluster + Tandem (median of ${cpu.tandem.length})`);
+  report.figure(name('tandem', '_source'), of('tandem', (c) => c.source), 'of it: the source cluster (walsender)');
+  report.figure(name('tandem', '_target'), of('tandem', (c) => c.target), "of it: the target cluster (Tandem's sessions)");
+  report.figure(name('tandem', '_tandem'), of('tandem', (c) => c.tandem ?? 0), `of it: Tandem's own process (${AS_PROCESS ? '`tandem replicate`' : "the benchmark's process, which runs the replicator"})`);
+  report.figure(name('native'), of('native', total), `PostgreSQL CREATE SUBSCRIPTION: CPU ms per 1,000 ${unit}, source + target cluster (median of ${cpu.native.length})`);
+  report.figure(name('native', '_source'), of('native', (c) => c.source), 'of it: the source cluster (walsender)');
+  report.figure(name('native', '_target'), of('native', (c) => c.target), 'of it: the target cluster (apply worker)');
 }
 
 function median(xs: number[]): number {
@@ -397,6 +449,7 @@ const group: BenchGroup = async (report) => {
       spreadFigures(report, 'replication.rows_per_s_bulk', r.tandem, `Tandem: ${BULK_ROWS} rows in 1,000-row transactions, catch-up from a backlog`);
       spreadFigures(report, 'replication.native_rows_per_s_bulk', r.native, 'PostgreSQL CREATE SUBSCRIPTION, same workload, run alternately with Tandem');
       spreadFigures(report, 'replication.ratio_bulk', r.ratio, 'Tandem / native rows per second, per side-by-side pair');
+      cpuFigures(report, 'bulk', 'rows', BULK_ROWS, r.cpu);
     }
 
     if (PARTS.has('small')) {
@@ -404,6 +457,7 @@ const group: BenchGroup = async (report) => {
       spreadFigures(report, 'replication.txn_per_s_small', r.tandem, `Tandem: ${SMALL_TXNS} single-row transactions (INSERT/UPDATE/DELETE)`);
       spreadFigures(report, 'replication.native_txn_per_s_small', r.native, 'PostgreSQL CREATE SUBSCRIPTION, same workload, run alternately with Tandem');
       spreadFigures(report, 'replication.ratio_small_txn', r.ratio, 'Tandem / native transactions per second, per side-by-side pair');
+      cpuFigures(report, 'small', 'transactions', SMALL_TXNS, r.cpu);
     }
 
     if (PARTS.has('big')) {

@@ -75,7 +75,9 @@ async function main() {
     console.log(`== ${g}`);
     const notes: string[] = [];
     const othersOwn = (k: string) => Object.entries(ON_DEMAND).some(([og, prefix]) => og !== g && k.startsWith(prefix));
-    for (const k of Object.keys(results.figures)) if (k.startsWith(ownPrefix(g)) && !othersOwn(k)) delete results.figures[k];
+    // Some parts only (TANDEM_BENCH_PARTS, replication): the group's other figures stay, from their own run.
+    const parts = g === 'replication' ? process.env.TANDEM_BENCH_PARTS : undefined;
+    if (!parts) for (const k of Object.keys(results.figures)) if (k.startsWith(ownPrefix(g)) && !othersOwn(k)) delete results.figures[k];
     const report: BenchReport = {
       figure(name, value, description) {
         results.figures[name] = Math.round(value * 1000) / 1000;
@@ -88,8 +90,10 @@ async function main() {
     try {
       const mod = (await import(pathToFileURL(path.join(here, `${g}.bench.js`)).href)) as { default: BenchGroup };
       await mod.default(report);
+      if (parts && prev.ranAt[g]) {
+        notes.push(`Parts ${parts} ran at ${new Date().toISOString()} (TANDEM_BENCH_PARTS); the group's other figures are from the run at ${prev.ranAt[g]}.`);
+      } else results.ranAt[g] = new Date().toISOString();
       results.notes[g] = notes;
-      results.ranAt[g] = new Date().toISOString();
       console.log(`== ${g} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (e) {
       failed++;
