@@ -10,17 +10,28 @@
 // work. That includes a whole subtest or file that skipped (`# SKIP` on its
 // summary point, e.g. after `t.plan(0, reason)`). Each is named on stderr.
 //
+// Every failed point is named on stderr too ("file > subtest > point"), so that
+// the tail of a CI log says which test failed, not only how many.
+//
 // Prints "PASSED FAILED" on stdout. As a module: countTap(text).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Parser } from 'tap-parser';
 
-/** @returns {{ passed: number, failed: number, skipped: string[] }} skipped: "name # SKIP reason" of each skip/todo point */
+/**
+ * @returns {{ passed: number, failed: number, skipped: string[], failures: string[] }}
+ *   skipped: "name # SKIP reason" of each skip/todo point; failures: "file > subtest > point" of each failed point
+ */
 export function countTap(text) {
   let passed = 0;
   let failed = 0;
   const skipped = [];
+  const failures = [];
+  const fail = (res, where) => {
+    failures.push([...where, res.name].filter(Boolean).join(' > '));
+    failed++;
+  };
   const skipOrTodo = (res, where) => {
     const kind = res.todo ? `TODO${typeof res.todo === 'string' ? ` ${res.todo}` : ''}` : `SKIP${typeof res.skip === 'string' ? ` ${res.skip}` : ''}`;
     skipped.push(`${[...where, res.name].filter(Boolean).join(' > ')} # ${kind}`);
@@ -40,7 +51,7 @@ export function countTap(text) {
           skipOrTodo(res, where);
           failuresHere++;
         } else if (!res.ok && childFailures === 0) {
-          failed++;
+          fail(res, where);
           failuresHere++;
         }
         return;
@@ -50,7 +61,7 @@ export function countTap(text) {
         failuresHere++;
       } else if (res.ok) passed++;
       else {
-        failed++;
+        fail(res, where);
         failuresHere++;
       }
     });
@@ -60,11 +71,12 @@ export function countTap(text) {
   const root = new Parser();
   watch(root, []);
   root.end(text);
-  return { passed, failed, skipped };
+  return { passed, failed, skipped, failures };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { passed, failed, skipped } = countTap(readFileSync(process.argv[2] ?? 0, 'utf8'));
+  const { passed, failed, skipped, failures } = countTap(readFileSync(process.argv[2] ?? 0, 'utf8'));
   for (const s of skipped) process.stderr.write(`skipped or todo (counted as failed in CI): ${s}\n`);
+  for (const f of failures) process.stderr.write(`failed: ${f}\n`);
   process.stdout.write(`${passed} ${failed}\n`);
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { countTap } from './count-tap.mjs';
 
 const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'count-tap.mjs');
-const count = countTap as (text: string) => { passed: number; failed: number; skipped: string[] };
+const count = countTap as (text: string) => { passed: number; failed: number; skipped: string[]; failures: string[] };
 
 // Written by tap 21 for a file with t.skip, t.todo, a skipped subtest and a skipped assertion in a subtest,
 // and a file that planned nothing because a binary was missing (t.plan(0, reason)).
@@ -59,7 +59,7 @@ t.test('a green stream: every assertion passes, subtest summaries are not counte
     1..1
 ok 1 - test/a.test.ts # time=2ms
 `);
-  t.same(r, { passed: 2, failed: 0, skipped: [] });
+  t.same(r, { passed: 2, failed: 0, skipped: [], failures: [] });
 });
 
 t.test('a subtest that failed without a failing assertion (it threw) counts once', async (t) => {
@@ -75,7 +75,7 @@ not ok 1 - test/a.test.ts # time=2ms
     1..1
 not ok 2 - test/b.test.ts # time=2ms
 `);
-  t.same(r, { passed: 2, failed: 2, skipped: [] }, 'boom, and b that failed after its assertions');
+  t.same(r, { passed: 2, failed: 2, skipped: [], failures: ['test/a.test.ts > boom', 'test/b.test.ts'] }, 'boom, and b that failed after its assertions');
 });
 
 t.test('the script prints "PASSED FAILED" and names skips on stderr', async (t) => {
@@ -83,4 +83,22 @@ t.test('the script prints "PASSED FAILED" and names skips on stderr', async (t) 
   t.equal(r.status, 0);
   t.equal(r.stdout, '2 5\n');
   t.match(r.stderr, /skipped or todo \(counted as failed in CI\): test\/y\.test\.mjs # SKIP no sshd here/);
+});
+
+t.test('a failed assertion deep in a subtest is named with its file and subtests, on stderr too', async (t) => {
+  const stream = `TAP version 14
+1..1
+# Subtest: test/a.test.ts
+    # Subtest: outer
+        ok 1 - a
+        not ok 2 - rows equal
+        1..2
+    not ok 1 - outer # time=1ms
+    1..1
+not ok 1 - test/a.test.ts # time=2ms
+`;
+  t.same(count(stream), { passed: 1, failed: 1, skipped: [], failures: ['test/a.test.ts > outer > rows equal'] });
+  const r = spawnSync(process.execPath, [script], { input: stream, encoding: 'utf8' });
+  t.equal(r.stdout, '1 1\n');
+  t.match(r.stderr, /^failed: test\/a\.test\.ts > outer > rows equal$/m);
 });
