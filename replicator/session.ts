@@ -12,6 +12,7 @@
 import type pg from 'pg';
 import type { Logger } from '../server/log.js';
 import { Applier } from './apply/applier.js';
+import { installRowCheck } from './apply/row-check.js';
 import { openTargetClient } from './apply/target-session.js';
 import { getProgress } from './bookkeeping/get-progress.js';
 import { setState } from './bookkeeping/set-state.js';
@@ -91,6 +92,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
   target.on('error', (e) => log.warn('target connection error', { error: e }));
   try {
     const [progress, existing] = await Promise.all([getProgress(target, slot), waitSlotFree(s)]);
+    const rowCheck = await installRowCheck(target, log); // after getProgress: one query at a time on the target
     await replConnected;
     const { startAt, copied } = await startPosition({
       source: srcCtl.client,
@@ -122,6 +124,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
       log,
       maxGroupTxns: opts.maxGroupTxns,
       rowByRow: opts.rowByRow,
+      rowCheck,
       skipTransaction: run.skip ?? undefined,
       onSkipped: () => {
         run.skip = null; // done: a reconnect must not look for it again

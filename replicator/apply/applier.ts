@@ -68,6 +68,8 @@ export interface ApplierOptions {
    * must cover both paths and for diagnosing the fast one. Default false.
    */
   rowByRow?: boolean;
+  /** The target session has the row check function (row-check.ts): a group's commit travels with its last statements. */
+  rowCheck?: boolean;
   /**
    * Skip the source transaction with this commit LSN (`tandem replicate
    * --skip-transaction`): its changes are not applied; the target transaction
@@ -114,7 +116,7 @@ export class Applier {
       maxGroupMs: opts.maxGroupMs ?? 100,
       copyBatchRows: opts.copyBatchRows ?? 2000,
     } as typeof this.o;
-    this.statements = new StatementQueue(opts.target);
+    this.statements = new StatementQueue(opts.target, opts.rowCheck ?? false);
     this.group = new TargetGroup({
       target: opts.target,
       stream: opts.stream,

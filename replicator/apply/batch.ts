@@ -24,7 +24,7 @@
  */
 import type { Lsn } from '../lsn.js';
 import type { Tuple } from '../stream/pgoutput.js';
-import type { RelationEntry } from './relation.js';
+import { overriding, writtenList, type RelationEntry } from './relation.js';
 
 /** The source transaction a change came from (for error messages). */
 export interface TxnRef {
@@ -142,6 +142,22 @@ function keyMatch(rel: RelationEntry, i: number, n: number): string {
 export interface BatchStatement {
   text: string;
   values: string[];
+}
+
+/**
+ * `insert ... select from unnest(values)`: the inserts of a set-based batch
+ * too short for a COPY. Unlike a COPY it travels in a pipeline, so a small
+ * streaming group (a few single-row transactions) reaches the target in one
+ * round trip with its begin, progress record and commit.
+ */
+export function batchInsert(rel: RelationEntry, rows: BatchRow[]): BatchStatement {
+  const params = rel.written.map((i, n) => `$${n + 1}::${typed(rel, i).param}`);
+  const names = rel.written.map((_, n) => `c${n}`);
+  const select = rel.written.map((i, n) => typed(rel, i).ref(`u.c${n}`));
+  return {
+    text: `insert into ${rel.qualified} (${writtenList(rel)})${overriding(rel)} select ${select.join(', ')} from unnest(${params.join(', ')}) as u(${names.join(', ')})`,
+    values: rel.written.map((i) => column(rows, i, 'tuple')),
+  };
 }
 
 /** `delete ... using unnest(keys) ... returning ordinal` */

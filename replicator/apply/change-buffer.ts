@@ -8,8 +8,9 @@
  * Two ways, chosen per table and change:
  * - Set-based: the changes of a table whose rows are independent of each
  *   other (`batchable`, relation.ts) are collected per table (batch.ts) and
- *   sent as one COPY of the inserts and one statement per table and column
- *   shape for the deletes and updates. A second change of a row already in a
+ *   sent as one COPY of the inserts (under BATCH_COPY_MIN_ROWS: one insert
+ *   statement) and one statement per table and column shape for the deletes
+ *   and updates. A second change of a row already in a
  *   batch first turns every batch into statements, so the changes of one row
  *   keep their source order.
  * - In source order: other tables' changes (and an update that changes a
@@ -29,7 +30,7 @@ import copyStreams from 'pg-copy-streams';
 import { formatLsn } from '../lsn.js';
 import type { DeleteMessage, InsertMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
 import { changeFailed } from './apply-error.js';
-import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
+import { batchDelete, batchInsert, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
 import { copyLine } from './copy-text.js';
 import { copyStatement, deleteStatement, describeKey, identityChanged, insertStatement, updateStatement, writtenValues, type RelationEntry } from './relation.js';
 import type { ErrorContext, StatementQueue } from './statement-queue.js';
@@ -56,6 +57,12 @@ interface InsertRun {
 
 /** Runs of at least this many inserts go through COPY (fewer: one INSERT each). */
 const COPY_MIN_ROWS = 3;
+/**
+ * Set-based inserts go through COPY from this many rows; fewer travel as one `insert ... select from
+ * unnest(...)` in the pipeline (batch.ts), so that a small streaming group reaches the target in one round
+ * trip with its commit (a COPY is a round trip of its own: the server answers CopyInResponse before the data).
+ */
+const BATCH_COPY_MIN_ROWS = 100;
 /**
  * Batches and COPY runs are flushed at 2,000 rows (copyBatchRows) or 2 MiB of values: rows held longer
  * survive young-generation collections and are promoted, which grew the heap with the transaction size
@@ -240,7 +247,8 @@ export class ChangeBuffer {
           this.queue(rel, 'update', r.keyTuple, stmt, values, true, r.txn);
         } else this.queueBatch(rel, 'update', u.rows, batchUpdate(rel, u.setCols, u.rows));
       }
-      if (b.inserts.length >= this.copyMinRows) await this.startCopy(rel, b.inserts);
+      if (b.inserts.length >= BATCH_COPY_MIN_ROWS) await this.startCopy(rel, b.inserts);
+      else if (b.inserts.length > 1) this.queueBatch(rel, 'insert', b.inserts, batchInsert(rel, b.inserts));
       else for (const r of b.inserts) this.queue(rel, 'insert', r.tuple, insertStatement(rel), writtenValues(rel, r.tuple), false, r.txn);
     }
     if (this.o.statements.full) await this.o.statements.flush();
@@ -282,17 +290,31 @@ export class ChangeBuffer {
     statements.running(done);
   }
 
-  /** A set-based statement: it must touch every row; the returned ordinals name the one missing. */
-  private queueBatch(rel: RelationEntry, kind: 'update' | 'delete', rows: BatchRow[], stmt: { text: string; values: string[] }): void {
+  /**
+   * A set-based statement. An update or delete must touch every row; the returned ordinals name the one
+   * missing. An insert is not counted (it inserts every row or fails, and a duplicate key names itself).
+   */
+  private queueBatch(rel: RelationEntry, kind: 'insert' | 'update' | 'delete', rows: BatchRow[], stmt: { text: string; values: string[] }): void {
     const first = rows[0]!.txn;
     const last = rows[rows.length - 1]!.txn;
+    const context = () => ({ table: rel.table, change: `${kind} (one of ${rows.length} rows)`, commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}` });
+    if (kind === 'insert') {
+      // A duplicate key names its values ("Key (id)=(5) already exists."): the row, and so its transaction, is found by them.
+      const failed = (e?: unknown) => {
+        const detail = (e as { detail?: string })?.detail;
+        const row = detail ? rows.find((r) => detail.includes(`)=(${keyText(rel, r.tuple)}) `)) : undefined;
+        return row ? contextOf(rel, 'insert', row.tuple, row.txn) : context();
+      };
+      this.o.statements.push({ name: '', text: stmt.text, values: stmt.values, expectRows: null, kind, context: failed });
+      return;
+    }
     this.o.statements.push({
       name: '',
       text: stmt.text,
       values: stmt.values,
       expectRows: rows.length,
       kind,
-      context: () => ({ table: rel.table, change: `${kind} (one of ${rows.length} rows)`, commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}` }),
+      context,
       mismatch: (returned) => {
         const r = firstMissing(rows, returned) ?? rows[0]!;
         return contextOf(rel, kind, r.keyTuple, r.txn);
@@ -311,6 +333,11 @@ export class ChangeBuffer {
       context: () => contextOf(rel, kind, keyTuple, txn),
     });
   }
+}
+
+/** A row's key values as PostgreSQL prints them in a key's error detail ("Key (a, b)=(1, x) already exists."), in key column order. */
+function keyText(rel: RelationEntry, tuple: Tuple): string {
+  return rel.keyIndexes.map((i) => tuple[i]).join(', ');
 }
 
 /** What an error names: the table, the change, the row's key, the source transaction. */

@@ -136,9 +136,12 @@ export class TargetGroup {
 
   /**
    * Record the position, commit, then acknowledge: the caller has queued
-   * (or sent) every change of the group first. Returns once the commit is
-   * sent, after every statement of the group was checked (row counts
-   * included): the next group is decoded while the target commits this one.
+   * (or sent) every change of the group first. The commit travels with the
+   * group's last statements, their row counts checked on the target
+   * (StatementQueue.sendWithCommit): one round trip per group. Where that is
+   * not possible, every statement of the group is sent and checked first and
+   * the commit follows on its own. Either way this returns once the commit
+   * is sent: the next group is decoded while the target commits this one.
    * The acknowledgement waits for the commit's reply
    * (when changing this, read replicator/docs/durability-order.md).
    */
@@ -153,8 +156,12 @@ export class TargetGroup {
       return;
     }
     if (!this.recorded) this.record();
-    // Every statement of the group (and the previous group's commit) returned and was checked: only then is `commit` sent.
-    await this.o.statements.flush();
+    let reply = this.o.statements.sendWithCommit();
+    if (!reply) {
+      // Every statement of the group (and the previous group's commit) returned and was checked: only then is `commit` sent.
+      await this.o.statements.flush();
+      reply = this.o.statements.submit(() => this.o.target.query('commit')).then((res) => res.command);
+    }
     const txns = this.txns;
     const tables = this.tables;
     const started = this.started;
@@ -164,9 +171,9 @@ export class TargetGroup {
     this.rows = 0;
     this.started = 0;
     this.last = null;
-    const done = this.o.statements.submit(() => this.o.target.query('commit')).then((res) => {
+    const done = reply.then((command) => {
       // COMMIT of a transaction that failed answers ROLLBACK without an error: never acknowledge that.
-      if (res.command !== 'COMMIT') throw new Error(`the target answered ${res.command} to the group's commit (source transactions up to commit LSN ${formatLsn(last.commitLsn)} not applied)`);
+      if (command !== 'COMMIT') throw new Error(`the target answered ${command} to the group's commit (source transactions up to commit LSN ${formatLsn(last.commitLsn)} not applied)`);
       this.appliedTxns += txns;
       this.end = last.endLsn;
       this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + PG_EPOCH_MS);

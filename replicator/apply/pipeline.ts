@@ -24,6 +24,8 @@ export interface PipelineStatement {
 export interface PipelineResult {
   /** Rows affected by each statement that completed, in order. */
   rowCounts: number[];
+  /** The command tag of each statement that completed, in order (`UPDATE 1`, `COMMIT`, or `ROLLBACK` for a failed transaction's commit). */
+  commands: string[];
   /** First column of the rows each statement returned (by statement index; absent when none). */
   returned: (string | null)[][];
   error?: Error & { failedIndex?: number };
@@ -40,6 +42,7 @@ interface ConnectionInternals {
 
 class PipelineBatch {
   private readonly rowCounts: number[] = [];
+  private readonly commands: string[] = [];
   private readonly returned: (string | null)[][] = [];
   private error: (Error & { failedIndex?: number }) | undefined;
   private resolve!: (r: PipelineResult) => void;
@@ -73,6 +76,7 @@ class PipelineBatch {
   handleCommandComplete(msg: { text: string }): void {
     const m = /(\d+)$/.exec(msg.text);
     this.rowCounts.push(m ? Number(m[1]) : 0);
+    this.commands.push(msg.text);
   }
 
   handleError(err: Error): void {
@@ -80,11 +84,11 @@ class PipelineBatch {
       this.error = Object.assign(err, { failedIndex: this.rowCounts.length });
     }
     // node-pg detaches the active query on an error (its ReadyForQuery then goes to nobody): finish now.
-    this.resolve({ rowCounts: this.rowCounts, returned: this.returned, error: this.error });
+    this.resolve({ rowCounts: this.rowCounts, commands: this.commands, returned: this.returned, error: this.error });
   }
 
   handleReadyForQuery(): void {
-    this.resolve({ rowCounts: this.rowCounts, returned: this.returned, error: this.error });
+    this.resolve({ rowCounts: this.rowCounts, commands: this.commands, returned: this.returned, error: this.error });
   }
 
   handleRowDescription(): void {}

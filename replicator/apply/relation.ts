@@ -123,7 +123,7 @@ export function writtenList(rel: RelationEntry): string {
   return rel.written.map((i) => rel.quotedColumns[i]).join(', ');
 }
 
-function overriding(rel: RelationEntry): string {
+export function overriding(rel: RelationEntry): string {
   return rel.written.some((i) => rel.identityAlways[i]) ? ' overriding system value' : '';
 }
 

@@ -17,8 +17,10 @@
  * previous one's ReadyForQuery); only the next group's decoding runs ahead.
  */
 import type pg from 'pg';
+import { SQLSTATE, sqlstateOf } from '../../server/db/sqlstate.js';
 import { applyError, changeFailed, RowMissingError } from './apply-error.js';
 import { runPipeline, type PipelineStatement } from './pipeline.js';
+import { checkedOnTarget, reportedOrdinals } from './row-check.js';
 
 export type ErrorContext = { table: string; change: string; key?: Record<string, string | null>; commitLsn?: string; xid?: number };
 
@@ -26,8 +28,12 @@ export interface Pending extends PipelineStatement {
   /** Rows the statement must change (UPDATE and DELETE: every row they name); null = not checked. */
   expectRows: number | null;
   kind: string;
-  context: () => ErrorContext;
-  /** For a set-based statement that changed fewer rows: the change whose row was missing (from the returned ordinals). */
+  /** What an error names; `failure` is the target's error when the statement failed (a set-based insert finds its row there). */
+  context: (failure?: unknown) => ErrorContext;
+  /**
+   * For a set-based statement that changed fewer rows: the change whose row was missing (from the returned
+   * ordinals). Only statements that return the ordinal (`ord`) of every row they touched have one.
+   */
   mismatch?: (returned: (string | null)[]) => ErrorContext;
   /**
    * Nothing sent after it depends on its result, only the commit does (the
@@ -43,14 +49,34 @@ const PIPELINE_MAX = 1000;
 /** The statement that opens a group's target transaction; it travels with the group's first statements. */
 export const BEGIN: Pending = { name: '', text: 'begin', values: [], expectRows: null, kind: 'begin', checkAtCommit: true, context: () => ({ table: '-', change: 'begin' }) };
 
+const COMMIT: PipelineStatement = { name: '', text: 'commit', values: [] };
+
+/** The row missing for a statement that changed fewer rows than its change names. */
+function rowMissing(item: Pending, returned: (string | null)[]): Error {
+  return applyError(new RowMissingError(`the row to ${item.kind} does not exist on the target`), item.mismatch ? item.mismatch(returned) : item.context());
+}
+
 export class StatementQueue {
   private pending: Pending[] = [];
   /** Sent and not yet checked, in the order sent; each rejects with its change's error. */
   private inflight: Promise<void>[] = [];
   /** The last operation handed to the connection (settled either way): the next one starts after it. */
   private tail: Promise<unknown> = Promise.resolve();
+  /**
+   * Every check of what was sent, in order (`settle` takes them off `inflight`, this keeps them): rejects with
+   * the first failure and stays rejected. A commit sent with the statements waits for it (`sendWithCommit`).
+   * After a failure the queue's session ends (the runner opens a new one, with a new queue).
+   */
+  private checks: Promise<void> = Promise.resolve();
 
-  constructor(private readonly target: pg.Client) {}
+  /**
+   * @param rowCheck the target session has the row check function (row-check.ts): the group's commit may
+   *   travel with its last statements (`sendWithCommit`).
+   */
+  constructor(
+    private readonly target: pg.Client,
+    private readonly rowCheck = false,
+  ) {}
 
   /** As many statements as one round trip takes: flush before queueing more. */
   get full(): boolean {
@@ -82,6 +108,8 @@ export class StatementQueue {
   running(done: Promise<void>): void {
     done.catch(() => undefined); // thrown by settle, in order; not an unhandled rejection meanwhile
     this.inflight.push(done);
+    this.checks = this.checks.then(() => done);
+    this.checks.catch(() => undefined);
   }
 
   /** Wait for everything sent, in order; the first failure is thrown. */
@@ -120,14 +148,58 @@ export class StatementQueue {
           const i = res.error.failedIndex ?? 0;
           const item = batch[i];
           if (!item) throw res.error;
-          throw changeFailed(res.error, item.context()); // a lost connection is retried by the runner
+          throw changeFailed(res.error, item.context(res.error)); // a lost connection is retried by the runner
         }
         for (let i = 0; i < batch.length; i++) {
           const item = batch[i]!;
-          if (item.expectRows !== null && res.rowCounts[i] !== item.expectRows)
-            throw applyError(new RowMissingError(`the row to ${item.kind} does not exist on the target`), item.mismatch ? item.mismatch(res.returned[i] ?? []) : item.context());
+          if (item.expectRows !== null && res.rowCounts[i] !== item.expectRows) throw rowMissing(item, res.returned[i] ?? []);
         }
       }),
     );
+  }
+
+  /**
+   * Send the queued statements and `commit` in one round trip, every row
+   * count checked on the target (row-check.ts): a statement that finds fewer
+   * rows fails there, the server skips the rest (the commit too), and nothing
+   * of the group is committed. Resolves with the commit's command tag
+   * (`ROLLBACK` when the transaction had failed without an error here); the
+   * caller registers what it does with it as `running`. Null when this is not
+   * possible (no check function in this session, or a statement that cannot
+   * be checked there): then the caller flushes and commits in a round trip of
+   * its own. When changing this, read replicator/docs/performance.md, "One
+   * round trip per group".
+   */
+  sendWithCommit(): Promise<string> | null {
+    if (!this.rowCheck) return null;
+    const batch = this.pending;
+    const wire: PipelineStatement[] = [];
+    for (const p of batch) {
+      if (p.expectRows === null) {
+        wire.push(p);
+        continue;
+      }
+      const checked = checkedOnTarget({ ...p, expectRows: p.expectRows, ordinals: p.mismatch !== undefined });
+      if (!checked) return null;
+      wire.push(checked);
+    }
+    wire.push(COMMIT);
+    this.pending = [];
+    // What was sent before (pipelines, a COPY, the previous group's commit) is checked in Node: the commit
+    // must not go out before those checks passed. Operations run one at a time, in order, so all of them
+    // have returned when this one starts; a failure among them keeps the commit from being sent.
+    const before = this.checks;
+    return this.submit(async () => {
+      await before;
+      return runPipeline(this.target, wire);
+    }).then((res) => {
+      if (res.error) {
+        const item = batch[res.error.failedIndex ?? 0];
+        if (!item) throw changeFailed(res.error, { table: '-', change: 'commit' }); // the commit itself failed
+        if (sqlstateOf(res.error) === SQLSTATE.ROW_COUNT_MISMATCH) throw rowMissing(item, reportedOrdinals(res.error));
+        throw changeFailed(res.error, item.context(res.error)); // a lost connection is retried by the runner
+      }
+      return res.commands[wire.length - 1] ?? '';
+    });
   }
 }

@@ -23,6 +23,8 @@ export const SQLSTATE = Object.freeze({
   UNDEFINED_TABLE: '42P01',
   /** Permission denied (a role without the privilege; e.g. the replicator's user cannot set session_replication_role). */
   INSUFFICIENT_PRIVILEGE: '42501',
+  /** An object that does not exist (e.g. the language plpgsql, dropped from a database). */
+  UNDEFINED_OBJECT: '42704',
   /** A duplicate key. */
   UNIQUE_VIOLATION: '23505',
   /** The object is in use (e.g. a replication slot still held by a walsender). */
@@ -36,6 +38,11 @@ export const SQLSTATE = Object.freeze({
   TRANSACTION_ROLLBACK_CLASS: '40',
   /** Class 22: data exceptions (a value the column refuses: too long, out of range, invalid input). */
   DATA_EXCEPTION_CLASS: '22',
+  /**
+   * Tandem's own (class TR is not PostgreSQL's): raised on the target by the replicator's row check
+   * (replicator/apply/row-check.ts) when an update or delete found fewer rows than the change names.
+   */
+  ROW_COUNT_MISMATCH: 'TR001',
 });
 
 /** PostgreSQL rolled the transaction back because of a concurrent session (a deadlock, a serialization failure): run it again. */
