@@ -116,9 +116,14 @@ t.test('members of both sites across a planned switchover', async (t) => {
   await t.test('after: b runs on its two members and fires the schedule once per firing', async (t) => {
     await waitFor('b to answer 200 on /health/active', async () => (await fetch(b.url + '/health/active')).status === 200);
     t.same(await spreadOfRuns(b1, 6), { 'b1 succeeded': 3, 'b2 succeeded': 3 }, 'round robin over b1 and b2');
-    const onB = await listed(b1);
+    // A member reports its scheduler in its heartbeat (every second): the one that saw the promotion last
+    // shows it on from its next heartbeat (seen in CI: b2 listed with its scheduler off while it already fired).
+    const onB = await waitFor("b's members to report their schedulers on", async () => {
+      const l = await listed(b1);
+      return l.members.every((m: any) => m.scheduler) ? l : undefined;
+    }, 10_000, 100);
     t.same(onB.site, { name: 'b', role: 'active', activeUrl: b.url }, "b's members: an active site");
-    t.same(onB.members.map((m: any) => [m.name, m.state, m.scheduler]), [['b1', 'active', true], ['b2', 'active', true]]);
+    t.same(onB.members.map((m: any) => [m.name, m.state, m.scheduler]), [['b1', 'active', true], ['b2', 'active', true]], 'both active, both may fire');
 
     const firings = async () =>
       (
