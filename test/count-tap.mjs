@@ -28,13 +28,15 @@ export function countTap(text) {
   let failed = 0;
   const skipped = [];
   const failures = [];
+  /** "file > subtest > point" */
+  const pointName = (res, where) => [...where, res.name].filter(Boolean).join(' > ');
   const fail = (res, where) => {
-    failures.push([...where, res.name].filter(Boolean).join(' > '));
+    failures.push(pointName(res, where));
     failed++;
   };
   const skipOrTodo = (res, where) => {
     const kind = res.todo ? `TODO${typeof res.todo === 'string' ? ` ${res.todo}` : ''}` : `SKIP${typeof res.skip === 'string' ? ` ${res.skip}` : ''}`;
-    skipped.push(`${[...where, res.name].filter(Boolean).join(' > ')} # ${kind}`);
+    skipped.push(`${pointName(res, where)} # ${kind}`);
     failed++;
   };
 

@@ -56,6 +56,17 @@ function rowMissing(item: Pending, returned: (string | null)[]): Error {
   return applyError(new RowMissingError(`the row to ${item.kind} does not exist on the target`), item.mismatch ? item.mismatch(returned) : item.context());
 }
 
+/**
+ * What a failed pipeline throws: the failing statement's change named (its missing row when the target's
+ * row check failed, row-check.ts); past every statement, the commit sent with them failed.
+ */
+function pipelineFailure(batch: Pending[], error: Error & { failedIndex?: number }): unknown {
+  const item = batch[error.failedIndex ?? 0];
+  if (!item) return changeFailed(error, { table: '-', change: 'commit' });
+  if (sqlstateOf(error) === SQLSTATE.ROW_COUNT_MISMATCH) return rowMissing(item, reportedOrdinals(error));
+  return changeFailed(error, item.context(error)); // a lost connection is retried by the runner
+}
+
 export class StatementQueue {
   private pending: Pending[] = [];
   /** Sent and not yet checked, in the order sent; each rejects with its change's error. */
@@ -144,12 +155,7 @@ export class StatementQueue {
     this.pending = [];
     this.running(
       this.submit(() => runPipeline(this.target, batch)).then((res) => {
-        if (res.error) {
-          const i = res.error.failedIndex ?? 0;
-          const item = batch[i];
-          if (!item) throw res.error;
-          throw changeFailed(res.error, item.context(res.error)); // a lost connection is retried by the runner
-        }
+        if (res.error) throw pipelineFailure(batch, res.error);
         for (let i = 0; i < batch.length; i++) {
           const item = batch[i]!;
           if (item.expectRows !== null && res.rowCounts[i] !== item.expectRows) throw rowMissing(item, res.returned[i] ?? []);
@@ -193,12 +199,7 @@ export class StatementQueue {
       await before;
       return runPipeline(this.target, wire);
     }).then((res) => {
-      if (res.error) {
-        const item = batch[res.error.failedIndex ?? 0];
-        if (!item) throw changeFailed(res.error, { table: '-', change: 'commit' }); // the commit itself failed
-        if (sqlstateOf(res.error) === SQLSTATE.ROW_COUNT_MISMATCH) throw rowMissing(item, reportedOrdinals(res.error));
-        throw changeFailed(res.error, item.context(res.error)); // a lost connection is retried by the runner
-      }
+      if (res.error) throw pipelineFailure(batch, res.error);
       return res.commands[wire.length - 1] ?? '';
     });
   }
