@@ -3,7 +3,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withHistory } from './report.js';
+import { partsRunBefore, withHistory } from './report.js';
 
 t.test('the previous History section follows the new figures, unchanged', async (t) => {
   const previous = '# Tandem benchmark report\n\n## jobs\n\nold figures\n\n## History\n\n### 2026-11\n\nbulk 0.86 x native.\n';
@@ -20,4 +20,15 @@ t.test('the repository REPORT.md has a History section', async (t) => {
   const report = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'REPORT.md'), 'utf8');
   t.match(report, /^## History$/m);
   t.match(withHistory('figures\n', report), /^## History$[\s\S]*1\.39 x native/m, 'kept through a rewrite');
+});
+
+t.test('a parts run keeps the notes of earlier parts runs for the parts it did not run again', async (t) => {
+  const notes = [
+    'One source and one target cluster.',
+    "Parts bulk,small ran at 2026-12-03T23:26:08.438Z (TANDEM_BENCH_PARTS); the group's other figures are from the run at 2026-12-03T22:51:11.841Z.",
+  ];
+  t.same(partsRunBefore(notes, 'lag'), ['Parts bulk,small ran at 2026-12-03T23:26:08.438Z (TANDEM_BENCH_PARTS).']);
+  t.same(partsRunBefore(notes, 'small,lag'), ['Parts bulk ran at 2026-12-03T23:26:08.438Z (TANDEM_BENCH_PARTS).'], 'small ran again: only bulk is from then');
+  t.same(partsRunBefore(notes, 'bulk,small'), [], 'all of them ran again');
+  t.same(partsRunBefore(['Parts lag ran at 2026-12-04T03:58:18.944Z (TANDEM_BENCH_PARTS).'], 'small'), ['Parts lag ran at 2026-12-04T03:58:18.944Z (TANDEM_BENCH_PARTS).'], 'a carried note is carried again');
 });

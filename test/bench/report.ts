@@ -33,3 +33,21 @@ export function withHistory(generated: string, previous: string | null): string 
   if (at < 0) return generated;
   return `${generated.trimEnd()}\n\n${previous!.slice(at).trimEnd()}\n`;
 }
+
+/**
+ * The notes of earlier TANDEM_BENCH_PARTS runs that still hold after a run
+ * of `parts`: each keeps the parts this run did not measure again (so that
+ * every figure still names the run it came from); a note whose parts all
+ * ran again is dropped. Other notes are the group's own and are written anew.
+ */
+export function partsRunBefore(previousNotes: string[], parts: string): string[] {
+  const now = new Set(parts.split(',').map((p) => p.trim()));
+  const kept: string[] = [];
+  for (const note of previousNotes) {
+    const m = /^Parts (\S+) ran at (\S+) \(TANDEM_BENCH_PARTS\)/.exec(note);
+    if (!m) continue;
+    const left = m[1]!.split(',').filter((p) => !now.has(p));
+    if (left.length) kept.push(`Parts ${left.join(',')} ran at ${m[2]} (TANDEM_BENCH_PARTS).`);
+  }
+  return kept;
+}

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { withHistory, type BenchGroup, type BenchReport } from './report.js';
+import { partsRunBefore, withHistory, type BenchGroup, type BenchReport } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Sources and results live in test/bench/ of the repository, also when running from dist/.
@@ -91,6 +91,7 @@ async function main() {
       const mod = (await import(pathToFileURL(path.join(here, `${g}.bench.js`)).href)) as { default: BenchGroup };
       await mod.default(report);
       if (parts && prev.ranAt[g]) {
+        notes.push(...partsRunBefore(prev.notes[g] ?? [], parts));
         notes.push(`Parts ${parts} ran at ${new Date().toISOString()} (TANDEM_BENCH_PARTS); the group's other figures are from the run at ${prev.ranAt[g]}.`);
       } else results.ranAt[g] = new Date().toISOString();
       results.notes[g] = notes;
