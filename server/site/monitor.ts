@@ -26,8 +26,8 @@
  *   was down, which is exactly when an operator may have promoted that peer
  *   with a forced failover) stays unconfirmed (503 on /health/active, no
  *   schedules) until it has compared epochs with that peer; a peer that a
- *   forced failover recorded as presumed lost (sql/peer-epochs.ts) is not
- *   waited for, and neither is one this database has never seen;
+ *   forced failover recorded as presumed lost (sql/mark-peer-presumed-lost.ts)
+ *   is not waited for, and neither is one this database has never seen;
  * - a site whose database kept running keeps its confirmation while a peer
  *   is unreachable: a passive site that is down must not take the active one
  *   down with it. If the active site was cut off from its peer while an
@@ -42,7 +42,8 @@ import type { Logger } from '../log.js';
 import { poolReadWrite, withSite } from './connect.js';
 import { fenceSelf } from './fence.js';
 import { getSite } from './sql/get-site.js';
-import { peersUnseenSinceRestart, recordPeerEpoch } from './sql/peer-epochs.js';
+import { peersUnseenSinceRestart } from './sql/peers-unseen-since-restart.js';
+import { recordPeerEpoch } from './sql/record-peer-epoch.js';
 import { setSiteRole } from './sql/set-site-role.js';
 import type { SiteRow } from './types.js';
 
