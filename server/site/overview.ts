@@ -22,7 +22,7 @@ import type { Db } from '../db/db.js';
 import { withSite } from './connect.js';
 import { failoverAdvice, type FailoverAdvice, type RunningFailover } from './failover-advice.js';
 import { getSite } from './sql/get-site.js';
-import { getRunningJournal } from './sql/journal.js';
+import { getRunningJournal } from './sql/get-running-journal.js';
 import { localReplication } from './sql/local-replication.js';
 import { objectBacklog } from './sql/object-backlog.js';
 import type { SiteRow } from './types.js';
