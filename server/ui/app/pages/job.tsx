@@ -17,23 +17,8 @@ import { Empty, ErrorBox, Loading } from '../components/status';
 import { Time, formatDuration } from '../components/time';
 import { useSession } from '../session';
 import { useFetch } from '../use-fetch';
-
-interface JobOption {
-  name: string;
-  description?: string;
-  required: boolean;
-  defaultValue?: string;
-  values?: string[];
-  enforced: boolean;
-  regex?: string;
-  secure: boolean;
-  extra: Record<string, unknown>;
-}
-
-type Step =
-  | { kind: 'exec'; exec: string; description?: string }
-  | { kind: 'script'; script: string; args?: string; interpreter?: string; description?: string }
-  | { kind: 'jobref'; ref: { uuid?: string; name?: string; group?: string; project?: string; args?: string }; description?: string };
+// The server's own types (erased from the bundle: type-only), so that the page follows the definition as the API sends it.
+import type { JobDefinition, JobOption, Step } from '../../../jobs/definition';
 
 interface Job {
   id: string;
@@ -44,14 +29,7 @@ interface Job {
   executionEnabled: boolean;
   scheduleEnabled: boolean;
   schedule: { description: string; timeZone: string; nextFireTimes: string[] } | null;
-  definition: {
-    options: JobOption[];
-    sequence: { keepgoing: boolean; strategy: string; steps: Step[] };
-    nodeFilter?: string;
-    timeoutMs?: number;
-    retry: { count: number; delayMs: number };
-    extra: Record<string, unknown>;
-  };
+  definition: JobDefinition;
 }
 
 interface Execution {
