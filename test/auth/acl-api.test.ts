@@ -1,6 +1,7 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ADMIN_POLICY } from '../harness/acl.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
 import { startTestServer } from '../server/helpers.js';
@@ -33,28 +34,6 @@ for:
     - allow: [read]
 by:
   group: dev
-`;
-
-const ADMIN_POLICY = `
-description: Admins everywhere.
-context:
-  project: '.*'
-for:
-  job: [{ allow: '*' }]
-  execution: [{ allow: '*' }]
-by:
-  group: admin
----
-description: Admins at application level.
-context:
-  application: tandem
-for:
-  project: [{ allow: '*' }]
-  system: [{ allow: '*' }]
-  token: [{ allow: '*' }]
-  audit: [{ allow: '*' }]
-by:
-  group: admin
 `;
 
 const pgs = await startPostgres(t, { name: 'acl-api' });

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ADMIN_POLICY, aclDir } from '../harness/acl.js';
 import { startPostgres } from '../harness/postgres.js';
-import { tempDir } from '../harness/tmp.js';
 import { startTestServer } from '../server/helpers.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { MASTER_KEY_1, PASSWORD } from './fixtures.js';
@@ -24,23 +24,10 @@ for:
       allow: [read]
 by:
   group: ops
----
-description: Admins everything.
-context:
-  application: tandem
-for:
-  project: [{ allow: '*' }]
-  system: [{ allow: '*' }]
-  token: [{ allow: '*' }]
-  audit: [{ allow: '*' }]
-  storage: [{ allow: '*' }]
-by:
-  group: admin
 `;
 
 const pg = await startPostgres(t, { name: 'keys-api' });
-const dir = await tempDir(t, 'keys-api');
-writeFileSync(path.join(dir, 'acl.aclpolicy'), POLICY);
+const dir = await aclDir(t, ADMIN_POLICY, POLICY);
 const ts = await startTestServer(t, pg, { overrides: { 'keyStorage.masterKey': MASTER_KEY_1, 'auth.aclDir': dir } });
 execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'fixture', '-f', path.join(dir, 'id')]);
 const PRIVATE = readFileSync(path.join(dir, 'id'));

@@ -13,18 +13,16 @@
  */
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseAclText } from '../../server/auth/acl/parse.js';
 import { createToken } from '../../server/auth/tokens.js';
+import { ADMIN_POLICY, aclDir } from '../harness/acl.js';
 import { startPostgres } from '../harness/postgres.js';
 import { tempDir } from '../harness/tmp.js';
-import { DEFAULT_POLICY } from '../../server/auth/acl/default-policy.js';
 import { readOutput, startTestServer, waitForEnd } from '../server/helpers.js';
 
 /** alpha-team: everything on jobs of project alpha and nothing else; beta-viewer: runs in alpha, only reads beta. */
-const POLICIES = `${DEFAULT_POLICY}
----
+const POLICIES = `
 description: the alpha team works in project alpha only
 context:
   project: alpha
@@ -75,10 +73,8 @@ const LONG_SECRET = 'secure-option-fixture-cut-here-0123456789';
 
 t.test('security: execution', async (t) => {
   const pg = await startPostgres(t, { name: 'secexec' });
-  const aclDir = await tempDir(t, 'acl');
-  await writeFile(path.join(aclDir, 'policy.aclpolicy'), POLICIES);
   const scratch = await tempDir(t, 'scratch');
-  const ts = await startTestServer(t, pg, { overrides: { 'auth.aclDir': aclDir } });
+  const ts = await startTestServer(t, pg, { overrides: { 'auth.aclDir': await aclDir(t, ADMIN_POLICY, POLICIES) } });
   const tokenFor = async (user: string, roles: string[]) => (await createToken(ts.pool, { user, roles })).token;
   const alice = await tokenFor('alice', ['alpha-team']);
   const viewer = await tokenFor('vera', ['beta-viewer']);

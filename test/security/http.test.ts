@@ -5,10 +5,9 @@
  * finding's reproduction, which failed before the fix.
  */
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ADMIN_POLICY, aclDir } from '../harness/acl.js';
 import { startPostgres } from '../harness/postgres.js';
-import { tempDir } from '../harness/tmp.js';
 import { startTestServer } from '../server/helpers.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { hashPassword } from '../../server/auth/password.js';
@@ -17,22 +16,6 @@ import { heavyRequestGate } from '../../server/http/heavy-requests.js';
 import { isTandemError } from '../../server/errors.js';
 
 const POLICY = `
-description: Admins everywhere.
-context: { project: '.*' }
-for:
-  job: [{ allow: '*' }]
-  execution: [{ allow: '*' }]
-by: { group: admin }
----
-description: Admins at application level.
-context: { application: tandem }
-for:
-  project: [{ allow: '*' }]
-  system: [{ allow: '*' }]
-  token: [{ allow: '*' }]
-  audit: [{ allow: '*' }]
-by: { group: admin }
----
 description: Creators may create jobs in alpha, and read and run them, but never update one.
 context: { project: alpha }
 for:
@@ -60,8 +43,7 @@ by: { group: alphaonly }
 `;
 
 const pgs = await startPostgres(t, { name: 'sec-http' });
-const dir = await tempDir(t, 'sec-acl');
-writeFileSync(path.join(dir, 'policy.aclpolicy'), POLICY);
+const dir = await aclDir(t, ADMIN_POLICY, POLICY);
 const usersFile = path.join(dir, 'users.yaml');
 writeUsersFile(usersFile, new Map([['bob', { password: await hashPassword('bob-pw', { N: 1024 }), roles: ['reader'] }]]));
 const ts = await startTestServer(t, pgs, {

@@ -5,34 +5,13 @@
  * hides single jobs; next fire times of a job (`fireTimes`).
  */
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { ADMIN_POLICY, aclDir } from '../harness/acl.js';
 import { startPostgres } from '../harness/postgres.js';
-import { tempDir } from '../harness/tmp.js';
 import { startTestServer } from './helpers.js';
 import { createToken } from '../../server/auth/tokens.js';
 import { seedJobs } from '../ui/seed-jobs.js';
 
-const POLICIES = `
-description: Admins everywhere.
-context:
-  project: '.*'
-for:
-  job: [{ allow: '*' }]
-  execution: [{ allow: '*' }]
-by:
-  group: admin
----
-description: Admins at application level.
-context:
-  application: tandem
-for:
-  project: [{ allow: '*' }]
-  system: [{ allow: '*' }]
-  token: [{ allow: '*' }]
-by:
-  group: admin
----
+const AUDITOR_POLICY = `
 description: Auditors read every job but those named secret-*.
 context:
   project: '.*'
@@ -54,9 +33,7 @@ by:
 `;
 
 const pgs = await startPostgres(t, { name: 'jobs-list' });
-const dir = await tempDir(t, 'acl');
-writeFileSync(path.join(dir, 'policy.aclpolicy'), POLICIES);
-const ts = await startTestServer(t, pgs, { overrides: { 'auth.aclDir': dir } });
+const ts = await startTestServer(t, pgs, { overrides: { 'auth.aclDir': await aclDir(t, ADMIN_POLICY, AUDITOR_POLICY) } });
 const auditor = (await createToken(ts.pool, { user: 'ava', roles: ['auditor'] })).token;
 
 async function as(token: string, p: string) {
