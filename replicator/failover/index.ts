@@ -3,7 +3,7 @@
  * `tandem rejoin` and the site overview of `tandem status`.
  */
 import { TandemError } from '../../server/errors.js';
-import { getRunningJournal } from '../../server/site/sql/journal.js';
+import { getRunningJournal } from '../../server/site/sql/get-running-journal.js';
 import { withSite } from '../../server/site/connect.js';
 import { forcedFailover } from './forced.js';
 import { inspectSite, type SiteView } from '../../server/site/inspect.js';

@@ -12,7 +12,7 @@ import type { Logger } from '../../server/log.js';
 import { connectSite, writableUrl } from '../../server/site/connect.js';
 import { demoteSite } from '../../server/site/fence.js';
 import { getSite } from '../../server/site/sql/get-site.js';
-import { recordPeerEpoch } from '../../server/site/sql/peer-epochs.js';
+import { recordPeerEpoch } from '../../server/site/sql/record-peer-epoch.js';
 import { inReadWriteTransaction } from '../../server/site/connect.js';
 import { runReplicator, type ReplicatorResult } from '../run.js';
 import { defaultSlotName } from '../slot-name.js';

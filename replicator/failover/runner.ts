@@ -6,7 +6,7 @@
  */
 import { EXIT_CODES, TandemError } from '../../server/errors.js';
 import type { Db } from '../../server/db/db.js';
-import { journalStep } from '../../server/site/sql/journal.js';
+import { journalStep } from '../../server/site/sql/journal-step.js';
 
 export interface StepOutcome {
   /** One line saying what the step did (printed after its duration). */

@@ -26,9 +26,14 @@ import { connectSite, inReadWriteTransaction, writableUrl } from '../../server/s
 import { demoteSite } from '../../server/site/fence.js';
 import { getSite } from '../../server/site/sql/get-site.js';
 import { guardReplicationTarget } from '../../server/site/sql/guard-replication-target.js';
-import { finishJournal, getRunningJournal, setJournalFields, startJournal, type JournalRow } from '../../server/site/sql/journal.js';
+import { finishJournal } from '../../server/site/sql/finish-journal.js';
+import { getRunningJournal } from '../../server/site/sql/get-running-journal.js';
+import type { JournalRow } from '../../server/site/sql/journal-row.js';
+import { setJournalFields } from '../../server/site/sql/set-journal-fields.js';
+import { startJournal } from '../../server/site/sql/start-journal.js';
 import { localReplication } from '../../server/site/sql/local-replication.js';
-import { maxKnownEpoch, recordPeerEpoch } from '../../server/site/sql/peer-epochs.js';
+import { maxKnownEpoch } from '../../server/site/sql/max-known-epoch.js';
+import { recordPeerEpoch } from '../../server/site/sql/record-peer-epoch.js';
 import { setDatabaseReadOnly } from '../../server/site/sql/set-database-read-only.js';
 import { setSiteRole } from '../../server/site/sql/set-site-role.js';
 import { terminateAppSessions } from '../../server/site/sql/terminate-app-sessions.js';
