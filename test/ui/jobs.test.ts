@@ -129,6 +129,26 @@ t.test('a job named with HTML is shown as text', async (t) => {
   t.same(dialogs, [], 'nothing ran');
 });
 
+t.test('a reader runs a job whose required secure option has a default it may not see', async (t) => {
+  const job = {
+    name: 'Rotate keys',
+    options: [{ name: 'token', required: true, secure: true, value: 'default-token-never-shown' }],
+    sequence: { commands: [{ exec: 'true' }] },
+  };
+  const r = await ts.api('POST', '/api/v1/projects/ops/jobs', [job]);
+  t.equal(r.status, 201);
+  const page = await newPage(t, browser, ts.url);
+  await loginAs(page, 'viewer', USERS.viewer.password, `/project/ops/job/show/${r.body.jobs[0].id}`);
+  await page.getByRole('heading', { name: 'Rotate keys', level: 1 }).waitFor();
+  const input = page.getByLabel(/^token/);
+  t.equal(await input.getAttribute('required'), null, 'not required in the form: the hidden default applies when it is left empty');
+  t.match(await page.locator('main').innerText(), /a default is set: leave empty to use it/, 'the form says so');
+  t.notOk((await page.content()).includes('default-token-never-shown'), 'the default is not in the page');
+  await page.getByRole('button', { name: 'Run job now' }).click();
+  await page.waitForURL((u) => /^\/project\/ops\/execution\/show\/[0-9a-f-]{36}$/.test(u.pathname));
+  t.pass('the run started with the default');
+});
+
 t.test('5,000 jobs: the first page, the tree, search', async (t) => {
   await seedJobs(ts.pool, ts.api, 'big', { count: 5000, ungrouped: 1000, groups: 40 });
   const page = await newPage(t, browser, ts.url);

@@ -19,6 +19,7 @@ import { useSession } from '../session';
 import { useFetch } from '../use-fetch';
 // The server's own types (erased from the bundle: type-only), so that the page follows the definition as the API sends it.
 import type { JobDefinition, JobOption, Step } from '../../../jobs/definition';
+import type { VisibleOption } from '../../../jobs/secure-defaults';
 
 interface Job {
   id: string;
@@ -29,7 +30,8 @@ interface Job {
   executionEnabled: boolean;
   scheduleEnabled: boolean;
   schedule: { description: string; timeZone: string; nextFireTimes: string[] } | null;
-  definition: JobDefinition;
+  /** As the API sends it: a reader gets secure options without their default (secure-defaults.ts). */
+  definition: JobDefinition & { options: VisibleOption[] };
 }
 
 interface Execution {
@@ -208,11 +210,14 @@ function RecentExecutions({ project, jobId }: { project: string; jobId: string }
   );
 }
 
-function OptionInput({ o }: { o: JobOption }) {
+function OptionInput({ o }: { o: VisibleOption }) {
   const id = `opt-${o.name}`;
   const delim = multiDelimiter(o);
+  // A reader gets a secure option without its default, marked defaultHidden: the default still applies.
+  const secureDefault = o.secure && (o.defaultValue !== undefined || o.defaultHidden === true);
   const hints: string[] = [];
   if (o.description) hints.push(o.description);
+  if (secureDefault) hints.push('a default is set: leave empty to use it');
   if (o.regex) hints.push(`must match the regular expression ${o.regex}`);
   if (delim && !(o.enforced && o.values?.length)) hints.push(`several values: separate them with “${delim}”`);
   if (o.values?.length && !o.enforced) hints.push(`suggested: ${o.values.join(', ')}`);
@@ -227,7 +232,7 @@ function OptionInput({ o }: { o: JobOption }) {
   let input;
   if (o.secure) {
     // Never pre-filled: a secure default stays on the server and applies when the field is left empty.
-    input = <input id={id} name={o.name} type="password" autocomplete="new-password" required={o.required && !o.defaultValue} aria-describedby={hintId} />;
+    input = <input id={id} name={o.name} type="password" autocomplete="new-password" required={o.required && !secureDefault} aria-describedby={hintId} />;
   } else if (o.enforced && o.values?.length) {
     const defaults = o.defaultValue ? (delim ? o.defaultValue.split(delim) : [o.defaultValue]) : [];
     input = (
