@@ -56,6 +56,13 @@ export interface ReplicatorOptions {
   /** Apply each change with its own statement: no set-based batches, no COPY runs (tests, diagnosis). */
   rowByRow?: boolean;
   /**
+   * Binary transfer: values of types with binary send and receive functions
+   * travel in that format, not as text (like CREATE SUBSCRIPTION ... WITH
+   * (binary = true); replicator/apply/binary-values.ts). Both sites must have
+   * the same column types. Default false.
+   */
+  binary?: boolean;
+  /**
    * Commit LSN of one source transaction not to apply (`--skip-transaction`):
    * the operator accepts losing its changes on this site. Recorded in
    * tandem_site.replication_skips with the progress past it.

@@ -29,7 +29,7 @@ import { ReplicationConnection } from './stream/connection.js';
 /** The run's options a session reads. */
 type SessionOptions = Pick<
   ReplicatorOptions,
-  'sourceUrl' | 'hooks' | 'signal' | 'walWarnBytes' | 'sequenceSyncIntervalMs' | 'slotCheckIntervalMs' | 'maxGroupTxns' | 'rowByRow' | 'metrics' | 'onProgress'
+  'sourceUrl' | 'hooks' | 'signal' | 'walWarnBytes' | 'sequenceSyncIntervalMs' | 'slotCheckIntervalMs' | 'maxGroupTxns' | 'rowByRow' | 'binary' | 'metrics' | 'onProgress'
 >;
 
 /** What every session of a run shares: fixed once the set-up is done. */
@@ -112,7 +112,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
     if (copied) run.resync = false;
     run.appliedEnd = startAt;
     await setState(dstCtl.client, slot, 'streaming', incarnation);
-    repl.start(slot, publication, startAt, statusIntervalMs);
+    repl.start(slot, publication, startAt, statusIntervalMs, opts.binary ?? false);
     run.streamed = true;
     log.info('streaming', { slot, from: formatLsn(startAt) });
     applier = new Applier({
@@ -124,6 +124,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
       log,
       maxGroupTxns: opts.maxGroupTxns,
       rowByRow: opts.rowByRow,
+      binary: opts.binary,
       rowCheck,
       skipTransaction: run.skip ?? undefined,
       onSkipped: () => {

@@ -39,7 +39,7 @@ import { checkTargetTables } from '../setup/target.js';
 import { changeFailed } from './apply-error.js';
 import { ChangeBuffer, type RowChange } from './change-buffer.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
-import { describeKey, relationEntry, type RelationEntry } from './relation.js';
+import { binaryTypeMismatch, describeKey, relationEntry, sourceTypeName, valueText, type RelationEntry } from './relation.js';
 import { TargetGroup } from './group.js';
 import { StatementQueue, type ErrorContext } from './statement-queue.js';
 import { targetTableInfo } from './target-columns.js';
@@ -68,6 +68,12 @@ export interface ApplierOptions {
    * must cover both paths and for diagnosing the fast one. Default false.
    */
   rowByRow?: boolean;
+  /**
+   * The stream was started with binary transfer (`binary 'true'`): values of
+   * types with send and receive functions arrive and travel in binary
+   * (binary-values.ts). Default false.
+   */
+  binary?: boolean;
   /** The target session has the row check function (row-check.ts): a group's commit travels with its last statements. */
   rowCheck?: boolean;
   /**
@@ -92,12 +98,15 @@ interface CurrentTxn {
 }
 
 export class Applier {
-  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics' | 'rowByRow' | 'skipTransaction' | 'onSkipped'>> &
+  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics' | 'rowByRow' | 'binary' | 'skipTransaction' | 'onSkipped'>> &
     Pick<ApplierOptions, 'onConfirmed' | 'metrics' | 'onSkipped'>;
   /** The transaction the operator asked to skip, until it is met. */
   private skipPending: Lsn | null;
   private readonly rowByRow: boolean;
+  private readonly binary: boolean;
   private readonly relations = new Map<number, RelationEntry>();
+  /** Types the stream named in type messages (binary transfer checks the target has the same, relation.ts). */
+  private readonly sourceTypeNames = new Map<number, string>();
   private readonly hooks = new Map<string, ApplyHook[]>();
   private txn: CurrentTxn | null = null;
   /** Changes waiting to become statements or COPYs (change-buffer.ts). */
@@ -131,6 +140,7 @@ export class Applier {
       onConfirmed: opts.onConfirmed,
     });
     this.rowByRow = opts.rowByRow ?? false;
+    this.binary = opts.binary ?? false;
     this.skipPending = opts.skipTransaction ?? null;
     this.buffer = new ChangeBuffer({ target: opts.target, statements: this.statements, copyBatchRows: this.o.copyBatchRows, rowByRow: this.rowByRow });
     for (const h of opts.hooks ?? []) this.hooks.set(h.table, [...(this.hooks.get(h.table) ?? []), h]);
@@ -203,8 +213,11 @@ export class Applier {
         return this.txn?.skipping ? undefined : this.onRowChange(msg);
       case 'truncate':
         return this.txn?.skipping ? undefined : this.onTruncate(msg);
+      case 'type':
+        this.sourceTypeNames.set(msg.typeOid, sourceTypeName(msg.schema, msg.name));
+        return;
       default:
-        return; // origin, type, logical messages: nothing to apply
+        return; // origin, logical messages: nothing to apply
     }
   }
 
@@ -287,7 +300,15 @@ export class Applier {
       await checkTargetTables(this.o.target, [{ schema: msg.schema, name: msg.name, columns }]);
     }
     // Identity and generated columns, unique indexes and triggers as the target defines them (the message does not say).
-    const entry = relationEntry(msg, await targetTableInfo(this.o.target, msg.schema, msg.name));
+    const info = await targetTableInfo(this.o.target, msg.schema, msg.name);
+    const mismatch = this.binary ? binaryTypeMismatch(msg, info, this.sourceTypeNames) : null;
+    if (mismatch)
+      throw new TandemError(
+        'replication_apply',
+        `${mismatch}: binary transfer needs the same column types on both sites (the target's receive function reads the source's bytes). ` +
+          'Make the types equal, or run `tandem replicate` without --binary',
+      );
+    const entry = relationEntry(msg, info, this.binary);
     if (this.rowByRow) entry.batchable = false;
     this.relations.set(msg.relationOid, entry);
   }
@@ -339,7 +360,7 @@ export class Applier {
     const toRow = (t: Tuple | null) => {
       if (!t) return null;
       const row: Record<string, string | null> = {};
-      t.forEach((v, i) => v !== undefined && (row[rel.columns[i]!] = v));
+      t.forEach((v, i) => v !== undefined && (row[rel.columns[i]!] = valueText(rel, i, v)));
       return row;
     };
     const change: AppliedChange = {

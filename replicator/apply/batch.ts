@@ -24,6 +24,7 @@
  */
 import type { Lsn } from '../lsn.js';
 import type { Tuple } from '../stream/pgoutput.js';
+import { binaryArray } from './binary-values.js';
 import { overriding, writtenList, type RelationEntry } from './relation.js';
 
 /** The source transaction a change came from (for error messages). */
@@ -116,8 +117,10 @@ export function textArray(values: readonly (string | null | undefined)[]): strin
   return s + '}';
 }
 
-function column(rows: BatchRow[], i: number, from: 'key' | 'tuple'): string {
-  return textArray(rows.map((r) => (from === 'key' ? r.keyTuple[i] : r.tuple[i])));
+/** Column `i` of `rows` as one array parameter: binary (binary-values.ts) or a text literal. */
+function column(rel: RelationEntry, rows: BatchRow[], i: number, from: 'key' | 'tuple'): string | Buffer {
+  const values = rows.map((r) => (from === 'key' ? r.keyTuple[i] : r.tuple[i]));
+  return rel.binary[i] ? binaryArray(rel.typeOids[i]!, values) : textArray(values);
 }
 
 /**
@@ -141,7 +144,7 @@ function keyMatch(rel: RelationEntry, i: number, n: number): string {
 
 export interface BatchStatement {
   text: string;
-  values: string[];
+  values: (string | Buffer)[];
 }
 
 /**
@@ -156,7 +159,7 @@ export function batchInsert(rel: RelationEntry, rows: BatchRow[]): BatchStatemen
   const select = rel.written.map((i, n) => typed(rel, i).ref(`u.c${n}`));
   return {
     text: `insert into ${rel.qualified} (${writtenList(rel)})${overriding(rel)} select ${select.join(', ')} from unnest(${params.join(', ')}) as u(${names.join(', ')})`,
-    values: rel.written.map((i) => column(rows, i, 'tuple')),
+    values: rel.written.map((i) => column(rel, rows, i, 'tuple')),
   };
 }
 
@@ -168,7 +171,7 @@ export function batchDelete(rel: RelationEntry, rows: BatchRow[]): BatchStatemen
   const match = k.map((i, n) => keyMatch(rel, i, n)).join(' and ');
   return {
     text: `delete from ${rel.qualified} as t using unnest(${params}) with ordinality as u(${names}, ord) where ${match} returning u.ord`,
-    values: k.map((i) => column(rows, i, 'key')),
+    values: k.map((i) => column(rel, rows, i, 'key')),
   };
 }
 
@@ -177,16 +180,16 @@ export function batchUpdate(rel: RelationEntry, setCols: number[], rows: BatchRo
   const k = rel.keyIndexes;
   const params: string[] = [];
   const names: string[] = [];
-  const values: string[] = [];
+  const values: (string | Buffer)[] = [];
   k.forEach((i, n) => {
     params.push(`$${params.length + 1}::${typed(rel, i).param}`);
     names.push(`k${n}`);
-    values.push(column(rows, i, 'key'));
+    values.push(column(rel, rows, i, 'key'));
   });
   setCols.forEach((i, n) => {
     params.push(`$${params.length + 1}::${typed(rel, i).param}`);
     names.push(`s${n}`);
-    values.push(column(rows, i, 'tuple'));
+    values.push(column(rel, rows, i, 'tuple'));
   });
   const set = setCols.map((i, n) => `${rel.quotedColumns[i]} = ${typed(rel, i).ref(`u.s${n}`)}`).join(', ');
   const match = k.map((i, n) => keyMatch(rel, i, n)).join(' and ');

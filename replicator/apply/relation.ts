@@ -19,6 +19,7 @@
  */
 import type { RelationMessage, Tuple } from '../stream/pgoutput.js';
 import { quoteIdent } from '../stream/connection.js';
+import { binaryParam, printable, type Param } from './binary-values.js';
 import type { TargetTable } from './target-columns.js';
 
 export interface RelationEntry {
@@ -49,12 +50,22 @@ export interface RelationEntry {
   exactText: boolean[];
   /** Per column: values may travel as an array of the column's type (TargetColumn.plainArray). */
   plainArray: boolean[];
+  /** Per column: values arrive and travel in binary (binary transfer, a type with send and receive functions; binary-values.ts). */
+  binary: boolean[];
+  /** Some column is binary: parameters are converted (param()). */
+  anyBinary: boolean;
+  /** Inserts may go through COPY: text COPY without binary transfer, binary COPY when every written column is binary. */
+  copyable: boolean;
+  /** Per column: the target's type OID (binary arrays name their element type). */
+  typeOids: number[];
   /**
    * Changes of different rows may be applied set-based, out of source order
    * (batch.ts): the key is the only unique or exclusion constraint on the
    * target, no trigger there fires on applied rows, and equal keys always
    * have the same text (a batch recognises a second change of one row by the
-   * key's text: numeric 1.1 and 1.10 are one key with two texts).
+   * key's text: numeric 1.1 and 1.10 are one key with two texts). With
+   * binary transfer also: every binary column's values can travel as an
+   * array of its type (plainArray; the others cannot be cast from text).
    */
   batchable: boolean;
   /** Distinguishes statement names across schema changes. */
@@ -64,11 +75,14 @@ export interface RelationEntry {
 
 let generationCounter = 0;
 
-export function relationEntry(msg: RelationMessage, target?: TargetTable): RelationEntry {
+/** `binary`: binary transfer is on (the stream sends binary values of types with send functions). */
+export function relationEntry(msg: RelationMessage, target?: TargetTable, binaryTransfer = false): RelationEntry {
   const quotedColumns = msg.columns.map((c) => quoteIdent(c.name));
   const keyIndexes: number[] = [];
   msg.columns.forEach((c, i) => c.isKey && keyIndexes.push(i));
   const info = msg.columns.map((c) => target?.columns.get(c.name));
+  const binary = info.map((c) => binaryTransfer && c?.binaryIO === true);
+  const written = msg.columns.map((_, i) => i).filter((i) => !info[i]?.generated);
   const keyNames = keyIndexes.map((i) => msg.columns[i]!.name).sort().join('\0');
   // Set-based apply reorders changes of different rows: safe only under these conditions
   // (when changing this, read replicator/docs/set-based-apply.md).
@@ -78,8 +92,9 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable): Relat
     keyIndexes.length > 0 &&
     target.replicaTriggers === 0 &&
     keyIndexes.every((i) => info[i]?.exactText === true) &&
-    target.uniqueIndexes.every((cols) => cols !== null && [...cols].sort().join('\0') === keyNames);
-  const written = msg.columns.map((_, i) => i).filter((i) => !info[i]?.generated);
+    target.uniqueIndexes.every((cols) => cols !== null && [...cols].sort().join('\0') === keyNames) &&
+    written.every((i) => !binary[i] || info[i]?.plainArray === true);
+  const anyBinary = binary.some((b) => b);
   return {
     oid: msg.relationOid,
     schema: msg.schema,
@@ -98,6 +113,10 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable): Relat
     equality: info.map((c) => c?.equality ?? false),
     exactText: info.map((c) => c?.exactText ?? false),
     plainArray: info.map((c) => c?.plainArray ?? false),
+    binary,
+    anyBinary,
+    copyable: !anyBinary || written.every((i) => binary[i]),
+    typeOids: info.map((c) => c?.typeOid ?? 0),
     batchable,
     generation: ++generationCounter,
     statements: new Map(),
@@ -127,10 +146,15 @@ export function overriding(rel: RelationEntry): string {
   return rel.written.some((i) => rel.identityAlways[i]) ? ' overriding system value' : '';
 }
 
+/** Column `i`'s value `v` as a statement parameter (a binary value as its bytes, binary-values.ts). */
+export function param(rel: RelationEntry, i: number, v: string | null): Param {
+  return rel.binary[i] ? binaryParam(v) : v;
+}
+
 /** The written values of a tuple, in `written` order. */
-export function writtenValues(rel: RelationEntry, tuple: Tuple): (string | null)[] {
-  if (rel.allWritten) return tuple as (string | null)[];
-  return rel.written.map((i) => tuple[i] as string | null);
+export function writtenValues(rel: RelationEntry, tuple: Tuple): Param[] {
+  if (rel.allWritten && !rel.anyBinary) return tuple as (string | null)[];
+  return rel.written.map((i) => param(rel, i, tuple[i] as string | null));
 }
 
 export function insertStatement(rel: RelationEntry): Statement {
@@ -142,7 +166,7 @@ export function insertStatement(rel: RelationEntry): Statement {
 
 /** COPY writes identity-always columns as given (it has no OVERRIDING clause and needs none). */
 export function copyStatement(rel: RelationEntry): string {
-  return `copy ${rel.qualified} (${writtenList(rel)}) from stdin`;
+  return `copy ${rel.qualified} (${writtenList(rel)}) from stdin${rel.anyBinary ? ' with (format binary)' : ''}`;
 }
 
 /**
@@ -161,10 +185,10 @@ function whereClause(
   rel: RelationEntry,
   old: Tuple,
   firstParam: number,
-): { sql: string; order: string; values: (string | null)[]; shape: string } {
+): { sql: string; order: string; values: Param[]; shape: string } {
   const parts: string[] = [];
   const order: string[] = [];
-  const values: (string | null)[] = [];
+  const values: Param[] = [];
   let shape = '';
   let n = firstParam;
   const indexes = rel.full ? rel.columns.map((_, i) => i) : rel.keyIndexes;
@@ -183,7 +207,7 @@ function whereClause(
       continue;
     }
     const p = `$${n++}::${type}`;
-    values.push(v);
+    values.push(param(rel, i, v));
     shape += 'v';
     if (!rel.full || rel.equality[i]) {
       parts.push(`${col} = ${p}`);
@@ -226,7 +250,7 @@ export function updateStatement(
   oldTuple: Tuple | null,
   oldKind: 'key' | 'full' | null,
   newTuple: Tuple,
-): { stmt: Statement; values: (string | null)[] } {
+): { stmt: Statement; values: Param[] } {
   if (identityChanged(rel, oldTuple, oldKind, newTuple)) return replaceStatement(rel, oldTuple ?? newTuple, newTuple);
   const old = oldTuple ?? newTuple;
   const setCols: number[] = [];
@@ -238,7 +262,7 @@ export function updateStatement(
       setShape += 's';
     }
   }
-  const values: (string | null)[] = setCols.map((i) => newTuple[i] as string | null);
+  const values: Param[] = setCols.map((i) => param(rel, i, newTuple[i] as string | null));
   const where = whereClause(rel, old, values.length + 1);
   values.push(...where.values);
   const stmt = cached(rel, `u.${setShape}.${where.shape}`, () => {
@@ -258,9 +282,9 @@ export function updateStatement(
  * unchanged TOAST values come from the deleted row. Reports 1 row when the
  * old row existed, like an UPDATE.
  */
-function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple): { stmt: Statement; values: (string | null)[] } {
+function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple): { stmt: Statement; values: Param[] } {
   const given = rel.written.filter((i) => newTuple[i] !== undefined);
-  const values: (string | null)[] = given.map((i) => newTuple[i] as string | null);
+  const values: Param[] = given.map((i) => param(rel, i, newTuple[i] as string | null));
   const where = whereClause(rel, oldTuple, values.length + 1);
   values.push(...where.values);
   const shape = rel.written.map((i) => (newTuple[i] === undefined ? '_' : 's')).join('');
@@ -278,12 +302,17 @@ function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple):
   return { stmt, values };
 }
 
-export function deleteStatement(rel: RelationEntry, oldTuple: Tuple): { stmt: Statement; values: (string | null)[] } {
+export function deleteStatement(rel: RelationEntry, oldTuple: Tuple): { stmt: Statement; values: Param[] } {
   const where = whereClause(rel, oldTuple, 1);
   const stmt = cached(rel, `d.${where.shape}`, () =>
     rel.full ? `delete from ${rel.qualified} where ${oneRow(rel, where)}` : `delete from ${rel.qualified} where ${where.sql}`,
   );
   return { stmt, values: where.values };
+}
+
+/** Column `i`'s value as text for people and apply hooks (a binary value printed, binary-values.ts). */
+export function valueText(rel: RelationEntry, i: number, v: string | null): string | null {
+  return v !== null && rel.binary[i] ? printable(rel.types[i]!, v) : v;
 }
 
 /** The key of a change, for error messages: key columns (or every column for FULL) → text. */
@@ -293,7 +322,40 @@ export function describeKey(rel: RelationEntry, tuple: Tuple): Record<string, st
   for (const i of indexes) {
     const v = tuple[i];
     if (v === undefined) continue;
-    out[rel.columns[i]!] = v !== null && v.length > 200 ? v.slice(0, 200) + '…' : v;
+    const text = valueText(rel, i, v);
+    out[rel.columns[i]!] = text !== null && text.length > 200 ? text.slice(0, 200) + '…' : text;
   }
   return out;
+}
+
+/** pgoutput names every type from this OID on in a type message (FirstGenbkiObjectId: below it, types are PostgreSQL's own). */
+const FIRST_NON_BUILT_IN_OID = 10000;
+
+/**
+ * A type message's name as type-properties.ts writes names (`"ns"."name"`).
+ * pgoutput names a domain by its base type, and pg_catalog by an empty
+ * namespace (logicalrep_write_typ).
+ */
+export function sourceTypeName(schema: string, name: string): string {
+  return `${quoteIdent(schema || 'pg_catalog')}.${quoteIdent(name)}`;
+}
+
+/**
+ * With binary transfer, a column whose type differs between the sites (by
+ * OID for PostgreSQL's built-in types, which are the same on every cluster;
+ * else by the name of its base type, which the stream's type messages give)
+ * cannot be read by the target's receive function: the description of the
+ * first one, or null. `sourceTypeNames` holds sourceTypeName() by type OID.
+ */
+export function binaryTypeMismatch(msg: RelationMessage, target: TargetTable, sourceTypeNames: ReadonlyMap<number, string>): string | null {
+  for (const c of msg.columns) {
+    const t = target.columns.get(c.name);
+    if (!t?.binaryIO) continue;
+    const builtIn = c.typeOid < FIRST_NON_BUILT_IN_OID;
+    const named = sourceTypeNames.get(c.typeOid);
+    if (builtIn ? c.typeOid === t.typeOid : named === t.compareAs) continue;
+    const source = builtIn ? `built-in type OID ${c.typeOid}` : named ? `${named} (or a domain over it)` : `type OID ${c.typeOid} (not named in the stream)`;
+    return `column ${c.name} of ${msg.schema}.${msg.name} is ${source} on the source and ${t.type} on the target`;
+  }
+  return null;
 }

@@ -312,7 +312,7 @@ const digestSql = tables
   .map((tb) => `select '${tb}' as t, count(*)::int as n, md5(coalesce(string_agg(r::text, E'\\n' order by r::text collate "C"), '')) as h from tandem.${tb} r`)
   .join('\nunion all\n');
 
-t.test('every type in every position replicates byte-exactly: initial copy, set-based and row-by-row apply', async (t) => {
+t.test('every type in every position replicates byte-exactly: initial copy, set-based and row-by-row apply, text and binary', async (t) => {
   const p = await startPair(t, ddl);
   // Both sides read with the replicator's pinned settings, so the text compared means the same.
   const open = async (url: string) => {
@@ -362,12 +362,19 @@ t.test('every type in every position replicates byte-exactly: initial copy, set-
   repl.ac.abort();
   await repl.done;
 
-  // Phase 2: streamed, row-by-row apply (one statement per change).
-  repl = background(t, { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, slot: 'matrix', rowByRow: true });
-  await workload();
-  await compare('row-by-row apply', repl);
-  await src.query(truncateAll);
-  await compare('truncate (row-by-row)', repl);
-  repl.ac.abort();
-  await repl.done;
+  // Phases 2-4: streamed, row-by-row apply (one statement per change); then both again with binary transfer
+  // (values in the types' send/receive format: binary COPY, binary arrays, binary parameters).
+  for (const [what, opts] of [
+    ['row-by-row', { rowByRow: true }],
+    ['binary set-based', { binary: true }],
+    ['binary row-by-row', { binary: true, rowByRow: true }],
+  ] as const) {
+    repl = background(t, { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, slot: 'matrix', ...opts });
+    await workload();
+    await compare(`${what} apply`, repl);
+    await src.query(truncateAll);
+    await compare(`truncate (${what})`, repl);
+    repl.ac.abort();
+    await repl.done;
+  }
 });

@@ -1,0 +1,136 @@
+/**
+ * Binary transfer without servers: the COPY and array framing on byte
+ * fixtures, printing for messages and hooks, which relations may take the
+ * set-based and COPY paths, and the type check between the sites. (The type
+ * matrix, types-matrix.test.ts, runs every type through real clusters in
+ * binary mode.)
+ */
+import t from 'tap';
+import { batchDelete, batchInsert } from '../../replicator/apply/batch.js';
+import { binaryArray, copyBinaryData, printable } from '../../replicator/apply/binary-values.js';
+import { binaryTypeMismatch, copyStatement, deleteStatement, describeKey, relationEntry, sourceTypeName, writtenValues } from '../../replicator/apply/relation.js';
+import type { TargetColumn, TargetTable } from '../../replicator/apply/target-columns.js';
+import type { RelationMessage } from '../../replicator/stream/pgoutput.js';
+
+const latin1 = (bytes: number[]) => Buffer.from(bytes).toString('latin1');
+const int4 = (n: number) => latin1([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+
+const int: TargetColumn = {
+  identity: '',
+  generated: '',
+  type: '"pg_catalog"."int4"',
+  compareAs: '"pg_catalog"."int4"',
+  equality: true,
+  exactText: true,
+  plainArray: true,
+  typeOid: 23,
+  binaryIO: true,
+};
+const text: TargetColumn = { ...int, type: '"pg_catalog"."text"', compareAs: '"pg_catalog"."text"', typeOid: 25 };
+/** A composite column: binary, but not an array-able type (set-based statements cannot carry it in binary). */
+const comp: TargetColumn = { ...int, type: '"s"."pair"', compareAs: '"s"."pair"', plainArray: false, typeOid: 16_500 };
+/** A type without send/receive functions: stays text under binary transfer. */
+const noBinary: TargetColumn = { ...text, type: '"s"."opaque"', compareAs: '"s"."opaque"', typeOid: 16_600, binaryIO: false };
+
+function message(cols: Array<[string, number]>, keys: number): RelationMessage {
+  return {
+    tag: 'relation',
+    relationOid: 1,
+    schema: 's',
+    name: 't',
+    replicaIdentity: 'default',
+    columns: cols.map(([name, typeOid], i) => ({ name, isKey: i < keys, typeOid, typeMod: -1 })),
+  };
+}
+
+function table(cols: Array<[string, TargetColumn]>, keys: number): TargetTable {
+  return { columns: new Map(cols), uniqueIndexes: [cols.slice(0, keys).map(([n]) => n)], replicaTriggers: 0 };
+}
+
+t.test('COPY binary framing: header, 16-bit field count, 32-bit lengths, -1 for NULL, trailer', async (t) => {
+  const header = [...Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), 0, 0, 0, 0, 0, 0, 0, 0]; // signature, flags 0, extension 0
+  const data = copyBinaryData([
+    [int4(7), null, latin1([0xc3, 0xbc, 0x00, 0xff])],
+    [int4(8), '', null],
+  ]);
+  t.same(
+    data,
+    Buffer.from([
+      ...header,
+      ...[0, 3, 0, 0, 0, 4, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 4, 0xc3, 0xbc, 0x00, 0xff],
+      ...[0, 3, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff],
+      ...[0xff, 0xff],
+    ]),
+  );
+  t.same(
+    copyBinaryData([[int4(1), 'x', int4(2)]], [0, 2]),
+    Buffer.from([...header, 0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 2, 0xff, 0xff]),
+    'only the written columns',
+  );
+});
+
+t.test('binary arrays: one dimension, the NULL flag, the element type OID, each element framed', async (t) => {
+  t.same(binaryArray(23, [int4(1), null]), Buffer.from([0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 23, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]));
+  t.same(binaryArray(3_000_000_000, ['a']).subarray(8, 12), Buffer.from([0xb2, 0xd0, 0x5e, 0x00]), 'an OID above 2^31 as unsigned');
+  t.equal(binaryArray(25, ['a', 'b']).readInt32BE(4), 0, 'no NULL: flag 0');
+});
+
+t.test('printable: what PostgreSQL would print for the types keys and hooks use; bytes in hex otherwise', async (t) => {
+  t.equal(printable('"pg_catalog"."int4"', int4(-2)), '-2');
+  t.equal(printable('"pg_catalog"."int8"', latin1([0, 0, 0, 1, 0, 0, 0, 0])), '4294967296');
+  t.equal(printable('"pg_catalog"."int2"', latin1([0xff, 0xfe])), '-2');
+  t.equal(printable('"pg_catalog"."bool"', latin1([1])), 't');
+  t.equal(printable('"pg_catalog"."uuid"', latin1([...Buffer.from('0123456789abcdef0123456789abcdef', 'hex')])), '01234567-89ab-cdef-0123-456789abcdef');
+  t.equal(printable('"pg_catalog"."text"', Buffer.from('日本', 'utf8').toString('latin1')), '日本', 'text: its UTF-8 bytes');
+  t.equal(printable('"pg_catalog"."jsonb"', latin1([1, ...Buffer.from('{"a": 1}')])), '{"a": 1}', 'jsonb: version byte, then text');
+  t.equal(printable('"pg_catalog"."numeric"', latin1([0, 1, 0, 0])), '\\x00010000', 'other types: hex');
+  t.equal(printable('"pg_catalog"."int4"', latin1([1, 2])), '\\x0102', 'a size that is not the type’s: hex');
+  t.equal(printable('"s"."int4"', int4(1)), '\\x00000001', 'a user type of the same name is not pg_catalog.int4');
+});
+
+t.test('which paths a relation takes under binary transfer', async (t) => {
+  const plain = relationEntry(message([['id', 23], ['v', 25]], 1), table([['id', int], ['v', text]], 1), true);
+  t.same(plain.binary, [true, true]);
+  t.ok(plain.batchable && plain.copyable, 'plain types: set-based, binary COPY');
+  t.match(copyStatement(plain), /from stdin with \(format binary\)$/);
+  const ins = batchInsert(plain, [{ keyTuple: [int4(1), 'a'], tuple: [int4(1), 'a'], txn: null }, { keyTuple: [int4(2), null], tuple: [int4(2), null], txn: null }]);
+  t.ok(ins.values.every((v) => Buffer.isBuffer(v)), 'set-based parameters are binary arrays');
+  t.match(ins.text, /unnest\(\$1::"pg_catalog"\."int4"\[\], \$2::"pg_catalog"\."text"\[\]\)/);
+  t.same(writtenValues(plain, [int4(5), 'x']), [Buffer.from(int4(5), 'latin1'), Buffer.from('x', 'latin1')], 'row statements bind bytes');
+  t.same(deleteStatement(plain, [int4(5), null]).values, [Buffer.from(int4(5), 'latin1')]);
+  t.same(describeKey(plain, [int4(5), 'x']), { id: '5' }, 'an error names the key as text');
+  t.same(batchDelete(plain, [{ keyTuple: [int4(1), null], tuple: [int4(1), null], txn: null }]).values, [binaryArray(23, [int4(1)])]);
+
+  const withComposite = relationEntry(message([['id', 23], ['p', 16_500]], 1), table([['id', int], ['p', comp]], 1), true);
+  t.notOk(withComposite.batchable, 'a composite column cannot travel as a binary array: in source order');
+  t.ok(withComposite.copyable, 'but inserts still go through binary COPY');
+  t.ok(relationEntry(message([['id', 23], ['p', 16_500]], 1), table([['id', int], ['p', comp]], 1), false).batchable, 'as text it is cast per value: set-based');
+
+  const mixed = relationEntry(message([['id', 23], ['o', 16_600]], 1), table([['id', int], ['o', noBinary]], 1), true);
+  t.same(mixed.binary, [true, false], 'a type without send/receive stays text');
+  t.notOk(mixed.copyable, 'no COPY: a binary COPY needs every column binary, a text COPY every column text');
+  t.ok(mixed.batchable, 'set-based: the text column as a text array, the binary one as a binary array');
+  t.same(writtenValues(mixed, [int4(1), 'opaque text']), [Buffer.from(int4(1), 'latin1'), 'opaque text']);
+
+  const textMode = relationEntry(message([['id', 23], ['v', 25]], 1), table([['id', int], ['v', text]], 1));
+  t.same(textMode.binary, [false, false]);
+  t.notMatch(copyStatement(textMode), /binary/);
+});
+
+t.test('binary transfer checks that both sites have the same column types', async (t) => {
+  const target = table([['id', int], ['p', comp]], 1);
+  const names = new Map([[16_400, sourceTypeName('s', 'pair')]]);
+  t.equal(binaryTypeMismatch(message([['id', 23], ['p', 16_400]], 1), target, names), null, 'built-in by OID, others by name (OIDs differ between clusters)');
+  t.match(binaryTypeMismatch(message([['id', 20], ['p', 16_400]], 1), target, names), /column id of s\.t is built-in type OID 20 on the source and "pg_catalog"\."int4" on the target/);
+  t.match(
+    binaryTypeMismatch(message([['id', 23], ['p', 16_401]], 1), target, new Map([[16_401, sourceTypeName('s', 'other')]])),
+    /column p of s\.t is "s"\."other" \(or a domain over it\) on the source and "s"\."pair" on the target/,
+  );
+  t.match(binaryTypeMismatch(message([['id', 23], ['p', 16_402]], 1), target, names), /type OID 16402 \(not named in the stream\)/);
+  t.equal(sourceTypeName('', 'int4'), '"pg_catalog"."int4"', 'pgoutput names pg_catalog with an empty namespace');
+  t.equal(
+    binaryTypeMismatch(message([['id', 23], ['o', 16_700]], 1), table([['id', int], ['o', noBinary]], 1), new Map()),
+    null,
+    'a column that stays text is not checked',
+  );
+});
