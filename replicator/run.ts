@@ -59,7 +59,8 @@ export interface ReplicatorOptions {
    * Binary transfer: values of types with binary send and receive functions
    * travel in that format, not as text (like CREATE SUBSCRIPTION ... WITH
    * (binary = true); replicator/apply/binary-values.ts). Both sites must have
-   * the same column types. Default false.
+   * the same column types (checked per table). Default true; false: every
+   * value as text, for sites whose column types differ.
    */
   binary?: boolean;
   /**

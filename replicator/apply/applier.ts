@@ -71,7 +71,7 @@ export interface ApplierOptions {
   /**
    * The stream was started with binary transfer (`binary 'true'`): values of
    * types with send and receive functions arrive and travel in binary
-   * (binary-values.ts). Default false.
+   * (binary-values.ts). Default false (the run decides: session.ts).
    */
   binary?: boolean;
   /** The target session has the row check function (row-check.ts): a group's commit travels with its last statements. */
@@ -306,7 +306,7 @@ export class Applier {
       throw new TandemError(
         'replication_apply',
         `${mismatch}: binary transfer needs the same column types on both sites (the target's receive function reads the source's bytes). ` +
-          'Make the types equal, or run `tandem replicate` without --binary',
+          'Make the types equal, or run `tandem replicate --text` (replication.binary: false)',
       );
     const entry = relationEntry(msg, info, this.binary);
     if (this.rowByRow) entry.batchable = false;

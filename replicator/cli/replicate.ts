@@ -12,7 +12,7 @@ export const replicateCommand: Command = {
 Usage: tandem replicate --source URL --target URL [--schema NAME]... [--slot NAME]
                         [--publication NAME] [--application-name NAME]
                         [--until-caught-up] [--resync] [--metrics-port N [--metrics-host ADDR]]
-                        [--skip-transaction LSN] [--row-by-row] [--binary]
+                        [--skip-transaction LSN] [--row-by-row] [--text]
 
 Runs at a passive site. On the source it creates (when absent) a publication
 for the schemas and a logical replication slot named after this site; on the
@@ -47,12 +47,12 @@ Flags:
   --row-by-row             apply each change with its own statement (no set-based
                            batches): slower; names the exact failing transaction when a
                            set-based statement failed
-  --binary                 binary transfer (replication.binary): values travel in their
-                           types' binary send/receive format instead of as text, as
-                           CREATE SUBSCRIPTION ... WITH (binary = true) does; less CPU on
-                           both databases and here. Both sites must have the same
-                           column types (checked per table; a mismatch stops with
-                           exit 4 and names the column)
+  --text                   values travel as text (replication.binary: false). By default
+                           they travel in their types' binary send/receive format, as
+                           with CREATE SUBSCRIPTION ... WITH (binary = true): less CPU on
+                           both databases and here, but both sites must have the same
+                           column types (checked per table; a mismatch stops with exit 4,
+                           names the column and suggests --text)
   --metrics-port N         serve Prometheus metrics at http://HOST:N/metrics (lag,
                            retained WAL, applied rows, object copy backlog, ...)
   --metrics-host ADDR      address of the metrics listener (default 127.0.0.1)
@@ -72,7 +72,7 @@ Example:
     resync: { type: 'boolean' },
     'skip-transaction': { type: 'string' },
     'row-by-row': { type: 'boolean' },
-    binary: { type: 'boolean' },
+    text: { type: 'boolean' },
   },
   configFlags: {
     source: 'replication.source',
@@ -82,7 +82,6 @@ Example:
     'application-name': 'replication.applicationName',
     'metrics-port': 'metrics.port',
     'metrics-host': 'metrics.host',
-    binary: 'replication.binary',
   },
   async run(ctx) {
     // The replicator's live heap is ~15-20 MB, but rows that wait for the target are promoted and die in
@@ -115,7 +114,7 @@ Example:
       resync: ctx.values.resync === true,
       skipTransaction: ctx.values['skip-transaction'] as string | undefined,
       rowByRow: ctx.values['row-by-row'] === true,
-      binary: r.binary,
+      binary: ctx.values.text === true ? false : r.binary,
       walWarnBytes: r.walWarnBytes,
       sequenceSyncIntervalMs: r.sequenceSyncInterval,
       log,

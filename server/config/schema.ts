@@ -224,9 +224,8 @@ export const configSchema = {
     walWarnBytes: size({ default: 1024 ** 3, description: 'warn when the slot retains more WAL than this' }),
     sequenceSyncInterval: duration({ default: 10_000, description: 'how often sequence values are copied' }),
     binary: bool({
-      default: false,
-      flag: '--binary',
-      description: 'binary transfer: values travel in their types\' binary format, not as text (faster; both sites must have the same column types)',
+      description:
+        'binary transfer: values travel in their types\' binary format (default true: less CPU; both sites must have the same column types); false: as text (`tandem replicate --text`)',
     }),
   },
   log: {
