@@ -220,7 +220,7 @@ export class ChangeBuffer {
     addTo(batch, change, txn);
     this.batchRows++;
     for (const v of tupleOf(change)) if (v) this.batchBytes += v.length;
-    if (this.batchRows >= this.o.copyBatchRows || this.batchBytes >= COPY_MAX_BYTES) return this.drainBatches();
+    if (this.batchRows >= this.o.copyBatchRows || this.batchBytes >= COPY_MAX_BYTES || batch.size >= batch.rel.batchRowsLimit) return this.drainBatches();
     return undefined;
   }
 

@@ -63,17 +63,24 @@ export interface RelationEntry {
    * (batch.ts): the key is the only unique or exclusion constraint on the
    * target, no trigger there fires on applied rows, and equal keys always
    * have the same text (a batch recognises a second change of one row by the
-   * key's text: numeric 1.1 and 1.10 are one key with two texts). With
-   * binary transfer also: every binary column's values can travel as an
-   * array of its type (plainArray; the others cannot be cast from text).
+   * key's text: numeric 1.1 and 1.10 are one key with two texts).
    */
   batchable: boolean;
+  /**
+   * Most rows one set-based statement may take: unbounded, except when it
+   * passes one parameter per value (batch.ts needsValuesList), as a statement
+   * takes at most 65,535 parameters.
+   */
+  batchRowsLimit: number;
   /** Distinguishes statement names across schema changes. */
   generation: number;
   statements: Map<string, string>;
 }
 
 let generationCounter = 0;
+
+/** The protocol's limit: a Bind message counts its parameters in 16 bits. */
+const MAX_PARAMETERS = 65_535;
 
 /** `binary`: binary transfer is on (the stream sends binary values of types with send functions). */
 export function relationEntry(msg: RelationMessage, target?: TargetTable, binaryTransfer = false): RelationEntry {
@@ -92,9 +99,11 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable, binary
     keyIndexes.length > 0 &&
     target.replicaTriggers === 0 &&
     keyIndexes.every((i) => info[i]?.exactText === true) &&
-    target.uniqueIndexes.every((cols) => cols !== null && [...cols].sort().join('\0') === keyNames) &&
-    written.every((i) => !binary[i] || info[i]?.plainArray === true);
+    target.uniqueIndexes.every((cols) => cols !== null && [...cols].sort().join('\0') === keyNames);
   const anyBinary = binary.some((b) => b);
+  // An update that moves its key passes the key twice (old and new): keys + every written column.
+  const perRow = written.length + keyIndexes.length;
+  const valuesList = written.some((i) => binary[i] && !info[i]?.plainArray);
   return {
     oid: msg.relationOid,
     schema: msg.schema,
@@ -118,6 +127,7 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable, binary
     copyable: !anyBinary || written.every((i) => binary[i]),
     typeOids: info.map((c) => c?.typeOid ?? 0),
     batchable,
+    batchRowsLimit: valuesList ? Math.floor(MAX_PARAMETERS / perRow) : Infinity,
     generation: ++generationCounter,
     statements: new Map(),
   };

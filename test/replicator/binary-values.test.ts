@@ -6,7 +6,7 @@
  * binary mode.)
  */
 import t from 'tap';
-import { batchDelete, batchInsert } from '../../replicator/apply/batch.js';
+import { batchDelete, batchInsert, batchUpdate } from '../../replicator/apply/batch.js';
 import { binaryArray, copyBinaryData, printable } from '../../replicator/apply/binary-values.js';
 import { binaryTypeMismatch, copyStatement, deleteStatement, describeKey, relationEntry, sourceTypeName, writtenValues } from '../../replicator/apply/relation.js';
 import type { TargetColumn, TargetTable } from '../../replicator/apply/target-columns.js';
@@ -101,10 +101,27 @@ t.test('which paths a relation takes under binary transfer', async (t) => {
   t.same(describeKey(plain, [int4(5), 'x']), { id: '5' }, 'an error names the key as text');
   t.same(batchDelete(plain, [{ keyTuple: [int4(1), null], tuple: [int4(1), null], txn: null }]).values, [binaryArray(23, [int4(1)])]);
 
+  t.equal(plain.batchRowsLimit, Infinity, 'one array per column: any number of rows');
+
   const withComposite = relationEntry(message([['id', 23], ['p', 16_500]], 1), table([['id', int], ['p', comp]], 1), true);
-  t.notOk(withComposite.batchable, 'a composite column cannot travel as a binary array: in source order');
-  t.ok(withComposite.copyable, 'but inserts still go through binary COPY');
-  t.ok(relationEntry(message([['id', 23], ['p', 16_500]], 1), table([['id', int], ['p', comp]], 1), false).batchable, 'as text it is cast per value: set-based');
+  t.ok(withComposite.batchable && withComposite.copyable, 'a composite column: set-based, and inserts through binary COPY');
+  t.equal(withComposite.batchRowsLimit, Math.floor(65_535 / 3), 'rows bounded by the 65,535 parameters of a statement (key twice + 2 columns)');
+  const rows = [
+    { keyTuple: [int4(1), null], tuple: [int4(1), 'p1'], txn: null },
+    { keyTuple: [int4(2), null], tuple: [int4(2), 'p2'], txn: null },
+  ];
+  const upd = batchUpdate(withComposite, [1], rows);
+  t.equal(
+    upd.text,
+    'update "s"."t" as t set "p" = u.s0 from (values ($1::"pg_catalog"."int4", $2::"s"."pair", 1), ($3::"pg_catalog"."int4", $4::"s"."pair", 2)) as u(k0, s0, ord) ' +
+      'where t."id" = u.k0 returning u.ord',
+    'no array of its type: a VALUES list, one binary parameter per value, the ordinal as a literal',
+  );
+  t.same(upd.values, [int4(1), 'p1', int4(2), 'p2'].map((v) => Buffer.from(v, 'latin1')));
+  t.match(batchInsert(withComposite, rows).text, /^insert into "s"\."t" \("id", "p"\) select u\.c0, u\.c1 from \(values \(\$1::"pg_catalog"\."int4", \$2::"s"\."pair"\), /);
+  t.match(batchDelete(withComposite, rows).text, /using unnest\(\$1::"pg_catalog"\."int4"\[\]\) with ordinality as u\(k0, ord\)/, 'a delete passes only keys: arrays again');
+  const textComposite = relationEntry(message([['id', 23], ['p', 16_500]], 1), table([['id', int], ['p', comp]], 1), false);
+  t.match(batchUpdate(textComposite, [1], rows).text, /set "p" = u\.s0::"s"\."pair" from unnest\(\$1::"pg_catalog"\."int4"\[\], \$2::text\[\]\)/, 'as text: text[] cast per value');
 
   const mixed = relationEntry(message([['id', 23], ['o', 16_600]], 1), table([['id', int], ['o', noBinary]], 1), true);
   t.same(mixed.binary, [true, false], 'a type without send/receive stays text');
