@@ -58,9 +58,9 @@ export interface ReplicatorOptions {
   /**
    * Binary transfer: values of types with binary send and receive functions
    * travel in that format, not as text (like CREATE SUBSCRIPTION ... WITH
-   * (binary = true); replicator/apply/binary-values.ts). Both sites must have
-   * the same column types (checked per table). Default true; false: every
-   * value as text, for sites whose column types differ.
+   * (binary = true); replicator/apply/binary-values.ts). A column whose type
+   * differs on the target is read as the source's type and cast; that type
+   * must exist on the target. Default true; false: every value as text.
    */
   binary?: boolean;
   /**

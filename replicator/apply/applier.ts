@@ -39,7 +39,8 @@ import { checkTargetTables } from '../setup/target.js';
 import { changeFailed } from './apply-error.js';
 import { ChangeBuffer, type RowChange } from './change-buffer.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
-import { binaryTypeMismatch, describeKey, relationEntry, sourceTypeName, valueText, type RelationEntry } from './relation.js';
+import { describeKey, relationEntry, sourceTypeName, unnamedDifferingTypes, valueText, type RelationEntry } from './relation.js';
+import { TypeCatalog, typeExists } from './type-properties.js';
 import { TargetGroup } from './group.js';
 import { StatementQueue, type ErrorContext } from './statement-queue.js';
 import { targetTableInfo } from './target-columns.js';
@@ -105,8 +106,12 @@ export class Applier {
   private readonly rowByRow: boolean;
   private readonly binary: boolean;
   private readonly relations = new Map<number, RelationEntry>();
-  /** Types the stream named in type messages (binary transfer checks the target has the same, relation.ts). */
+  /**
+   * The source's types by OID, for binary columns whose type differs on the target (relation.ts recvAs):
+   * named by the stream's type messages, built-in ones from the target's catalog.
+   */
   private readonly sourceTypeNames = new Map<number, string>();
+  private readonly types: TypeCatalog;
   private readonly hooks = new Map<string, ApplyHook[]>();
   private txn: CurrentTxn | null = null;
   /** Changes waiting to become statements or COPYs (change-buffer.ts). */
@@ -141,6 +146,7 @@ export class Applier {
     });
     this.rowByRow = opts.rowByRow ?? false;
     this.binary = opts.binary ?? false;
+    this.types = new TypeCatalog(opts.target);
     this.skipPending = opts.skipTransaction ?? null;
     this.buffer = new ChangeBuffer({ target: opts.target, statements: this.statements, copyBatchRows: this.o.copyBatchRows, rowByRow: this.rowByRow });
     for (const h of opts.hooks ?? []) this.hooks.set(h.table, [...(this.hooks.get(h.table) ?? []), h]);
@@ -301,15 +307,26 @@ export class Applier {
     }
     // Identity and generated columns, unique indexes and triggers as the target defines them (the message does not say).
     const info = await targetTableInfo(this.o.target, msg.schema, msg.name);
-    const mismatch = this.binary ? binaryTypeMismatch(msg, info, this.sourceTypeNames) : null;
-    if (mismatch)
-      throw new TandemError(
-        'replication_apply',
-        `${mismatch}: binary transfer needs the same column types on both sites (the target's receive function reads the source's bytes). ` +
-          'Make the types equal, or run `tandem replicate --text` (replication.binary: false)',
-      );
-    const entry = relationEntry(msg, info, this.binary);
+    // A built-in type has the same OID on every cluster: a differing one is named from the target's catalog.
+    if (this.binary) for (const oid of unnamedDifferingTypes(msg, info, this.sourceTypeNames)) this.sourceTypeNames.set(oid, (await this.types.properties(oid)).name);
+    const entry = relationEntry(msg, info, this.binary, this.sourceTypeNames);
     if (this.rowByRow) entry.batchable = false;
+    for (const [i, source] of entry.recvAs.entries()) {
+      if (!source) continue;
+      // The source's receive function reads the bytes on the target: the type must exist there.
+      if (!(await typeExists(this.o.target, source)))
+        throw new TandemError(
+          'replication_apply',
+          `binary transfer cannot read column ${entry.columns[i]} of ${entry.table}: its type on the source, ${source}, does not exist on the target ` +
+            `(where the column is ${entry.types[i]}). Create the type on the target, or run \`tandem replicate --text\` (replication.binary: false)`,
+        );
+      this.o.log.info('a column has another type on the source: its binary values are read as the source type and cast', {
+        table: entry.table,
+        column: entry.columns[i],
+        source,
+        target: entry.types[i],
+      });
+    }
     this.relations.set(msg.relationOid, entry);
   }
 

@@ -25,7 +25,7 @@
 import type { Lsn } from '../lsn.js';
 import type { Tuple } from '../stream/pgoutput.js';
 import { binaryArray, type Param } from './binary-values.js';
-import { overriding, param, writtenList, type RelationEntry } from './relation.js';
+import { overriding, param, typedParam, writtenList, type RelationEntry } from './relation.js';
 
 /** The source transaction a change came from (for error messages). */
 export interface TxnRef {
@@ -158,10 +158,12 @@ interface RowSource {
  * domain or range) cannot travel in one array per column: there is no array
  * of arrays, and text to cast per value does not exist in binary transfer.
  * Such rows go as a VALUES list, one parameter per value (bounded by
- * RelationEntry.batchRowsLimit: a statement takes at most 65,535 parameters).
+ * RelationEntry.batchRowsLimit: a statement takes at most 65,535 parameters);
+ * so do values in a type that differs on the target (recvAs: read as the
+ * source's type, then cast).
  */
 export function needsValuesList(rel: RelationEntry, columns: readonly number[]): boolean {
-  return columns.some((i) => rel.binary[i] && !rel.plainArray[i]);
+  return columns.some((i) => rel.binary[i] && (!rel.plainArray[i] || rel.recvAs[i] !== null));
 }
 
 /** `rows` as `unnest` of one array per column, or as a VALUES list (needsValuesList); `ordinality` adds `ord`, the row's 1-based position. */
@@ -179,7 +181,7 @@ function rowSource(rel: RelationEntry, cols: SourceColumn[], rows: BatchRow[], o
   const tuples = rows.map((r, k) => {
     const fields = cols.map((c) => {
       values.push(param(rel, c.i, (c.from === 'key' ? r.keyTuple : r.tuple)[c.i] ?? null));
-      return `$${values.length}::${rel.types[c.i]}`;
+      return typedParam(rel, c.i, `$${values.length}`);
     });
     if (ordinality) fields.push(String(k + 1));
     return `(${fields.join(', ')})`;

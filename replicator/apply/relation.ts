@@ -20,7 +20,7 @@
 import type { RelationMessage, Tuple } from '../stream/pgoutput.js';
 import { quoteIdent } from '../stream/connection.js';
 import { binaryParam, printable, type Param } from './binary-values.js';
-import type { TargetTable } from './target-columns.js';
+import type { TargetColumn, TargetTable } from './target-columns.js';
 
 export interface RelationEntry {
   oid: number;
@@ -59,6 +59,12 @@ export interface RelationEntry {
   /** Per column: the target's type OID (binary arrays name their element type). */
   typeOids: number[];
   /**
+   * Per binary column whose type differs between the sites: the source's
+   * type, whose receive function reads the bytes (the value is then cast to
+   * the target's type, as a text value would be parsed as it); else null.
+   */
+  recvAs: (string | null)[];
+  /**
    * Changes of different rows may be applied set-based, out of source order
    * (batch.ts): the key is the only unique or exclusion constraint on the
    * target, no trigger there fires on applied rows, and equal keys always
@@ -82,13 +88,18 @@ let generationCounter = 0;
 /** The protocol's limit: a Bind message counts its parameters in 16 bits. */
 const MAX_PARAMETERS = 65_535;
 
-/** `binary`: binary transfer is on (the stream sends binary values of types with send functions). */
-export function relationEntry(msg: RelationMessage, target?: TargetTable, binaryTransfer = false): RelationEntry {
+/**
+ * `binaryTransfer`: the stream sends binary values of types with send
+ * functions; `sourceTypes` then names the source's type of every column
+ * (sourceTypeNames()).
+ */
+export function relationEntry(msg: RelationMessage, target?: TargetTable, binaryTransfer = false, sourceTypes?: ReadonlyMap<number, string>): RelationEntry {
   const quotedColumns = msg.columns.map((c) => quoteIdent(c.name));
   const keyIndexes: number[] = [];
   msg.columns.forEach((c, i) => c.isKey && keyIndexes.push(i));
   const info = msg.columns.map((c) => target?.columns.get(c.name));
   const binary = info.map((c) => binaryTransfer && c?.binaryIO === true);
+  const recvAs = msg.columns.map((c, i) => (binary[i] ? differingSourceType(c.typeOid, info[i]!, sourceTypes) : null));
   const written = msg.columns.map((_, i) => i).filter((i) => !info[i]?.generated);
   const keyNames = keyIndexes.map((i) => msg.columns[i]!.name).sort().join('\0');
   // Set-based apply reorders changes of different rows: safe only under these conditions
@@ -103,7 +114,7 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable, binary
   const anyBinary = binary.some((b) => b);
   // An update that moves its key passes the key twice (old and new): keys + every written column.
   const perRow = written.length + keyIndexes.length;
-  const valuesList = written.some((i) => binary[i] && !info[i]?.plainArray);
+  const valuesList = written.some((i) => binary[i] && (!info[i]?.plainArray || recvAs[i] !== null));
   return {
     oid: msg.relationOid,
     schema: msg.schema,
@@ -124,8 +135,9 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable, binary
     plainArray: info.map((c) => c?.plainArray ?? false),
     binary,
     anyBinary,
-    copyable: !anyBinary || written.every((i) => binary[i]),
+    copyable: !anyBinary || written.every((i) => binary[i] && recvAs[i] === null),
     typeOids: info.map((c) => c?.typeOid ?? 0),
+    recvAs,
     batchable,
     batchRowsLimit: valuesList ? Math.floor(MAX_PARAMETERS / perRow) : Infinity,
     generation: ++generationCounter,
@@ -161,6 +173,16 @@ export function param(rel: RelationEntry, i: number, v: string | null): Param {
   return rel.binary[i] ? binaryParam(v) : v;
 }
 
+/**
+ * Parameter `p` (`$n`) of column `i` typed as `as` (default: the column's
+ * type): `$n::T`, or, when its binary value is in the source's differing type
+ * (recvAs), `($n::S)::T`.
+ */
+export function typedParam(rel: RelationEntry, i: number, p: string, as: string = rel.types[i]!): string {
+  const recv = rel.recvAs[i];
+  return recv ? `(${p}::${recv})::${as}` : `${p}::${as}`;
+}
+
 /** The written values of a tuple, in `written` order. */
 export function writtenValues(rel: RelationEntry, tuple: Tuple): Param[] {
   if (rel.allWritten && !rel.anyBinary) return tuple as (string | null)[];
@@ -169,7 +191,7 @@ export function writtenValues(rel: RelationEntry, tuple: Tuple): Param[] {
 
 export function insertStatement(rel: RelationEntry): Statement {
   return cached(rel, 'i', () => {
-    const params = rel.written.map((i, k) => `$${k + 1}::${rel.types[i]}`);
+    const params = rel.written.map((i, k) => typedParam(rel, i, `$${k + 1}`));
     return `insert into ${rel.qualified} (${writtenList(rel)})${overriding(rel)} values (${params.join(', ')})`;
   });
 }
@@ -216,7 +238,7 @@ function whereClause(
       shape += 'n';
       continue;
     }
-    const p = `$${n++}::${type}`;
+    const p = typedParam(rel, i, `$${n++}`, type);
     values.push(param(rel, i, v));
     shape += 'v';
     if (!rel.full || rel.equality[i]) {
@@ -278,7 +300,7 @@ export function updateStatement(
   const stmt = cached(rel, `u.${setShape}.${where.shape}`, () => {
     // Nothing left to set (every written column is an unchanged identity or TOAST value): the row must still exist.
     if (!setCols.length) return `select 1 from ${rel.qualified} where ${where.sql} limit 1`;
-    const set = setCols.map((i, k) => `${rel.quotedColumns[i]} = $${k + 1}::${rel.types[i]}`).join(', ');
+    const set = setCols.map((i, k) => `${rel.quotedColumns[i]} = ${typedParam(rel, i, `$${k + 1}`)}`).join(', ');
     // Several identical rows may exist without a key: change exactly one, as the source did.
     if (rel.full) return `update ${rel.qualified} set ${set} where ${oneRow(rel, where)}`;
     return `update ${rel.qualified} set ${set} where ${where.sql}`;
@@ -302,7 +324,7 @@ function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple):
     const found = rel.full ? oneRow(rel, where) : where.sql;
     const select = rel.written.map((i) => {
       const k = given.indexOf(i);
-      return k >= 0 ? `$${k + 1}::${rel.types[i]}` : `old.${rel.quotedColumns[i]}`;
+      return k >= 0 ? typedParam(rel, i, `$${k + 1}`) : `old.${rel.quotedColumns[i]}`;
     });
     return (
       `with old as (delete from ${rel.qualified} where ${found} returning *) ` +
@@ -322,7 +344,7 @@ export function deleteStatement(rel: RelationEntry, oldTuple: Tuple): { stmt: St
 
 /** Column `i`'s value as text for people and apply hooks (a binary value printed, binary-values.ts). */
 export function valueText(rel: RelationEntry, i: number, v: string | null): string | null {
-  return v !== null && rel.binary[i] ? printable(rel.types[i]!, v) : v;
+  return v !== null && rel.binary[i] ? printable(rel.recvAs[i] ?? rel.types[i]!, v) : v;
 }
 
 /** The key of a change, for error messages: key columns (or every column for FULL) → text. */
@@ -351,21 +373,28 @@ export function sourceTypeName(schema: string, name: string): string {
 }
 
 /**
- * With binary transfer, a column whose type differs between the sites (by
- * OID for PostgreSQL's built-in types, which are the same on every cluster;
- * else by the name of its base type, which the stream's type messages give)
- * cannot be read by the target's receive function: the description of the
- * first one, or null. `sourceTypeNames` holds sourceTypeName() by type OID.
+ * The source's type of a binary column when it differs from the target's
+ * (by OID for PostgreSQL's built-in types, which are the same on every
+ * cluster; else by the name of its base type, which the stream's type
+ * messages give), else null.
  */
-export function binaryTypeMismatch(msg: RelationMessage, target: TargetTable, sourceTypeNames: ReadonlyMap<number, string>): string | null {
+function differingSourceType(sourceOid: number, target: TargetColumn, sourceTypes: ReadonlyMap<number, string> | undefined): string | null {
+  if (sourceOid < FIRST_NON_BUILT_IN_OID ? sourceOid === target.typeOid : sourceTypes?.get(sourceOid) === target.compareAs) return null;
+  const name = sourceTypes?.get(sourceOid);
+  if (!name) throw new Error(`no name for the source's type OID ${sourceOid} (relationEntry needs sourceTypes for binary columns)`);
+  return name;
+}
+
+/**
+ * The source type OIDs of binary columns that differ from the target's and
+ * that the stream did not name (built-in types: the name comes from the
+ * target's catalog, where a built-in OID means the same type).
+ */
+export function unnamedDifferingTypes(msg: RelationMessage, target: TargetTable, sourceTypes: ReadonlyMap<number, string>): number[] {
+  const out = new Set<number>();
   for (const c of msg.columns) {
     const t = target.columns.get(c.name);
-    if (!t?.binaryIO) continue;
-    const builtIn = c.typeOid < FIRST_NON_BUILT_IN_OID;
-    const named = sourceTypeNames.get(c.typeOid);
-    if (builtIn ? c.typeOid === t.typeOid : named === t.compareAs) continue;
-    const source = builtIn ? `built-in type OID ${c.typeOid}` : named ? `${named} (or a domain over it)` : `type OID ${c.typeOid} (not named in the stream)`;
-    return `column ${c.name} of ${msg.schema}.${msg.name} is ${source} on the source and ${t.type} on the target`;
+    if (t?.binaryIO && c.typeOid < FIRST_NON_BUILT_IN_OID && c.typeOid !== t.typeOid && !sourceTypes.has(c.typeOid)) out.add(c.typeOid);
   }
-  return null;
+  return [...out];
 }

@@ -50,9 +50,10 @@ Flags:
   --text                   values travel as text (replication.binary: false). By default
                            they travel in their types' binary send/receive format, as
                            with CREATE SUBSCRIPTION ... WITH (binary = true): less CPU on
-                           both databases and here, but both sites must have the same
-                           column types (checked per table; a mismatch stops with exit 4,
-                           names the column and suggests --text)
+                           both databases and here. A column of another type on the
+                           target is read as the source's type and cast; a source type
+                           the target lacks stops with exit 4, naming the column: use
+                           --text then
   --metrics-port N         serve Prometheus metrics at http://HOST:N/metrics (lag,
                            retained WAL, applied rows, object copy backlog, ...)
   --metrics-host ADDR      address of the metrics listener (default 127.0.0.1)

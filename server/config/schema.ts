@@ -225,7 +225,7 @@ export const configSchema = {
     sequenceSyncInterval: duration({ default: 10_000, description: 'how often sequence values are copied' }),
     binary: bool({
       description:
-        'binary transfer: values travel in their types\' binary format (default true: less CPU; both sites must have the same column types); false: as text (`tandem replicate --text`)',
+        'binary transfer: values travel in their types\' binary format (default true: less CPU; a source type must exist on the target); false: as text (`tandem replicate --text`)',
     }),
   },
   log: {

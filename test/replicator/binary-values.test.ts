@@ -8,7 +8,7 @@
 import t from 'tap';
 import { batchDelete, batchInsert, batchUpdate } from '../../replicator/apply/batch.js';
 import { binaryArray, copyBinaryData, printable } from '../../replicator/apply/binary-values.js';
-import { binaryTypeMismatch, copyStatement, deleteStatement, describeKey, relationEntry, sourceTypeName, writtenValues } from '../../replicator/apply/relation.js';
+import { copyStatement, deleteStatement, describeKey, insertStatement, relationEntry, sourceTypeName, unnamedDifferingTypes, writtenValues } from '../../replicator/apply/relation.js';
 import type { TargetColumn, TargetTable } from '../../replicator/apply/target-columns.js';
 import type { RelationMessage } from '../../replicator/stream/pgoutput.js';
 
@@ -103,7 +103,8 @@ t.test('which paths a relation takes under binary transfer', async (t) => {
 
   t.equal(plain.batchRowsLimit, Infinity, 'one array per column: any number of rows');
 
-  const withComposite = relationEntry(message([['id', 23], ['p', 16_500]], 1), table([['id', int], ['p', comp]], 1), true);
+  const named = new Map([[16_500, sourceTypeName('s', 'pair')]]);
+  const withComposite = relationEntry(message([['id', 23], ['p', 16_500]], 1), table([['id', int], ['p', comp]], 1), true, named);
   t.ok(withComposite.batchable && withComposite.copyable, 'a composite column: set-based, and inserts through binary COPY');
   t.equal(withComposite.batchRowsLimit, Math.floor(65_535 / 3), 'rows bounded by the 65,535 parameters of a statement (key twice + 2 columns)');
   const rows = [
@@ -134,20 +135,30 @@ t.test('which paths a relation takes under binary transfer', async (t) => {
   t.notMatch(copyStatement(textMode), /binary/);
 });
 
-t.test('binary transfer checks that both sites have the same column types', async (t) => {
-  const target = table([['id', int], ['p', comp]], 1);
-  const names = new Map([[16_400, sourceTypeName('s', 'pair')]]);
-  t.equal(binaryTypeMismatch(message([['id', 23], ['p', 16_400]], 1), target, names), null, 'built-in by OID, others by name (OIDs differ between clusters)');
-  t.match(binaryTypeMismatch(message([['id', 20], ['p', 16_400]], 1), target, names), /column id of s\.t is built-in type OID 20 on the source and "pg_catalog"\."int4" on the target/);
-  t.match(
-    binaryTypeMismatch(message([['id', 23], ['p', 16_401]], 1), target, new Map([[16_401, sourceTypeName('s', 'other')]])),
-    /column p of s\.t is "s"\."other" \(or a domain over it\) on the source and "s"\."pair" on the target/,
-  );
-  t.match(binaryTypeMismatch(message([['id', 23], ['p', 16_402]], 1), target, names), /type OID 16402 \(not named in the stream\)/);
+t.test('a column whose type differs between the sites: read as the source type, cast to the target type', async (t) => {
+  const bigint: TargetColumn = { ...int, type: '"pg_catalog"."int8"', compareAs: '"pg_catalog"."int8"', typeOid: 20 };
+  const pairs = new Map([[16_400, sourceTypeName('s', 'pair')], [16_401, sourceTypeName('s', 'other')], [23, '"pg_catalog"."int4"']]);
+  t.same(unnamedDifferingTypes(message([['id', 23], ['p', 16_400]], 1), table([['id', bigint], ['p', comp]], 1), new Map()), [23], 'a built-in source type to name from the catalog');
+  t.same(unnamedDifferingTypes(message([['id', 23], ['p', 16_400]], 1), table([['id', int], ['p', comp]], 1), new Map()), [], 'none when equal');
+  const same = relationEntry(message([['id', 23], ['p', 16_400]], 1), table([['id', int], ['p', comp]], 1), true, pairs);
+  t.same(same.recvAs, [null, null], 'built-in by OID, others by name (OIDs differ between clusters): equal');
+  t.ok(same.copyable);
+
+  const rel = relationEntry(message([['id', 23], ['p', 16_401]], 1), table([['id', bigint], ['p', comp]], 1), true, pairs);
+  t.same(rel.recvAs, ['"pg_catalog"."int4"', '"s"."other"']);
+  t.notOk(rel.copyable, 'no binary COPY: COPY cannot cast');
+  t.ok(rel.batchable);
+  t.equal(insertStatement(rel).text, 'insert into "s"."t" ("id", "p") values (($1::"pg_catalog"."int4")::"pg_catalog"."int8", ($2::"s"."other")::"s"."pair")');
+  t.match(deleteStatement(rel, [int4(5), null]).stmt.text, /where "id" = \(\$1::"pg_catalog"\."int4"\)::"pg_catalog"\."int8"$/);
+  const rows = [
+    { keyTuple: [int4(1), null], tuple: [int4(1), 'x'], txn: null },
+    { keyTuple: [int4(2), null], tuple: [int4(2), 'y'], txn: null },
+  ];
+  t.match(batchDelete(rel, rows).text, /using \(values \(\(\$1::"pg_catalog"\."int4"\)::"pg_catalog"\."int8", 1\), /, 'set-based: a VALUES list with the cast');
+  t.same(describeKey(rel, [int4(5), null]), { id: '5' }, 'printed as the source type it is');
+  t.equal(rel.batchRowsLimit, Math.floor(65_535 / 3));
+  t.throws(() => relationEntry(message([['id', 23], ['p', 16_402]], 1), table([['id', int], ['p', comp]], 1), true, pairs), /no name for the source's type OID 16402/);
   t.equal(sourceTypeName('', 'int4'), '"pg_catalog"."int4"', 'pgoutput names pg_catalog with an empty namespace');
-  t.equal(
-    binaryTypeMismatch(message([['id', 23], ['o', 16_700]], 1), table([['id', int], ['o', noBinary]], 1), new Map()),
-    null,
-    'a column that stays text is not checked',
-  );
+  const textColumn = relationEntry(message([['id', 23], ['o', 16_700]], 1), table([['id', int], ['o', noBinary]], 1), true, new Map());
+  t.same(textColumn.recvAs, [null, null], 'a column that stays text is not compared');
 });

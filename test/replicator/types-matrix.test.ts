@@ -1,5 +1,5 @@
 /**
- * Type matrix (replicator/README.md, "Values travel as text"): every listed type in every position
+ * Type matrix (replicator/README.md, "Values travel as the source sent them"): every listed type in every position
  * — single-column primary key, part of a composite primary key, ordinary
  * column, REPLICA IDENTITY FULL table, unchanged TOAST value — through
  * insert, update of the key, update of another column, update of the column,
