@@ -90,8 +90,9 @@ const MAX_PARAMETERS = 65_535;
 
 /**
  * `binaryTransfer`: the stream sends binary values of types with send
- * functions; `sourceTypes` then names the source's type of every column
- * (sourceTypeNames()).
+ * functions; `sourceTypes` then holds, by OID, the names (sourceTypeName) of
+ * the stream's named types and of the built-in source types that differ
+ * from the target's (unnamedDifferingTypes).
  */
 export function relationEntry(msg: RelationMessage, target?: TargetTable, binaryTransfer = false, sourceTypes?: ReadonlyMap<number, string>): RelationEntry {
   const quotedColumns = msg.columns.map((c) => quoteIdent(c.name));
