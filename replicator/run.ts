@@ -56,6 +56,14 @@ export interface ReplicatorOptions {
   /** Apply each change with its own statement: no set-based batches, no COPY runs (tests, diagnosis). */
   rowByRow?: boolean;
   /**
+   * Binary transfer: values of types with binary send and receive functions
+   * travel in that format, not as text (like CREATE SUBSCRIPTION ... WITH
+   * (binary = true); replicator/apply/binary-values.ts). A column whose type
+   * differs on the target is read as the source's type and cast; that type
+   * must exist on the target. Default true; false: every value as text.
+   */
+  binary?: boolean;
+  /**
    * Commit LSN of one source transaction not to apply (`--skip-transaction`):
    * the operator accepts losing its changes on this site. Recorded in
    * tandem_site.replication_skips with the progress past it.

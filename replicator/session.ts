@@ -29,8 +29,17 @@ import { ReplicationConnection } from './stream/connection.js';
 /** The run's options a session reads. */
 type SessionOptions = Pick<
   ReplicatorOptions,
-  'sourceUrl' | 'hooks' | 'signal' | 'walWarnBytes' | 'sequenceSyncIntervalMs' | 'slotCheckIntervalMs' | 'maxGroupTxns' | 'rowByRow' | 'metrics' | 'onProgress'
+  'sourceUrl' | 'hooks' | 'signal' | 'walWarnBytes' | 'sequenceSyncIntervalMs' | 'slotCheckIntervalMs' | 'maxGroupTxns' | 'rowByRow' | 'binary' | 'metrics' | 'onProgress'
 >;
+
+/**
+ * Binary transfer unless the run asks for text (ReplicatorOptions.binary): it
+ * costs less CPU on all three processes (replicator/docs/performance.md,
+ * "Binary transfer") and the type matrix is exact in both modes.
+ */
+function binaryTransfer(opts: SessionOptions): boolean {
+  return opts.binary ?? true;
+}
 
 /** What every session of a run shares: fixed once the set-up is done. */
 export interface SessionContext {
@@ -112,7 +121,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
     if (copied) run.resync = false;
     run.appliedEnd = startAt;
     await setState(dstCtl.client, slot, 'streaming', incarnation);
-    repl.start(slot, publication, startAt, statusIntervalMs);
+    repl.start(slot, publication, startAt, statusIntervalMs, binaryTransfer(opts));
     run.streamed = true;
     log.info('streaming', { slot, from: formatLsn(startAt) });
     applier = new Applier({
@@ -124,6 +133,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
       log,
       maxGroupTxns: opts.maxGroupTxns,
       rowByRow: opts.rowByRow,
+      binary: binaryTransfer(opts),
       rowCheck,
       skipTransaction: run.skip ?? undefined,
       onSkipped: () => {

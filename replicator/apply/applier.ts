@@ -39,7 +39,8 @@ import { checkTargetTables } from '../setup/target.js';
 import { changeFailed } from './apply-error.js';
 import { ChangeBuffer, type RowChange } from './change-buffer.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
-import { describeKey, relationEntry, type RelationEntry } from './relation.js';
+import { describeKey, relationEntry, sourceTypeName, unnamedDifferingTypes, valueText, type RelationEntry } from './relation.js';
+import { TypeCatalog, typeExists } from './type-properties.js';
 import { TargetGroup } from './group.js';
 import { StatementQueue, type ErrorContext } from './statement-queue.js';
 import { targetTableInfo } from './target-columns.js';
@@ -68,6 +69,12 @@ export interface ApplierOptions {
    * must cover both paths and for diagnosing the fast one. Default false.
    */
   rowByRow?: boolean;
+  /**
+   * The stream was started with binary transfer (`binary 'true'`): values of
+   * types with send and receive functions arrive and travel in binary
+   * (binary-values.ts). Default false (the run decides: session.ts).
+   */
+  binary?: boolean;
   /** The target session has the row check function (row-check.ts): a group's commit travels with its last statements. */
   rowCheck?: boolean;
   /**
@@ -92,12 +99,19 @@ interface CurrentTxn {
 }
 
 export class Applier {
-  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics' | 'rowByRow' | 'skipTransaction' | 'onSkipped'>> &
+  private readonly o: Required<Omit<ApplierOptions, 'onConfirmed' | 'hooks' | 'metrics' | 'rowByRow' | 'binary' | 'skipTransaction' | 'onSkipped'>> &
     Pick<ApplierOptions, 'onConfirmed' | 'metrics' | 'onSkipped'>;
   /** The transaction the operator asked to skip, until it is met. */
   private skipPending: Lsn | null;
   private readonly rowByRow: boolean;
+  private readonly binary: boolean;
   private readonly relations = new Map<number, RelationEntry>();
+  /**
+   * The source's types by OID, for binary columns whose type differs on the target (relation.ts recvAs):
+   * named by the stream's type messages, built-in ones from the target's catalog.
+   */
+  private readonly sourceTypeNames = new Map<number, string>();
+  private readonly types: TypeCatalog;
   private readonly hooks = new Map<string, ApplyHook[]>();
   private txn: CurrentTxn | null = null;
   /** Changes waiting to become statements or COPYs (change-buffer.ts). */
@@ -131,6 +145,8 @@ export class Applier {
       onConfirmed: opts.onConfirmed,
     });
     this.rowByRow = opts.rowByRow ?? false;
+    this.binary = opts.binary ?? false;
+    this.types = new TypeCatalog(opts.target);
     this.skipPending = opts.skipTransaction ?? null;
     this.buffer = new ChangeBuffer({ target: opts.target, statements: this.statements, copyBatchRows: this.o.copyBatchRows, rowByRow: this.rowByRow });
     for (const h of opts.hooks ?? []) this.hooks.set(h.table, [...(this.hooks.get(h.table) ?? []), h]);
@@ -203,8 +219,11 @@ export class Applier {
         return this.txn?.skipping ? undefined : this.onRowChange(msg);
       case 'truncate':
         return this.txn?.skipping ? undefined : this.onTruncate(msg);
+      case 'type':
+        this.sourceTypeNames.set(msg.typeOid, sourceTypeName(msg.schema, msg.name));
+        return;
       default:
-        return; // origin, type, logical messages: nothing to apply
+        return; // origin, logical messages: nothing to apply
     }
   }
 
@@ -287,8 +306,27 @@ export class Applier {
       await checkTargetTables(this.o.target, [{ schema: msg.schema, name: msg.name, columns }]);
     }
     // Identity and generated columns, unique indexes and triggers as the target defines them (the message does not say).
-    const entry = relationEntry(msg, await targetTableInfo(this.o.target, msg.schema, msg.name));
+    const info = await targetTableInfo(this.o.target, msg.schema, msg.name);
+    // A built-in type has the same OID on every cluster: a differing one is named from the target's catalog.
+    if (this.binary) for (const oid of unnamedDifferingTypes(msg, info, this.sourceTypeNames)) this.sourceTypeNames.set(oid, (await this.types.properties(oid)).name);
+    const entry = relationEntry(msg, info, this.binary, this.sourceTypeNames);
     if (this.rowByRow) entry.batchable = false;
+    for (const [i, source] of entry.recvAs.entries()) {
+      if (!source) continue;
+      // The source's receive function reads the bytes on the target: the type must exist there.
+      if (!(await typeExists(this.o.target, source)))
+        throw new TandemError(
+          'replication_apply',
+          `binary transfer cannot read column ${entry.columns[i]} of ${entry.table}: its type on the source, ${source}, does not exist on the target ` +
+            `(where the column is ${entry.types[i]}). Create the type on the target, or run \`tandem replicate --text\` (replication.binary: false)`,
+        );
+      this.o.log.info('a column has another type on the source: its binary values are read as the source type and cast', {
+        table: entry.table,
+        column: entry.columns[i],
+        source,
+        target: entry.types[i],
+      });
+    }
     this.relations.set(msg.relationOid, entry);
   }
 
@@ -339,7 +377,7 @@ export class Applier {
     const toRow = (t: Tuple | null) => {
       if (!t) return null;
       const row: Record<string, string | null> = {};
-      t.forEach((v, i) => v !== undefined && (row[rel.columns[i]!] = v));
+      t.forEach((v, i) => v !== undefined && (row[rel.columns[i]!] = valueText(rel, i, v)));
       return row;
     };
     const change: AppliedChange = {

@@ -24,7 +24,8 @@
  */
 import type { Lsn } from '../lsn.js';
 import type { Tuple } from '../stream/pgoutput.js';
-import { overriding, writtenList, type RelationEntry } from './relation.js';
+import { binaryArray, type Param } from './binary-values.js';
+import { overriding, param, typedParam, writtenList, type RelationEntry } from './relation.js';
 
 /** The source transaction a change came from (for error messages). */
 export interface TxnRef {
@@ -58,6 +59,8 @@ export class TableBatch {
   readonly inserts: BatchRow[] = [];
   readonly deletes: BatchRow[] = [];
   readonly updates = new Map<string, UpdateShape>();
+  /** Changes in the batch (bounded by RelationEntry.batchRowsLimit per statement). */
+  size = 0;
 
   constructor(readonly rel: RelationEntry) {}
 
@@ -72,11 +75,13 @@ export class TableBatch {
   }
 
   addInsert(tuple: Tuple, txn: TxnRef | null): void {
+    this.size++;
     this.keys.add(this.keyOf(tuple));
     this.inserts.push({ keyTuple: tuple, tuple, txn });
   }
 
   addDelete(old: Tuple, txn: TxnRef | null): void {
+    this.size++;
     this.keys.add(this.keyOf(old));
     this.deletes.push({ keyTuple: old, tuple: old, txn });
   }
@@ -88,6 +93,7 @@ export class TableBatch {
    */
   addUpdate(oldKey: Tuple | null, tuple: Tuple, txn: TxnRef | null): void {
     const rel = this.rel;
+    this.size++;
     const keyTuple = oldKey ?? tuple;
     this.keys.add(this.keyOf(keyTuple));
     if (oldKey) this.keys.add(this.keyOf(tuple));
@@ -116,8 +122,10 @@ export function textArray(values: readonly (string | null | undefined)[]): strin
   return s + '}';
 }
 
-function column(rows: BatchRow[], i: number, from: 'key' | 'tuple'): string {
-  return textArray(rows.map((r) => (from === 'key' ? r.keyTuple[i] : r.tuple[i])));
+/** Column `i` of `rows` as one array parameter: binary (binary-values.ts) or a text literal. */
+function column(rel: RelationEntry, rows: BatchRow[], i: number, from: 'key' | 'tuple'): string | Buffer {
+  const values = rows.map((r) => (from === 'key' ? r.keyTuple[i] : r.tuple[i]));
+  return rel.binary[i] ? binaryArray(rel.typeOids[i]!, values) : textArray(values);
 }
 
 /**
@@ -131,17 +139,67 @@ function typed(rel: RelationEntry, i: number): { param: string; ref: (col: strin
   return { param: `${type}[]`, ref: (col) => col };
 }
 
+/** A column a set-based statement reads from its rows, as `u.<name>`. */
+interface SourceColumn {
+  i: number;
+  name: string;
+  from: 'key' | 'tuple';
+}
+
+/** The rows of a set-based statement as a FROM item `u(<names>[, ord])`, its parameters, and how to refer to a column. */
+interface RowSource {
+  from: string;
+  values: Param[];
+  ref: (c: SourceColumn) => string;
+}
+
+/**
+ * Binary values of a type that is not plainArray (an array, composite,
+ * domain or range) cannot travel in one array per column: there is no array
+ * of arrays, and text to cast per value does not exist in binary transfer.
+ * Such rows go as a VALUES list, one parameter per value (bounded by
+ * RelationEntry.batchRowsLimit: a statement takes at most 65,535 parameters);
+ * so do values in a type that differs on the target (recvAs: read as the
+ * source's type, then cast).
+ */
+export function needsValuesList(rel: RelationEntry, columns: readonly number[]): boolean {
+  return columns.some((i) => rel.binary[i] && (!rel.plainArray[i] || rel.recvAs[i] !== null));
+}
+
+/** `rows` as `unnest` of one array per column, or as a VALUES list (needsValuesList); `ordinality` adds `ord`, the row's 1-based position. */
+function rowSource(rel: RelationEntry, cols: SourceColumn[], rows: BatchRow[], ordinality: boolean): RowSource {
+  const names = cols.map((c) => c.name).concat(ordinality ? ['ord'] : []).join(', ');
+  if (!needsValuesList(rel, cols.map((c) => c.i))) {
+    const params = cols.map((c, n) => `$${n + 1}::${typed(rel, c.i).param}`).join(', ');
+    return {
+      from: `unnest(${params})${ordinality ? ' with ordinality' : ''} as u(${names})`,
+      values: cols.map((c) => column(rel, rows, c.i, c.from)),
+      ref: (c) => typed(rel, c.i).ref(`u.${c.name}`),
+    };
+  }
+  const values: Param[] = [];
+  const tuples = rows.map((r, k) => {
+    const fields = cols.map((c) => {
+      values.push(param(rel, c.i, (c.from === 'key' ? r.keyTuple : r.tuple)[c.i] ?? null));
+      return typedParam(rel, c.i, `$${values.length}`);
+    });
+    if (ordinality) fields.push(String(k + 1));
+    return `(${fields.join(', ')})`;
+  });
+  return { from: `(values ${tuples.join(', ')}) as u(${names})`, values, ref: (c) => `u.${c.name}` };
+}
+
 /** `t.key = u.kN`, compared as the column's compare type (a domain's base type, see type-properties.ts). */
-function keyMatch(rel: RelationEntry, i: number, n: number): string {
-  const cmp = rel.compareAs[i]!;
-  const col = `t.${rel.quotedColumns[i]}`;
-  if (cmp === rel.types[i]) return `${col} = ${typed(rel, i).ref(`u.k${n}`)}`;
-  return `${col}::${cmp} = (${typed(rel, i).ref(`u.k${n}`)})::${cmp}`;
+function keyMatch(rel: RelationEntry, src: RowSource, c: SourceColumn): string {
+  const cmp = rel.compareAs[c.i]!;
+  const col = `t.${rel.quotedColumns[c.i]}`;
+  if (cmp === rel.types[c.i]) return `${col} = ${src.ref(c)}`;
+  return `${col}::${cmp} = (${src.ref(c)})::${cmp}`;
 }
 
 export interface BatchStatement {
   text: string;
-  values: string[];
+  values: Param[];
 }
 
 /**
@@ -151,50 +209,34 @@ export interface BatchStatement {
  * round trip with its begin, progress record and commit.
  */
 export function batchInsert(rel: RelationEntry, rows: BatchRow[]): BatchStatement {
-  const params = rel.written.map((i, n) => `$${n + 1}::${typed(rel, i).param}`);
-  const names = rel.written.map((_, n) => `c${n}`);
-  const select = rel.written.map((i, n) => typed(rel, i).ref(`u.c${n}`));
+  const cols = rel.written.map((i, n): SourceColumn => ({ i, name: `c${n}`, from: 'tuple' }));
+  const src = rowSource(rel, cols, rows, false);
   return {
-    text: `insert into ${rel.qualified} (${writtenList(rel)})${overriding(rel)} select ${select.join(', ')} from unnest(${params.join(', ')}) as u(${names.join(', ')})`,
-    values: rel.written.map((i) => column(rows, i, 'tuple')),
+    text: `insert into ${rel.qualified} (${writtenList(rel)})${overriding(rel)} select ${cols.map(src.ref).join(', ')} from ${src.from}`,
+    values: src.values,
   };
 }
 
 /** `delete ... using unnest(keys) ... returning ordinal` */
 export function batchDelete(rel: RelationEntry, rows: BatchRow[]): BatchStatement {
-  const k = rel.keyIndexes;
-  const params = k.map((i, n) => `$${n + 1}::${typed(rel, i).param}`).join(', ');
-  const names = k.map((_, n) => `k${n}`).join(', ');
-  const match = k.map((i, n) => keyMatch(rel, i, n)).join(' and ');
-  return {
-    text: `delete from ${rel.qualified} as t using unnest(${params}) with ordinality as u(${names}, ord) where ${match} returning u.ord`,
-    values: k.map((i) => column(rows, i, 'key')),
-  };
+  const keys = rel.keyIndexes.map((i, n): SourceColumn => ({ i, name: `k${n}`, from: 'key' }));
+  const src = rowSource(rel, keys, rows, true);
+  const match = keys.map((c) => keyMatch(rel, src, c)).join(' and ');
+  return { text: `delete from ${rel.qualified} as t using ${src.from} where ${match} returning u.ord`, values: src.values };
 }
 
 /** `update ... set col = u.col from unnest(keys, values) ... returning ordinal` */
 export function batchUpdate(rel: RelationEntry, setCols: number[], rows: BatchRow[]): BatchStatement {
-  const k = rel.keyIndexes;
-  const params: string[] = [];
-  const names: string[] = [];
-  const values: string[] = [];
-  k.forEach((i, n) => {
-    params.push(`$${params.length + 1}::${typed(rel, i).param}`);
-    names.push(`k${n}`);
-    values.push(column(rows, i, 'key'));
-  });
-  setCols.forEach((i, n) => {
-    params.push(`$${params.length + 1}::${typed(rel, i).param}`);
-    names.push(`s${n}`);
-    values.push(column(rows, i, 'tuple'));
-  });
-  const set = setCols.map((i, n) => `${rel.quotedColumns[i]} = ${typed(rel, i).ref(`u.s${n}`)}`).join(', ');
-  const match = k.map((i, n) => keyMatch(rel, i, n)).join(' and ');
+  const keys = rel.keyIndexes.map((i, n): SourceColumn => ({ i, name: `k${n}`, from: 'key' }));
+  const sets = setCols.map((i, n): SourceColumn => ({ i, name: `s${n}`, from: 'tuple' }));
+  const src = rowSource(rel, [...keys, ...sets], rows, true);
+  const set = sets.map((c) => `${rel.quotedColumns[c.i]} = ${src.ref(c)}`).join(', ');
+  const match = keys.map((c) => keyMatch(rel, src, c)).join(' and ');
   // Nothing to set (only unchanged TOAST or identity values): the rows must still exist.
   const text = set
-    ? `update ${rel.qualified} as t set ${set} from unnest(${params.join(', ')}) with ordinality as u(${names.join(', ')}, ord) where ${match} returning u.ord`
-    : `select u.ord from ${rel.qualified} as t join unnest(${params.join(', ')}) with ordinality as u(${names.join(', ')}, ord) on ${match}`;
-  return { text, values };
+    ? `update ${rel.qualified} as t set ${set} from ${src.from} where ${match} returning u.ord`
+    : `select u.ord from ${rel.qualified} as t join ${src.from} on ${match}`;
+  return { text, values: src.values };
 }
 
 /** The first row (in batch order) whose ordinal the statement did not return. */

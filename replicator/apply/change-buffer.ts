@@ -31,8 +31,19 @@ import { formatLsn } from '../lsn.js';
 import type { DeleteMessage, InsertMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
 import { changeFailed } from './apply-error.js';
 import { batchDelete, batchInsert, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
+import { copyBinaryData, type Param } from './binary-values.js';
 import { copyLine } from './copy-text.js';
-import { copyStatement, deleteStatement, describeKey, identityChanged, insertStatement, updateStatement, writtenValues, type RelationEntry } from './relation.js';
+import {
+  copyStatement,
+  deleteStatement,
+  describeKey,
+  identityChanged,
+  insertStatement,
+  updateStatement,
+  valueText,
+  writtenValues,
+  type RelationEntry,
+} from './relation.js';
 import type { ErrorContext, StatementQueue } from './statement-queue.js';
 
 /** A change of one row, as the source sent it. */
@@ -154,7 +165,7 @@ export class ChangeBuffer {
   /** A change of a table applied in source order: inserts join the run, others are one statement each. */
   private async addInOrder(rel: RelationEntry, change: RowChange, txn: TxnRef | null): Promise<void> {
     await this.drainBatches();
-    if (change.tag === 'insert') {
+    if (change.tag === 'insert' && rel.copyable) {
       if (this.run && this.run.rel !== rel) await this.flushRun();
       if (!this.run) this.run = { rel, rows: [], bytes: 0 };
       this.run.rows.push({ keyTuple: change.newTuple, tuple: change.newTuple, txn });
@@ -209,7 +220,7 @@ export class ChangeBuffer {
     addTo(batch, change, txn);
     this.batchRows++;
     for (const v of tupleOf(change)) if (v) this.batchBytes += v.length;
-    if (this.batchRows >= this.o.copyBatchRows || this.batchBytes >= COPY_MAX_BYTES) return this.drainBatches();
+    if (this.batchRows >= this.o.copyBatchRows || this.batchBytes >= COPY_MAX_BYTES || batch.size >= batch.rel.batchRowsLimit) return this.drainBatches();
     return undefined;
   }
 
@@ -247,7 +258,7 @@ export class ChangeBuffer {
           this.queue(rel, 'update', r.keyTuple, stmt, values, true, r.txn);
         } else this.queueBatch(rel, 'update', u.rows, batchUpdate(rel, u.setCols, u.rows));
       }
-      if (b.inserts.length >= BATCH_COPY_MIN_ROWS) await this.startCopy(rel, b.inserts);
+      if (b.inserts.length >= BATCH_COPY_MIN_ROWS && rel.copyable) await this.startCopy(rel, b.inserts);
       else if (b.inserts.length > 1) this.queueBatch(rel, 'insert', b.inserts, batchInsert(rel, b.inserts));
       else for (const r of b.inserts) this.queue(rel, 'insert', r.tuple, insertStatement(rel), writtenValues(rel, r.tuple), false, r.txn);
     }
@@ -258,9 +269,7 @@ export class ChangeBuffer {
   private async startCopy(rel: RelationEntry, rows: BatchRow[]): Promise<void> {
     const { statements } = this.o;
     await statements.flush(); // also waits for the previous COPY
-    let text = '';
     const cols = rel.allWritten ? undefined : rel.written;
-    for (const r of rows) text += copyLine(r.tuple, cols);
     const first = rows[0]!.txn;
     const last = rows[rows.length - 1]!.txn;
     // The failing line (PostgreSQL's error context "COPY t, line N") names the change; else the range of transactions.
@@ -270,7 +279,8 @@ export class ChangeBuffer {
       if (row) return contextOf(rel, 'insert', row.tuple, row.txn);
       return { ...contextOf(rel, `insert (one of ${rows.length} rows)`, null, null), commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}`, xid: first === last ? first?.xid : undefined };
     };
-    const data = Buffer.from(text, 'utf8');
+    // Binary transfer: the values' bytes in COPY's binary format (binary-values.ts), else COPY's text format.
+    const data = rel.anyBinary ? copyBinaryData(rows.map((r) => r.tuple), cols) : copyTextData(rows, cols);
     // Not awaited here: the next rows are decoded while the target stores these. Every other use of
     // the target connection first waits for it (settle), so order and error reporting are kept.
     const done = statements
@@ -294,7 +304,7 @@ export class ChangeBuffer {
    * A set-based statement. An update or delete must touch every row; the returned ordinals name the one
    * missing. An insert is not counted (it inserts every row or fails, and a duplicate key names itself).
    */
-  private queueBatch(rel: RelationEntry, kind: 'insert' | 'update' | 'delete', rows: BatchRow[], stmt: { text: string; values: string[] }): void {
+  private queueBatch(rel: RelationEntry, kind: 'insert' | 'update' | 'delete', rows: BatchRow[], stmt: { text: string; values: Param[] }): void {
     const first = rows[0]!.txn;
     const last = rows[rows.length - 1]!.txn;
     const context = () => ({ table: rel.table, change: `${kind} (one of ${rows.length} rows)`, commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}` });
@@ -323,7 +333,7 @@ export class ChangeBuffer {
   }
 
   /** Add a statement to the pipeline; the error context is captured now, with its transaction. */
-  private queue(rel: RelationEntry, kind: string, keyTuple: Tuple, stmt: { name: string; text: string }, values: (string | null)[], mustMatch: boolean, txn: TxnRef | null): void {
+  private queue(rel: RelationEntry, kind: string, keyTuple: Tuple, stmt: { name: string; text: string }, values: Param[], mustMatch: boolean, txn: TxnRef | null): void {
     this.o.statements.push({
       name: stmt.name,
       text: stmt.text,
@@ -335,9 +345,15 @@ export class ChangeBuffer {
   }
 }
 
+function copyTextData(rows: BatchRow[], cols: number[] | undefined): Buffer {
+  let text = '';
+  for (const r of rows) text += copyLine(r.tuple, cols);
+  return Buffer.from(text, 'utf8');
+}
+
 /** A row's key values as PostgreSQL prints them in a key's error detail ("Key (a, b)=(1, x) already exists."), in key column order. */
 function keyText(rel: RelationEntry, tuple: Tuple): string {
-  return rel.keyIndexes.map((i) => tuple[i]).join(', ');
+  return rel.keyIndexes.map((i) => valueText(rel, i, tuple[i] as string)).join(', ');
 }
 
 /** What an error names: the table, the change, the row's key, the source transaction. */

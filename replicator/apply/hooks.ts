@@ -9,7 +9,11 @@ export interface AppliedChange {
   kind: 'insert' | 'update' | 'delete';
   /** `schema.table` */
   table: string;
-  /** Column name → text value as the source sent it (null = SQL NULL); unchanged TOAST values are absent. */
+  /**
+   * Column name → text value as the source sent it (null = SQL NULL); unchanged TOAST values are absent.
+   * With binary transfer a value is printed from its bytes (binary-values.ts `printable`: integers, bool,
+   * uuid, text and json(b) as PostgreSQL prints them, other types as `\x` and the bytes in hex).
+   */
   newRow: Record<string, string | null> | null;
   oldRow: Record<string, string | null> | null;
   commitLsn: string;

@@ -18,7 +18,8 @@ export interface PipelineStatement {
   /** '' = unnamed: parsed and planned for these values. */
   name: string;
   text: string;
-  values: (string | null)[];
+  /** A Buffer is bound in binary format (read by the type's receive function), a string in text format. */
+  values: (string | Buffer | null)[];
 }
 
 export interface PipelineResult {
@@ -35,7 +36,7 @@ interface ConnectionInternals {
   parsedStatements: Record<string, string>;
   stream: { cork?: () => void; uncork?: () => void };
   parse(o: { text: string; name: string; types?: number[] }): void;
-  bind(o: { statement: string; values: (string | null)[]; portal?: string }): void;
+  bind(o: { statement: string; values: (string | Buffer | null)[]; portal?: string }): void;
   execute(o: { portal: string; rows: number }): void;
   sync(): void;
 }

@@ -19,7 +19,8 @@
  */
 import type { RelationMessage, Tuple } from '../stream/pgoutput.js';
 import { quoteIdent } from '../stream/connection.js';
-import type { TargetTable } from './target-columns.js';
+import { binaryParam, printable, type Param } from './binary-values.js';
+import type { TargetColumn, TargetTable } from './target-columns.js';
 
 export interface RelationEntry {
   oid: number;
@@ -49,6 +50,20 @@ export interface RelationEntry {
   exactText: boolean[];
   /** Per column: values may travel as an array of the column's type (TargetColumn.plainArray). */
   plainArray: boolean[];
+  /** Per column: values arrive and travel in binary (binary transfer, a type with send and receive functions; binary-values.ts). */
+  binary: boolean[];
+  /** Some column is binary: parameters are converted (param()). */
+  anyBinary: boolean;
+  /** Inserts may go through COPY: text COPY without binary transfer, binary COPY when every written column is binary. */
+  copyable: boolean;
+  /** Per column: the target's type OID (binary arrays name their element type). */
+  typeOids: number[];
+  /**
+   * Per binary column whose type differs between the sites: the source's
+   * type, whose receive function reads the bytes (the value is then cast to
+   * the target's type, as a text value would be parsed as it); else null.
+   */
+  recvAs: (string | null)[];
   /**
    * Changes of different rows may be applied set-based, out of source order
    * (batch.ts): the key is the only unique or exclusion constraint on the
@@ -57,6 +72,12 @@ export interface RelationEntry {
    * key's text: numeric 1.1 and 1.10 are one key with two texts).
    */
   batchable: boolean;
+  /**
+   * Most rows one set-based statement may take: unbounded, except when it
+   * passes one parameter per value (batch.ts needsValuesList), as a statement
+   * takes at most 65,535 parameters.
+   */
+  batchRowsLimit: number;
   /** Distinguishes statement names across schema changes. */
   generation: number;
   statements: Map<string, string>;
@@ -64,11 +85,23 @@ export interface RelationEntry {
 
 let generationCounter = 0;
 
-export function relationEntry(msg: RelationMessage, target?: TargetTable): RelationEntry {
+/** The protocol's limit: a Bind message counts its parameters in 16 bits. */
+const MAX_PARAMETERS = 65_535;
+
+/**
+ * `binaryTransfer`: the stream sends binary values of types with send
+ * functions; `sourceTypes` then holds, by OID, the names (sourceTypeName) of
+ * the stream's named types and of the built-in source types that differ
+ * from the target's (unnamedDifferingTypes).
+ */
+export function relationEntry(msg: RelationMessage, target?: TargetTable, binaryTransfer = false, sourceTypes?: ReadonlyMap<number, string>): RelationEntry {
   const quotedColumns = msg.columns.map((c) => quoteIdent(c.name));
   const keyIndexes: number[] = [];
   msg.columns.forEach((c, i) => c.isKey && keyIndexes.push(i));
   const info = msg.columns.map((c) => target?.columns.get(c.name));
+  const binary = info.map((c) => binaryTransfer && c?.binaryIO === true);
+  const recvAs = msg.columns.map((c, i) => (binary[i] ? differingSourceType(c.typeOid, info[i]!, sourceTypes) : null));
+  const written = msg.columns.map((_, i) => i).filter((i) => !info[i]?.generated);
   const keyNames = keyIndexes.map((i) => msg.columns[i]!.name).sort().join('\0');
   // Set-based apply reorders changes of different rows: safe only under these conditions
   // (when changing this, read replicator/docs/set-based-apply.md).
@@ -79,7 +112,10 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable): Relat
     target.replicaTriggers === 0 &&
     keyIndexes.every((i) => info[i]?.exactText === true) &&
     target.uniqueIndexes.every((cols) => cols !== null && [...cols].sort().join('\0') === keyNames);
-  const written = msg.columns.map((_, i) => i).filter((i) => !info[i]?.generated);
+  const anyBinary = binary.some((b) => b);
+  // An update that moves its key passes the key twice (old and new): keys + every written column.
+  const perRow = written.length + keyIndexes.length;
+  const valuesList = written.some((i) => binary[i] && (!info[i]?.plainArray || recvAs[i] !== null));
   return {
     oid: msg.relationOid,
     schema: msg.schema,
@@ -98,7 +134,13 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable): Relat
     equality: info.map((c) => c?.equality ?? false),
     exactText: info.map((c) => c?.exactText ?? false),
     plainArray: info.map((c) => c?.plainArray ?? false),
+    binary,
+    anyBinary,
+    copyable: !anyBinary || written.every((i) => binary[i] && recvAs[i] === null),
+    typeOids: info.map((c) => c?.typeOid ?? 0),
+    recvAs,
     batchable,
+    batchRowsLimit: valuesList ? Math.floor(MAX_PARAMETERS / perRow) : Infinity,
     generation: ++generationCounter,
     statements: new Map(),
   };
@@ -127,22 +169,37 @@ export function overriding(rel: RelationEntry): string {
   return rel.written.some((i) => rel.identityAlways[i]) ? ' overriding system value' : '';
 }
 
+/** Column `i`'s value `v` as a statement parameter (a binary value as its bytes, binary-values.ts). */
+export function param(rel: RelationEntry, i: number, v: string | null): Param {
+  return rel.binary[i] ? binaryParam(v) : v;
+}
+
+/**
+ * Parameter `p` (`$n`) of column `i` typed as `as` (default: the column's
+ * type): `$n::T`, or, when its binary value is in the source's differing type
+ * (recvAs), `($n::S)::T`.
+ */
+export function typedParam(rel: RelationEntry, i: number, p: string, as: string = rel.types[i]!): string {
+  const recv = rel.recvAs[i];
+  return recv ? `(${p}::${recv})::${as}` : `${p}::${as}`;
+}
+
 /** The written values of a tuple, in `written` order. */
-export function writtenValues(rel: RelationEntry, tuple: Tuple): (string | null)[] {
-  if (rel.allWritten) return tuple as (string | null)[];
-  return rel.written.map((i) => tuple[i] as string | null);
+export function writtenValues(rel: RelationEntry, tuple: Tuple): Param[] {
+  if (rel.allWritten && !rel.anyBinary) return tuple as (string | null)[];
+  return rel.written.map((i) => param(rel, i, tuple[i] as string | null));
 }
 
 export function insertStatement(rel: RelationEntry): Statement {
   return cached(rel, 'i', () => {
-    const params = rel.written.map((i, k) => `$${k + 1}::${rel.types[i]}`);
+    const params = rel.written.map((i, k) => typedParam(rel, i, `$${k + 1}`));
     return `insert into ${rel.qualified} (${writtenList(rel)})${overriding(rel)} values (${params.join(', ')})`;
   });
 }
 
 /** COPY writes identity-always columns as given (it has no OVERRIDING clause and needs none). */
 export function copyStatement(rel: RelationEntry): string {
-  return `copy ${rel.qualified} (${writtenList(rel)}) from stdin`;
+  return `copy ${rel.qualified} (${writtenList(rel)}) from stdin${rel.anyBinary ? ' with (format binary)' : ''}`;
 }
 
 /**
@@ -161,10 +218,10 @@ function whereClause(
   rel: RelationEntry,
   old: Tuple,
   firstParam: number,
-): { sql: string; order: string; values: (string | null)[]; shape: string } {
+): { sql: string; order: string; values: Param[]; shape: string } {
   const parts: string[] = [];
   const order: string[] = [];
-  const values: (string | null)[] = [];
+  const values: Param[] = [];
   let shape = '';
   let n = firstParam;
   const indexes = rel.full ? rel.columns.map((_, i) => i) : rel.keyIndexes;
@@ -182,8 +239,8 @@ function whereClause(
       shape += 'n';
       continue;
     }
-    const p = `$${n++}::${type}`;
-    values.push(v);
+    const p = typedParam(rel, i, `$${n++}`, type);
+    values.push(param(rel, i, v));
     shape += 'v';
     if (!rel.full || rel.equality[i]) {
       parts.push(`${col} = ${p}`);
@@ -226,7 +283,7 @@ export function updateStatement(
   oldTuple: Tuple | null,
   oldKind: 'key' | 'full' | null,
   newTuple: Tuple,
-): { stmt: Statement; values: (string | null)[] } {
+): { stmt: Statement; values: Param[] } {
   if (identityChanged(rel, oldTuple, oldKind, newTuple)) return replaceStatement(rel, oldTuple ?? newTuple, newTuple);
   const old = oldTuple ?? newTuple;
   const setCols: number[] = [];
@@ -238,13 +295,13 @@ export function updateStatement(
       setShape += 's';
     }
   }
-  const values: (string | null)[] = setCols.map((i) => newTuple[i] as string | null);
+  const values: Param[] = setCols.map((i) => param(rel, i, newTuple[i] as string | null));
   const where = whereClause(rel, old, values.length + 1);
   values.push(...where.values);
   const stmt = cached(rel, `u.${setShape}.${where.shape}`, () => {
     // Nothing left to set (every written column is an unchanged identity or TOAST value): the row must still exist.
     if (!setCols.length) return `select 1 from ${rel.qualified} where ${where.sql} limit 1`;
-    const set = setCols.map((i, k) => `${rel.quotedColumns[i]} = $${k + 1}::${rel.types[i]}`).join(', ');
+    const set = setCols.map((i, k) => `${rel.quotedColumns[i]} = ${typedParam(rel, i, `$${k + 1}`)}`).join(', ');
     // Several identical rows may exist without a key: change exactly one, as the source did.
     if (rel.full) return `update ${rel.qualified} set ${set} where ${oneRow(rel, where)}`;
     return `update ${rel.qualified} set ${set} where ${where.sql}`;
@@ -258,9 +315,9 @@ export function updateStatement(
  * unchanged TOAST values come from the deleted row. Reports 1 row when the
  * old row existed, like an UPDATE.
  */
-function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple): { stmt: Statement; values: (string | null)[] } {
+function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple): { stmt: Statement; values: Param[] } {
   const given = rel.written.filter((i) => newTuple[i] !== undefined);
-  const values: (string | null)[] = given.map((i) => newTuple[i] as string | null);
+  const values: Param[] = given.map((i) => param(rel, i, newTuple[i] as string | null));
   const where = whereClause(rel, oldTuple, values.length + 1);
   values.push(...where.values);
   const shape = rel.written.map((i) => (newTuple[i] === undefined ? '_' : 's')).join('');
@@ -268,7 +325,7 @@ function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple):
     const found = rel.full ? oneRow(rel, where) : where.sql;
     const select = rel.written.map((i) => {
       const k = given.indexOf(i);
-      return k >= 0 ? `$${k + 1}::${rel.types[i]}` : `old.${rel.quotedColumns[i]}`;
+      return k >= 0 ? typedParam(rel, i, `$${k + 1}`) : `old.${rel.quotedColumns[i]}`;
     });
     return (
       `with old as (delete from ${rel.qualified} where ${found} returning *) ` +
@@ -278,12 +335,17 @@ function replaceStatement(rel: RelationEntry, oldTuple: Tuple, newTuple: Tuple):
   return { stmt, values };
 }
 
-export function deleteStatement(rel: RelationEntry, oldTuple: Tuple): { stmt: Statement; values: (string | null)[] } {
+export function deleteStatement(rel: RelationEntry, oldTuple: Tuple): { stmt: Statement; values: Param[] } {
   const where = whereClause(rel, oldTuple, 1);
   const stmt = cached(rel, `d.${where.shape}`, () =>
     rel.full ? `delete from ${rel.qualified} where ${oneRow(rel, where)}` : `delete from ${rel.qualified} where ${where.sql}`,
   );
   return { stmt, values: where.values };
+}
+
+/** Column `i`'s value as text for people and apply hooks (a binary value printed, binary-values.ts). */
+export function valueText(rel: RelationEntry, i: number, v: string | null): string | null {
+  return v !== null && rel.binary[i] ? printable(rel.recvAs[i] ?? rel.types[i]!, v) : v;
 }
 
 /** The key of a change, for error messages: key columns (or every column for FULL) → text. */
@@ -293,7 +355,47 @@ export function describeKey(rel: RelationEntry, tuple: Tuple): Record<string, st
   for (const i of indexes) {
     const v = tuple[i];
     if (v === undefined) continue;
-    out[rel.columns[i]!] = v !== null && v.length > 200 ? v.slice(0, 200) + '…' : v;
+    const text = valueText(rel, i, v);
+    out[rel.columns[i]!] = text !== null && text.length > 200 ? text.slice(0, 200) + '…' : text;
   }
   return out;
+}
+
+/** pgoutput names every type from this OID on in a type message (FirstGenbkiObjectId: below it, types are PostgreSQL's own). */
+const FIRST_NON_BUILT_IN_OID = 10000;
+
+/**
+ * A type message's name as type-properties.ts writes names (`"ns"."name"`).
+ * pgoutput names a domain by its base type, and pg_catalog by an empty
+ * namespace (logicalrep_write_typ).
+ */
+export function sourceTypeName(schema: string, name: string): string {
+  return `${quoteIdent(schema || 'pg_catalog')}.${quoteIdent(name)}`;
+}
+
+/**
+ * The source's type of a binary column when it differs from the target's
+ * (by OID for PostgreSQL's built-in types, which are the same on every
+ * cluster; else by the name of its base type, which the stream's type
+ * messages give), else null.
+ */
+function differingSourceType(sourceOid: number, target: TargetColumn, sourceTypes: ReadonlyMap<number, string> | undefined): string | null {
+  if (sourceOid < FIRST_NON_BUILT_IN_OID ? sourceOid === target.typeOid : sourceTypes?.get(sourceOid) === target.compareAs) return null;
+  const name = sourceTypes?.get(sourceOid);
+  if (!name) throw new Error(`no name for the source's type OID ${sourceOid} (relationEntry needs sourceTypes for binary columns)`);
+  return name;
+}
+
+/**
+ * The source type OIDs of binary columns that differ from the target's and
+ * that the stream did not name (built-in types: the name comes from the
+ * target's catalog, where a built-in OID means the same type).
+ */
+export function unnamedDifferingTypes(msg: RelationMessage, target: TargetTable, sourceTypes: ReadonlyMap<number, string>): number[] {
+  const out = new Set<number>();
+  for (const c of msg.columns) {
+    const t = target.columns.get(c.name);
+    if (t?.binaryIO && c.typeOid < FIRST_NON_BUILT_IN_OID && c.typeOid !== t.typeOid && !sourceTypes.has(c.typeOid)) out.add(c.typeOid);
+  }
+  return [...out];
 }

@@ -33,6 +33,14 @@ export interface TargetColumn {
    * text and are cast per value.)
    */
   plainArray: boolean;
+  /** The type's OID on the target (the element type of a binary array, binary-values.ts). */
+  typeOid: number;
+  /**
+   * The type has binary send and receive functions (and so does its element
+   * type, for an array): with binary transfer its values arrive and travel
+   * in binary (binary-values.ts); the others stay text.
+   */
+  binaryIO: boolean;
 }
 
 export interface TargetTable {
@@ -45,7 +53,9 @@ export interface TargetTable {
 
 const columnsText = `
 select a.attname::text as name, a.attidentity::text as identity, a.attgenerated::text as generated,
-       a.atttypid::int as type_oid, (t.typtype in ('b', 'e') and t.typcategory <> 'A') as plain_array
+       a.atttypid::int as type_oid, (t.typtype in ('b', 'e') and t.typcategory <> 'A') as plain_array,
+       (t.typsend <> 0 and t.typreceive <> 0 and
+        (t.typelem = 0 or exists (select 1 from pg_type e where e.oid = t.typelem and e.typsend <> 0 and e.typreceive <> 0))) as binary_io
   from pg_attribute a
   join pg_type t on t.oid = a.atttypid
  where a.attrelid = format('%I.%I', $1::text, $2::text)::regclass and a.attnum > 0 and not a.attisdropped`;
@@ -59,7 +69,14 @@ select coalesce((select json_agg(case when i.indisexclusion or 0 = any(i.indkey:
   from r`;
 
 export async function targetTableInfo(client: pg.ClientBase, schema: string, name: string): Promise<TargetTable> {
-  const cols = await client.query<{ name: string; identity: TargetColumn['identity']; generated: TargetColumn['generated']; type_oid: number; plain_array: boolean }>({
+  const cols = await client.query<{
+    name: string;
+    identity: TargetColumn['identity'];
+    generated: TargetColumn['generated'];
+    type_oid: number;
+    plain_array: boolean;
+    binary_io: boolean;
+  }>({
     name: 'tandem.replTargetColumns',
     text: columnsText,
     values: [schema, name],
@@ -74,7 +91,17 @@ export async function targetTableInfo(client: pg.ClientBase, schema: string, nam
   const columns = new Map<string, TargetColumn>();
   for (const r of cols.rows) {
     const p = await types.properties(r.type_oid);
-    columns.set(r.name, { identity: r.identity, generated: r.generated, type: p.name, compareAs: p.compareAs, equality: p.equality, exactText: p.exactText, plainArray: r.plain_array });
+    columns.set(r.name, {
+      identity: r.identity,
+      generated: r.generated,
+      type: p.name,
+      compareAs: p.compareAs,
+      equality: p.equality,
+      exactText: p.exactText,
+      plainArray: r.plain_array,
+      typeOid: r.type_oid,
+      binaryIO: r.binary_io,
+    });
   }
   return {
     columns,

@@ -128,3 +128,9 @@ export class TypeCatalog {
     return out;
   }
 }
+
+/** Whether the target has a type of this qualified name (`"ns"."name"`, as TypeProperties.name). */
+export async function typeExists(client: pg.ClientBase, name: string): Promise<boolean> {
+  const res = await client.query<{ ok: boolean }>({ name: 'tandem.replTypeExists', text: 'select to_regtype($1::text) is not null as ok', values: [name] });
+  return res.rows[0]!.ok;
+}

@@ -12,7 +12,7 @@ export const replicateCommand: Command = {
 Usage: tandem replicate --source URL --target URL [--schema NAME]... [--slot NAME]
                         [--publication NAME] [--application-name NAME]
                         [--until-caught-up] [--resync] [--metrics-port N [--metrics-host ADDR]]
-                        [--skip-transaction LSN] [--row-by-row]
+                        [--skip-transaction LSN] [--row-by-row] [--text]
 
 Runs at a passive site. On the source it creates (when absent) a publication
 for the schemas and a logical replication slot named after this site; on the
@@ -47,6 +47,13 @@ Flags:
   --row-by-row             apply each change with its own statement (no set-based
                            batches): slower; names the exact failing transaction when a
                            set-based statement failed
+  --text                   values travel as text (replication.binary: false). By default
+                           they travel in their types' binary send/receive format, as
+                           with CREATE SUBSCRIPTION ... WITH (binary = true): less CPU on
+                           both databases and here. A column of another type on the
+                           target is read as the source's type and cast; a source type
+                           the target lacks stops with exit 4, naming the column: use
+                           --text then
   --metrics-port N         serve Prometheus metrics at http://HOST:N/metrics (lag,
                            retained WAL, applied rows, object copy backlog, ...)
   --metrics-host ADDR      address of the metrics listener (default 127.0.0.1)
@@ -66,6 +73,7 @@ Example:
     resync: { type: 'boolean' },
     'skip-transaction': { type: 'string' },
     'row-by-row': { type: 'boolean' },
+    text: { type: 'boolean' },
   },
   configFlags: {
     source: 'replication.source',
@@ -107,6 +115,7 @@ Example:
       resync: ctx.values.resync === true,
       skipTransaction: ctx.values['skip-transaction'] as string | undefined,
       rowByRow: ctx.values['row-by-row'] === true,
+      binary: ctx.values.text === true ? false : r.binary,
       walWarnBytes: r.walWarnBytes,
       sequenceSyncIntervalMs: r.sequenceSyncInterval,
       log,

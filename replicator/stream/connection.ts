@@ -122,14 +122,14 @@ export class ReplicationConnection {
     return { consistentPoint: parseLsn(row.consistent_point), snapshotName: row.snapshot_name };
   }
 
-  /** Start streaming; decoded messages are then read with `next()`. */
-  start(slot: string, publication: string, from: Lsn, statusIntervalMs: number): void {
+  /** Start streaming; decoded messages are then read with `next()`. `binary`: binary transfer (pgoutput.ts). */
+  start(slot: string, publication: string, from: Lsn, statusIntervalMs: number, binary = false): void {
     this.confirmedLsn = from;
     const con = (this.client as unknown as { connection: ConnectionInternals }).connection;
     con.on('copyData', (msg: { chunk: Buffer }) => this.onCopyData(msg.chunk));
     const sql =
       `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL ${formatLsn(from)} ` +
-      `(proto_version '1', publication_names ${quoteLiteral(quoteIdent(publication))})`;
+      `(proto_version '1', publication_names ${quoteLiteral(quoteIdent(publication))}${binary ? ", binary 'true'" : ''})`;
     this.streaming = true;
     this.client.query(sql).then(
       () => this.fail(new Error('the source ended the replication stream')),

@@ -223,6 +223,10 @@ export const configSchema = {
     applicationName: str({ flag: '--application-name', description: 'application_name (for synchronous_standby_names)' }),
     walWarnBytes: size({ default: 1024 ** 3, description: 'warn when the slot retains more WAL than this' }),
     sequenceSyncInterval: duration({ default: 10_000, description: 'how often sequence values are copied' }),
+    binary: bool({
+      description:
+        'binary transfer: values travel in their types\' binary format (default true: less CPU; a source type must exist on the target); false: as text (`tandem replicate --text`)',
+    }),
   },
   log: {
     level: oneOf(['debug', 'info', 'warn', 'error'] as const, { default: 'info', flag: '--log-level', description: 'log level' }),

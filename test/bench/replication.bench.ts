@@ -8,10 +8,14 @@
  *   clusters), dropped with their slot afterwards, and both clusters take a
  *   CHECKPOINT after the backlog is generated, right before the timed
  *   catch-up: no part inherits another's dirty buffers, slots or bloat.
- * - Native and Tandem alternate (N T, T N, N T): drift of the shared machine
- *   hits both; each pair gives one Tandem/native ratio; the figure is the
- *   median of the pairs (TANDEM_BENCH_REPS, default 3), with the min and max
- *   beside it (`_min`, `_max`).
+ * - Native and Tandem alternate, each as shipped and with the other transfer
+ *   (native, Tandem, native binary, Tandem --text; reversed every other
+ *   round): drift of the shared machine hits all; each round gives one ratio
+ *   per pair of consumers; the figure is the median of the rounds
+ *   (TANDEM_BENCH_REPS, default 3), with the min and max beside it (`_min`,
+ *   `_max`). In the benchmark's process an unmeasured catch-up of each of
+ *   Tandem's transfers comes first (compiling the code cost the first
+ *   measured one twice the CPU).
  * - Throughput = catch-up from a backlog (measured while the workload is
  *   generated, native apply just keeps pace with the generator and the ratio
  *   says nothing): the slot holds the whole workload
@@ -71,6 +75,12 @@ create table tandem.lag (id bigint primary key, created_at timestamptz not null)
 `;
 
 type Who = 'native' | 'tandem';
+/**
+ * The catch-up parts measure four consumers side by side: each as shipped (native: text transfer;
+ * Tandem: binary transfer) and with the other transfer (`binary = true` / `tandem replicate --text`).
+ */
+type Consumer = Who | 'native_binary' | 'tandem_text';
+const CONSUMERS: Consumer[] = ['native', 'tandem', 'native_binary', 'tandem_text'];
 
 /** The group's two clusters; each measurement creates its own databases on them. */
 interface Clusters {
@@ -222,9 +232,17 @@ function spawnReplicate(d: Dbs, extra: string[] = []): { child: ChildProcess; ex
 }
 
 /** Tandem: slot created by an empty initial sync, backlog generated, then timed catch-up. */
-async function measureTandem(cl: Clusters, report: BenchReport, d: Dbs, w: Workload, asProcess = false): Promise<{ ms: number; rssMb?: number; cpu: CpuBudget }> {
+async function measureTandem(
+  cl: Clusters,
+  report: BenchReport,
+  d: Dbs,
+  w: Workload,
+  asProcess = false,
+  text = false,
+): Promise<{ ms: number; rssMb?: number; cpu: CpuBudget }> {
+  const binary = !text;
   if (w.prefill) await withClient(d.sourceUrl, w.prefill);
-  await runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, untilCaughtUp: true }); // initial copy (prefill) + slot
+  await runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, untilCaughtUp: true, binary }); // initial copy (prefill) + slot
   report.progress(`${d.name}: generating the backlog (replicator stopped)`);
   await withClient(d.sourceUrl, w.run);
   await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
@@ -232,7 +250,7 @@ async function measureTandem(cl: Clusters, report: BenchReport, d: Dbs, w: Workl
   const clustersSpent = clustersCpu(cl);
   const started = Date.now();
   if (asProcess) {
-    const p = spawnReplicate(d, ['--until-caught-up']);
+    const p = spawnReplicate(d, ['--until-caught-up', ...(text ? ['--text'] : [])]);
     let peakKb = 0;
     let cpuMs = 0;
     const sample = () => {
@@ -255,7 +273,7 @@ async function measureTandem(cl: Clusters, report: BenchReport, d: Dbs, w: Workl
   // In the benchmark's process: its CPU is the replicator's (and the marker polling, as for native).
   const ownStart = process.cpuUsage();
   const ac = new AbortController();
-  const running = runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, signal: ac.signal });
+  const running = runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, signal: ac.signal, binary });
   running.catch(() => undefined);
   const ms = await Promise.race([waitMarker(d.targetUrl, 1, started), running.then((r) => Promise.reject(new Error(`replicator ended early: ${r.reason}`)))]);
   const own = process.cpuUsage(ownStart);
@@ -265,18 +283,18 @@ async function measureTandem(cl: Clusters, report: BenchReport, d: Dbs, w: Workl
   return { ms, cpu };
 }
 
-function createSubscription(d: Dbs, enabled: boolean): string {
-  return `create subscription bench_sub connection '${d.sourceUrl.replace(/'/g, "''")}' publication bench_pub with (copy_data = false, enabled = ${enabled})`;
+function createSubscription(d: Dbs, enabled: boolean, binary = false): string {
+  return `create subscription bench_sub connection '${d.sourceUrl.replace(/'/g, "''")}' publication bench_pub with (copy_data = false, enabled = ${enabled}, binary = ${binary})`;
 }
 
 /** PostgreSQL's own: a disabled subscription (its slot holds the backlog), then ENABLE and time. */
-async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workload): Promise<{ ms: number; cpu: CpuBudget }> {
+async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workload, binary = false): Promise<{ ms: number; cpu: CpuBudget }> {
   if (w.prefill) {
     await withClient(d.sourceUrl, w.prefill);
     await withClient(d.targetUrl, w.prefill);
   }
   await cl.source.query('create publication bench_pub for tables in schema tandem', [], d.name);
-  await cl.target.query(createSubscription(d, false), [], d.name);
+  await cl.target.query(createSubscription(d, false, binary), [], d.name);
   report.progress(`${d.name}: generating the backlog (subscription disabled)`);
   await withClient(d.sourceUrl, w.run);
   await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
@@ -288,29 +306,42 @@ async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workl
   return { ms, cpu: clustersSpent() };
 }
 
-/** Native and Tandem alternately, REPS pairs; each on fresh databases after a checkpoint. */
-async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workload): Promise<{ tandem: number[]; native: number[]; ratio: number[]; cpu: Record<Who, CpuBudget[]> }> {
-  const out = { tandem: [] as number[], native: [] as number[], ratio: [] as number[], cpu: { tandem: [], native: [] } as Record<Who, CpuBudget[]> };
+/** The four consumers alternately (reversed every other round), REPS rounds; each on fresh databases after a checkpoint. */
+async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workload): Promise<{ rate: Record<Consumer, number[]>; cpu: Record<Consumer, CpuBudget[]> }> {
+  const rate = Object.fromEntries(CONSUMERS.map((c) => [c, [] as number[]])) as Record<Consumer, number[]>;
+  const cpus = Object.fromEntries(CONSUMERS.map((c) => [c, [] as CpuBudget[]])) as Record<Consumer, CpuBudget[]>;
+  if (!AS_PROCESS) {
+    // In the benchmark's process the first catch-up of each transfer also compiles the replicator's code
+    // (measured: twice the CPU of the later ones), which would count against whichever runs first.
+    for (const text of [false, true]) {
+      const d = await createDbs(cl, `${part}_warmup_${text ? 'text' : 'binary'}`);
+      await measureTandem(cl, report, d, w, false, text).finally(() => dropDbs(cl, d));
+    }
+  }
   for (let i = 1; i <= REPS; i++) {
-    const order: Who[] = i % 2 ? ['native', 'tandem'] : ['tandem', 'native'];
-    const rate: Partial<Record<Who, number>> = {};
+    const order = i % 2 ? CONSUMERS : [...CONSUMERS].reverse();
     for (const who of order) {
       const d = await createDbs(cl, `${part}_${who}${i}`);
       try {
-        const { ms, cpu } = who === 'native' ? await measureNative(cl, report, d, w) : await measureTandem(cl, report, d, w, AS_PROCESS);
-        rate[who] = (w.units / ms) * 1000;
-        out.cpu[who].push(cpu);
+        const { ms, cpu } =
+          who === 'native' || who === 'native_binary'
+            ? await measureNative(cl, report, d, w, who === 'native_binary')
+            : await measureTandem(cl, report, d, w, AS_PROCESS, who === 'tandem_text');
+        rate[who].push((w.units / ms) * 1000);
+        cpus[who].push(cpu);
         const spent = `CPU ms: source ${Math.round(cpu.source)}, target ${Math.round(cpu.target)}${cpu.tandem === undefined ? '' : `, Tandem ${Math.round(cpu.tandem)}`}`;
-        report.progress(`${d.name}: ${Math.round(rate[who]!)} per s (${ms} ms; ${spent})`);
+        report.progress(`${d.name}: ${Math.round((w.units / ms) * 1000)} per s (${ms} ms; ${spent})`);
       } finally {
         await dropDbs(cl, d);
       }
     }
-    out.tandem.push(rate.tandem!);
-    out.native.push(rate.native!);
-    out.ratio.push(rate.tandem! / rate.native!);
   }
-  return out;
+  return { rate, cpu: cpus };
+}
+
+/** Per round: a / b (the two were measured in the same round, next to each other). */
+function ratios(a: number[], b: number[]): number[] {
+  return a.map((x, i) => x / b[i]!);
 }
 
 /**
@@ -318,18 +349,44 @@ async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workloa
  * process's and the total's median over the measurements (medians each, so the
  * parts need not add up to the total).
  */
-function cpuFigures(report: BenchReport, part: string, unit: string, units: number, cpu: Record<Who, CpuBudget[]>): void {
+const CONSUMER_NAMES: Record<Consumer, string> = {
+  tandem: 'Tandem (binary transfer, its default)',
+  tandem_text: 'Tandem with `--text`',
+  native: 'PostgreSQL CREATE SUBSCRIPTION (text transfer, its default)',
+  native_binary: 'PostgreSQL CREATE SUBSCRIPTION ... WITH (binary = true)',
+};
+
+/** A consumer's figure name: `replication.[native_]<base>[_text|_binary]`. */
+function figureName(who: Consumer, base: string): string {
+  const native = who === 'native' || who === 'native_binary';
+  const suffix = who === 'tandem_text' ? '_text' : who === 'native_binary' ? '_binary' : '';
+  return `replication.${native ? 'native_' : ''}${base}${suffix}`;
+}
+
+function cpuFigures(report: BenchReport, part: string, unit: string, units: number, cpu: Record<Consumer, CpuBudget[]>): void {
   const per1k = (ms: number) => (ms / units) * 1000;
   const total = (c: CpuBudget) => c.source + c.target + (c.tandem ?? 0);
-  const of = (who: Who, pick: (c: CpuBudget) => number) => median(cpu[who].map((c) => per1k(pick(c))));
-  const name = (who: Who, suffix = '') => `replication.${who === 'native' ? 'native_' : ''}cpu_ms_per_1k_${part}${suffix}`;
-  report.figure(name('tandem'), of('tandem', total), `Tandem: CPU ms per 1,000 ${unit} of the catch-up, source + target cluster + Tandem (median of ${cpu.tandem.length})`);
-  report.figure(name('tandem', '_source'), of('tandem', (c) => c.source), 'of it: the source cluster (walsender)');
-  report.figure(name('tandem', '_target'), of('tandem', (c) => c.target), "of it: the target cluster (Tandem's sessions)");
-  report.figure(name('tandem', '_tandem'), of('tandem', (c) => c.tandem ?? 0), `of it: Tandem's own process (${AS_PROCESS ? '`tandem replicate`' : "the benchmark's process, which runs the replicator"})`);
-  report.figure(name('native'), of('native', total), `PostgreSQL CREATE SUBSCRIPTION: CPU ms per 1,000 ${unit}, source + target cluster (median of ${cpu.native.length})`);
-  report.figure(name('native', '_source'), of('native', (c) => c.source), 'of it: the source cluster (walsender)');
-  report.figure(name('native', '_target'), of('native', (c) => c.target), 'of it: the target cluster (apply worker)');
+  for (const who of CONSUMERS) {
+    const xs = cpu[who];
+    const of = (pick: (c: CpuBudget) => number) => median(xs.map((c) => per1k(pick(c))));
+    const name = (suffix: string) => figureName(who, `cpu_ms_per_1k_${part}${suffix}`);
+    const tandem = who === 'tandem' || who === 'tandem_text';
+    report.figure(name(''), of(total), `${CONSUMER_NAMES[who]}: CPU ms per 1,000 ${unit} of the catch-up, source + target cluster${tandem ? ' + Tandem' : ''} (median of ${xs.length})`);
+    report.figure(name('_source'), of((c) => c.source), 'of it: the source cluster (walsender)');
+    report.figure(name('_target'), of((c) => c.target), tandem ? "of it: the target cluster (Tandem's sessions)" : 'of it: the target cluster (apply worker)');
+    if (tandem) report.figure(name('_tandem'), of((c) => c.tandem ?? 0), `of it: Tandem's own process (${AS_PROCESS ? '`tandem replicate`' : "the benchmark's process, which runs the replicator"})`);
+  }
+}
+
+/** The throughput figures of a catch-up part: each consumer, and the ratios measured next to each other in each round. */
+function throughputFigures(report: BenchReport, r: { rate: Record<Consumer, number[]> }, names: { rate: string; ratio: string }, what: string): void {
+  for (const who of CONSUMERS) spreadFigures(report, figureName(who, names.rate), r.rate[who], `${CONSUMER_NAMES[who]}: ${what}`);
+  const ratio = (suffix: string, a: Consumer, b: Consumer) =>
+    spreadFigures(report, `replication.${names.ratio}${suffix}`, ratios(r.rate[a], r.rate[b]), `${CONSUMER_NAMES[a]} / ${CONSUMER_NAMES[b]}, per round`);
+  ratio('', 'tandem', 'native');
+  ratio('_vs_native_binary', 'tandem', 'native_binary');
+  ratio('_text', 'tandem_text', 'native');
+  ratio('_binary_vs_text', 'tandem', 'tandem_text');
 }
 
 function median(xs: number[]): number {
@@ -446,17 +503,13 @@ const group: BenchGroup = async (report) => {
 
     if (PARTS.has('bulk')) {
       const r = await pairs(cl, report, 'bulk', bulk);
-      spreadFigures(report, 'replication.rows_per_s_bulk', r.tandem, `Tandem: ${BULK_ROWS} rows in 1,000-row transactions, catch-up from a backlog`);
-      spreadFigures(report, 'replication.native_rows_per_s_bulk', r.native, 'PostgreSQL CREATE SUBSCRIPTION, same workload, run alternately with Tandem');
-      spreadFigures(report, 'replication.ratio_bulk', r.ratio, 'Tandem / native rows per second, per side-by-side pair');
+      throughputFigures(report, r, { rate: 'rows_per_s_bulk', ratio: 'ratio_bulk' }, `${BULK_ROWS} rows in 1,000-row transactions, catch-up from a backlog`);
       cpuFigures(report, 'bulk', 'rows', BULK_ROWS, r.cpu);
     }
 
     if (PARTS.has('small')) {
       const r = await pairs(cl, report, 'small', mixed);
-      spreadFigures(report, 'replication.txn_per_s_small', r.tandem, `Tandem: ${SMALL_TXNS} single-row transactions (INSERT/UPDATE/DELETE)`);
-      spreadFigures(report, 'replication.native_txn_per_s_small', r.native, 'PostgreSQL CREATE SUBSCRIPTION, same workload, run alternately with Tandem');
-      spreadFigures(report, 'replication.ratio_small_txn', r.ratio, 'Tandem / native transactions per second, per side-by-side pair');
+      throughputFigures(report, r, { rate: 'txn_per_s_small', ratio: 'ratio_small_txn' }, `${SMALL_TXNS} single-row transactions (INSERT/UPDATE/DELETE)`);
       cpuFigures(report, 'small', 'transactions', SMALL_TXNS, r.cpu);
     }
 
@@ -503,7 +556,7 @@ const group: BenchGroup = async (report) => {
 
     report.note(
       `One source and one target cluster (embedded PostgreSQL ${source.major}, default settings plus wal_level=logical, fsync on); every measurement on fresh ` +
-        'databases dropped afterwards, both clusters checkpointed before the timed part. Native and Tandem alternate; ratios are per side-by-side pair, ' +
+        'databases dropped afterwards, both clusters checkpointed before the timed part. Native and Tandem alternate, each as shipped (native: text, Tandem: binary transfer) and with the other transfer; ratios are per round (side by side), ' +
         `figures are medians of ${REPS} with _min/_max. Throughput = catch-up from a backlog (the consumer stopped while the workload was generated) until a marker ` +
         'row committed after it is visible on the target (polled every 20 ms for both). Lag: Tandem as its own process. On a shared 2-core machine the ' +
         `absolute figures are indicative; compare the ratios. Scale ${SCALE}.`,

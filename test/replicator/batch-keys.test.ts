@@ -11,8 +11,8 @@ import { relationEntry, type RelationEntry } from '../../replicator/apply/relati
 import type { TargetColumn } from '../../replicator/apply/target-columns.js';
 import type { Tuple } from '../../replicator/stream/pgoutput.js';
 
-const int: TargetColumn = { identity: '', generated: '', type: '"pg_catalog"."int4"', compareAs: '"pg_catalog"."int4"', equality: true, exactText: true, plainArray: true };
-const text: TargetColumn = { ...int, type: '"pg_catalog"."text"', compareAs: '"pg_catalog"."text"' };
+const int: TargetColumn = { identity: '', generated: '', type: '"pg_catalog"."int4"', compareAs: '"pg_catalog"."int4"', equality: true, exactText: true, plainArray: true, typeOid: 23, binaryIO: true };
+const text: TargetColumn = { ...int, type: '"pg_catalog"."text"', compareAs: '"pg_catalog"."text"', typeOid: 25 };
 
 /** A relation `s.t` with the given columns (the first `keys` are the key). */
 function rel(cols: Array<[string, TargetColumn]>, keys: number): RelationEntry {

@@ -1,5 +1,5 @@
 /**
- * Type matrix (replicator/README.md, "Values travel as text"): every listed type in every position
+ * Type matrix (replicator/README.md, "Values travel as the source sent them"): every listed type in every position
  * — single-column primary key, part of a composite primary key, ordinary
  * column, REPLICA IDENTITY FULL table, unchanged TOAST value — through
  * insert, update of the key, update of another column, update of the column,
@@ -312,7 +312,7 @@ const digestSql = tables
   .map((tb) => `select '${tb}' as t, count(*)::int as n, md5(coalesce(string_agg(r::text, E'\\n' order by r::text collate "C"), '')) as h from tandem.${tb} r`)
   .join('\nunion all\n');
 
-t.test('every type in every position replicates byte-exactly: initial copy, set-based and row-by-row apply', async (t) => {
+t.test('every type in every position replicates byte-exactly: initial copy, set-based and row-by-row apply, binary and text transfer', async (t) => {
   const p = await startPair(t, ddl);
   // Both sides read with the replicator's pinned settings, so the text compared means the same.
   const open = async (url: string) => {
@@ -354,20 +354,28 @@ t.test('every type in every position replicates byte-exactly: initial copy, set-
   await src.query(truncateAll);
   await compare('truncate after the copy', repl);
 
-  // Phase 1: streamed, set-based apply (batches over unnest, COPY runs, named statements for single rows).
+  // Phase 1: streamed, set-based apply with binary transfer, the default (batches over unnest of binary
+  // arrays, binary COPY runs, named statements with binary parameters for single rows).
   await workload();
-  await compare('set-based apply', repl);
+  await compare('set-based apply (binary)', repl);
   await src.query(truncateAll);
-  await compare('truncate (set-based)', repl);
+  await compare('truncate (set-based, binary)', repl);
   repl.ac.abort();
   await repl.done;
 
-  // Phase 2: streamed, row-by-row apply (one statement per change).
-  repl = background(t, { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, slot: 'matrix', rowByRow: true });
-  await workload();
-  await compare('row-by-row apply', repl);
-  await src.query(truncateAll);
-  await compare('truncate (row-by-row)', repl);
-  repl.ac.abort();
-  await repl.done;
+  // Phases 2-4: row-by-row apply (one statement per change); then both again with text transfer
+  // (every value as text: text COPY, text arrays cast per value, text parameters).
+  for (const [what, opts] of [
+    ['row-by-row (binary)', { rowByRow: true }],
+    ['set-based (text)', { binary: false }],
+    ['row-by-row (text)', { binary: false, rowByRow: true }],
+  ] as const) {
+    repl = background(t, { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, slot: 'matrix', ...opts });
+    await workload();
+    await compare(`${what} apply`, repl);
+    await src.query(truncateAll);
+    await compare(`truncate, ${what}`, repl);
+    repl.ac.abort();
+    await repl.done;
+  }
 });

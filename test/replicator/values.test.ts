@@ -75,3 +75,49 @@ t.test('every listed type round-trips exactly, through the copy and the stream',
   ac.abort();
   await running;
 });
+
+t.test('binary transfer: columns whose type differs on the target are read as the source type and cast', async (t) => {
+  const p = await startPair(t, `create schema tandem; create type tandem.mood as enum ('sad', 'ok');`);
+  await p.src(`create table tandem.widen (id int primary key, n int, s text, m tandem.mood, k tandem.mood, a int[], same text)`);
+  // The target was migrated first (wider types, an enum turned into text), as in a rolling upgrade.
+  await p.dst(`create table tandem.widen (id bigint primary key, n bigint, s varchar(100), m tandem.mood, k text, a bigint[], same text)`);
+  await p.src(`insert into tandem.widen select g, g * 10, 's' || g, 'ok', 'sad', array[g, -g], 'x' from generate_series(1, 3) g`);
+  const opts = { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, binary: true };
+  let repl = background(t, opts);
+  await waitFor('initial copy', async () => (await checksum(p.dst, 'tandem.widen')).rows === 3); // what follows is streamed
+  await p.src(`insert into tandem.widen select g, 2147483000, repeat('é', 100), 'sad', 'ok', array[2147483647, null], null from generate_series(10, 14) g`);
+  await p.src(`insert into tandem.widen values (20, -1, 'one', null, null, '{}', 'y')`); // a single row
+  await p.src(`update tandem.widen set n = n + 1, k = 'ok', a = a || 7 where id in (1, 2, 10)`); // set-based update
+  await p.src(`update tandem.widen set id = 30 where id = 3`); // key moved
+  await p.src(`delete from tandem.widen where id in (11, 12)`); // set-based delete
+  await p.src(`delete from tandem.widen where id = 13`);
+  const want = await checksum(p.src, 'tandem.widen');
+  await waitFor('widened table replicated', async () => {
+    repl.check();
+    return (await checksum(p.dst, 'tandem.widen')).md5 === want.md5;
+  });
+  t.same(await checksum(p.dst, 'tandem.widen'), want, 'every row equal as text');
+  t.same((await p.dst(`select pg_typeof(n)::text as n, pg_typeof(a)::text as a from tandem.widen limit 1`)).rows[0], { n: 'bigint', a: 'bigint[]' }, "the target's types");
+
+  // A value the target's type cannot hold is a target-side conflict, as with text transfer.
+  await p.src(`update tandem.widen set s = repeat('x', 101) where id = 20`);
+  const tooLong = await repl.done.then(() => null, (e: Error) => e);
+  t.match(tooLong?.message, /tandem\.widen.*too long for type character varying\(100\)/, 'the cast value is checked by the column: refused, naming the table');
+  await p.dst(`alter table tandem.widen alter column s type varchar(200)`);
+
+  // A source type the target lacks cannot be read: a clear stop, not a guess.
+  await p.src(`create type tandem.only_here as enum ('a'); create table tandem.lacks (id int primary key, v tandem.only_here); insert into tandem.lacks values (1, 'a')`);
+  await p.dst(`create table tandem.lacks (id int primary key, v text)`);
+  repl = background(t, opts);
+  const lacks = await repl.done.then(() => null, (e: Error) => e);
+  t.match(lacks?.message, /cannot read column v of tandem\.lacks: its type on the source, "tandem"\."only_here", does not exist on the target.*--text/, 'names the column and the way out');
+  const text = await runText(opts);
+  t.equal(text, 'caught_up', 'with text transfer the table replicates');
+  t.same(await checksum(p.dst, 'tandem.lacks'), await checksum(p.src, 'tandem.lacks'));
+  t.same(await checksum(p.dst, 'tandem.widen'), await checksum(p.src, 'tandem.widen'), 'and the change refused before (same group) after the fix');
+});
+
+async function runText(opts: { sourceUrl: string; targetUrl: string }): Promise<string> {
+  const { runReplicator } = await import('../../replicator/index.js');
+  return (await runReplicator({ ...opts, binary: false, untilCaughtUp: true })).reason;
+}
