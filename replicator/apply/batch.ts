@@ -25,7 +25,7 @@
 import type { Lsn } from '../lsn.js';
 import type { Tuple } from '../stream/pgoutput.js';
 import { binaryArray, type Param } from './binary-values.js';
-import { overriding, param, typedParam, writtenList, type RelationEntry } from './relation.js';
+import { onePerParameter, overriding, param, typedParam, writtenList, type RelationEntry } from './relation.js';
 
 /** The source transaction a change came from (for error messages). */
 export interface TxnRef {
@@ -153,17 +153,9 @@ interface RowSource {
   ref: (c: SourceColumn) => string;
 }
 
-/**
- * Binary values of a type that is not plainArray (an array, composite,
- * domain or range) cannot travel in one array per column: there is no array
- * of arrays, and text to cast per value does not exist in binary transfer.
- * Such rows go as a VALUES list, one parameter per value (bounded by
- * RelationEntry.batchRowsLimit: a statement takes at most 65,535 parameters);
- * so do values in a type that differs on the target (recvAs: read as the
- * source's type, then cast).
- */
-export function needsValuesList(rel: RelationEntry, columns: readonly number[]): boolean {
-  return columns.some((i) => rel.binary[i] && (!rel.plainArray[i] || rel.recvAs[i] !== null));
+/** Rows go as a VALUES list, one parameter per value, when a column needs it (relation.ts onePerParameter; bounded by RelationEntry.batchRowsLimit). */
+function needsValuesList(rel: RelationEntry, columns: readonly number[]): boolean {
+  return columns.some((i) => onePerParameter(rel.binary[i]!, rel.plainArray[i]!, rel.recvAs[i]!));
 }
 
 /** `rows` as `unnest` of one array per column, or as a VALUES list (needsValuesList); `ordinality` adds `ord`, the row's 1-based position. */

@@ -1,6 +1,6 @@
 /**
- * Values in PostgreSQL's binary format (binary transfer: `tandem replicate
- * --binary`). pgoutput then sends the value of every type with a send
+ * Values in PostgreSQL's binary format (binary transfer, the default of
+ * `tandem replicate`; `--text` turns it off). pgoutput then sends the value of every type with a send
  * function as that function's bytes; the decoder keeps them as a 'latin1'
  * string, one character per byte (pgoutput.ts). They go to the target
  * unchanged, read there by the type's receive function:

@@ -115,7 +115,7 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable, binary
   const anyBinary = binary.some((b) => b);
   // An update that moves its key passes the key twice (old and new): keys + every written column.
   const perRow = written.length + keyIndexes.length;
-  const valuesList = written.some((i) => binary[i] && (!info[i]?.plainArray || recvAs[i] !== null));
+  const valuesList = written.some((i) => onePerParameter(binary[i]!, info[i]?.plainArray === true, recvAs[i]!));
   return {
     oid: msg.relationOid,
     schema: msg.schema,
@@ -167,6 +167,17 @@ export function writtenList(rel: RelationEntry): string {
 
 export function overriding(rel: RelationEntry): string {
   return rel.written.some((i) => rel.identityAlways[i]) ? ' overriding system value' : '';
+}
+
+/**
+ * A set-based statement passes this column's values one per parameter (a
+ * VALUES list, batch.ts) rather than as one array: a binary value of a type
+ * without an array of its own (an array, composite, domain or range; text
+ * would be cast per value from text[]), or one read as a differing source
+ * type (recvAs) and cast.
+ */
+export function onePerParameter(binary: boolean, plainArray: boolean, recvAs: string | null): boolean {
+  return binary && (!plainArray || recvAs !== null);
 }
 
 /** Column `i`'s value `v` as a statement parameter (a binary value as its bytes, binary-values.ts). */
