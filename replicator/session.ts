@@ -117,6 +117,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
       existing,
       skip: run.skip,
       resync: run.resync,
+      binary: binaryTransfer(opts),
     });
     if (copied) run.resync = false;
     run.appliedEnd = startAt;

@@ -20,6 +20,7 @@ import { startProgress } from '../bookkeeping/start-progress.js';
 import { formatLsn, type Lsn } from '../lsn.js';
 import { quoteIdent, quoteLiteral, SOURCE_SESSION_OPTIONS, type ReplicationConnection } from '../stream/connection.js';
 import type { PublishedTable } from '../setup/source.js';
+import { columnTypes } from './sql/column-types.js';
 
 export interface InitialCopyOptions {
   repl: ReplicationConnection;
@@ -28,6 +29,22 @@ export interface InitialCopyOptions {
   slot: string;
   tables: PublishedTable[];
   log: Logger;
+  /**
+   * Binary transfer (session.ts): a table whose every column has the same
+   * type on both sites, with binary send and receive functions, is copied in
+   * COPY's binary format (the source's send and the target's receive
+   * functions instead of text output and input); any other table as text.
+   */
+  binary: boolean;
+}
+
+/** Whether `t` can be copied in COPY's binary format: the same column types on both sites, each with binary I/O. */
+async function copiesBinary(source: pg.Client, target: pg.Client, t: PublishedTable): Promise<boolean> {
+  const [src, dst] = await Promise.all([columnTypes(source, t.schema, t.name), columnTypes(target, t.schema, t.name)]);
+  return t.columns.every((c) => {
+    const [a, b] = [src.get(c), dst.get(c)];
+    return a !== undefined && b !== undefined && a.type === b.type && a.binaryIO && b.binaryIO;
+  });
 }
 
 export async function initialCopy(o: InitialCopyOptions): Promise<Lsn> {
@@ -53,13 +70,14 @@ export async function initialCopy(o: InitialCopyOptions): Promise<Lsn> {
     for (const [i, t] of o.tables.entries()) {
       const cols = t.columns.map(quoteIdent).join(', ');
       const tableStarted = Date.now();
+      const format = o.binary && (await copiesBinary(source, o.target, t)) ? ' with (format binary)' : '';
       // COPY (SELECT ...) also covers partitioned tables, whose rows live in their partitions.
-      const out = source.query(copyStreams.to(`copy (select ${cols} from ${t.qualified}) to stdout`));
-      const into = o.target.query(copyStreams.from(`copy ${t.qualified} (${cols}) from stdin`));
+      const out = source.query(copyStreams.to(`copy (select ${cols} from ${t.qualified}) to stdout${format}`));
+      const into = o.target.query(copyStreams.from(`copy ${t.qualified} (${cols}) from stdin${format}`));
       await pipeline(out, into);
       const rows = Number(into.rowCount ?? 0);
       totalRows += rows;
-      o.log.info(`copied table ${i + 1}/${o.tables.length}`, { table: `${t.schema}.${t.name}`, rows, ms: Date.now() - tableStarted });
+      o.log.info(`copied table ${i + 1}/${o.tables.length}`, { table: `${t.schema}.${t.name}`, rows, ms: Date.now() - tableStarted, binary: format !== '' });
     }
     await startProgress(o.target, o.slot, consistentPoint);
     await o.target.query('commit');

@@ -43,6 +43,8 @@ export interface StartPositionInput {
   /** --skip-transaction's commit LSN, until it is skipped. */
   skip: Lsn | null;
   resync: boolean;
+  /** Binary transfer: the initial copy copies in binary where both sites' column types allow (initial-copy.ts). */
+  binary: boolean;
 }
 
 /** `copied`: an initial copy ran (a resync is then done). */
@@ -58,7 +60,7 @@ export async function startPosition(i: StartPositionInput): Promise<{ startAt: L
       i.log.info('dropped the old replication slot before a new initial copy', { slot });
     }
     await setState(i.control, slot, 'initial_sync', i.incarnation);
-    const startAt = await initialCopy({ repl: i.repl, sourceUrl: i.sourceUrl, target: i.target, slot, tables: i.tables, log: i.log });
+    const startAt = await initialCopy({ repl: i.repl, sourceUrl: i.sourceUrl, target: i.target, slot, tables: i.tables, log: i.log, binary: i.binary });
     return { startAt, copied: true };
   }
   if (!existing) throw slotLost(slot, 'does not exist (it was dropped)');

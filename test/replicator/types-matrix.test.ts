@@ -347,7 +347,7 @@ t.test('every type in every position replicates byte-exactly: initial copy, set-
     for (const s of steps()) await src.query(`begin; ${s.sql} commit;`);
   };
 
-  // Phase 0: the initial copy carries every type.
+  // Phase 0: the initial copy carries every type (binary transfer: in COPY's binary format).
   await workload();
   let repl = background(t, { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, slot: 'matrix' });
   await compare('initial copy', repl);
@@ -378,4 +378,11 @@ t.test('every type in every position replicates byte-exactly: initial copy, set-
     repl.ac.abort();
     await repl.done;
   }
+
+  // Phase 5: the initial copy again, as text (a resync): phase 0 copied in COPY's binary format.
+  await workload();
+  repl = background(t, { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, slot: 'matrix', binary: false, resync: true });
+  await compare('initial copy (text)', repl);
+  repl.ac.abort();
+  await repl.done;
 });
