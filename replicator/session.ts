@@ -124,7 +124,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
     await setState(dstCtl.client, slot, 'streaming', incarnation);
     repl.start(slot, publication, startAt, statusIntervalMs, binaryTransfer(opts));
     run.streamed = true;
-    log.info('streaming', { slot, from: formatLsn(startAt) });
+    log.info('streaming', { slot, from: formatLsn(startAt), transfer: binaryTransfer(opts) ? 'binary' : 'text' });
     applier = new Applier({
       target,
       stream: repl,
