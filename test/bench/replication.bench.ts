@@ -35,7 +35,9 @@
  *            generator must not share its event loop), native beside it;
  *   startup: `tandem replicate` process start → streaming, with an existing
  *            slot (median of 3); and the peak RSS of `tandem replicate --help`
- *            (what loading the command costs before it does anything).
+ *            (what loading the command costs before it does anything);
+ *   copy:    the initial copy of 1,000,000 bulk rows (a resync), binary and
+ *            text transfer alternately (median of 3 each).
  * TANDEM_BENCH_SCALE=0.1 shrinks the workloads.
  *
  * bulk and small also report their CPU budget (cpu-time.ts): CPU ms per
@@ -62,7 +64,7 @@ const BIG5M = process.env.TANDEM_BENCH_BIG5M === '1';
 const LAG_SECONDS = 10;
 /** TANDEM_BENCH_PROCESS=1: Tandem as its own process in bulk and small too (with TANDEM_BENCH_CPU_PROF=DIR: profiled). */
 const AS_PROCESS = process.env.TANDEM_BENCH_PROCESS === '1';
-const PARTS = new Set((process.env.TANDEM_BENCH_PARTS ?? 'bulk,small,big,lag,startup').split(',').map((s) => s.trim()));
+const PARTS = new Set((process.env.TANDEM_BENCH_PARTS ?? 'bulk,small,big,lag,startup,copy').split(',').map((s) => s.trim()));
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -378,6 +380,28 @@ function cpuFigures(report: BenchReport, part: string, unit: string, units: numb
   }
 }
 
+/** The initial copy of BIG_ROWS bulk rows (resyncs of one database pair), binary and text alternately. */
+async function measureInitialCopy(cl: Clusters, report: BenchReport): Promise<{ binary: number[]; text: number[] }> {
+  const d = await createDbs(cl, 'copy');
+  try {
+    await withClient(d.sourceUrl, (c) => c.query(`insert into tandem.bulk (id, a, b) select g, g % 1000, 'row ' || g from generate_series(1, ${BIG_ROWS}) g`));
+    const out = { binary: [] as number[], text: [] as number[] };
+    for (let i = 1; i <= REPS; i++) {
+      for (const binary of i % 2 ? [true, false] : [false, true]) {
+        await checkpoint(cl);
+        const started = Date.now();
+        await runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, untilCaughtUp: true, resync: true, binary });
+        const ms = Date.now() - started;
+        (binary ? out.binary : out.text).push((BIG_ROWS / ms) * 1000);
+        report.progress(`initial copy ${binary ? 'binary' : 'text'} ${i}: ${BIG_ROWS} rows in ${ms} ms`);
+      }
+    }
+    return out;
+  } finally {
+    await dropDbs(cl, d);
+  }
+}
+
 /** The throughput figures of a catch-up part: each consumer, and the ratios measured next to each other in each round. */
 function throughputFigures(report: BenchReport, r: { rate: Record<Consumer, number[]> }, names: { rate: string; ratio: string }, what: string): void {
   for (const who of CONSUMERS) spreadFigures(report, figureName(who, names.rate), r.rate[who], `${CONSUMER_NAMES[who]}: ${what}`);
@@ -552,6 +576,13 @@ const group: BenchGroup = async (report) => {
       const times = await measureStartup(cl, report);
       spreadFigures(report, 'replication.startup_ms', times, '`tandem replicate` process start → streaming, existing slot and progress');
       report.figure('replication.replicate_help_rss_mb', peakRssMb(['replicate', '--help']), 'peak RSS of `tandem replicate --help` (loading the command; median of 3)');
+    }
+
+    if (PARTS.has('copy')) {
+      const r = await measureInitialCopy(cl, report);
+      spreadFigures(report, 'replication.initial_copy_rows_per_s', r.binary, `Tandem's initial copy (binary transfer, the default): ${BIG_ROWS} bulk rows, a resync`);
+      spreadFigures(report, 'replication.initial_copy_rows_per_s_text', r.text, 'the same with `--text` (COPY text format), run alternately');
+      spreadFigures(report, 'replication.initial_copy_binary_vs_text', ratios(r.binary, r.text), 'binary / text, per round');
     }
 
     report.note(
