@@ -15,6 +15,8 @@
  * - says what changed (roles, links, what to run next).
  */
 import pg from 'pg';
+import { hostname } from 'node:os';
+import { getStateOwner } from '../bookkeeping/get-state-owner.js';
 import { slotInfo } from '../setup/slot.js';
 import { errorMessage } from '../../server/errors.js';
 import type { Logger } from '../../server/log.js';
@@ -157,6 +159,13 @@ export class DemoSupervisor {
       if (Date.now() - (this.failedAt.get(key) ?? 0) < (this.o.retryMs ?? 5000)) continue;
       const slot = await this.slotState(from, to);
       const fresh = initial && slot === 'absent' && (await this.neverReplicated(to));
+      const other = slot === 'free' ? await this.otherReplicator(to) : null;
+      if (other !== null) {
+        // A free slot is not enough: a `tandem rejoin` on this machine holds no slot while it copies, nor between
+        // its copy and its stream, and a link started then took the slot from under it (seen in CI).
+        this.say(`hint ${to.name}`, `[demo] ${to.name}: another replicator (pid ${other}) is applying into it; the demo follows once it ends`);
+        continue;
+      }
       if (slot === 'free' || fresh) {
         this.links.set(key, startLink(from, to, this.o.log));
         this.said.delete(`hint ${to.name}`);
@@ -199,9 +208,30 @@ export class DemoSupervisor {
     }
   }
 
+  /**
+   * The pid of another live process on this machine whose replicator is
+   * copying or streaming into `to` (its state row says so), or null.
+   */
+  private async otherReplicator(to: SupervisedSite): Promise<number | null> {
+    const owner = await getStateOwner(this.pools.get(to.name)!, slotFor(to));
+    if (!owner || (owner.state !== 'initial_sync' && owner.state !== 'streaming')) return null;
+    if (owner.host !== hostname() || owner.pid === null || owner.pid === process.pid) return null;
+    return processAlive(owner.pid) ? owner.pid : null;
+  }
+
   private async neverReplicated(to: SupervisedSite): Promise<boolean> {
     return (await localReplication(this.pools.get(to.name)!)) === null;
   }
 }
 
 function ignoreError(): void {}
+
+/** Whether a process with this pid runs (signal 0 checks without sending; EPERM: it runs as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
