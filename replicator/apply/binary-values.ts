@@ -56,30 +56,30 @@ function writeField(buf: Buffer, pos: number, v: TupleValue): number {
   return pos + n;
 }
 
-/** Signature, flags (no OIDs) and header extension length of COPY's binary format. */
-const COPY_BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
-/** A field count of -1 ends the data. */
-const COPY_BINARY_TRAILER = -1;
+/** What a COPY ... (FORMAT binary) starts with: signature, flags (no OIDs) and header extension length. */
+export const COPY_BINARY_START: Buffer = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+/** What it ends with: a field count of -1. */
+export const COPY_BINARY_END: Buffer = Buffer.from([0xff, 0xff]);
 
 /**
- * The data of a COPY ... (FORMAT binary) of `rows`, or of their columns at
- * `indexes` only: written straight into one buffer (no intermediate strings;
- * a COPY holds up to 2,000 rows / 2 MiB of values, change-buffer.ts).
+ * Rows of a COPY ... (FORMAT binary) (between COPY_BINARY_START and
+ * COPY_BINARY_END), of every column or of the columns at `indexes` only:
+ * written straight into one buffer (no intermediate strings; a COPY is
+ * written in pieces of up to 2,000 rows / 2 MiB of values, change-buffer.ts).
  */
-export function copyBinaryData(rows: readonly Tuple[], indexes?: number[]): Buffer {
+export function copyBinaryRows(rows: readonly Tuple[], indexes?: number[]): Buffer {
   const n = indexes ? indexes.length : rows.length ? rows[0]!.length : 0;
-  let size = COPY_BINARY_HEADER.length + 2;
+  let size = 0;
   for (const tuple of rows) {
     size += 2;
     for (let k = 0; k < n; k++) size += fieldSize(tuple[indexes ? indexes[k]! : k]);
   }
   const buf = Buffer.allocUnsafe(size);
-  let pos = COPY_BINARY_HEADER.copy(buf, 0);
+  let pos = 0;
   for (const tuple of rows) {
     pos = buf.writeInt16BE(n, pos);
     for (let k = 0; k < n; k++) pos = writeField(buf, pos, tuple[indexes ? indexes[k]! : k]);
   }
-  buf.writeInt16BE(COPY_BINARY_TRAILER, pos);
   return buf;
 }
 

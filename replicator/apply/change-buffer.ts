@@ -20,21 +20,19 @@
  * Both are bounded: a run or the batches are sent at the COPY batch size
  * (rows) or COPY_MAX_BYTES, whichever comes first.
  *
- * A COPY is left running on the target while the next changes are decoded;
- * every other use of the connection first waits for it (StatementQueue.settle).
- * Each statement and COPY carries the change it came from, so an error names
- * its table, key and source transaction.
+ * A COPY stays open while more rows of its table arrive (streaming-copy.ts):
+ * the target stores each piece while the next is decoded; every other use of
+ * the connection ends it first (StatementQueue). Each statement carries the
+ * change it came from, so an error names its table, key and source
+ * transaction; a COPY names the transaction of the failing line.
  */
 import type pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import { formatLsn } from '../lsn.js';
 import type { DeleteMessage, InsertMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
-import { changeFailed } from './apply-error.js';
 import { batchDelete, batchInsert, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
-import { copyBinaryData, type Param } from './binary-values.js';
+import { copyBinaryRows, type Param } from './binary-values.js';
 import { copyLine } from './copy-text.js';
 import {
-  copyStatement,
   deleteStatement,
   describeKey,
   identityChanged,
@@ -45,6 +43,7 @@ import {
   type RelationEntry,
 } from './relation.js';
 import type { ErrorContext, StatementQueue } from './statement-queue.js';
+import { StreamingCopy } from './streaming-copy.js';
 
 /** A change of one row, as the source sent it. */
 export type RowChange = InsertMessage | UpdateMessage | DeleteMessage;
@@ -121,6 +120,8 @@ export class ChangeBuffer {
   private batches = new Map<RelationEntry, TableBatch>();
   private batchRows = 0;
   private batchBytes = 0;
+  /** The last COPY started; it takes more rows of its table while it is open. */
+  private copy: StreamingCopy | null = null;
 
   constructor(private readonly o: ChangeBufferOptions) {
     this.copyMinRows = o.rowByRow ? Infinity : COPY_MIN_ROWS;
@@ -160,6 +161,7 @@ export class ChangeBuffer {
     this.batches.clear();
     this.batchRows = 0;
     this.batchBytes = 0;
+    this.copy = null;
   }
 
   /** A change of a table applied in source order: inserts join the run, others are one statement each. */
@@ -265,39 +267,23 @@ export class ChangeBuffer {
     if (this.o.statements.full) await this.o.statements.flush();
   }
 
-  /** One COPY of `rows` into `rel`, left running while the next changes are decoded (StatementQueue.settle). */
+  /**
+   * Rows into `rel` through COPY: written into the COPY still open for `rel`
+   * (streaming-copy.ts) when nothing queued must reach the target first, else
+   * into a new COPY after everything before it. The target stores them while
+   * the next rows are decoded; every other use of the connection ends the COPY
+   * first (StatementQueue), so order and error reporting are kept.
+   */
   private async startCopy(rel: RelationEntry, rows: BatchRow[]): Promise<void> {
     const { statements } = this.o;
-    await statements.flush(); // also waits for the previous COPY
     const cols = rel.allWritten ? undefined : rel.written;
-    const first = rows[0]!.txn;
-    const last = rows[rows.length - 1]!.txn;
-    // The failing line (PostgreSQL's error context "COPY t, line N") names the change; else the range of transactions.
-    const context = (e: unknown): ErrorContext => {
-      const line = /\bline (\d+)/.exec((e as { where?: string })?.where ?? '');
-      const row = line ? rows[Number(line[1]) - 1] : undefined;
-      if (row) return contextOf(rel, 'insert', row.tuple, row.txn);
-      return { ...contextOf(rel, `insert (one of ${rows.length} rows)`, null, null), commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}`, xid: first === last ? first?.xid : undefined };
-    };
     // Binary transfer: the values' bytes in COPY's binary format (binary-values.ts), else COPY's text format.
-    const data = rel.anyBinary ? copyBinaryData(rows.map((r) => r.tuple), cols) : copyTextData(rows, cols);
-    // Not awaited here: the next rows are decoded while the target stores these. Every other use of
-    // the target connection first waits for it (settle), so order and error reporting are kept.
-    const done = statements
-      .submit(
-        () =>
-          new Promise<void>((resolve, reject) => {
-            const stream = this.o.target.query(copyStreams.from(copyStatement(rel)));
-            stream.on('finish', resolve);
-            stream.on('error', reject);
-            stream.end(data);
-          }),
-      )
-      .catch((e: unknown) => {
-        throw changeFailed(e, context(e));
-      });
-    done.catch(() => undefined);
-    statements.running(done);
+    const data = rel.anyBinary ? copyBinaryRows(rows.map((r) => r.tuple), cols) : copyTextData(rows, cols);
+    if (!this.copy?.takes(rel) || !statements.holdsOnlyCommitChecks) {
+      await statements.flush(); // ends the open COPY, sends what is queued (waits for it unless it is only begin and record)
+      this.copy = new StreamingCopy(rel, this.o.target, statements);
+    }
+    await this.copy.write(rows, data);
   }
 
   /**

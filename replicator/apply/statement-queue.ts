@@ -9,6 +9,10 @@
  * nothing is ever committed past an unchecked row count
  * (when changing this, read replicator/docs/performance.md, "Round trips").
  *
+ * A streaming COPY (streaming-copy.ts) stays open for more rows: `submit`
+ * and `settle` end it first, so whatever uses the connection next — a
+ * pipeline, another COPY, the commit — follows its last row.
+ *
  * Every use of the target connection while something may still be running
  * goes through `submit`, which hands node-pg one operation at a time, in the
  * order submitted: node-pg 8 would queue them itself, but warns that a query
@@ -41,6 +45,11 @@ export interface Pending extends PipelineStatement {
    * sends them without waiting; the commit's flush checks them.
    */
   checkAtCommit?: boolean;
+}
+
+/** An operation left open on the connection for more input (a streaming COPY): ended before anything else uses it. */
+export interface OpenOperation {
+  end(): void;
 }
 
 /** Statements sent per round trip at most. */
@@ -79,6 +88,8 @@ export class StatementQueue {
    * After a failure the queue's session ends (the runner opens a new one, with a new queue).
    */
   private checks: Promise<void> = Promise.resolve();
+  /** The streaming COPY still taking rows, if any. */
+  private open: OpenOperation | null = null;
 
   /**
    * @param rowCheck the target session has the row check function (row-check.ts): the group's commit may
@@ -92,6 +103,14 @@ export class StatementQueue {
   /** As many statements as one round trip takes: flush before queueing more. */
   get full(): boolean {
     return this.pending.length >= PIPELINE_MAX;
+  }
+
+  /**
+   * Nothing queued that must reach the target before more rows of an open
+   * COPY: only the group's begin and position record, which may follow them.
+   */
+  get holdsOnlyCommitChecks(): boolean {
+    return this.pending.every((p) => p.checkAtCommit);
   }
 
   push(p: Pending): void {
@@ -110,21 +129,33 @@ export class StatementQueue {
    * first failure). Returns `op`'s own outcome.
    */
   submit<T>(op: () => Promise<T>): Promise<T> {
+    this.endOpen();
     const result = this.tail.then(op, op);
     this.tail = result.catch(() => undefined);
     return result;
   }
 
-  /** Something now running on the target (a COPY, a commit); the next `settle` waits for it and throws its failure. */
-  running(done: Promise<void>): void {
+  /**
+   * Something now running on the target (a COPY, a commit); the next `settle` waits for it and throws its
+   * failure. `open`: it stays open for more input until the next `submit` or `settle` ends it.
+   */
+  running(done: Promise<void>, open?: OpenOperation): void {
     done.catch(() => undefined); // thrown by settle, in order; not an unhandled rejection meanwhile
     this.inflight.push(done);
     this.checks = this.checks.then(() => done);
     this.checks.catch(() => undefined);
+    if (open) this.open = open;
+  }
+
+  private endOpen(): void {
+    const open = this.open;
+    this.open = null;
+    open?.end();
   }
 
   /** Wait for everything sent, in order; the first failure is thrown. */
   async settle(): Promise<void> {
+    this.endOpen();
     while (this.inflight.length) {
       const p = this.inflight.shift()!;
       await p;

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { batchDelete, batchInsert, batchUpdate } from '../../replicator/apply/batch.js';
-import { binaryArray, copyBinaryData, printable } from '../../replicator/apply/binary-values.js';
+import { binaryArray, COPY_BINARY_END, COPY_BINARY_START, copyBinaryRows, printable } from '../../replicator/apply/binary-values.js';
 import { copyStatement, deleteStatement, describeKey, insertStatement, relationEntry, sourceTypeName, unnamedDifferingTypes, writtenValues } from '../../replicator/apply/relation.js';
 import type { TargetColumn, TargetTable } from '../../replicator/apply/target-columns.js';
 import type { RelationMessage } from '../../replicator/stream/pgoutput.js';
@@ -49,24 +49,26 @@ function table(cols: Array<[string, TargetColumn]>, keys: number): TargetTable {
 
 t.test('COPY binary framing: header, 16-bit field count, 32-bit lengths, -1 for NULL, trailer', async (t) => {
   const header = [...Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), 0, 0, 0, 0, 0, 0, 0, 0]; // signature, flags 0, extension 0
-  const data = copyBinaryData([
+  t.same(COPY_BINARY_START, Buffer.from(header));
+  t.same(COPY_BINARY_END, Buffer.from([0xff, 0xff]), 'a field count of -1');
+  // A COPY is written in pieces: the rows of each piece, between the start and the end written once.
+  const data = copyBinaryRows([
     [int4(7), null, latin1([0xc3, 0xbc, 0x00, 0xff])],
     [int4(8), '', null],
   ]);
   t.same(
     data,
     Buffer.from([
-      ...header,
       ...[0, 3, 0, 0, 0, 4, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 4, 0xc3, 0xbc, 0x00, 0xff],
       ...[0, 3, 0, 0, 0, 4, 0, 0, 0, 8, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff],
-      ...[0xff, 0xff],
     ]),
   );
   t.same(
-    copyBinaryData([[int4(1), 'x', int4(2)]], [0, 2]),
-    Buffer.from([...header, 0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 2, 0xff, 0xff]),
+    copyBinaryRows([[int4(1), 'x', int4(2)]], [0, 2]),
+    Buffer.from([0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 2]),
     'only the written columns',
   );
+  t.equal(copyBinaryRows([]).length, 0, 'no rows: no bytes');
 });
 
 t.test('binary arrays: one dimension, the NULL flag, the element type OID, each element framed', async (t) => {

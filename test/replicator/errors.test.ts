@@ -69,6 +69,27 @@ t.test('a change that cannot be applied stops the replicator with table, key and
   await p.dst(`alter table tandem.kv alter column v type text`);
   await runReplicator({ ...opts, untilCaughtUp: true });
   t.same(await checksum(p.dst, 'tandem.kv'), await checksum(p.src, 'tandem.kv'), 'every change arrived once the causes were fixed');
+
+  // 5. A duplicate deep inside a streaming COPY (several pieces, two source transactions in one COPY):
+  // PostgreSQL's "line N" names the second transaction, its detail the key; nothing of either is applied.
+  await p.dst(`insert into tandem.kv values (8500, 'only on the target')`);
+  await p.src(`insert into tandem.kv select g, 'bulk' from generate_series(1000, 6999) g`);
+  const afterFirst = (await p.src('select pg_current_wal_lsn()::text as l')).rows[0].l as string;
+  await p.src(`insert into tandem.kv select g, 'bulk' from generate_series(7000, 9999) g`);
+  const afterSecond = (await p.src('select pg_current_wal_lsn()::text as l')).rows[0].l as string;
+  const e5 = await runReplicator({ ...opts, untilCaughtUp: true }).then(() => null, (e: unknown) => e);
+  t.ok(isTandemError(e5) && e5.code === 'replication_apply', 'a failing COPY stops with replication_apply');
+  const m5 = (e5 as Error).message;
+  t.match(m5, /tandem\.kv/, 'names the table');
+  t.match(m5, /\(id\)=\(8500\)/, 'names the key (PostgreSQL detail)');
+  t.match(m5, /line 7501 of a COPY/, 'names the line of the COPY');
+  const lsn5 = (e5 as { details?: { replication?: { commitLsn?: string } } }).details?.replication?.commitLsn;
+  const inSecond = await p.src(`select $1::pg_lsn > $2::pg_lsn and $1::pg_lsn <= $3::pg_lsn as ok`, [lsn5, afterFirst, afterSecond]);
+  t.ok(inSecond.rows[0].ok, `the commit LSN named (${lsn5}) is the second transaction's`);
+  t.equal((await p.dst(`select count(*)::int as n from tandem.kv where id between 1000 and 9999`)).rows[0].n, 1, 'nothing of either transaction is on the target');
+  await p.dst(`delete from tandem.kv where id = 8500`);
+  await runReplicator({ ...opts, untilCaughtUp: true });
+  t.same(await checksum(p.dst, 'tandem.kv'), await checksum(p.src, 'tandem.kv'), 'after the fix every row of both transactions arrived');
 });
 
 t.test('two back-to-back commits, restart between their acknowledgements: the second is not lost', async (t) => {
