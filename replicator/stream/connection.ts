@@ -306,7 +306,7 @@ export function decodeCopyData(chunk: Buffer): ReplicationMessage {
   const type = chunk[0];
   if (type === 0x77) {
     if (chunk.length < 25) throw new Error(`replication XLogData message of ${chunk.length} bytes is shorter than its 25-byte header`);
-    return { kind: 'data', walStart: chunk.readBigUInt64BE(1) as Lsn, msg: decodePgoutput(chunk.subarray(25)) };
+    return { kind: 'data', walStart: chunk.readBigUInt64BE(1) as Lsn, msg: decodePgoutput(chunk, 25) };
   }
   if (type === 0x6b) {
     if (chunk.length < 18) throw new Error(`replication keepalive of ${chunk.length} bytes is shorter than 18`);

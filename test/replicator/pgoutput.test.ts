@@ -209,6 +209,15 @@ t.test('binary values (binary transfer) keep every byte, one character per byte,
   const v = (m as { newTuple: string[] }).newTuple[1]!;
   t.same(Buffer.from(v, 'latin1'), bytes, 'the bytes come back exactly');
   t.throws(() => decodePgoutput(new W().ch('I').u32(1).ch('N').i16(1).ch('b').i32(9).bytes(Buffer.from([1, 2])).done()), /ends inside a field/, 'a cut binary value');
+  t.throws(() => decodePgoutput(new W().ch('I').u32(1).ch('N').i16(1).ch('b').i32(8).bytes(Buffer.from([1, 2, 3, 4])).done()), /ends inside a field/, 'a cut 8-byte value');
+  // 4- and 8-byte values are read another way than the others (pgoutput.ts, Reader.bytes): every length the same.
+  for (const len of [0, 1, 3, 4, 5, 7, 8, 9, 16]) {
+    const value = Buffer.from(Array.from({ length: len }, (_, i) => (i * 97 + 0xfe) & 255));
+    const got = decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([value]).done()) as { newTuple: string[] };
+    t.same(Buffer.from(got.newTuple[0]!, 'latin1'), value, `a ${len}-byte value`);
+  }
+  const framed = Buffer.concat([Buffer.from('header'), new W().ch('I').u32(7).ch('N').tuple([Buffer.from([9, 8, 7, 6])]).done()]);
+  t.same(decodePgoutput(framed, 6), { tag: 'insert', relationOid: 7, newTuple: ['\x09\x08\x07\x06'] }, 'a message read from an offset of its buffer');
 });
 
 t.test('what the decoder refuses, it refuses with a message naming it', async (t) => {
