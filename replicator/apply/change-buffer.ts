@@ -252,13 +252,19 @@ export class ChangeBuffer {
         const r = b.deletes[0]!;
         const { stmt, values } = deleteStatement(rel, r.tuple);
         this.queue(rel, 'delete', r.tuple, stmt, values, true, r.txn);
-      } else if (b.deletes.length) this.queueBatch(rel, 'delete', b.deletes, batchDelete(rel, b.deletes));
+      } else if (b.deletes.length) {
+        this.o.statements.joinByIndex(rel.keyIndexed);
+        this.queueBatch(rel, 'delete', b.deletes, batchDelete(rel, b.deletes));
+      }
       for (const u of b.updates.values()) {
         if (u.rows.length === 1) {
           const r = u.rows[0]!;
           const { stmt, values } = updateStatement(rel, r.keyTuple === r.tuple ? null : r.keyTuple, r.keyTuple === r.tuple ? null : 'key', r.tuple);
           this.queue(rel, 'update', r.keyTuple, stmt, values, true, r.txn);
-        } else this.queueBatch(rel, 'update', u.rows, batchUpdate(rel, u.setCols, u.rows));
+        } else {
+          this.o.statements.joinByIndex(rel.keyIndexed);
+          this.queueBatch(rel, 'update', u.rows, batchUpdate(rel, u.setCols, u.rows));
+        }
       }
       if (b.inserts.length >= BATCH_COPY_MIN_ROWS && rel.copyable) await this.startCopy(rel, b.inserts);
       else if (b.inserts.length > 1) this.queueBatch(rel, 'insert', b.inserts, batchInsert(rel, b.inserts));

@@ -73,6 +73,13 @@ export interface RelationEntry {
    */
   batchable: boolean;
   /**
+   * The target has a unique index on exactly the key columns: set-based
+   * updates and deletes find their rows through it, one probe per row
+   * (StatementQueue.joinByIndex), instead of the hash join over the whole
+   * table the planner prefers for batches of hundreds of rows.
+   */
+  keyIndexed: boolean;
+  /**
    * Most rows one set-based statement may take: unbounded, except when it
    * passes one parameter per value (batch.ts needsValuesList), as a statement
    * takes at most 65,535 parameters.
@@ -112,6 +119,7 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable, binary
     target.replicaTriggers === 0 &&
     keyIndexes.every((i) => info[i]?.exactText === true) &&
     target.uniqueIndexes.every((cols) => cols !== null && [...cols].sort().join('\0') === keyNames);
+  const keyIndexed = !!target && keyIndexes.length > 0 && target.uniqueIndexes.some((cols) => cols !== null && [...cols].sort().join('\0') === keyNames);
   const anyBinary = binary.some((b) => b);
   // An update that moves its key passes the key twice (old and new): keys + every written column.
   const perRow = written.length + keyIndexes.length;
@@ -140,6 +148,7 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable, binary
     typeOids: info.map((c) => c?.typeOid ?? 0),
     recvAs,
     batchable,
+    keyIndexed,
     batchRowsLimit: valuesList ? Math.floor(MAX_PARAMETERS / perRow) : Infinity,
     generation: ++generationCounter,
     statements: new Map(),

@@ -52,6 +52,32 @@ export interface OpenOperation {
   end(): void;
 }
 
+/**
+ * Set-based updates and deletes join the batch (`unnest` of its arrays) to
+ * the table on the key. For batches of hundreds of rows the planner prefers a
+ * hash join over a sequential scan of the whole table until the table holds
+ * about a million rows (its cost model: one index probe per batch row costs
+ * more than reading the table), and that scan was most of the target's work
+ * in a catch-up of single-row transactions on a 30,000-row table (measured:
+ * replicator/docs/performance.md, "Batches join through the key's index").
+ * Where the target has a unique index on the key, hash and merge joins are
+ * turned off for the rest of the transaction (SET LOCAL) before such a
+ * statement, so it probes the index once per row, whatever the table's size;
+ * before a statement on a table without one they are turned back on ('on',
+ * PostgreSQL's default), as a nested loop would then read the table once per
+ * row.
+ */
+function joinSettings(byIndex: boolean): Pending {
+  return {
+    name: '',
+    text: "select set_config('enable_hashjoin', $1, true), set_config('enable_mergejoin', $1, true)",
+    values: [byIndex ? 'off' : 'on'],
+    expectRows: null,
+    kind: 'planner settings',
+    context: () => ({ table: '-', change: 'planner settings' }),
+  };
+}
+
 /** Statements sent per round trip at most. */
 const PIPELINE_MAX = 1000;
 
@@ -90,6 +116,8 @@ export class StatementQueue {
   private checks: Promise<void> = Promise.resolve();
   /** The streaming COPY still taking rows, if any. */
   private open: OpenOperation | null = null;
+  /** Hash and merge joins are off in the open target transaction (joinByIndex). */
+  private byIndex = false;
 
   /**
    * @param rowCheck the target session has the row check function (row-check.ts): the group's commit may
@@ -114,7 +142,19 @@ export class StatementQueue {
   }
 
   push(p: Pending): void {
+    if (p === BEGIN) this.byIndex = false; // SET LOCAL ended with the previous transaction
     this.pending.push(p);
+  }
+
+  /**
+   * Before a set-based update or delete: join through the key's unique index
+   * (`byIndex`) or let the planner choose (see joinSettings); a statement is
+   * queued only when that changes within the open transaction.
+   */
+  joinByIndex(byIndex: boolean): void {
+    if (byIndex === this.byIndex) return;
+    this.byIndex = byIndex;
+    this.pending.push(joinSettings(byIndex));
   }
 
   /** Forget the queued statements (their target transaction is rolled back). */

@@ -13,7 +13,7 @@ import t from 'tap';
 import pg from 'pg';
 import { isTandemError } from '../../server/errors.js';
 import { runReplicator } from '../../replicator/index.js';
-import { checksum, startPair } from './helpers.js';
+import { checksum, startPair, waitFor } from './helpers.js';
 
 const ddl = `
 create schema tandem;
@@ -161,4 +161,42 @@ t.test('a missing row in the middle of a batch stops replication naming that row
   await p.dst(`insert into tandem.acct (id, n) values (290, 0)`);
   await runReplicator({ ...opts, untilCaughtUp: true });
   t.same(await checksum(p.dst, 'tandem.acct'), await checksum(p.src, 'tandem.acct'), 'after the fixes the target equals the source');
+});
+
+t.test('set-based updates and deletes find their rows through the key index, not a scan of the table', async (t) => {
+  const p = await startPair(
+    t,
+    `create schema tandem;
+     create table tandem.big (id int primary key, n int not null) with (autovacuum_enabled = false);
+     create table tandem.loose (id int primary key, n int not null) with (autovacuum_enabled = false);`,
+  );
+  // On the target, tandem.loose has no unique index: its batches are still set-based, the planner's join left alone.
+  await p.dst(`alter table tandem.loose drop constraint loose_pkey`);
+  await p.src(`insert into tandem.big select g, 0 from generate_series(1, 50000) g`);
+  await p.src(`insert into tandem.loose select g, 0 from generate_series(1, 5000) g`);
+  const opts = { sourceUrl: p.sourceUrl, targetUrl: p.targetUrl, slot: 'batch_plan' };
+  await runReplicator({ ...opts, untilCaughtUp: true });
+  // A session's table statistics reach pg_stat_user_tables when it ends: wait for the replicator's to end.
+  const replicatorGone = () => waitFor('the replicator sessions on the target to end', async () => (await p.dst(`select count(*)::int as n from pg_stat_activity where datname = 'app' and application_name like 'tandem%'`)).rows[0].n === 0);
+  const scans = async () =>
+    Object.fromEntries((await p.dst(`select relname, seq_scan::int as seq, coalesce(idx_scan, 0)::int as idx from pg_stat_user_tables where schemaname = 'tandem'`)).rows.map((r) => [r.relname, r]));
+  await replicatorGone();
+  // With statistics, the planner prefers a hash join over the whole table for batches of hundreds of rows.
+  await p.dst(`analyze tandem.big; analyze tandem.loose`);
+  const before = await scans();
+  // A backlog of single-row transactions: grouped, each table's updates and deletes become one statement per group.
+  await each(p.sourceUrl, async (c) => {
+    for (let i = 1; i <= 600; i++) {
+      await c.query(`update tandem.big set n = n + 1 where id = $1`, [i * 50]);
+      await c.query(`delete from tandem.big where id = $1`, [i * 50 + 1]);
+      await c.query(`update tandem.loose set n = n + 1 where id = $1`, [i * 10]);
+    }
+  });
+  await runReplicator({ ...opts, untilCaughtUp: true });
+  await replicatorGone();
+  const after = await scans();
+  t.equal(after.big.seq - before.big.seq, 0, 'the 50,000-row table was never scanned');
+  t.ok(after.big.idx - before.big.idx >= 1200, `its rows were found through its key index (${after.big.idx - before.big.idx} probes)`);
+  t.same(await checksum(p.dst, 'tandem.big'), await checksum(p.src, 'tandem.big'), 'the indexed table equals the source');
+  t.same(await checksum(p.dst, 'tandem.loose'), await checksum(p.src, 'tandem.loose'), 'the table without a key index on the target equals the source');
 });
