@@ -594,7 +594,8 @@ const group: BenchGroup = async (report) => {
     );
     report.note(
       'Tandem groups already-waiting small source transactions into one target transaction (each whole) and applies each table\'s changes ' +
-        'set-based within it: inserts with COPY, deletes and updates as one statement per table and column shape. See replicator/docs/performance.md.',
+        'set-based within it: inserts through one COPY kept open while they stream, deletes and updates as one statement per table and column ' +
+        'shape that finds its rows through the key\'s index. See replicator/docs/performance.md.',
     );
   } finally {
     for (const fn of teardowns.splice(0)) await fn();
