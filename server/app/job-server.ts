@@ -218,7 +218,14 @@ export async function startJobServer(o: JobServerOptions): Promise<JobServer> {
     timing: { inactiveAfterMs: config.cluster.inactiveAfter, deadAfterMs: config.cluster.deadAfter },
   });
   // Runs the scheduler only while this site is active; fences a returning old active site before anything is scheduled.
-  site = new SiteMonitor({ pool, config, log: log.child({ component: 'site', member }), scheduler: config.scheduler.enabled ? scheduler : null });
+  site = new SiteMonitor({
+    pool,
+    config,
+    log: log.child({ component: 'site', member }),
+    scheduler: config.scheduler.enabled ? scheduler : null,
+    // The members listing shows this member's scheduler as its heartbeat reports it (schedulerOn above).
+    onActiveChange: () => membership.reportNow(),
+  });
   await site.start();
   metrics.site.attach({ pool, siteName: config.site, confirmedActive: () => site.confirmedActive(), accepting: () => engine.isAccepting });
   const app = createApp({ pool, config, log, store, engine, auth, site, metrics, nodes, membership, dispatcher, keys, hostKeys, configFile: o.configFile });

@@ -152,6 +152,22 @@ export class Membership {
   }
 
   /**
+   * Write a heartbeat now instead of at the next tick: what it carries changed
+   * (the scheduler started or stopped with the site's role), and the Cluster
+   * Manager shows it at once rather than up to one heartbeat interval later.
+   * A heartbeat already on its way may have read the old state: this one
+   * follows it.
+   */
+  reportNow(): void {
+    if (this.stopped || this.gen === null) return;
+    const after = this.beating ?? Promise.resolve();
+    void after
+      .catch(() => undefined) // that heartbeat's failure is its caller's to report
+      .then(() => this.beat())
+      .catch((e: unknown) => this.o.log.warn('heartbeat failed', { error: e }));
+  }
+
+  /**
    * Resolves when generation `gen` may still write (within the lease, or
    * confirmed by a heartbeat now); throws `member_fenced` otherwise.
    */

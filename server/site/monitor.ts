@@ -59,6 +59,8 @@ export interface SiteMonitorOptions {
   log: Logger;
   /** Run only while this site is active (null: nothing to run, e.g. scheduler disabled). */
   scheduler: Startable | null;
+  /** Called when `confirmedActive()` changed, after the scheduler was started or stopped (the member reports it). */
+  onActiveChange?: (active: boolean) => void;
 }
 
 export interface PeerView {
@@ -240,6 +242,7 @@ export class SiteMonitor {
       if (wasActive && row) log.warn('this site is no longer active: scheduler stopped', { site: row.name, role: row.role, epoch: row.epoch, reason: row.reason });
       await this.o.scheduler?.stop();
     }
+    if (this.confirmedActive() !== wasActive) this.o.onActiveChange?.(this.confirmedActive());
   }
 
   private retarget(row: SiteRow, active: PeerView): Promise<SiteRow> {
