@@ -22,7 +22,7 @@
  * cached generic plan would assume some fixed number of rows and could
  * choose to scan a large table).
  */
-import type { Lsn } from '../lsn.js';
+import { formatLsn, type Lsn } from '../lsn.js';
 import type { Tuple } from '../stream/pgoutput.js';
 import { binaryArray, type Param } from './binary-values.js';
 import { onePerParameter, overriding, param, typedParam, writtenList, type RelationEntry } from './relation.js';
@@ -31,6 +31,17 @@ import { onePerParameter, overriding, param, typedParam, writtenList, type Relat
 export interface TxnRef {
   commitLsn: Lsn;
   xid: number;
+}
+
+/** A source transaction's commit LSN as printed (for error messages). */
+export function txnLsn(txn: TxnRef | null): string | undefined {
+  return txn ? formatLsn(txn.commitLsn) : undefined;
+}
+
+/** The source transactions from `first` to `last`, as an error names them: one commit LSN and xid, or the range of LSNs. */
+export function txnRange(first: TxnRef | null, last: TxnRef | null): { commitLsn?: string; xid?: number } {
+  if (first === last) return { commitLsn: txnLsn(first), xid: first?.xid };
+  return { commitLsn: `${txnLsn(first)} to ${txnLsn(last)}` };
 }
 
 export interface BatchRow {

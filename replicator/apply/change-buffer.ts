@@ -27,9 +27,8 @@
  * transaction; a COPY names the transaction of the failing line.
  */
 import type pg from 'pg';
-import { formatLsn } from '../lsn.js';
 import type { DeleteMessage, InsertMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
-import { batchDelete, batchInsert, batchKey, batchUpdate, firstMissing, TableBatch, type BatchRow, type TxnRef } from './batch.js';
+import { batchDelete, batchInsert, batchKey, batchUpdate, firstMissing, TableBatch, txnLsn, txnRange, type BatchRow, type TxnRef } from './batch.js';
 import { copyBinaryRows, type Param } from './binary-values.js';
 import { copyLine } from './copy-text.js';
 import {
@@ -79,10 +78,6 @@ const BATCH_COPY_MIN_ROWS = 100;
  * (5,000 rows / 8 MiB: 168 MB peak RSS for a 1,000,000-row transaction; replicator/docs/performance.md, "Memory").
  */
 const COPY_MAX_BYTES = 2 * 1024 * 1024;
-
-function lsnOf(txn: TxnRef | null): string | undefined {
-  return txn ? formatLsn(txn.commitLsn) : undefined;
-}
 
 /** The tuple that names the changed row's current values (counted for the size bound). */
 function tupleOf(change: RowChange): Tuple {
@@ -299,7 +294,7 @@ export class ChangeBuffer {
   private queueBatch(rel: RelationEntry, kind: 'insert' | 'update' | 'delete', rows: BatchRow[], stmt: { text: string; values: Param[] }): void {
     const first = rows[0]!.txn;
     const last = rows[rows.length - 1]!.txn;
-    const context = () => ({ table: rel.table, change: `${kind} (one of ${rows.length} rows)`, commitLsn: first === last ? lsnOf(first) : `${lsnOf(first)} to ${lsnOf(last)}` });
+    const context = () => ({ table: rel.table, change: `${kind} (one of ${rows.length} rows)`, commitLsn: txnRange(first, last).commitLsn });
     if (kind === 'insert') {
       // A duplicate key names its values ("Key (id)=(5) already exists."): the row, and so its transaction, is found by them.
       const failed = (e?: unknown) => {
@@ -350,5 +345,5 @@ function keyText(rel: RelationEntry, tuple: Tuple): string {
 
 /** What an error names: the table, the change, the row's key, the source transaction. */
 function contextOf(rel: RelationEntry, change: string, tuple: Tuple | null, txn: TxnRef | null): ErrorContext {
-  return { table: rel.table, change, key: tuple ? describeKey(rel, tuple) : undefined, commitLsn: lsnOf(txn), xid: txn?.xid };
+  return { table: rel.table, change, key: tuple ? describeKey(rel, tuple) : undefined, commitLsn: txnLsn(txn), xid: txn?.xid };
 }

@@ -110,6 +110,8 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable, binary
   const recvAs = msg.columns.map((c, i) => (binary[i] ? differingSourceType(c.typeOid, info[i]!, sourceTypes) : null));
   const written = msg.columns.map((_, i) => i).filter((i) => !info[i]?.generated);
   const keyNames = keyIndexes.map((i) => msg.columns[i]!.name).sort().join('\0');
+  /** A unique index of the target on exactly the key columns. */
+  const onKey = (cols: readonly string[] | null) => cols !== null && [...cols].sort().join('\0') === keyNames;
   // Set-based apply reorders changes of different rows: safe only under these conditions
   // (when changing this, read replicator/docs/set-based-apply.md).
   const batchable =
@@ -118,8 +120,8 @@ export function relationEntry(msg: RelationMessage, target?: TargetTable, binary
     keyIndexes.length > 0 &&
     target.replicaTriggers === 0 &&
     keyIndexes.every((i) => info[i]?.exactText === true) &&
-    target.uniqueIndexes.every((cols) => cols !== null && [...cols].sort().join('\0') === keyNames);
-  const keyIndexed = !!target && keyIndexes.length > 0 && target.uniqueIndexes.some((cols) => cols !== null && [...cols].sort().join('\0') === keyNames);
+    target.uniqueIndexes.every(onKey);
+  const keyIndexed = !!target && keyIndexes.length > 0 && target.uniqueIndexes.some(onKey);
   const anyBinary = binary.some((b) => b);
   // An update that moves its key passes the key twice (old and new): keys + every written column.
   const perRow = written.length + keyIndexes.length;

@@ -21,8 +21,7 @@
 import { once } from 'node:events';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { formatLsn } from '../lsn.js';
-import type { BatchRow, TxnRef } from './batch.js';
+import { txnRange, type BatchRow, type TxnRef } from './batch.js';
 import { COPY_BINARY_END, COPY_BINARY_START } from './binary-values.js';
 import { changeFailed } from './apply-error.js';
 import { copyStatement, type RelationEntry } from './relation.js';
@@ -126,11 +125,8 @@ export class StreamingCopy {
       let k = this.txnLines.length - 1;
       while (k > 0 && this.txnLines[k]! > n) k--;
       const txn = this.txns[k] ?? null;
-      return { table, change: `insert (line ${n} of a COPY of ${this.lines} rows)`, commitLsn: txn ? formatLsn(txn.commitLsn) : undefined, xid: txn?.xid };
+      return { table, change: `insert (line ${n} of a COPY of ${this.lines} rows)`, ...txnRange(txn, txn) };
     }
-    const first = this.txns[0] ?? null;
-    const last = this.txns[this.txns.length - 1] ?? null;
-    const lsn = (t: TxnRef | null) => (t ? formatLsn(t.commitLsn) : undefined);
-    return { table, change: `insert (one of ${this.lines} rows)`, commitLsn: first === last ? lsn(first) : `${lsn(first)} to ${lsn(last)}`, xid: first === last ? first?.xid : undefined };
+    return { table, change: `insert (one of ${this.lines} rows)`, ...txnRange(this.txns[0] ?? null, this.txns[this.txns.length - 1] ?? null) };
   }
 }
