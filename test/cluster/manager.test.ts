@@ -100,3 +100,24 @@ t.test('cluster manager', async (t) => {
   });
   a.child.kill('SIGTERM');
 });
+
+t.test("a member reports its scheduler as soon as its site is confirmed active, not at its next heartbeat", async (t) => {
+  // One member whose heartbeats are 30 s apart: it registers with its scheduler off (its site monitor has not
+  // looked yet); the monitor's first check starts the scheduler, and the member writes a heartbeat right then.
+  const cluster = await startCluster(t, 'report', {
+    TANDEM_CLUSTER_HEARTBEAT_INTERVAL: '30000',
+    TANDEM_CLUSTER_INACTIVE_AFTER: '60000',
+    TANDEM_CLUSTER_DEAD_AFTER: '90000',
+  });
+  const started = Date.now();
+  const solo = await cluster.start('solo');
+  const listed = await waitFor(
+    'solo to be listed with its scheduler on',
+    async () => (await solo.api('GET', '/api/v1/system/members')).body.members.find((m: any) => m.name === 'solo' && m.scheduler),
+    15_000,
+  );
+  t.match(listed, { name: 'solo', state: 'active', scheduler: true, generation: 1 }, 'scheduler on');
+  t.ok(Date.now() - started < 30_000, 'listed so before its first periodic heartbeat was due');
+  solo.child.kill('SIGTERM');
+});
+
