@@ -17,6 +17,7 @@
  * Values are turned into text only for people (error messages) and apply
  * hooks (printable()).
  */
+import { CopyRowInsert } from '../stream/copy-rows.js';
 import type { Tuple, TupleValue } from '../stream/pgoutput.js';
 
 /** A value as a statement parameter: text, the bytes of a binary value, or NULL. */
@@ -63,24 +64,70 @@ export const COPY_BINARY_END: Buffer = Buffer.from([0xff, 0xff]);
 
 /**
  * Rows of a COPY ... (FORMAT binary) (between COPY_BINARY_START and
- * COPY_BINARY_END), of every column or of the columns at `indexes` only:
- * written straight into one buffer (no intermediate strings; a COPY is
+ * COPY_BINARY_END), of every column or of the columns at `indexes` only. A row
+ * is a tuple of values, or an insert that arrived as a COPY row
+ * (stream/copy-rows.ts), whose bytes are copied as they are when every column
+ * is written. Rows that arrived one after another lie next to each other in
+ * memory: a piece that is one such run is returned without a copy (a COPY is
  * written in pieces of up to 2,000 rows / 2 MiB of values, change-buffer.ts).
  */
-export function copyBinaryRows(rows: readonly Tuple[], indexes?: number[]): Buffer {
-  const n = indexes ? indexes.length : rows.length ? rows[0]!.length : 0;
+export function copyBinaryRows(rows: readonly (Tuple | CopyRowInsert)[], indexes?: number[]): Buffer {
+  if (!indexes) {
+    const run = oneRun(rows);
+    if (run) return run;
+  }
+  const n = indexes ? indexes.length : rows.length ? columnCount(rows[0]!) : 0;
   let size = 0;
-  for (const tuple of rows) {
+  for (const row of rows) {
+    if (!indexes && row instanceof CopyRowInsert) {
+      size += row.end - row.start;
+      continue;
+    }
+    const tuple = row instanceof CopyRowInsert ? row.newTuple : row;
     size += 2;
     for (let k = 0; k < n; k++) size += fieldSize(tuple[indexes ? indexes[k]! : k]);
   }
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
-  for (const tuple of rows) {
+  // COPY rows adjacent in their slab are copied as one piece.
+  let run: CopyRowInsert | null = null;
+  let runEnd = 0;
+  for (const row of rows) {
+    if (!indexes && row instanceof CopyRowInsert) {
+      if (run && row.slab === run.slab && row.start === runEnd) runEnd = row.end;
+      else {
+        if (run) pos += run.slab.copy(buf, pos, run.start, runEnd);
+        run = row;
+        runEnd = row.end;
+      }
+      continue;
+    }
+    if (run) pos += run.slab.copy(buf, pos, run.start, runEnd);
+    run = null;
+    const tuple = row instanceof CopyRowInsert ? row.newTuple : row;
     pos = buf.writeInt16BE(n, pos);
     for (let k = 0; k < n; k++) pos = writeField(buf, pos, tuple[indexes ? indexes[k]! : k]);
   }
+  if (run) run.slab.copy(buf, pos, run.start, runEnd);
   return buf;
+}
+
+/** A row's column count. */
+function columnCount(row: Tuple | CopyRowInsert): number {
+  return row instanceof CopyRowInsert ? row.slab.readInt16BE(row.start) : row.length;
+}
+
+/** When `rows` are COPY rows lying one after another in one slab: their bytes (a view, not a copy). */
+function oneRun(rows: readonly (Tuple | CopyRowInsert)[]): Buffer | null {
+  const first = rows[0];
+  if (!(first instanceof CopyRowInsert)) return null;
+  let end = first.end;
+  for (let i = 1; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (!(r instanceof CopyRowInsert) || r.slab !== first.slab || r.start !== end) return null;
+    end = r.end;
+  }
+  return first.slab.subarray(first.start, end);
 }
 
 /**

@@ -27,8 +27,9 @@
  * transaction; a COPY names the transaction of the failing line.
  */
 import type pg from 'pg';
-import type { DeleteMessage, InsertMessage, Tuple, UpdateMessage } from '../stream/pgoutput.js';
-import { batchDelete, batchInsert, batchKey, batchUpdate, firstMissing, TableBatch, txnLsn, txnRange, type BatchRow, type TxnRef } from './batch.js';
+import { CopyRowInsert } from '../stream/copy-rows.js';
+import type { Tuple } from '../stream/pgoutput.js';
+import { batchDelete, batchInsert, batchUpdate, firstMissing, InsertRow, TableBatch, txnLsn, txnRange, type BatchRow, type RowChange, type TxnRef } from './batch.js';
 import { copyBinaryRows, type Param } from './binary-values.js';
 import { copyLine } from './copy-text.js';
 import {
@@ -43,9 +44,6 @@ import {
 } from './relation.js';
 import type { ErrorContext, StatementQueue } from './statement-queue.js';
 import { StreamingCopy } from './streaming-copy.js';
-
-/** A change of one row, as the source sent it. */
-export type RowChange = InsertMessage | UpdateMessage | DeleteMessage;
 
 export interface ChangeBufferOptions {
   target: pg.Client;
@@ -79,16 +77,12 @@ const BATCH_COPY_MIN_ROWS = 100;
  */
 const COPY_MAX_BYTES = 2 * 1024 * 1024;
 
-/** The tuple that names the changed row's current values (counted for the size bound). */
-function tupleOf(change: RowChange): Tuple {
-  return change.tag === 'delete' ? change.oldTuple : change.newTuple;
-}
-
-/** The batch keys a change occupies: its row's key, and the old one too when the key changed. */
-function keysOf(rel: RelationEntry, change: RowChange): string[] {
-  const keys = [batchKey(rel, tupleOf(change))];
-  if (change.tag === 'update' && change.oldTuple) keys.push(batchKey(rel, change.oldTuple));
-  return keys;
+/** Bytes of a change's current values (for the size bound): a COPY row's bytes, or the lengths of its values. */
+function bytesOf(change: RowChange): number {
+  if (change instanceof CopyRowInsert) return change.end - change.start;
+  let n = 0;
+  for (const v of change.tag === 'delete' ? change.oldTuple : change.newTuple) if (v) n += v.length;
+  return n;
 }
 
 /**
@@ -101,7 +95,7 @@ function setBased(rel: RelationEntry, change: RowChange): boolean {
 }
 
 function addTo(batch: TableBatch, change: RowChange, txn: TxnRef | null): void {
-  if (change.tag === 'insert') batch.addInsert(change.newTuple, txn);
+  if (change.tag === 'insert') batch.addInsert(change, txn);
   else if (change.tag === 'update') batch.addUpdate(change.oldTuple, change.newTuple, txn);
   else batch.addDelete(change.oldTuple, txn);
 }
@@ -128,10 +122,9 @@ export class ChangeBuffer {
    */
   add(rel: RelationEntry, change: RowChange, txn: TxnRef | null): Promise<void> | undefined {
     if (!setBased(rel, change)) return this.addInOrder(rel, change, txn);
-    const keys = keysOf(rel, change);
-    const batch = this.batchNow(rel, keys);
+    const batch = this.batchNow(rel, change);
     if (batch) return this.addToBatch(batch, change, txn);
-    return this.makeRoom(rel, keys).then(() => this.addToBatch(this.batchNow(rel, keys)!, change, txn));
+    return this.makeRoom(rel, change).then(() => this.addToBatch(this.batchNow(rel, change)!, change, txn));
   }
 
   /**
@@ -165,8 +158,8 @@ export class ChangeBuffer {
     if (change.tag === 'insert' && rel.copyable) {
       if (this.run && this.run.rel !== rel) await this.flushRun();
       if (!this.run) this.run = { rel, rows: [], bytes: 0 };
-      this.run.rows.push({ keyTuple: change.newTuple, tuple: change.newTuple, txn });
-      for (const v of change.newTuple) if (v) this.run.bytes += v.length;
+      this.run.rows.push(new InsertRow(change, txn));
+      this.run.bytes += bytesOf(change);
       if (this.run.rows.length >= this.o.copyBatchRows || this.run.bytes >= COPY_MAX_BYTES) await this.flushRun();
       return;
     }
@@ -189,11 +182,11 @@ export class ChangeBuffer {
     }
   }
 
-  /** The batch for a change of `rel` touching rows `keys` when it can take it right away (no wait for the target), else null. */
-  private batchNow(rel: RelationEntry, keys: string[]): TableBatch | null {
+  /** The batch for a change of `rel` when it can take it right away (no wait for the target), else null. */
+  private batchNow(rel: RelationEntry, change: RowChange): TableBatch | null {
     if (this.run) return null;
     let b = this.batches.get(rel);
-    if (b && !b.free(keys)) return null;
+    if (b && !b.free(change)) return null;
     if (!b) {
       b = new TableBatch(rel);
       this.batches.set(rel, b);
@@ -202,21 +195,21 @@ export class ChangeBuffer {
   }
 
   /**
-   * Make batchNow(rel, keys) possible: the pending run of another table's
+   * Make batchNow(rel, change) possible: the pending run of another table's
    * inserts goes first (source order); a key already in the batch means a
    * second change of the same row: everything batched goes first, so the
    * changes of one row keep their source order.
    */
-  private async makeRoom(rel: RelationEntry, keys: string[]): Promise<void> {
+  private async makeRoom(rel: RelationEntry, change: RowChange): Promise<void> {
     if (this.run) await this.flushRun();
-    if (!this.batchNow(rel, keys)) await this.drainBatches();
+    if (!this.batchNow(rel, change)) await this.drainBatches();
   }
 
   /** Add a change to its batch and count it; bounded memory: drain at the COPY batch size. */
   private addToBatch(batch: TableBatch, change: RowChange, txn: TxnRef | null): Promise<void> | undefined {
     addTo(batch, change, txn);
     this.batchRows++;
-    for (const v of tupleOf(change)) if (v) this.batchBytes += v.length;
+    this.batchBytes += bytesOf(change);
     if (this.batchRows >= this.o.copyBatchRows || this.batchBytes >= COPY_MAX_BYTES || batch.size >= batch.rel.batchRowsLimit) return this.drainBatches();
     return undefined;
   }
@@ -279,7 +272,7 @@ export class ChangeBuffer {
     const { statements } = this.o;
     const cols = rel.allWritten ? undefined : rel.written;
     // Binary transfer: the values' bytes in COPY's binary format (binary-values.ts), else COPY's text format.
-    const data = rel.anyBinary ? copyBinaryRows(rows.map((r) => r.tuple), cols) : copyTextData(rows, cols);
+    const data = rel.anyBinary ? copyBinaryRows(rows.map((r) => r.copyRow ?? r.tuple), cols) : copyTextData(rows, cols);
     if (!this.copy?.takes(rel) || !statements.holdsOnlyCommitChecks) {
       await statements.flush(); // ends the open COPY, sends what is queued (waits for it unless it is only begin and record)
       this.copy = new StreamingCopy(rel, this.o.target, statements);

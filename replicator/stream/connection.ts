@@ -16,6 +16,7 @@
 import pg from 'pg';
 import type { Logger } from '../../server/log.js';
 import { formatLsn, parseLsn, type Lsn, ZERO_LSN } from '../lsn.js';
+import { CopyRowArena } from './copy-rows.js';
 import { decodePgoutput, dateToPgMicros, type PgoutputMessage } from './pgoutput.js';
 import { DEFAULT_PEER_TIMEOUT_MS, PeerTimeoutError, peerTimeoutStream, watchClient } from '../setup/peer-timeout.js';
 
@@ -80,6 +81,8 @@ export class ReplicationConnection {
   private streaming = false;
   private readonly peerTimeoutMs: number;
   private lastReceived = 0;
+  /** With binary transfer: where inserts are kept as COPY rows (copy-rows.ts). */
+  private arena: CopyRowArena | undefined;
 
   constructor(opts: ReplicationConnectionOptions) {
     this.log = opts.log;
@@ -125,6 +128,7 @@ export class ReplicationConnection {
   /** Start streaming; decoded messages are then read with `next()`. `binary`: binary transfer (pgoutput.ts). */
   start(slot: string, publication: string, from: Lsn, statusIntervalMs: number, binary = false): void {
     this.confirmedLsn = from;
+    if (binary) this.arena = new CopyRowArena();
     const con = (this.client as unknown as { connection: ConnectionInternals }).connection;
     con.on('copyData', (msg: { chunk: Buffer }) => this.onCopyData(msg.chunk));
     const sql =
@@ -217,7 +221,7 @@ export class ReplicationConnection {
     this.lastReceived = Date.now();
     if (this.failure) return;
     try {
-      const m = decodeCopyData(chunk);
+      const m = decodeCopyData(chunk, this.arena);
       if (m.kind === 'data') this.push(m, chunk.length);
       else {
         // Answered at once with what the target has committed, never the received position: unanswered, the
@@ -300,13 +304,13 @@ export type ReplicationMessage =
  * message back together from however the socket split it. Decode at once,
  * inside the 'copyData' event, and keep no view of `chunk`: the parser moves
  * the next bytes into the same memory (test/replicator/pgoutput.test.ts);
- * the decoded values are strings, copies of the bytes.
+ * the decoded values are strings or COPY rows in `arena`, copies of the bytes.
  */
-export function decodeCopyData(chunk: Buffer): ReplicationMessage {
+export function decodeCopyData(chunk: Buffer, arena?: CopyRowArena): ReplicationMessage {
   const type = chunk[0];
   if (type === 0x77) {
     if (chunk.length < 25) throw new Error(`replication XLogData message of ${chunk.length} bytes is shorter than its 25-byte header`);
-    return { kind: 'data', walStart: chunk.readBigUInt64BE(1) as Lsn, msg: decodePgoutput(chunk, 25) };
+    return { kind: 'data', walStart: chunk.readBigUInt64BE(1) as Lsn, msg: decodePgoutput(chunk, 25, arena) };
   }
   if (type === 0x6b) {
     if (chunk.length < 18) throw new Error(`replication keepalive of ${chunk.length} bytes is shorter than 18`);

@@ -6,10 +6,10 @@
  * test/replicator/batch.test.ts runs the same code against PostgreSQL.
  */
 import t from 'tap';
-import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, textArray } from '../../replicator/apply/batch.js';
+import { batchDelete, batchKey, batchUpdate, firstMissing, TableBatch, textArray, type RowChange } from '../../replicator/apply/batch.js';
 import { relationEntry, type RelationEntry } from '../../replicator/apply/relation.js';
 import type { TargetColumn } from '../../replicator/apply/target-columns.js';
-import type { Tuple } from '../../replicator/stream/pgoutput.js';
+import type { InsertMessage, Tuple } from '../../replicator/stream/pgoutput.js';
 
 const int: TargetColumn = { identity: '', generated: '', type: '"pg_catalog"."int4"', compareAs: '"pg_catalog"."int4"', equality: true, exactText: true, plainArray: true, typeOid: 23, binaryIO: true };
 const text: TargetColumn = { ...int, type: '"pg_catalog"."text"', compareAs: '"pg_catalog"."text"', typeOid: 25 };
@@ -42,19 +42,42 @@ t.test('batch keys', async (t) => {
   t.not(batchKey(single, ['1.10', null, null]), batchKey(single, ['1.1', null, null]), 'keys compare as text (why batchable needs exactText keys)');
 });
 
+const ins = (...v: Tuple): InsertMessage => ({ tag: 'insert', relationOid: 1, newTuple: v });
+const del = (...v: Tuple): RowChange => ({ tag: 'delete', relationOid: 1, oldTuple: v, oldKind: 'key' });
+const upd = (v: Tuple, old: Tuple | null = null): RowChange => ({ tag: 'update', relationOid: 1, oldTuple: old, oldKind: old ? 'key' : null, newTuple: v });
+
 t.test('a batch takes a key once; the second change of a row waits for the batch to drain', async (t) => {
   const b = new TableBatch(single);
-  t.ok(b.free(['1']));
-  b.addInsert(['1', 'a', null], null);
+  t.ok(b.free(ins('1', 'a', null)));
+  b.addInsert(ins('1', 'a', null), null);
   b.addDelete(['2', null, null], null);
-  t.notOk(b.free(['1']), 'inserted key');
-  t.notOk(b.free(['3', '2']), 'deleted key');
-  t.ok(b.free(['3', '4']));
+  t.notOk(b.free(upd(['1', 'b', null])), 'inserted key');
+  t.notOk(b.free(del('2', null, null)), 'deleted key');
+  t.notOk(b.free(ins('2', 'again', null)), 'a deleted key inserted again');
+  t.notOk(b.free(upd(['3', 'x', null], ['2', null, null])), 'an update moving a row away from a deleted key');
+  t.ok(b.free(upd(['4', 'x', null], ['3', null, null])));
   b.addUpdate(['5', null, null], ['6', 'x', 'y'], null);
-  t.notOk(b.free(['5']), 'an update that moves a key holds its old key');
-  t.notOk(b.free(['6']), 'and its new key');
+  t.notOk(b.free(del('5', null, null)), 'an update that moves a key holds its old key');
+  t.notOk(b.free(del('6', null, null)), 'and its new key');
   t.same(b.inserts.map((r) => r.tuple), [['1', 'a', null]]);
   t.same(b.deletes.map((r) => r.keyTuple), [['2', null, null]]);
+});
+
+t.test('an insert-only batch keeps no keys; the first other change finds the inserted ones', async (t) => {
+  const b = new TableBatch(single);
+  for (let i = 1; i <= 3; i++) {
+    t.ok(b.free(ins(String(i), 'a', null)));
+    b.addInsert(ins(String(i), 'a', null), null);
+  }
+  t.equal((b as unknown as { keys: unknown }).keys, null, 'no key set while only inserts arrived');
+  t.notOk(b.free(del('2', null, null)), 'a delete of an inserted row');
+  t.notOk(b.free(upd(['3', 'b', null])), 'an update of an inserted row');
+  t.notOk(b.free(upd(['9', 'b', null], ['1', null, null])), 'an update moving an inserted row');
+  t.ok(b.free(del('4', null, null)), 'a delete of another row');
+  b.addDelete(['4', null, null], null);
+  t.notOk(b.free(ins('4', 'back', null)), 'once keys are kept, an insert of a deleted key waits');
+  t.notOk(b.free(ins('1', 'dup', null)), 'and so does one of an inserted key');
+  t.ok(b.free(ins('5', 'new', null)));
 });
 
 t.test('update shapes: unchanged TOAST values and (unmoved) keys are not set', async (t) => {

@@ -10,7 +10,8 @@ import { batchDelete, batchInsert, batchUpdate } from '../../replicator/apply/ba
 import { binaryArray, COPY_BINARY_END, COPY_BINARY_START, copyBinaryRows, printable } from '../../replicator/apply/binary-values.js';
 import { copyStatement, deleteStatement, describeKey, insertStatement, relationEntry, sourceTypeName, unnamedDifferingTypes, writtenValues } from '../../replicator/apply/relation.js';
 import type { TargetColumn, TargetTable } from '../../replicator/apply/target-columns.js';
-import type { RelationMessage } from '../../replicator/stream/pgoutput.js';
+import { CopyRowArena, CopyRowInsert } from '../../replicator/stream/copy-rows.js';
+import { decodePgoutput, type RelationMessage } from '../../replicator/stream/pgoutput.js';
 
 const latin1 = (bytes: number[]) => Buffer.from(bytes).toString('latin1');
 const int4 = (n: number) => latin1([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
@@ -69,6 +70,37 @@ t.test('COPY binary framing: header, 16-bit field count, 32-bit lengths, -1 for 
     'only the written columns',
   );
   t.equal(copyBinaryRows([]).length, 0, 'no rows: no bytes');
+});
+
+t.test('COPY rows that arrived as such are copied as they are; a run adjacent in one slab is not copied at all', async (t) => {
+  const arena = new CopyRowArena();
+  /** An insert as pgoutput sends it with binary transfer ('b' values, 'n' NULL), decoded into the arena. */
+  const insert = (values: (string | null)[]) => {
+    const parts: Buffer[] = [Buffer.from('I\0\0\0\x01N', 'latin1'), Buffer.from([0, values.length])];
+    for (const v of values) {
+      if (v === null) parts.push(Buffer.from('n'));
+      else {
+        const len = Buffer.alloc(4);
+        len.writeInt32BE(v.length);
+        parts.push(Buffer.from('b'), len, Buffer.from(v, 'latin1'));
+      }
+    }
+    return decodePgoutput(Buffer.concat(parts), 0, arena) as CopyRowInsert;
+  };
+  const tuples = [
+    [int4(7), null, latin1([0xc3, 0xbc, 0x00, 0xff])],
+    [int4(8), '', null],
+    [int4(9), 'x'.repeat(50), 'y'],
+  ];
+  const rows = tuples.map(insert);
+  t.ok(rows.every((r) => r instanceof CopyRowInsert), 'fixtures are COPY rows');
+  const want = copyBinaryRows(tuples);
+  const run = copyBinaryRows(rows);
+  t.same(run, want, 'the same bytes as written from the values');
+  t.equal(run.buffer, rows[0]!.slab.buffer, 'a run adjacent in its slab: a view of the slab, no copy');
+  t.same(copyBinaryRows([rows[0]!, tuples[1]!, rows[2]!]), want, 'COPY rows and tuples mixed');
+  t.same(copyBinaryRows([rows[2]!, rows[0]!, rows[1]!]), copyBinaryRows([tuples[2]!, tuples[0]!, tuples[1]!]), 'not adjacent in that order: copied');
+  t.same(copyBinaryRows(rows, [0, 2]), copyBinaryRows(tuples, [0, 2]), 'only the written columns: from the values');
 });
 
 t.test('binary arrays: one dimension, the NULL flag, the element type OID, each element framed', async (t) => {

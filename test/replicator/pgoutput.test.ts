@@ -13,7 +13,8 @@
 import { PassThrough } from 'node:stream';
 import t from 'tap';
 import pg from 'pg';
-import { decodePgoutput, type PgoutputMessage } from '../../replicator/stream/pgoutput.js';
+import { CopyRowArena, CopyRowInsert } from '../../replicator/stream/copy-rows.js';
+import { decodePgoutput, type InsertMessage, type PgoutputMessage } from '../../replicator/stream/pgoutput.js';
 import { decodeCopyData, type ReplicationMessage } from '../../replicator/stream/connection.js';
 import type { Lsn } from '../../replicator/lsn.js';
 
@@ -220,6 +221,72 @@ t.test('binary values (binary transfer) keep every byte, one character per byte,
   t.same(decodePgoutput(framed, 6), { tag: 'insert', relationOid: 7, newTuple: ['\x09\x08\x07\x06'] }, 'a message read from an offset of its buffer');
 });
 
+t.test('with an arena, an insert of binary values and NULLs is kept as the bytes of a binary COPY row', async (t) => {
+  const arena = new CopyRowArena();
+  const value = Buffer.from([0, 0xff, 0x80, 0x0a, 0x5c, 0x00, 0x41, 0x42, 0x43]);
+  const long = Buffer.alloc(40, 0xab); // past the byte-by-byte copy (copy-rows.ts SHORT_VALUE)
+  const msg = new W().ch('I').u32(9).ch('N').tuple([Buffer.from([0, 0, 0, 1]), null, value, long]).done();
+  const m = decodePgoutput(msg, 0, arena);
+  t.ok(m instanceof CopyRowInsert, 'a COPY row');
+  const row = m as CopyRowInsert;
+  const want = Buffer.concat([
+    Buffer.from([0, 4]), // column count
+    Buffer.from([0, 0, 0, 4, 0, 0, 0, 1]),
+    Buffer.from([0xff, 0xff, 0xff, 0xff]), // NULL
+    Buffer.from([0, 0, 0, 9]),
+    value,
+    Buffer.from([0, 0, 0, 40]),
+    long,
+  ]);
+  t.same(row.slab.subarray(row.start, row.end), want, 'the tuple without its kind bytes, NULL as length -1');
+  t.equal(row.relationOid, 9);
+  t.same(row.newTuple, (decodePgoutput(msg) as InsertMessage).newTuple, 'its tuple is what the string decoder gives');
+  t.same(row.newTuple, ['\0\0\0\x01', null, value.toString('latin1'), long.toString('latin1')]);
+
+  const withText = new W().ch('I').u32(9).ch('N').tuple([Buffer.from([0, 0, 0, 1]), 'ü', null]).done();
+  const plain = decodePgoutput(withText, 0, arena);
+  t.notOk(plain instanceof CopyRowInsert, 'a text value: decoded to strings');
+  t.same(plain, { tag: 'insert', relationOid: 9, newTuple: ['\0\0\0\x01', 'ü', null] });
+  t.ok(decodePgoutput(new W().ch('I').u32(9).ch('N').i16(0).done(), 0, arena) instanceof CopyRowInsert, 'no columns');
+
+  // Cut inside the tuple (after tag, relation OID and 'N'): the decoder's own message, as without an arena.
+  for (let cut = 1; cut < msg.length; cut++) t.throws(() => decodePgoutput(msg.subarray(0, cut), 0, arena), cut >= 6 ? /ends inside a field/ : /./, `cut after ${cut} of ${msg.length} bytes`);
+  t.throws(() => decodePgoutput(new W().ch('I').u32(1).ch('N').i16(1).ch('b').i32(-2).done(), 0, arena), /ends inside a field/, 'a negative length');
+
+  const after = decodePgoutput(msg, 0, arena) as CopyRowInsert;
+  t.same(row.slab.subarray(row.start, row.end), want, 'a failed or text row leaves the rows before it as they were');
+  t.equal(after.slab, row.slab, 'rows share a slab');
+  const withOffset = decodePgoutput(Buffer.concat([Buffer.from('header'), msg]), 6, arena) as CopyRowInsert;
+  t.same(withOffset.slab.subarray(withOffset.start, withOffset.end), want, 'a message read from an offset of its buffer');
+});
+
+t.test('the arena: rows one after another are adjacent, a slab is never written twice, a large row has its own buffer', async (t) => {
+  const arena = new CopyRowArena();
+  const rows: CopyRowInsert[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(BigInt(i));
+    const msg = new W().ch('I').u32(1).ch('N').tuple([b, Buffer.from(`row ${i}`)]).done();
+    rows.push(decodePgoutput(msg, 0, arena) as CopyRowInsert);
+    msg.fill(0); // the parser moves the next bytes into the same memory: the row is a copy
+  }
+  let adjacent = 0;
+  for (let i = 1; i < rows.length; i++) if (rows[i]!.slab === rows[i - 1]!.slab && rows[i]!.start === rows[i - 1]!.end) adjacent++;
+  const slabs = new Set(rows.map((r) => r.slab)).size;
+  t.ok(slabs > 1, `${slabs} slabs used`);
+  t.equal(adjacent, rows.length - slabs, 'every row follows the one before it, except the first of each slab');
+  const wrong = rows.filter((r, i) => r.newTuple[0] !== Buffer.from(BigInt.asUintN(64, BigInt(i)).toString(16).padStart(16, '0'), 'hex').toString('latin1') || r.newTuple[1] !== `row ${i}`);
+  t.equal(wrong.length, 0, 'every row still has its own values after the slabs filled');
+
+  const big = Buffer.alloc(100_000, 7);
+  const large = decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([big]).done(), 0, arena) as CopyRowInsert;
+  t.equal(large.start, 0, 'a row over 64 KiB starts a buffer of its own');
+  t.same(Buffer.from(large.newTuple[0]!, 'latin1'), big);
+  const next = decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([Buffer.from([1, 2, 3, 4])]).done(), 0, arena) as CopyRowInsert;
+  t.same(Buffer.from(large.newTuple[0]!, 'latin1'), big, 'and keeps it when the next row comes');
+  t.same(next.newTuple, ['\x01\x02\x03\x04']);
+});
+
 t.test('what the decoder refuses, it refuses with a message naming it', async (t) => {
   t.throws(() => decodePgoutput(new W().ch('I').u32(1).ch('N').i16(1).ch('x').done()), /unknown tuple data kind 0x78/);
   t.throws(() => decodePgoutput(new W().ch('Z').done()), /unknown message type 0x5a/);
@@ -307,7 +374,7 @@ t.test('CopyData split at every offset reassembles to the same messages', async 
     xlogData(COMMIT_LSN + 5n, fixtures[1]!.bytes), // Commit
   ];
   const wire = Buffer.concat(payloads.map(copyData));
-  const want = payloads.map(decodeCopyData);
+  const want = payloads.map((p) => decodeCopyData(p));
   t.equal(want.length, 6);
 
   let same = 0;
