@@ -7,6 +7,8 @@
  * - it never acknowledges on its own: the applier calls `confirm(lsn)` with the
  *   exact end LSN of the last transaction committed on the target, and every
  *   status update (periodic, or as a reply to a keepalive) sends exactly that;
+ * - the server's messages are framed here, below node-pg (framing.ts): each
+ *   CopyData payload comes straight to the decoder, the rest goes on to node-pg;
  * - messages are decoded (raw text values) and queued in arrival order; the
  *   socket is paused when the queue is long, so a fast source cannot fill memory
  *   while the applier works (flow control without an unbounded backlog);
@@ -17,6 +19,7 @@ import pg from 'pg';
 import type { Logger } from '../../server/log.js';
 import { formatLsn, parseLsn, type Lsn, ZERO_LSN } from '../lsn.js';
 import { CopyRowArena } from './copy-rows.js';
+import { CopyDataFraming } from './framing.js';
 import { decodePgoutput, dateToPgMicros, type PgoutputMessage } from './pgoutput.js';
 import { DEFAULT_PEER_TIMEOUT_MS, PeerTimeoutError, peerTimeoutStream, watchClient } from '../setup/peer-timeout.js';
 
@@ -83,6 +86,8 @@ export class ReplicationConnection {
   private lastReceived = 0;
   /** With binary transfer: where inserts are kept as COPY rows (copy-rows.ts). */
   private arena: CopyRowArena | undefined;
+  /** Frames the server's messages below node-pg: CopyData payloads come to onCopyData from it (framing.ts). */
+  private readonly framing: CopyDataFraming;
 
   constructor(opts: ReplicationConnectionOptions) {
     this.log = opts.log;
@@ -99,6 +104,11 @@ export class ReplicationConnection {
     } as pg.ClientConfig);
     watchClient(this.client);
     this.client.on('error', (e) => this.fail(e));
+    this.framing = new CopyDataFraming(
+      (this.client as unknown as { connection: unknown }).connection,
+      (payload) => this.onCopyData(payload),
+      (e) => this.fail(e),
+    );
   }
 
   async connect(): Promise<void> {
@@ -129,8 +139,7 @@ export class ReplicationConnection {
   start(slot: string, publication: string, from: Lsn, statusIntervalMs: number, binary = false): void {
     this.confirmedLsn = from;
     if (binary) this.arena = new CopyRowArena();
-    const con = (this.client as unknown as { connection: ConnectionInternals }).connection;
-    con.on('copyData', (msg: { chunk: Buffer }) => this.onCopyData(msg.chunk));
+    this.framing.interceptCopyData();
     const sql =
       `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL ${formatLsn(from)} ` +
       `(proto_version '1', publication_names ${quoteLiteral(quoteIdent(publication))}${binary ? ", binary 'true'" : ''})`;
@@ -300,11 +309,11 @@ export type ReplicationMessage =
 /**
  * Decode one CopyData payload: XLogData ('w': walStart(8) walEnd(8) sendTime(8)
  * pgoutput message) or a primary keepalive ('k': walEnd(8) sendTime(8)
- * replyRequested(1)). node-pg's protocol parser has already put the CopyData
- * message back together from however the socket split it. Decode at once,
- * inside the 'copyData' event, and keep no view of `chunk`: the parser moves
- * the next bytes into the same memory (test/replicator/pgoutput.test.ts);
- * the decoded values are strings or COPY rows in `arena`, copies of the bytes.
+ * replyRequested(1)). The framer (framing.ts) has already put the CopyData
+ * message back together from however the socket split it. Decode at once and
+ * keep no view of `chunk`: it is a view of the socket's or the framer's memory
+ * (test/replicator/pgoutput.test.ts); the decoded values are strings or COPY
+ * rows in `arena`, copies of the bytes.
  */
 export function decodeCopyData(chunk: Buffer, arena?: CopyRowArena): ReplicationMessage {
   const type = chunk[0];
@@ -320,7 +329,6 @@ export function decodeCopyData(chunk: Buffer, arena?: CopyRowArena): Replication
 }
 
 interface ConnectionInternals {
-  on(event: 'copyData', fn: (msg: { chunk: Buffer }) => void): void;
   sendCopyFromChunk(buf: Buffer): void;
   stream: { pause(): void; resume(): void; destroy(e?: Error): void };
 }

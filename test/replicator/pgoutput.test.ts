@@ -16,6 +16,7 @@ import pg from 'pg';
 import { CopyRowArena, CopyRowInsert } from '../../replicator/stream/copy-rows.js';
 import { decodePgoutput, type InsertMessage, type PgoutputMessage } from '../../replicator/stream/pgoutput.js';
 import { decodeCopyData, type ReplicationMessage } from '../../replicator/stream/connection.js';
+import { CopyDataFramer, CopyDataFraming } from '../../replicator/stream/framing.js';
 import type { Lsn } from '../../replicator/lsn.js';
 
 /** Bytes in network order, written as the server writes them. */
@@ -332,30 +333,32 @@ class FakeSocket extends PassThrough {
   connect(): void {}
 }
 
+/** What reached the decoder or node-pg, in order: a decoded CopyData payload, or the name of a node-pg event. */
+type Arrival = ReplicationMessage | string;
+
 /**
- * Feed `wire` to node-pg's Connection in the given pieces and decode every
- * CopyData message it emits, as ReplicationConnection does.
+ * Feed `wire` to node-pg's Connection in the given pieces, framed as
+ * ReplicationConnection frames it (framing.ts): every CopyData payload
+ * decoded, and the other messages as node-pg's events.
  */
-async function throughPg(wire: Buffer, cuts: number[], expected: number): Promise<ReplicationMessage[]> {
+async function throughPg(wire: Buffer, cuts: number[], expected: number): Promise<Arrival[]> {
   const socket = new FakeSocket();
   const con = new pg.Connection({ stream: socket } as unknown as ConstructorParameters<typeof pg.Connection>[0]);
-  const out: ReplicationMessage[] = [];
+  const out: Arrival[] = [];
   const all = new Promise<void>((resolve, reject) => {
-    con.on('copyData', (msg: { chunk: Buffer }) => {
-      try {
-        out.push(decodeCopyData(msg.chunk));
-      } catch (e) {
-        reject(e);
-      }
+    const arrived = (a: Arrival) => {
+      out.push(a);
       if (out.length === expected) resolve();
-    });
+    };
+    const framing = new CopyDataFraming(con, (payload) => arrived(decodeCopyData(payload)), reject);
+    for (const event of ['notice', 'copyDone', 'commandComplete', 'readyForQuery', 'copyData']) con.on(event, () => arrived(event));
     con.on('error', reject);
+    (con as unknown as { connect(port: number, host: string): void }).connect(5432, '127.0.0.1');
+    framing.interceptCopyData();
   });
-  (con as unknown as { connect(port: number, host: string): void }).connect(5432, '127.0.0.1');
   let at = 0;
   for (const cut of [...cuts, wire.length]) {
-    // A copy, as a socket hands over a fresh buffer per read: node-pg's parser writes the next piece into
-    // the memory of a piece it holds a remainder of (so a CopyData chunk is valid only during its event).
+    // A copy, as a socket hands over a fresh buffer per read.
     socket.write(Buffer.from(wire.subarray(at, cut)));
     at = cut;
   }
@@ -363,6 +366,37 @@ async function throughPg(wire: Buffer, cuts: number[], expected: number): Promis
   socket.destroy();
   return out;
 }
+
+/** A server message other than CopyData: type byte, length, body. */
+function serverMessage(type: string, body: Buffer): Buffer {
+  return new W().ch(type).i32(body.length + 4).bytes(body).done();
+}
+
+t.test('the framer: node-pg gets whole messages, CopyData only before streaming; a message too short to be one is an error', async (t) => {
+  const toPg: Buffer[] = [];
+  const payloads: Buffer[] = [];
+  const framer = new CopyDataFramer((b) => toPg.push(Buffer.from(b)), (p) => payloads.push(Buffer.from(p)));
+  const ready = serverMessage('Z', Buffer.from('I'));
+  const d1 = copyData(keepalive(END_LSN, false));
+  const w = Buffer.concat([ready, d1]);
+  framer.feed(w.subarray(0, 3));
+  t.same(toPg, [], 'nothing while the first message is cut');
+  framer.feed(w.subarray(3));
+  t.same(Buffer.concat(toPg), w, 'before streaming every message goes to node-pg, CopyData too');
+  t.same(payloads, []);
+  toPg.length = 0;
+  framer.interceptCopyData();
+  const d2 = copyData(xlogData(COMMIT_LSN, fixtures[0]!.bytes));
+  framer.feed(Buffer.concat([d2, ready, d2.subarray(0, 2)]));
+  framer.feed(d2.subarray(2, 9));
+  framer.feed(d2.subarray(9));
+  t.same(payloads, [d2.subarray(5), d2.subarray(5)], 'streaming: each CopyData payload to the decoder, one of them sent in three pieces');
+  t.same(toPg, [ready], 'and the rest to node-pg');
+  t.throws(() => framer.feed(Buffer.from([0x5a, 0, 0, 0, 2, 0])), /impossible length 2/);
+  const cut = new CopyDataFramer(() => undefined, () => undefined);
+  cut.feed(Buffer.from([0x5a, 0, 0]));
+  t.throws(() => cut.feed(Buffer.from([0, 3])), /impossible length 3/, 'also when the length arrives in pieces');
+});
 
 t.test('CopyData split at every offset reassembles to the same messages', async (t) => {
   const payloads = [
@@ -373,25 +407,29 @@ t.test('CopyData split at every offset reassembles to the same messages', async 
     xlogData(COMMIT_LSN + 4n, fixtures[6]!.bytes), // Update K with unchanged TOAST
     xlogData(COMMIT_LSN + 5n, fixtures[1]!.bytes), // Commit
   ];
-  const wire = Buffer.concat(payloads.map(copyData));
-  const want = payloads.map((p) => decodeCopyData(p));
-  t.equal(want.length, 6);
+  // A notice in the middle, and the end of the stream as the server sends it: node-pg gets those, in order.
+  const notice = serverMessage('N', new W().ch('S').cstr('NOTICE').ch('M').cstr('hello').u8(0).done());
+  const end = [serverMessage('c', Buffer.alloc(0)), serverMessage('C', new W().cstr('START_REPLICATION').done()), serverMessage('Z', Buffer.from('I'))];
+  const wire = Buffer.concat([...payloads.slice(0, 3).map(copyData), notice, ...payloads.slice(3).map(copyData), ...end]);
+  const decoded = payloads.map((p) => decodeCopyData(p));
+  const want: Arrival[] = [...decoded.slice(0, 3), 'notice', ...decoded.slice(3), 'copyDone', 'commandComplete', 'readyForQuery'];
+  t.equal(want.length, 10);
 
   let same = 0;
   for (let cut = 1; cut < wire.length; cut++) {
-    const got = await throughPg(wire, [cut], payloads.length);
+    const got = await throughPg(wire, [cut], want.length);
     if (t.same(got, want, `split at byte ${cut} of ${wire.length}`, { diagnostic: false })) same++;
   }
   t.equal(same, wire.length - 1, 'every two-piece split decodes the same');
 
   // Three pieces: every pair of cuts around the Insert's multi-byte text, and one byte at a time.
-  const insertAt = copyData(payloads[0]!).length + copyData(payloads[1]!).length + copyData(payloads[2]!).length;
+  const insertAt = copyData(payloads[0]!).length + copyData(payloads[1]!).length + copyData(payloads[2]!).length + notice.length;
   const insertEnd = insertAt + copyData(payloads[3]!).length;
   for (let a = insertAt; a < insertEnd; a += 3) {
     for (let b = a + 1; b < insertEnd; b += 5) {
-      t.same(await throughPg(wire, [a, b], payloads.length), want, `split at ${a} and ${b}`, { diagnostic: false });
+      t.same(await throughPg(wire, [a, b], want.length), want, `split at ${a} and ${b}`, { diagnostic: false });
     }
   }
   const bytes = Array.from({ length: wire.length - 1 }, (_, i) => i + 1);
-  t.same(await throughPg(wire, bytes, payloads.length), want, 'one byte at a time');
+  t.same(await throughPg(wire, bytes, want.length), want, 'one byte at a time');
 });
