@@ -59,10 +59,15 @@ export interface BatchRow {
 
 /** An insert waiting in a batch or a run: its values are decoded only if something reads them (a COPY does not). */
 export class InsertRow implements BatchRow {
+  /** A field, not a getter: read for every row of a COPY piece. */
+  readonly copyRow: CopyRowInsert | undefined;
+
   constructor(
     private readonly change: InsertMessage,
     readonly txn: TxnRef | null,
-  ) {}
+  ) {
+    this.copyRow = change instanceof CopyRowInsert ? change : undefined;
+  }
 
   get tuple(): Tuple {
     return this.change.newTuple;
@@ -70,10 +75,6 @@ export class InsertRow implements BatchRow {
 
   get keyTuple(): Tuple {
     return this.change.newTuple;
-  }
-
-  get copyRow(): CopyRowInsert | undefined {
-    return this.change instanceof CopyRowInsert ? this.change : undefined;
   }
 }
 
