@@ -8,8 +8,11 @@
  * (the `binary` option of START_REPLICATION), the bytes of the type's send
  * function as a 'latin1' string: one character per byte, so it is lossless,
  * compared and used as a map key like text, and written back to bytes by a
- * copy (RelationEntry.binary says which columns arrive so). When changing
- * this, read replicator/docs/stream-client.md.
+ * copy (RelationEntry.binary says which columns arrive so). Given an arena
+ * (binary transfer), an insert of only binary values and NULLs is not turned
+ * into strings at all: it is kept as a binary COPY row and its tuple decoded
+ * from it on demand (copy-rows.ts). When changing this, read
+ * replicator/docs/stream-client.md.
  *
  * https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
  */
