@@ -17,7 +17,7 @@
  * Values are turned into text only for people (error messages) and apply
  * hooks (printable()).
  */
-import { CopyRowInsert } from '../stream/copy-rows.js';
+import { CopyRowInsert, SHORT_VALUE } from '../stream/copy-rows.js';
 import type { Tuple, TupleValue } from '../stream/pgoutput.js';
 
 /** A value as a statement parameter: text, the bytes of a binary value, or NULL. */
@@ -29,14 +29,6 @@ const NULL_LENGTH = -1;
 function fieldSize(v: TupleValue): number {
   return v === null || v === undefined ? 4 : 4 + v.length;
 }
-
-/**
- * Values up to this many bytes are copied byte by byte: most are keys,
- * integers and timestamps of 4 to 16 bytes, for which Buffer.write's
- * encoding dispatch costs more than the copy (measured: the COPY building
- * was the largest own cost of the Tandem process in binary transfer).
- */
-const SHORT_VALUE = 32;
 
 /** Buffer's own 'latin1' writer (what `write(s, pos, 'latin1')` calls after looking up the encoding). */
 interface Latin1Writer {

@@ -111,8 +111,14 @@ function tupleOfCopyRow(b: Buffer, start: number): Tuple {
   return out;
 }
 
-/** Values up to this many bytes are copied byte by byte (cheaper than Buffer.copy's call for keys, integers, timestamps). */
-const SHORT_VALUE = 32;
+/**
+ * Values up to this many bytes are copied byte by byte: most are keys,
+ * integers and timestamps of 4 to 16 bytes, for which a call into Buffer
+ * (`copy`, or `write` with its encoding dispatch) costs more than the copy
+ * (measured: building COPY rows was the largest own cost of the Tandem
+ * process in binary transfer). Also apply/binary-values.ts writeField.
+ */
+export const SHORT_VALUE = 32;
 
 /** Where copyRowOf wrote a row, and where the tuple ended in the message. */
 export interface CopyRowExtent {

@@ -30,6 +30,13 @@ const COPY_DATA = 0x64; // 'd'
 /** Type byte and 32-bit length (which counts itself, not the type byte). */
 const HEADER = 5;
 
+/** Bytes of the whole message whose header is at `pos` (type byte included); throws on a length no message can have. */
+function messageBytes(buf: Buffer, pos: number): number {
+  const length = buf.readUInt32BE(pos + 1);
+  if (length < HEADER - 1) throw new Error(`the source sent a message of impossible length ${length}`);
+  return 1 + length;
+}
+
 export class CopyDataFramer {
   private intercepting = false;
   /** A message that arrived in pieces: its bytes so far (sized to the whole message once the header is known). */
@@ -56,8 +63,7 @@ export class CopyDataFramer {
     // Messages not intercepted are passed on in runs: [runStart, pos) of `chunk`.
     let runStart = pos;
     while (chunk.length - pos >= HEADER) {
-      const total = 1 + chunk.readUInt32BE(pos + 1);
-      if (total < HEADER) throw new Error(`the source sent a message of impossible length ${total - 1}`);
+      const total = messageBytes(chunk, pos);
       if (pos + total > chunk.length) break;
       if (this.intercepting && chunk[pos] === COPY_DATA) {
         if (runStart < pos) this.pgParse(chunk.subarray(runStart, pos));
@@ -72,7 +78,7 @@ export class CopyDataFramer {
 
   /** Start holding the incomplete message that ends a chunk (a copy: the socket's buffer is not ours to keep). */
   private hold(rest: Buffer): void {
-    const size = rest.length >= HEADER ? 1 + rest.readUInt32BE(1) : HEADER;
+    const size = rest.length >= HEADER ? messageBytes(rest, 0) : HEADER;
     this.held = Buffer.allocUnsafe(Math.max(size, rest.length));
     this.heldBytes = rest.copy(this.held, 0);
   }
@@ -87,8 +93,7 @@ export class CopyDataFramer {
       pos = chunk.copy(held, this.heldBytes, 0, n);
       this.heldBytes += n;
       if (this.heldBytes < HEADER) return chunk.length;
-      const total = 1 + held.readUInt32BE(1);
-      if (total < HEADER) throw new Error(`the source sent a message of impossible length ${total - 1}`);
+      const total = messageBytes(held, 0);
       const whole = Buffer.allocUnsafe(total);
       held.copy(whole, 0, 0, HEADER);
       this.held = held = whole;
