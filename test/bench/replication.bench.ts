@@ -20,8 +20,13 @@
  *   generated, native apply just keeps pace with the generator and the ratio
  *   says nothing): the slot holds the whole workload
  *   before the consumer starts (replicator not running / subscription
- *   disabled); done = a marker row committed after the workload is visible on
- *   the target, polled every 20 ms the same way for both.
+ *   disabled); done = the commit on the target of a marker row committed on
+ *   the source after the workload: a trigger on the target's marker table
+ *   (ENABLE ALWAYS, so it fires for both consumers) notifies a listener that
+ *   was connected before the clock started, and NOTIFY is delivered at
+ *   commit. (It used to be polled every 20 ms by a client connected after the
+ *   start: up to 20 ms late on a catch-up of 150 ms, and that connect competed
+ *   with the consumer's start for the two cores.)
  *
  * Parts (TANDEM_BENCH_PARTS=bulk,small,big,lag,startup; default all):
  *   bulk:    200,000 rows in 1,000-row transactions;
@@ -112,6 +117,7 @@ async function createDbs(cl: Clusters, name: string): Promise<Dbs> {
   const [sourceUrl, targetUrl] = await Promise.all([cl.source.createDatabase(name), cl.target.createDatabase(name)]);
   await Promise.all([cl.source.query(ddl, [], name), cl.target.query(ddl, [], name)]);
   await cl.target.query(`alter table tandem.lag add column applied_at timestamptz not null default clock_timestamp()`, [], name);
+  await cl.target.query(markerTrigger, [], name);
   return { name, sourceUrl, targetUrl };
 }
 
@@ -148,16 +154,34 @@ async function checkpoint(cl: Clusters): Promise<void> {
   await Promise.all([cl.source.query('checkpoint'), cl.target.query('checkpoint')]);
 }
 
-/** Poll the target every 20 ms until the marker row is there; returns the time since `started`. */
-async function waitMarker(targetUrl: string, marker: number, started: number, onPoll?: () => void): Promise<number> {
-  return withClient(targetUrl, async (c) => {
-    for (;;) {
-      onPoll?.();
-      const r = await c.query('select 1 from tandem.marker where id = $1', [marker]);
-      if (r.rowCount) return Date.now() - started;
-      await new Promise((res) => setTimeout(res, 20));
-    }
+/**
+ * The target's marker table notifies at commit (NOTIFY is delivered when the inserting transaction
+ * commits): ENABLE ALWAYS, because both consumers apply with session_replication_role = replica.
+ */
+const markerTrigger = `
+create function public.bench_marker_applied() returns trigger language plpgsql as $$
+begin
+  perform pg_notify('bench_marker', new.id::text);
+  return null;
+end $$;
+create trigger bench_marker_applied after insert on tandem.marker for each row execute function public.bench_marker_applied();
+alter table tandem.marker enable always trigger bench_marker_applied;
+`;
+
+/**
+ * A listener on the target, connected before a catch-up is timed: `applied` resolves with Date.now() when the marker row is
+ * committed. Its session also serves to enable the native subscription (no connect inside the timed part).
+ */
+async function markerListener(targetUrl: string, marker: number): Promise<{ applied: Promise<number>; session: pg.Client; end: () => Promise<void> }> {
+  const c = new pg.Client({ connectionString: targetUrl });
+  await c.connect();
+  let onApplied: (at: number) => void = () => undefined;
+  const applied = new Promise<number>((res) => (onApplied = res));
+  c.on('notification', (n) => {
+    if (n.channel === 'bench_marker' && n.payload === String(marker)) onApplied(Date.now());
   });
+  await c.query('listen bench_marker');
+  return { applied, session: c, end: () => c.end() };
 }
 
 /** CPU ms a catch-up cost: the source cluster (walsender), the target cluster (apply worker or Tandem's backends), Tandem's own process. */
@@ -249,40 +273,46 @@ async function measureTandem(
   await withClient(d.sourceUrl, w.run);
   await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
   await checkpoint(cl);
-  const clustersSpent = clustersCpu(cl);
-  const started = Date.now();
-  if (asProcess) {
-    const p = spawnReplicate(d, ['--until-caught-up', ...(text ? ['--text'] : [])]);
-    let peakKb = 0;
-    let cpuMs = 0;
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.child.pid}/status`, 'utf8'));
-        if (m) peakKb = Math.max(peakKb, Number(m[1]));
-        cpuMs = Math.max(cpuMs, processCpuMs(p.child.pid!));
-      } catch {
-        /* the process has exited: keep the last sample */
-      }
-    };
-    const failed = p.exited.then((code) => (code === 0 ? new Promise<never>(() => undefined) : Promise.reject(new Error(`tandem replicate exited with ${code}: ${p.output().slice(-2000)}`))));
-    const ms = await Promise.race([waitMarker(d.targetUrl, 1, started, sample), failed]);
-    sample();
-    const cpu = { ...clustersSpent(), tandem: cpuMs };
-    const code = await p.exited;
-    if (code !== 0) throw new Error(`tandem replicate exited with ${code}: ${p.output().slice(-2000)}`);
-    return { ms, rssMb: peakKb / 1024, cpu };
+  const marker = await markerListener(d.targetUrl, 1);
+  try {
+    const clustersSpent = clustersCpu(cl);
+    const started = Date.now();
+    if (asProcess) {
+      const p = spawnReplicate(d, ['--until-caught-up', ...(text ? ['--text'] : [])]);
+      let peakKb = 0;
+      let cpuMs = 0;
+      const sample = () => {
+        try {
+          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.child.pid}/status`, 'utf8'));
+          if (m) peakKb = Math.max(peakKb, Number(m[1]));
+          cpuMs = Math.max(cpuMs, processCpuMs(p.child.pid!));
+        } catch {
+          /* the process has exited: keep the last sample */
+        }
+      };
+      const sampling = setInterval(sample, 20);
+      const failed = p.exited.then((code) => (code === 0 ? new Promise<never>(() => undefined) : Promise.reject(new Error(`tandem replicate exited with ${code}: ${p.output().slice(-2000)}`))));
+      const ms = (await Promise.race([marker.applied, failed]).finally(() => clearInterval(sampling))) - started;
+      sample();
+      const cpu = { ...clustersSpent(), tandem: cpuMs };
+      const code = await p.exited;
+      if (code !== 0) throw new Error(`tandem replicate exited with ${code}: ${p.output().slice(-2000)}`);
+      return { ms, rssMb: peakKb / 1024, cpu };
+    }
+    // In the benchmark's process: its CPU is the replicator's (and the marker listener's, as for native).
+    const ownStart = process.cpuUsage();
+    const ac = new AbortController();
+    const running = runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, signal: ac.signal, binary });
+    running.catch(() => undefined);
+    const ms = (await Promise.race([marker.applied, running.then((r) => Promise.reject(new Error(`replicator ended early: ${r.reason}`)))])) - started;
+    const own = process.cpuUsage(ownStart);
+    const cpu = { ...clustersSpent(), tandem: (own.user + own.system) / 1000 };
+    ac.abort();
+    await running;
+    return { ms, cpu };
+  } finally {
+    await marker.end();
   }
-  // In the benchmark's process: its CPU is the replicator's (and the marker polling, as for native).
-  const ownStart = process.cpuUsage();
-  const ac = new AbortController();
-  const running = runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, signal: ac.signal, binary });
-  running.catch(() => undefined);
-  const ms = await Promise.race([waitMarker(d.targetUrl, 1, started), running.then((r) => Promise.reject(new Error(`replicator ended early: ${r.reason}`)))]);
-  const own = process.cpuUsage(ownStart);
-  const cpu = { ...clustersSpent(), tandem: (own.user + own.system) / 1000 };
-  ac.abort();
-  await running;
-  return { ms, cpu };
 }
 
 function createSubscription(d: Dbs, enabled: boolean, binary = false): string {
@@ -301,11 +331,16 @@ async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workl
   await withClient(d.sourceUrl, w.run);
   await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
   await checkpoint(cl);
-  const clustersSpent = clustersCpu(cl);
-  const started = Date.now();
-  await cl.target.query('alter subscription bench_sub enable', [], d.name);
-  const ms = await waitMarker(d.targetUrl, 1, started);
-  return { ms, cpu: clustersSpent() };
+  const marker = await markerListener(d.targetUrl, 1);
+  try {
+    const clustersSpent = clustersCpu(cl);
+    const started = Date.now();
+    await marker.session.query('alter subscription bench_sub enable');
+    const ms = (await marker.applied) - started;
+    return { ms, cpu: clustersSpent() };
+  } finally {
+    await marker.end();
+  }
 }
 
 /** The four consumers alternately (reversed every other round), REPS rounds; each on fresh databases after a checkpoint. */
@@ -589,7 +624,7 @@ const group: BenchGroup = async (report) => {
       `One source and one target cluster (embedded PostgreSQL ${source.major}, default settings plus wal_level=logical, fsync on); every measurement on fresh ` +
         'databases dropped afterwards, both clusters checkpointed before the timed part. Native and Tandem alternate, each as shipped (native: text, Tandem: binary transfer) and with the other transfer; ratios are per round (side by side), ' +
         `figures are medians of ${REPS} with _min/_max. Throughput = catch-up from a backlog (the consumer stopped while the workload was generated) until a marker ` +
-        'row committed after it is visible on the target (polled every 20 ms for both). Lag: Tandem as its own process. On a shared 2-core machine the ' +
+        'row committed after it is committed on the target (a trigger there notifies a listener connected beforehand; the same for both). Lag: Tandem as its own process. On a shared 2-core machine the ' +
         `absolute figures are indicative; compare the ratios. Scale ${SCALE}.`,
     );
     report.note(
