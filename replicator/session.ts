@@ -100,8 +100,10 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   target.on('error', (e) => log.warn('target connection error', { error: e }));
   try {
-    const [progress, existing] = await Promise.all([getProgress(target, slot), waitSlotFree(s)]);
-    const rowCheck = await installRowCheck(target, log); // after getProgress: one query at a time on the target
+    const [existing, rowCheck] = await Promise.all([waitSlotFree(s), installRowCheck(target, log)]);
+    // Only once the slot is free: a replicator that held it until now was still applying, and a
+    // position read before it stopped would stream its last groups again (test/replicator/handover.test.ts).
+    const progress = await getProgress(target, slot);
     await replConnected;
     const { startAt, copied } = await startPosition({
       source: srcCtl.client,
