@@ -123,8 +123,9 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
     });
     if (copied) run.resync = false;
     run.appliedEnd = startAt;
-    await setState(dstCtl.client, slot, 'streaming', incarnation);
     repl.start(slot, publication, startAt, statusIntervalMs, binaryTransfer(opts));
+    // Recorded while the source starts decoding (its messages wait in the stream until the applier reads them).
+    await setState(dstCtl.client, slot, 'streaming', incarnation);
     run.streamed = true;
     log.info('streaming', { slot, from: formatLsn(startAt), transfer: binaryTransfer(opts) ? 'binary' : 'text' });
     applier = new Applier({

@@ -307,7 +307,7 @@ export class Applier {
       await checkTargetTables(this.o.target, [{ schema: msg.schema, name: msg.name, columns }]);
     }
     // Identity and generated columns, unique indexes and triggers as the target defines them (the message does not say).
-    const info = await targetTableInfo(this.o.target, msg.schema, msg.name);
+    const info = await targetTableInfo(this.o.target, msg.schema, msg.name, this.types);
     // A built-in type has the same OID on every cluster: a differing one is named from the target's catalog.
     if (this.binary) for (const oid of unnamedDifferingTypes(msg, info, this.sourceTypeNames)) this.sourceTypeNames.set(oid, (await this.types.properties(oid)).name);
     const entry = relationEntry(msg, info, this.binary, this.sourceTypeNames);

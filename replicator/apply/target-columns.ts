@@ -11,7 +11,7 @@
  *   session_replication_role = replica (ENABLE ALWAYS / ENABLE REPLICA).
  */
 import type pg from 'pg';
-import { TypeCatalog } from './type-properties.js';
+import type { TypeCatalog } from './type-properties.js';
 
 export interface TargetColumn {
   /** 'a' = GENERATED ALWAYS AS IDENTITY, 'd' = BY DEFAULT, '' = not an identity column. */
@@ -68,7 +68,8 @@ select coalesce((select json_agg(case when i.indisexclusion or 0 = any(i.indkey:
        (select count(*)::int from pg_trigger t where t.tgrelid = r.oid and not t.tgisinternal and t.tgenabled in ('A', 'R')) as replica_triggers
   from r`;
 
-export async function targetTableInfo(client: pg.ClientBase, schema: string, name: string): Promise<TargetTable> {
+/** `types`: the session's type cache (a type is read once per session, not once per table). */
+export async function targetTableInfo(client: pg.ClientBase, schema: string, name: string, types: TypeCatalog): Promise<TargetTable> {
   const cols = await client.query<{
     name: string;
     identity: TargetColumn['identity'];
@@ -87,7 +88,7 @@ export async function targetTableInfo(client: pg.ClientBase, schema: string, nam
     values: [schema, name],
   });
   const t = table.rows[0]!;
-  const types = new TypeCatalog(client);
+  await types.load(cols.rows.map((r) => r.type_oid));
   const columns = new Map<string, TargetColumn>();
   for (const r of cols.rows) {
     const p = await types.properties(r.type_oid);

@@ -71,7 +71,7 @@ select t.oid::int as oid, n.nspname::text as nspname, t.typname::text as typname
        (select array_agg(a.atttypid::int order by a.attnum) from pg_attribute a
          where t.typrelid <> 0 and a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped) as fields
   from pg_type t join pg_namespace n on n.oid = t.typnamespace
- where t.oid = $1::oid`;
+ where t.oid = any($1::oid[])`;
 
 function quote(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';
@@ -84,14 +84,23 @@ export class TypeCatalog {
 
   constructor(private readonly client: pg.ClientBase) {}
 
+  /**
+   * Read the catalog rows of these types that are not cached yet, in one query: a table's column types
+   * at its first relation message, before `properties` asks for each (one round trip instead of one per
+   * type on the way to the table's first change). The types they lead to (a domain's base, an array's
+   * element, a composite's fields) are read when `properties` reaches them.
+   */
+  async load(oids: number[]): Promise<void> {
+    const missing = [...new Set(oids)].filter((oid) => !this.rows.has(oid));
+    if (!missing.length) return;
+    const res = await this.client.query<TypeRow>({ name: 'tandem.replTypeProperties', text: typeText, values: [missing] });
+    for (const r of res.rows) this.rows.set(r.oid, r);
+  }
+
   private async row(oid: number): Promise<TypeRow> {
-    let r = this.rows.get(oid);
-    if (!r) {
-      const res = await this.client.query<TypeRow>({ name: 'tandem.replTypeProperties', text: typeText, values: [oid] });
-      r = res.rows[0];
-      if (!r) throw new Error(`type OID ${oid} not found in the target's catalog`);
-      this.rows.set(oid, r);
-    }
+    if (!this.rows.has(oid)) await this.load([oid]);
+    const r = this.rows.get(oid);
+    if (!r) throw new Error(`type OID ${oid} not found in the target's catalog`);
     return r;
   }
 
