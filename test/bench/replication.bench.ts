@@ -26,7 +26,11 @@
  *   was connected before the clock started, and NOTIFY is delivered at
  *   commit. (It used to be polled every 20 ms by a client connected after the
  *   start: up to 20 ms late on a catch-up of 150 ms, and that connect competed
- *   with the consumer's start for the two cores.)
+ *   with the consumer's start for the two cores.) A first marker row,
+ *   committed on the source before the workload, splits each catch-up in two:
+ *   the target stamps both rows with clock_timestamp() as it writes them, so
+ *   `first_change_ms_<part>` is the consumer's start (until it writes its first
+ *   change) and `ratio_<part>_steady` compares the rates between the two rows.
  *
  * Parts (TANDEM_BENCH_PARTS=bulk,small,big,lag,startup; default all):
  *   bulk:    200,000 rows in 1,000-row transactions;
@@ -117,6 +121,7 @@ async function createDbs(cl: Clusters, name: string): Promise<Dbs> {
   const [sourceUrl, targetUrl] = await Promise.all([cl.source.createDatabase(name), cl.target.createDatabase(name)]);
   await Promise.all([cl.source.query(ddl, [], name), cl.target.query(ddl, [], name)]);
   await cl.target.query(`alter table tandem.lag add column applied_at timestamptz not null default clock_timestamp()`, [], name);
+  await cl.target.query(`alter table tandem.marker add column applied_at timestamptz not null default clock_timestamp()`, [], name);
   await cl.target.query(markerTrigger, [], name);
   return { name, sourceUrl, targetUrl };
 }
@@ -182,6 +187,29 @@ async function markerListener(targetUrl: string, marker: number): Promise<{ appl
   });
   await c.query('listen bench_marker');
   return { applied, session: c, end: () => c.end() };
+}
+
+/** The backlog: marker 0, the workload, marker 1 (each marker its own source transaction). */
+async function generate(d: Dbs, w: Workload): Promise<void> {
+  await withClient(d.sourceUrl, async (c) => {
+    await c.query('insert into tandem.marker values (0)');
+    await w.run(c);
+    await c.query('insert into tandem.marker values (1)');
+  });
+}
+
+/** What a timed catch-up measured: all of it, until the first change was written, and between the two markers (ms). */
+interface CatchUp {
+  ms: number;
+  firstMs: number;
+  steadyMs: number;
+}
+
+/** Split a catch-up that started at `started` (Date.now()) and ended at `ms` by the target's stamps of the two markers. */
+async function catchUp(session: pg.Client, started: number, ms: number): Promise<CatchUp> {
+  const r = await session.query<{ id: number; at: string }>('select id, (extract(epoch from applied_at) * 1000)::float8 as at from tandem.marker order by id');
+  const at = new Map(r.rows.map((x) => [x.id, Number(x.at)]));
+  return { ms, firstMs: at.get(0)! - started, steadyMs: at.get(1)! - at.get(0)! };
 }
 
 /** CPU ms a catch-up cost: the source cluster (walsender), the target cluster (apply worker or Tandem's backends), Tandem's own process. */
@@ -265,13 +293,12 @@ async function measureTandem(
   w: Workload,
   asProcess = false,
   text = false,
-): Promise<{ ms: number; rssMb?: number; cpu: CpuBudget }> {
+): Promise<CatchUp & { rssMb?: number; cpu: CpuBudget }> {
   const binary = !text;
   if (w.prefill) await withClient(d.sourceUrl, w.prefill);
   await runReplicator({ sourceUrl: d.sourceUrl, targetUrl: d.targetUrl, untilCaughtUp: true, binary }); // initial copy (prefill) + slot
   report.progress(`${d.name}: generating the backlog (replicator stopped)`);
-  await withClient(d.sourceUrl, w.run);
-  await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
+  await generate(d, w);
   await checkpoint(cl);
   const marker = await markerListener(d.targetUrl, 1);
   try {
@@ -297,7 +324,7 @@ async function measureTandem(
       const cpu = { ...clustersSpent(), tandem: cpuMs };
       const code = await p.exited;
       if (code !== 0) throw new Error(`tandem replicate exited with ${code}: ${p.output().slice(-2000)}`);
-      return { ms, rssMb: peakKb / 1024, cpu };
+      return { ...(await catchUp(marker.session, started, ms)), rssMb: peakKb / 1024, cpu };
     }
     // In the benchmark's process: its CPU is the replicator's (and the marker listener's, as for native).
     const ownStart = process.cpuUsage();
@@ -309,7 +336,7 @@ async function measureTandem(
     const cpu = { ...clustersSpent(), tandem: (own.user + own.system) / 1000 };
     ac.abort();
     await running;
-    return { ms, cpu };
+    return { ...(await catchUp(marker.session, started, ms)), cpu };
   } finally {
     await marker.end();
   }
@@ -320,7 +347,7 @@ function createSubscription(d: Dbs, enabled: boolean, binary = false): string {
 }
 
 /** PostgreSQL's own: a disabled subscription (its slot holds the backlog), then ENABLE and time. */
-async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workload, binary = false): Promise<{ ms: number; cpu: CpuBudget }> {
+async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workload, binary = false): Promise<CatchUp & { cpu: CpuBudget }> {
   if (w.prefill) {
     await withClient(d.sourceUrl, w.prefill);
     await withClient(d.targetUrl, w.prefill);
@@ -328,8 +355,7 @@ async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workl
   await cl.source.query('create publication bench_pub for tables in schema tandem', [], d.name);
   await cl.target.query(createSubscription(d, false, binary), [], d.name);
   report.progress(`${d.name}: generating the backlog (subscription disabled)`);
-  await withClient(d.sourceUrl, w.run);
-  await withClient(d.sourceUrl, (c) => c.query('insert into tandem.marker values (1)'));
+  await generate(d, w);
   await checkpoint(cl);
   const marker = await markerListener(d.targetUrl, 1);
   try {
@@ -337,16 +363,31 @@ async function measureNative(cl: Clusters, report: BenchReport, d: Dbs, w: Workl
     const started = Date.now();
     await marker.session.query('alter subscription bench_sub enable');
     const ms = (await marker.applied) - started;
-    return { ms, cpu: clustersSpent() };
+    const cpu = clustersSpent();
+    return { ...(await catchUp(marker.session, started, ms)), cpu };
   } finally {
     await marker.end();
   }
 }
 
 /** The four consumers alternately (reversed every other round), REPS rounds; each on fresh databases after a checkpoint. */
-async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workload): Promise<{ rate: Record<Consumer, number[]>; cpu: Record<Consumer, CpuBudget[]> }> {
-  const rate = Object.fromEntries(CONSUMERS.map((c) => [c, [] as number[]])) as Record<Consumer, number[]>;
-  const cpus = Object.fromEntries(CONSUMERS.map((c) => [c, [] as CpuBudget[]])) as Record<Consumer, CpuBudget[]>;
+/** Each consumer's measurements of a part, in round order. */
+interface PartResult {
+  /** Units per second over the whole catch-up. */
+  rate: Record<Consumer, number[]>;
+  /** Units per second between the first change and the last (the markers' target stamps). */
+  steady: Record<Consumer, number[]>;
+  /** Start until the first change was written, ms. */
+  first: Record<Consumer, number[]>;
+  cpu: Record<Consumer, CpuBudget[]>;
+}
+
+async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workload): Promise<PartResult> {
+  const perConsumer = <T>() => Object.fromEntries(CONSUMERS.map((c) => [c, [] as T[]])) as Record<Consumer, T[]>;
+  const rate = perConsumer<number>();
+  const steady = perConsumer<number>();
+  const first = perConsumer<number>();
+  const cpus = perConsumer<CpuBudget>();
   if (!AS_PROCESS) {
     // In the benchmark's process the first catch-up of each transfer also compiles the replicator's code
     // (measured: twice the CPU of the later ones), which would count against whichever runs first.
@@ -360,20 +401,22 @@ async function pairs(cl: Clusters, report: BenchReport, part: string, w: Workloa
     for (const who of order) {
       const d = await createDbs(cl, `${part}_${who}${i}`);
       try {
-        const { ms, cpu } =
+        const { ms, firstMs, steadyMs, cpu } =
           who === 'native' || who === 'native_binary'
             ? await measureNative(cl, report, d, w, who === 'native_binary')
             : await measureTandem(cl, report, d, w, AS_PROCESS, who === 'tandem_text');
         rate[who].push((w.units / ms) * 1000);
+        steady[who].push((w.units / steadyMs) * 1000);
+        first[who].push(firstMs);
         cpus[who].push(cpu);
         const spent = `CPU ms: source ${Math.round(cpu.source)}, target ${Math.round(cpu.target)}${cpu.tandem === undefined ? '' : `, Tandem ${Math.round(cpu.tandem)}`}`;
-        report.progress(`${d.name}: ${Math.round((w.units / ms) * 1000)} per s (${ms} ms; ${spent})`);
+        report.progress(`${d.name}: ${Math.round((w.units / ms) * 1000)} per s (${ms} ms: first change after ${Math.round(firstMs)}, then ${Math.round(steadyMs)}; ${spent})`);
       } finally {
         await dropDbs(cl, d);
       }
     }
   }
-  return { rate, cpu: cpus };
+  return { rate, steady, first, cpu: cpus };
 }
 
 /** Per round: a / b (the two were measured in the same round, next to each other). */
@@ -438,7 +481,7 @@ async function measureInitialCopy(cl: Clusters, report: BenchReport): Promise<{ 
 }
 
 /** The throughput figures of a catch-up part: each consumer, and the ratios measured next to each other in each round. */
-function throughputFigures(report: BenchReport, r: { rate: Record<Consumer, number[]> }, names: { rate: string; ratio: string }, what: string): void {
+function throughputFigures(report: BenchReport, r: PartResult, names: { part: string; rate: string; ratio: string }, what: string): void {
   for (const who of CONSUMERS) spreadFigures(report, figureName(who, names.rate), r.rate[who], `${CONSUMER_NAMES[who]}: ${what}`);
   const ratio = (suffix: string, a: Consumer, b: Consumer) =>
     spreadFigures(report, `replication.${names.ratio}${suffix}`, ratios(r.rate[a], r.rate[b]), `${CONSUMER_NAMES[a]} / ${CONSUMER_NAMES[b]}, per round`);
@@ -446,6 +489,15 @@ function throughputFigures(report: BenchReport, r: { rate: Record<Consumer, numb
   ratio('_vs_native_binary', 'tandem', 'native_binary');
   ratio('_text', 'tandem_text', 'native');
   ratio('_binary_vs_text', 'tandem', 'tandem_text');
+  // The catch-up in two: the consumer's start, then the rate from its first change to its last.
+  for (const who of ['tandem', 'native'] as const)
+    spreadFigures(report, figureName(who, `first_change_ms_${names.part}`), r.first[who], `${CONSUMER_NAMES[who]}: start of the catch-up until its first change was written on the target (ms)`);
+  spreadFigures(
+    report,
+    `replication.${names.ratio}_steady`,
+    ratios(r.steady.tandem, r.steady.native),
+    `${CONSUMER_NAMES.tandem} / ${CONSUMER_NAMES.native} between each one's first change and its last (the start left out), per round`,
+  );
 }
 
 function median(xs: number[]): number {
@@ -562,13 +614,13 @@ const group: BenchGroup = async (report) => {
 
     if (PARTS.has('bulk')) {
       const r = await pairs(cl, report, 'bulk', bulk);
-      throughputFigures(report, r, { rate: 'rows_per_s_bulk', ratio: 'ratio_bulk' }, `${BULK_ROWS} rows in 1,000-row transactions, catch-up from a backlog`);
+      throughputFigures(report, r, { part: 'bulk', rate: 'rows_per_s_bulk', ratio: 'ratio_bulk' }, `${BULK_ROWS} rows in 1,000-row transactions, catch-up from a backlog`);
       cpuFigures(report, 'bulk', 'rows', BULK_ROWS, r.cpu);
     }
 
     if (PARTS.has('small')) {
       const r = await pairs(cl, report, 'small', mixed);
-      throughputFigures(report, r, { rate: 'txn_per_s_small', ratio: 'ratio_small_txn' }, `${SMALL_TXNS} single-row transactions (INSERT/UPDATE/DELETE)`);
+      throughputFigures(report, r, { part: 'small', rate: 'txn_per_s_small', ratio: 'ratio_small_txn' }, `${SMALL_TXNS} single-row transactions (INSERT/UPDATE/DELETE)`);
       cpuFigures(report, 'small', 'transactions', SMALL_TXNS, r.cpu);
     }
 
