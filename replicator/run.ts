@@ -114,7 +114,7 @@ export async function runReplicator(opts: ReplicatorOptions): Promise<Replicator
     'target',
   );
   // The first session's connections open while the set-up runs (they take nothing: START_REPLICATION takes the slot).
-  const connections = new SessionConnector({ sourceUrl: opts.sourceUrl, targetUrl: opts.targetUrl, applicationName, log, peerTimeoutMs });
+  const connections = new SessionConnector({ sourceUrl: opts.sourceUrl, targetUrl: opts.targetUrl, applicationName, schemas, log, peerTimeoutMs });
   // Both at once: start-up time counts when catching up after a restart.
   const connected = await Promise.allSettled([srcCtl.connect(), dstCtl.connect()]);
   const connectError = connected.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -13,6 +13,7 @@ import type pg from 'pg';
 import type { Logger } from '../server/log.js';
 import { Applier } from './apply/applier.js';
 import { installRowCheck } from './apply/row-check.js';
+import { TargetTables } from './apply/target-columns.js';
 import { openTargetClient } from './apply/target-session.js';
 import { getProgress } from './bookkeeping/get-progress.js';
 import { setState } from './bookkeeping/set-state.js';
@@ -100,7 +101,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   target.on('error', (e) => log.warn('target connection error', { error: e }));
   try {
-    const [existing, rowCheck] = await Promise.all([waitSlotFree(s), installRowCheck(target, log)]);
+    const [existing, { rowCheck, tables: targetTables }] = await Promise.all([waitSlotFree(s), conns.targetReady]);
     // Only once the slot is free: a replicator that held it until now was still applying, and a
     // position read before it stopped would stream its last groups again (test/replicator/handover.test.ts).
     const progress = await getProgress(target, slot);
@@ -124,10 +125,10 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
     if (copied) run.resync = false;
     run.appliedEnd = startAt;
     repl.start(slot, publication, startAt, statusIntervalMs, binaryTransfer(opts));
-    // Recorded while the source starts decoding (its messages wait in the stream until the applier reads them).
-    await setState(dstCtl.client, slot, 'streaming', incarnation);
     run.streamed = true;
     log.info('streaming', { slot, from: formatLsn(startAt), transfer: binaryTransfer(opts) ? 'binary' : 'text' });
+    // Recorded while the source starts decoding (its messages wait in the stream until the applier reads them).
+    await setState(dstCtl.client, slot, 'streaming', incarnation);
     applier = new Applier({
       target,
       stream: repl,
@@ -139,6 +140,7 @@ export async function runSession(s: SessionContext, run: RunProgress): Promise<S
       rowByRow: opts.rowByRow,
       binary: binaryTransfer(opts),
       rowCheck,
+      tables: targetTables,
       skipTransaction: run.skip ?? undefined,
       onSkipped: () => {
         run.skip = null; // done: a reconnect must not look for it again
@@ -224,6 +226,8 @@ interface SessionConnections {
   repl: ReplicationConnection;
   replConnected: Promise<void>;
   target: Promise<pg.Client>;
+  /** The target session made ready: its row-check function installed, the replicated schemas' tables read ahead. */
+  targetReady: Promise<{ rowCheck: boolean; tables: TargetTables }>;
 }
 
 /**
@@ -233,7 +237,7 @@ interface SessionConnections {
 export class SessionConnector {
   private first: SessionConnections | null;
 
-  constructor(private readonly c: { sourceUrl: string; targetUrl: string; applicationName: string; log: Logger; peerTimeoutMs: number }) {
+  constructor(private readonly c: { sourceUrl: string; targetUrl: string; applicationName: string; schemas: string[]; log: Logger; peerTimeoutMs: number }) {
     this.first = this.open();
   }
 
@@ -252,14 +256,23 @@ export class SessionConnector {
   }
 
   private open(): SessionConnections {
-    const { sourceUrl, targetUrl, applicationName, log, peerTimeoutMs } = this.c;
+    const { sourceUrl, targetUrl, applicationName, schemas, log, peerTimeoutMs } = this.c;
     const repl = new ReplicationConnection({ connectionString: sourceUrl, applicationName, log, peerTimeoutMs });
     const replConnected = repl.connect();
     const target = openTargetClient(targetUrl, 'tandem-replicator', peerTimeoutMs);
+    // The target session is idle until the stream starts: what a table's first change would wait for is done
+    // now, while the set-up and the slot checks run on the control connections (performance.md, "Start-up").
+    const targetReady = target.then(async (client) => {
+      const rowCheck = await installRowCheck(client, log);
+      const tables = new TargetTables(client);
+      await tables.readAhead(schemas);
+      return { rowCheck, tables };
+    });
     // Awaited by the session (or closed unused); a failure must not go unhandled meanwhile.
     replConnected.catch(() => undefined);
     target.catch(() => undefined);
-    return { repl, replConnected, target };
+    targetReady.catch(() => undefined);
+    return { repl, replConnected, target, targetReady };
   }
 }
 

@@ -35,16 +35,16 @@ import { formatLsn, type Lsn } from '../lsn.js';
 import type { ReplicationConnection } from '../stream/connection.js';
 import type { ApplyMetrics } from '../metrics/metrics.js';
 import type { BeginMessage, CommitMessage, PgoutputMessage, RelationMessage, TruncateMessage, Tuple } from '../stream/pgoutput.js';
-import { checkTargetTables } from '../setup/target.js';
+import { checkTargetTable } from '../setup/target.js';
 import { changeFailed } from './apply-error.js';
 import type { RowChange } from './batch.js';
 import { ChangeBuffer } from './change-buffer.js';
 import type { ApplyHook, AppliedChange } from './hooks.js';
 import { describeKey, relationEntry, sourceTypeName, unnamedDifferingTypes, valueText, type RelationEntry } from './relation.js';
-import { TypeCatalog, typeExists } from './type-properties.js';
+import { typeExists } from './type-properties.js';
 import { TargetGroup } from './group.js';
 import { StatementQueue, type ErrorContext } from './statement-queue.js';
-import { targetTableInfo } from './target-columns.js';
+import type { TargetTables } from './target-columns.js';
 
 export interface ApplierOptions {
   target: pg.Client;
@@ -78,6 +78,8 @@ export interface ApplierOptions {
   binary?: boolean;
   /** The target session has the row check function (row-check.ts): a group's commit travels with its last statements. */
   rowCheck?: boolean;
+  /** The target session's catalog facts of the tables, read ahead by the session (target-columns.ts). */
+  tables: TargetTables;
   /**
    * Skip the source transaction with this commit LSN (`tandem replicate
    * --skip-transaction`): its changes are not applied; the target transaction
@@ -112,7 +114,6 @@ export class Applier {
    * named by the stream's type messages, built-in ones from the target's catalog.
    */
   private readonly sourceTypeNames = new Map<number, string>();
-  private readonly types: TypeCatalog;
   private readonly hooks = new Map<string, ApplyHook[]>();
   private txn: CurrentTxn | null = null;
   /** Changes waiting to become statements or COPYs (change-buffer.ts). */
@@ -147,7 +148,6 @@ export class Applier {
     });
     this.rowByRow = opts.rowByRow ?? false;
     this.binary = opts.binary ?? false;
-    this.types = new TypeCatalog(opts.target);
     this.skipPending = opts.skipTransaction ?? null;
     this.buffer = new ChangeBuffer({ target: opts.target, statements: this.statements, copyBatchRows: this.o.copyBatchRows, rowByRow: this.rowByRow });
     for (const h of opts.hooks ?? []) this.hooks.set(h.table, [...(this.hooks.get(h.table) ?? []), h]);
@@ -302,14 +302,15 @@ export class Applier {
     await this.statements.flush();
     const prev = this.relations.get(msg.relationOid);
     const columns = msg.columns.map((c) => c.name);
-    if (!prev || prev.columns.join('\0') !== columns.join('\0') || prev.table !== `${msg.schema}.${msg.name}`) {
-      // A table first seen, or changed on the source: the target must have every column it now sends.
-      await checkTargetTables(this.o.target, [{ schema: msg.schema, name: msg.name, columns }]);
-    }
     // Identity and generated columns, unique indexes and triggers as the target defines them (the message does not say).
-    const info = await targetTableInfo(this.o.target, msg.schema, msg.name, this.types);
+    const found = await this.o.tables.take(msg.schema, msg.name);
+    if (!found || !prev || prev.columns.join('\0') !== columns.join('\0') || prev.table !== `${msg.schema}.${msg.name}`) {
+      // A table first seen, or changed on the source: the target must have every column it now sends.
+      checkTargetTable({ schema: msg.schema, name: msg.name, columns }, found && [...found.columns.keys()]);
+    }
+    const info = found!; // checkTargetTable threw if the target has no such table
     // A built-in type has the same OID on every cluster: a differing one is named from the target's catalog.
-    if (this.binary) for (const oid of unnamedDifferingTypes(msg, info, this.sourceTypeNames)) this.sourceTypeNames.set(oid, (await this.types.properties(oid)).name);
+    if (this.binary) for (const oid of unnamedDifferingTypes(msg, info, this.sourceTypeNames)) this.sourceTypeNames.set(oid, (await this.o.tables.types.properties(oid)).name);
     const entry = relationEntry(msg, info, this.binary, this.sourceTypeNames);
     if (this.rowByRow) entry.batchable = false;
     for (const [i, source] of entry.recvAs.entries()) {

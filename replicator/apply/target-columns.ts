@@ -11,7 +11,7 @@
  *   session_replication_role = replica (ENABLE ALWAYS / ENABLE REPLICA).
  */
 import type pg from 'pg';
-import type { TypeCatalog } from './type-properties.js';
+import { TypeCatalog } from './type-properties.js';
 
 export interface TargetColumn {
   /** 'a' = GENERATED ALWAYS AS IDENTITY, 'd' = BY DEFAULT, '' = not an identity column. */
@@ -51,62 +51,91 @@ export interface TargetTable {
   replicaTriggers: number;
 }
 
-const columnsText = `
-select a.attname::text as name, a.attidentity::text as identity, a.attgenerated::text as generated,
-       a.atttypid::int as type_oid, (t.typtype in ('b', 'e') and t.typcategory <> 'A') as plain_array,
-       (t.typsend <> 0 and t.typreceive <> 0 and
-        (t.typelem = 0 or exists (select 1 from pg_type e where e.oid = t.typelem and e.typsend <> 0 and e.typreceive <> 0))) as binary_io
-  from pg_attribute a
-  join pg_type t on t.oid = a.atttypid
- where a.attrelid = format('%I.%I', $1::text, $2::text)::regclass and a.attnum > 0 and not a.attisdropped`;
-
-const tableText = `
-with r as (select format('%I.%I', $1::text, $2::text)::regclass::oid as oid)
-select coalesce((select json_agg(case when i.indisexclusion or 0 = any(i.indkey::int2[]) or i.indexprs is not null then null else
+/**
+ * Every column, unique index and replica trigger of the tables in `$1` schemas (of the one table `$2`
+ * when given), one row per table: tables and partitioned tables only, as the set-up's target check.
+ */
+const tablesText = `
+select n.nspname::text as schema, c.relname::text as name,
+       (select json_agg(json_build_object(
+                 'name', a.attname::text, 'identity', a.attidentity::text, 'generated', a.attgenerated::text,
+                 'typeOid', a.atttypid::int, 'plainArray', (t.typtype in ('b', 'e') and t.typcategory <> 'A'),
+                 'binaryIO', (t.typsend <> 0 and t.typreceive <> 0 and
+                              (t.typelem = 0 or exists (select 1 from pg_type e where e.oid = t.typelem and e.typsend <> 0 and e.typreceive <> 0))))
+                 order by a.attnum)
+          from pg_attribute a join pg_type t on t.oid = a.atttypid
+         where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns,
+       coalesce((select json_agg(case when i.indisexclusion or 0 = any(i.indkey::int2[]) or i.indexprs is not null then null else
                    (select json_agg(a.attname::text) from pg_attribute a where a.attrelid = i.indrelid and a.attnum = any(i.indkey::int2[])) end)
-                   from pg_index i where i.indrelid = r.oid and (i.indisunique or i.indisexclusion)), '[]') as unique_indexes,
-       (select count(*)::int from pg_trigger t where t.tgrelid = r.oid and not t.tgisinternal and t.tgenabled in ('A', 'R')) as replica_triggers
-  from r`;
+                   from pg_index i where i.indrelid = c.oid and (i.indisunique or i.indisexclusion)), '[]') as unique_indexes,
+       (select count(*)::int from pg_trigger g where g.tgrelid = c.oid and not g.tgisinternal and g.tgenabled in ('A', 'R')) as replica_triggers
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+ where n.nspname = any($1::text[]) and ($2::text is null or c.relname = $2::text) and c.relkind in ('r', 'p')`;
 
-/** `types`: the session's type cache (a type is read once per session, not once per table). */
-export async function targetTableInfo(client: pg.ClientBase, schema: string, name: string, types: TypeCatalog): Promise<TargetTable> {
-  const cols = await client.query<{
-    name: string;
-    identity: TargetColumn['identity'];
-    generated: TargetColumn['generated'];
-    type_oid: number;
-    plain_array: boolean;
-    binary_io: boolean;
-  }>({
-    name: 'tandem.replTargetColumns',
-    text: columnsText,
-    values: [schema, name],
-  });
-  const table = await client.query<{ unique_indexes: (string[] | null)[]; replica_triggers: number }>({
-    name: 'tandem.replTargetTable',
-    text: tableText,
-    values: [schema, name],
-  });
-  const t = table.rows[0]!;
-  await types.load(cols.rows.map((r) => r.type_oid));
-  const columns = new Map<string, TargetColumn>();
-  for (const r of cols.rows) {
-    const p = await types.properties(r.type_oid);
-    columns.set(r.name, {
-      identity: r.identity,
-      generated: r.generated,
-      type: p.name,
-      compareAs: p.compareAs,
-      equality: p.equality,
-      exactText: p.exactText,
-      plainArray: r.plain_array,
-      typeOid: r.type_oid,
-      binaryIO: r.binary_io,
-    });
+interface TableRow {
+  schema: string;
+  name: string;
+  columns: { name: string; identity: TargetColumn['identity']; generated: TargetColumn['generated']; typeOid: number; plainArray: boolean; binaryIO: boolean }[] | null;
+  unique_indexes: (string[] | null)[];
+  replica_triggers: number;
+}
+
+/**
+ * The target's catalog facts of one session's tables. A table's first
+ * change waits for them (applier.ts, onRelation), so the session reads every
+ * table of the replicated schemas at its start, while the set-up and
+ * START_REPLICATION run (session.ts): one query for all tables and one for
+ * their column types, instead of about four round trips at each table's
+ * first change (replicator/docs/performance.md, "Start-up"). An entry read
+ * ahead serves one relation message; a later one for the same table (a
+ * schema change on the source) reads the catalog again.
+ */
+export class TargetTables {
+  private readonly ahead = new Map<string, TargetTable>();
+  readonly types: TypeCatalog;
+
+  constructor(private readonly client: pg.ClientBase) {
+    this.types = new TypeCatalog(client);
   }
-  return {
-    columns,
-    uniqueIndexes: t.unique_indexes,
-    replicaTriggers: t.replica_triggers,
-  };
+
+  /** Read every table of these schemas ahead. */
+  async readAhead(schemas: string[]): Promise<void> {
+    for (const [key, table] of await this.read(schemas, null)) this.ahead.set(key, table);
+  }
+
+  /** The table's facts (read ahead, or now); null when the target has no such table. */
+  async take(schema: string, name: string): Promise<TargetTable | null> {
+    const key = `${schema}.${name}`;
+    const known = this.ahead.get(key);
+    if (known) {
+      this.ahead.delete(key);
+      return known;
+    }
+    return (await this.read([schema], name)).get(key) ?? null;
+  }
+
+  private async read(schemas: string[], name: string | null): Promise<Map<string, TargetTable>> {
+    const res = await this.client.query<TableRow>({ name: 'tandem.replTargetTables', text: tablesText, values: [schemas, name] });
+    await this.types.load(res.rows.flatMap((r) => (r.columns ?? []).map((c) => c.typeOid)));
+    const out = new Map<string, TargetTable>();
+    for (const r of res.rows) {
+      const columns = new Map<string, TargetColumn>();
+      for (const c of r.columns ?? []) {
+        const p = await this.types.properties(c.typeOid);
+        columns.set(c.name, {
+          identity: c.identity,
+          generated: c.generated,
+          type: p.name,
+          compareAs: p.compareAs,
+          equality: p.equality,
+          exactText: p.exactText,
+          plainArray: c.plainArray,
+          typeOid: c.typeOid,
+          binaryIO: c.binaryIO,
+        });
+      }
+      out.set(`${r.schema}.${r.name}`, { columns, uniqueIndexes: r.unique_indexes, replicaTriggers: r.replica_triggers });
+    }
+    return out;
+  }
 }

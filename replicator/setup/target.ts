@@ -40,11 +40,20 @@ export function compareShapes(
   return problems;
 }
 
+function mismatch(problems: string[]): TandemError {
+  return new TandemError(
+    'replication_setup',
+    `the target database does not match the source: ${problems.join('; ')}. Run \`tandem migrate\` against the target database, then start the replicator again`,
+  );
+}
+
 export async function checkTargetTables(client: pg.ClientBase, tables: { schema: string; name: string; columns: string[] }[]): Promise<void> {
   const problems = compareShapes(tables, await targetColumns(client, tables));
-  if (problems.length)
-    throw new TandemError(
-      'replication_setup',
-      `the target database does not match the source: ${problems.join('; ')}. Run \`tandem migrate\` against the target database, then start the replicator again`,
-    );
+  if (problems.length) throw mismatch(problems);
+}
+
+/** The same check for one table whose target columns are known (null: the target has no such table). */
+export function checkTargetTable(table: { schema: string; name: string; columns: string[] }, onTarget: string[] | null): void {
+  const problems = compareShapes([table], new Map([[`${table.schema}.${table.name}`, onTarget]]));
+  if (problems.length) throw mismatch(problems);
 }
