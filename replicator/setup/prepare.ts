@@ -2,13 +2,17 @@
  * The replicator's set-up, once per run before any session: every check
  * passes before anything is created (source server settings, publication,
  * target tables and role), then the target's bookkeeping and this run's
- * incarnation, and the timings the sessions derive from the source.
+ * incarnation, and the timings the sessions derive from the source. The
+ * source's and the target's queries overlap where one does not need the
+ * other's answer, and a publication that is already complete (every start
+ * but the first) is only read: start-up time is part of every catch-up after
+ * a restart (replicator/docs/performance.md, "Start-up").
  */
 import type pg from 'pg';
 import type { Logger } from '../../server/log.js';
 import { ensureBookkeeping, newIncarnation } from '../bookkeeping/ensure-schema.js';
 import { parseLsn, type Lsn } from '../lsn.js';
-import { checkSourceServer, ensurePublication, publishedTables, type PublishedTable } from './source.js';
+import { checkSourceServer, ensurePublication, publicationComplete, publicationPlan, publishedTables, type PublishedTable } from './source.js';
 import { checkTargetTables } from './target.js';
 import { checkReplicaRole } from './target-role.js';
 
@@ -36,28 +40,51 @@ export async function prepareRun(
   target: pg.Client,
   o: { publication: string; schemas: string[]; untilCaughtUp: boolean; log: Logger },
 ): Promise<PreparedRun> {
-  await checkSourceServer(source);
+  // The target's role is checked while the source is (two connections): start-up time counts when catching
+  // up after a restart. Awaited before anything is created; a source error is reported first, as before.
+  const role = checkReplicaRole(target).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  const roleChecked = async () => {
+    const e = await role;
+    if (e) throw e;
+  };
   let tables: PublishedTable[];
-  // The publication is created in a transaction that commits only when the target matches it: a bad set-up leaves nothing behind.
-  await source.query('begin');
   try {
-    // Replicators of several passive sites may start at once: one at a time creates the publication.
-    await source.query("select pg_advisory_xact_lock(hashtext('tandem.replication_setup'))");
-    await ensurePublication(source, o.publication, o.schemas, o.log);
-    tables = await publishedTables(source, o.publication, o.schemas);
-    await checkTargetTables(target, tables);
-    await checkReplicaRole(target);
-    await source.query('commit');
-  } catch (e) {
-    await source.query('rollback').catch(() => undefined);
-    throw e;
+    await checkSourceServer(source);
+    if (publicationComplete(await publicationPlan(source, o.publication, o.schemas))) {
+      // Every start but the first: nothing to create, so no transaction and no lock.
+      tables = await publishedTables(source, o.publication, o.schemas);
+      await roleChecked(); // first: a refused role check leaves its transaction to roll back on the target connection
+      await checkTargetTables(target, tables);
+    } else {
+      // The publication is created in a transaction that commits only when the target matches it: a bad set-up leaves nothing behind.
+      await source.query('begin');
+      try {
+        // Replicators of several passive sites may start at once: one at a time creates the publication.
+        await source.query("select pg_advisory_xact_lock(hashtext('tandem.replication_setup'))");
+        await ensurePublication(source, o.publication, o.schemas, o.log);
+        tables = await publishedTables(source, o.publication, o.schemas);
+        await roleChecked();
+        await checkTargetTables(target, tables);
+        await source.query('commit');
+      } catch (e) {
+        await source.query('rollback').catch(() => undefined);
+        throw e;
+      }
+    }
+  } finally {
+    await role; // never left running on the target connection
   }
-  await ensureBookkeeping(target);
-  const incarnation = await newIncarnation(target);
-  const senderTimeout = parseDurationSetting((await source.query<{ wal_sender_timeout: string }>('show wal_sender_timeout')).rows[0]!.wal_sender_timeout);
+  // The target's bookkeeping and this run's incarnation while the source answers for its timings.
+  const [incarnation, senderTimeout, caughtUpAt] = await Promise.all([
+    ensureBookkeeping(target).then(() => newIncarnation(target)),
+    source.query<{ wal_sender_timeout: string }>('show wal_sender_timeout').then((r) => parseDurationSetting(r.rows[0]!.wal_sender_timeout)),
+    o.untilCaughtUp
+      ? source.query<{ lsn: string }>('select pg_current_wal_flush_lsn()::text as lsn').then((r) => parseLsn(r.rows[0]!.lsn))
+      : Promise.resolve(null),
+  ]);
   const statusIntervalMs = senderTimeout > 0 ? Math.max(200, Math.min(10_000, Math.floor(senderTimeout / 3))) : 10_000;
-  const caughtUpAt: Lsn | null = o.untilCaughtUp
-    ? parseLsn((await source.query<{ lsn: string }>('select pg_current_wal_flush_lsn()::text as lsn')).rows[0]!.lsn)
-    : null;
   return { tables, incarnation, senderTimeout, statusIntervalMs, caughtUpAt };
 }

@@ -39,12 +39,22 @@ export async function checkSourceServer(client: pg.ClientBase): Promise<void> {
     );
 }
 
-/** Create the publication for `schemas` when absent; add missing schemas to an existing one. */
-export async function ensurePublication(client: pg.ClientBase, publication: string, schemas: string[], log: Logger): Promise<void> {
-  const found = await client.query<{ nspname: string }>('select nspname from pg_namespace where nspname = any($1::text[])', [schemas]);
-  const missing = schemas.filter((s) => !found.rows.some((r) => r.nspname === s));
-  if (missing.length) throw setupError(`schema(s) ${missing.join(', ')} do not exist on the source (run \`tandem migrate\` there first)`);
+/** What the publication lacks for `schemas` (publicationPlan). */
+export interface PublicationPlan {
+  /** Schemas that do not exist on the source. */
+  missingSchemas: string[];
+  /** The publication does not exist. */
+  create: boolean;
+  /** Schemas to add to it. */
+  add: string[];
+  /** publish_via_partition_root is off. */
+  setViaRoot: boolean;
+}
 
+/** Read what the publication lacks for `schemas` (nothing: `publicationComplete`). */
+export async function publicationPlan(client: pg.ClientBase, publication: string, schemas: string[]): Promise<PublicationPlan> {
+  const found = await client.query<{ nspname: string }>('select nspname from pg_namespace where nspname = any($1::text[])', [schemas]);
+  const missingSchemas = schemas.filter((s) => !found.rows.some((r) => r.nspname === s));
   const pub = await client.query<{ puballtables: boolean; pubviaroot: boolean; schemas: string[] }>(
     `select p.puballtables, p.pubviaroot,
             coalesce(array(select n.nspname::text from pg_publication_namespace pn join pg_namespace n on n.oid = pn.pnnspid
@@ -52,23 +62,32 @@ export async function ensurePublication(client: pg.ClientBase, publication: stri
        from pg_publication p where p.pubname = $1`,
     [publication],
   );
+  const p = pub.rows[0];
+  if (!p) return { missingSchemas, create: true, add: [], setViaRoot: false };
+  return { missingSchemas, create: false, add: p.puballtables ? [] : schemas.filter((s) => !p.schemas.includes(s)), setViaRoot: !p.pubviaroot };
+}
+
+export function publicationComplete(plan: PublicationPlan): boolean {
+  return !plan.missingSchemas.length && !plan.create && !plan.add.length && !plan.setViaRoot;
+}
+
+/** Create the publication for `schemas` when absent; add missing schemas to an existing one. */
+export async function ensurePublication(client: pg.ClientBase, publication: string, schemas: string[], log: Logger): Promise<void> {
+  const plan = await publicationPlan(client, publication, schemas);
+  if (plan.missingSchemas.length) throw setupError(`schema(s) ${plan.missingSchemas.join(', ')} do not exist on the source (run \`tandem migrate\` there first)`);
   const schemaList = schemas.map(quoteIdent).join(', ');
   try {
-    if (!pub.rows.length) {
+    if (plan.create) {
       // publish_via_partition_root: a partitioned table arrives as one table, whatever its partitions are called on the target.
       await client.query(`create publication ${quoteIdent(publication)} for tables in schema ${schemaList} with (publish_via_partition_root = true)`);
       log.info('created publication on the source', { publication, schemas });
       return;
     }
-    const p = pub.rows[0]!;
-    if (!p.puballtables) {
-      const add = schemas.filter((s) => !p.schemas.includes(s));
-      if (add.length) {
-        await client.query(`alter publication ${quoteIdent(publication)} add tables in schema ${add.map(quoteIdent).join(', ')}`);
-        log.info('added schemas to the publication', { publication, schemas: add });
-      }
+    if (plan.add.length) {
+      await client.query(`alter publication ${quoteIdent(publication)} add tables in schema ${plan.add.map(quoteIdent).join(', ')}`);
+      log.info('added schemas to the publication', { publication, schemas: plan.add });
     }
-    if (!p.pubviaroot) await client.query(`alter publication ${quoteIdent(publication)} set (publish_via_partition_root = true)`);
+    if (plan.setViaRoot) await client.query(`alter publication ${quoteIdent(publication)} set (publish_via_partition_root = true)`);
   } catch (e) {
     if (sqlstateOf(e) === SQLSTATE.INSUFFICIENT_PRIVILEGE)
       throw setupError(
