@@ -303,7 +303,7 @@ export class Applier {
     const prev = this.relations.get(msg.relationOid);
     const columns = msg.columns.map((c) => c.name);
     // Identity and generated columns, unique indexes and triggers as the target defines them (the message does not say).
-    const found = await this.o.tables.take(msg.schema, msg.name);
+    const found = await this.o.tables.take(msg.schema, msg.name, columns);
     if (!found || !prev || prev.columns.join('\0') !== columns.join('\0') || prev.table !== `${msg.schema}.${msg.name}`) {
       // A table first seen, or changed on the source: the target must have every column it now sends.
       checkTargetTable({ schema: msg.schema, name: msg.name, columns }, found && [...found.columns.keys()]);

@@ -81,17 +81,31 @@ interface TableRow {
 }
 
 /**
+ * Facts read ahead serve the relation messages of this long after the
+ * session's start: its start-up backlog, where a table's first change would
+ * otherwise wait for the catalog. A table first changed later reads the
+ * catalog then, as before the read-ahead, so that a target migrated since
+ * (a unique index or trigger added: set-based apply must stop; a column
+ * type changed) is seen.
+ */
+const READ_AHEAD_SERVES_MS = 10_000;
+
+/**
  * The target's catalog facts of one session's tables. A table's first
  * change waits for them (applier.ts, onRelation), so the session reads every
  * table of the replicated schemas at its start, while the set-up and
  * START_REPLICATION run (session.ts): one query for all tables and one for
  * their column types, instead of about four round trips at each table's
  * first change (replicator/docs/performance.md, "Start-up"). An entry read
- * ahead serves one relation message; a later one for the same table (a
- * schema change on the source) reads the catalog again.
+ * ahead serves one relation message, within READ_AHEAD_SERVES_MS, and only
+ * when the target had every column the message names; otherwise (a later
+ * message for the same table after a schema change, a column added on the
+ * target since) the catalog is read again.
  */
 export class TargetTables {
   private readonly ahead = new Map<string, TargetTable>();
+  private readAt = 0;
+  /** The session's type cache (named source types of binary columns, applier.ts). */
   readonly types: TypeCatalog;
 
   constructor(private readonly client: pg.ClientBase) {
@@ -100,28 +114,28 @@ export class TargetTables {
 
   /** Read every table of these schemas ahead. */
   async readAhead(schemas: string[]): Promise<void> {
-    for (const [key, table] of await this.read(schemas, null)) this.ahead.set(key, table);
+    for (const [key, table] of await this.read(schemas, null, this.types)) this.ahead.set(key, table);
+    this.readAt = Date.now();
   }
 
-  /** The table's facts (read ahead, or now); null when the target has no such table. */
-  async take(schema: string, name: string): Promise<TargetTable | null> {
+  /** The facts of a table whose relation message names `columns` (read ahead, or now); null when the target has no such table. */
+  async take(schema: string, name: string, columns: string[]): Promise<TargetTable | null> {
     const key = `${schema}.${name}`;
     const known = this.ahead.get(key);
-    if (known) {
-      this.ahead.delete(key);
-      return known;
-    }
-    return (await this.read([schema], name)).get(key) ?? null;
+    this.ahead.delete(key);
+    if (known && Date.now() - this.readAt <= READ_AHEAD_SERVES_MS && columns.every((c) => known.columns.has(c))) return known;
+    // Each reading of a single table reads its types afresh too (a type renamed on the target since).
+    return (await this.read([schema], name, new TypeCatalog(this.client))).get(key) ?? null;
   }
 
-  private async read(schemas: string[], name: string | null): Promise<Map<string, TargetTable>> {
+  private async read(schemas: string[], name: string | null, types: TypeCatalog): Promise<Map<string, TargetTable>> {
     const res = await this.client.query<TableRow>({ name: 'tandem.replTargetTables', text: tablesText, values: [schemas, name] });
-    await this.types.load(res.rows.flatMap((r) => (r.columns ?? []).map((c) => c.typeOid)));
+    await types.load(res.rows.flatMap((r) => (r.columns ?? []).map((c) => c.typeOid)));
     const out = new Map<string, TargetTable>();
     for (const r of res.rows) {
       const columns = new Map<string, TargetColumn>();
       for (const c of r.columns ?? []) {
-        const p = await this.types.properties(c.typeOid);
+        const p = await types.properties(c.typeOid);
         columns.set(c.name, {
           identity: c.identity,
           generated: c.generated,

@@ -3,12 +3,14 @@
  * reads the target's tables ahead, at its start (apply/target-columns.ts,
  * TargetTables); a `relation` message that follows a schema change must be
  * checked against the target's catalog as it is then, not as it was read
- * ahead: a column added on both sites is applied, a column the target lacks
- * stops replication with the set-up's message (run `tandem migrate`), and
- * nothing of that transaction is applied.
+ * ahead: a column added on both sites is applied (also when the target got
+ * it after the session read it ahead), a column the target lacks stops
+ * replication with the set-up's message (run `tandem migrate`), and nothing
+ * of that transaction is applied.
  */
 import t from 'tap';
 import { isTandemError } from '../../server/errors.js';
+import { createLogger } from '../../server/log.js';
 import { runReplicator } from '../../replicator/index.js';
 import { background, startPair, waitFor } from './helpers.js';
 
@@ -46,4 +48,18 @@ t.test('columns added on the source while streaming', async (t) => {
   await p.dst(`alter table tandem.kv add column only_source int`);
   await runReplicator({ ...opts, untilCaughtUp: true });
   t.same(await row(3), { id: 3, v: 'too new', late: 1, only_source: 7 }, 'applied once the target has the column');
+
+  // Migrated after a new session read the target ahead, before the table's first change in that session.
+  const lines: string[] = [];
+  const log = createLogger({}, { level: 'info', format: 'json', write: (line) => lines.push(line) });
+  const r2 = background(t, { ...opts, log });
+  await waitFor('the new session streams', () => (r2.check(), lines.some((l) => l.includes('"msg":"streaming"'))));
+  await p.dst(`alter table tandem.kv add column migrated text`);
+  await p.src(`alter table tandem.kv add column migrated text`);
+  await p.src(`insert into tandem.kv values (4, 'after the migration', null, null, 'yes')`);
+  t.same(
+    await waitFor('the row of the migrated table', async () => (r2.check(), await row(4))),
+    { id: 4, v: 'after the migration', late: null, only_source: null, migrated: 'yes' },
+    'the target was read again, not taken as read ahead',
+  );
 });
