@@ -108,14 +108,18 @@ export class TargetTables {
   /** The session's type cache (named source types of binary columns, applier.ts). */
   readonly types: TypeCatalog;
 
-  constructor(private readonly client: pg.ClientBase) {
+  /** `clock`: ms, Date.now unless a test moves time. */
+  constructor(
+    private readonly client: pg.ClientBase,
+    private readonly clock: () => number = Date.now,
+  ) {
     this.types = new TypeCatalog(client);
   }
 
   /** Read every table of these schemas ahead. */
   async readAhead(schemas: string[]): Promise<void> {
     for (const [key, table] of await this.read(schemas, null, this.types)) this.ahead.set(key, table);
-    this.readAt = Date.now();
+    this.readAt = this.clock();
   }
 
   /** The facts of a table whose relation message names `columns` (read ahead, or now); null when the target has no such table. */
@@ -123,7 +127,7 @@ export class TargetTables {
     const key = `${schema}.${name}`;
     const known = this.ahead.get(key);
     this.ahead.delete(key);
-    if (known && Date.now() - this.readAt <= READ_AHEAD_SERVES_MS && columns.every((c) => known.columns.has(c))) return known;
+    if (known && this.clock() - this.readAt <= READ_AHEAD_SERVES_MS && columns.every((c) => known.columns.has(c))) return known;
     // Each reading of a single table reads its types afresh too (a type renamed on the target since).
     return (await this.read([schema], name, new TypeCatalog(this.client))).get(key) ?? null;
   }
