@@ -81,12 +81,12 @@ interface TableRow {
 }
 
 /**
- * Facts read ahead serve the relation messages of this long after the
- * session's start: its start-up backlog, where a table's first change would
- * otherwise wait for the catalog. A table first changed later reads the
- * catalog then, as before the read-ahead, so that a target migrated since
- * (a unique index or trigger added: set-based apply must stop; a column
- * type changed) is seen.
+ * Facts read ahead serve the relation messages that arrive within this long
+ * of the read, at the session's start: its start-up backlog, where a table's
+ * first change would otherwise wait for the catalog. A table first changed
+ * later reads the catalog then, as before the read-ahead, so that a target
+ * migrated since (a unique index or trigger added: set-based apply must stop;
+ * a column type changed) is seen.
  */
 const READ_AHEAD_SERVES_MS = 10_000;
 
