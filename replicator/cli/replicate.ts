@@ -6,6 +6,7 @@ import type { Command } from '../../server/cli/command.js';
 import { runReplicator } from '../run.js';
 import { defaultSlotName } from '../slot-name.js';
 import { withReplicatorMetrics } from '../metrics/run-with-metrics.js';
+import { applyScheduling } from '../setup/scheduling.js';
 
 export const replicateCommand: Command = {
   help: `
@@ -103,6 +104,10 @@ Example:
     const untilCaughtUp = ctx.values['until-caught-up'] === true;
     const log = cfg.site ? ctx.log.child({ site: cfg.site }) : ctx.log;
     const listen = cfg.metrics.port === undefined ? null : { host: cfg.metrics.host, port: cfg.metrics.port };
+    // Before the replicator starts: the threads it creates inherit the policy (scheduling.ts says why batch).
+    const scheduling = await applyScheduling(r.scheduling);
+    if ('reason' in scheduling) log.warn(`runs under the normal CPU scheduling policy, not ${scheduling.wanted}: ${scheduling.reason}`, { scheduling: scheduling.policy });
+    else log.debug('CPU scheduling policy', { scheduling: scheduling.policy });
     // The target is a passive site whose database defaults to read-only
     // transactions for the application; the replicator's own sessions write.
     const targetUrl = writableUrl(r.target!);

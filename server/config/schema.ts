@@ -227,6 +227,11 @@ export const configSchema = {
       description:
         'binary transfer: values travel in their types\' binary format (default true: less CPU; a source type must exist on the target); false: as text (`tandem replicate --text`)',
     }),
+    scheduling: oneOf(['batch', 'normal'] as const, {
+      default: 'batch',
+      description:
+        'Linux CPU scheduling policy of `tandem replicate`: batch (SCHED_BATCH: same CPU share, but its wake-ups do not preempt the databases it feeds, which on a shared host makes catch-ups faster) or normal',
+    }),
   },
   log: {
     level: oneOf(['debug', 'info', 'warn', 'error'] as const, { default: 'info', flag: '--log-level', description: 'log level' }),

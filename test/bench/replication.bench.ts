@@ -59,6 +59,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { setPolicy } from '../../replicator/setup/scheduling.js';
 import { runReplicator } from '../../replicator/index.js';
 import { startPostgres, type TestPostgres } from '../harness/postgres.js';
 import { clusterCpuMs, processCpuMs } from './cpu-time.js';
@@ -302,6 +303,9 @@ async function measureTandem(
   await checkpoint(cl);
   const marker = await markerListener(d.targetUrl, 1);
   try {
+    // In the benchmark's process, the replicator runs under the policy `tandem replicate` gives itself
+    // (replicator/setup/scheduling.ts), for Tandem's catch-up only; set before the clock starts.
+    if (!asProcess) await inProcessPolicy('batch');
     const clustersSpent = clustersCpu(cl);
     const started = Date.now();
     if (asProcess) {
@@ -339,7 +343,13 @@ async function measureTandem(
     return { ...(await catchUp(marker.session, started, ms)), cpu };
   } finally {
     await marker.end();
+    if (!asProcess) await inProcessPolicy('other');
   }
+}
+
+async function inProcessPolicy(policy: 'batch' | 'other'): Promise<void> {
+  const failed = await setPolicy(policy);
+  if (failed !== null) throw new Error(`cannot put the benchmark's process under the ${policy} scheduling policy: ${failed}`);
 }
 
 function createSubscription(d: Dbs, enabled: boolean, binary = false): string {

@@ -2,8 +2,10 @@
  * `tandem replicate --metrics-port` as a process (needs `npx tsc -p
  * tsconfig.json` first): the listener serves the replicator's metrics while
  * it streams, its log lines are JSON with the component, and it is gone
- * after SIGTERM (exit 0). A bad port is refused with the key named.
+ * after SIGTERM (exit 0). A bad port is refused with the key named. Its
+ * threads run under SCHED_BATCH (replication.scheduling).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import pg from 'pg';
 import { migrate } from '../../server/db/migrate.js';
@@ -11,6 +13,17 @@ import { startPostgres } from '../harness/postgres.js';
 import { waitFor } from '../server/helpers.js';
 import { runTandem, spawnTandem } from '../replicator/cli.js';
 import { scrape } from './scrape.js';
+
+/** Linux's number for SCHED_BATCH, as /proc/PID/task/TID/stat shows it (field 41, policy). */
+const SCHED_BATCH = 3;
+
+function threadPolicies(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // The fields after the command name in parentheses (which may hold spaces) start at field 3.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
+  });
+}
 
 t.test('tandem replicate --metrics-port', async (t) => {
   const pgs = await startPostgres(t, { name: 'metrics-cli' });
@@ -49,6 +62,11 @@ t.test('tandem replicate --metrics-port', async (t) => {
     return s.sum('tandem_replicator_applied_rows_total', { table: 'tandem.projects' }) >= 1 && s.sum('tandem_replicator_lag_bytes') === 0 ? s : undefined;
   });
   t.equal(m.sum('tandem_replicator_streaming', { slot: 'cli_metrics' }), 1, 'streaming, labelled with its slot');
+  // replication.scheduling defaults to batch: every thread of the process runs under SCHED_BATCH, the test process does not.
+  const policies = threadPolicies(r.child.pid!);
+  t.ok(policies.length >= 5, `the process's threads were read (${policies.length})`);
+  t.same([...new Set(policies)], [SCHED_BATCH], 'every thread of tandem replicate runs under SCHED_BATCH');
+  t.not(threadPolicies(process.pid)[0], SCHED_BATCH, 'and the test process under its own policy');
   t.equal(m.sum('tandem_replicator_slot_exists'), 1);
   t.equal((await fetch(`${url.url}/nope`)).status, 404);
   t.equal((await fetch(`${url.url}/health/live`)).status, 200);
