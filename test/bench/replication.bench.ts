@@ -686,7 +686,8 @@ const group: BenchGroup = async (report) => {
       `One source and one target cluster (embedded PostgreSQL ${source.major}, default settings plus wal_level=logical, fsync on); every measurement on fresh ` +
         'databases dropped afterwards, both clusters checkpointed before the timed part. Native and Tandem alternate, each as shipped (native: text, Tandem: binary transfer) and with the other transfer; ratios are per round (side by side), ' +
         `figures are medians of ${REPS} with _min/_max. Throughput = catch-up from a backlog (the consumer stopped while the workload was generated) until a marker ` +
-        'row committed after it is committed on the target (a trigger there notifies a listener connected beforehand; the same for both). Lag: Tandem as its own process. On a shared 2-core machine the ' +
+        'row committed after it is committed on the target (a trigger there notifies a listener connected beforehand; the same for both). Lag: Tandem as its own process. ' +
+        'Tandem runs under SCHED_BATCH, as `tandem replicate` puts itself (in the benchmark\'s process: switched for its timed catch-ups only). On a shared 2-core machine the ' +
         `absolute figures are indicative; compare the ratios. Scale ${SCALE}.`,
     );
     report.note(

@@ -3,7 +3,8 @@
  * tsconfig.json` first): the listener serves the replicator's metrics while
  * it streams, its log lines are JSON with the component, and it is gone
  * after SIGTERM (exit 0). A bad port is refused with the key named. Its
- * threads run under SCHED_BATCH (replication.scheduling).
+ * threads run under SCHED_BATCH (replication.scheduling); without chrt it
+ * replicates under the normal policy and logs why.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
@@ -75,4 +76,14 @@ t.test('tandem replicate --metrics-port', async (t) => {
   const { code } = await r.exited;
   t.equal(code, 0, 'stops cleanly on SIGTERM');
   await t.rejects(fetch(`${url.url}/metrics`), 'the listener is closed');
+
+  // Where the policy cannot be set (here: no chrt on PATH), it replicates all the same, under the normal policy, and says why.
+  await db.query(`insert into tandem.projects (name, description) values ('cli-no-chrt', 'x')`);
+  const plain = await runTandem(t, ['replicate', '--source', source, '--target', target, '--slot', 'cli_metrics', '--until-caught-up'], { PATH: '/nonexistent' });
+  t.equal(plain.code, 0, 'caught up without chrt');
+  t.match(plain.stderr, /runs under the normal CPU scheduling policy, not batch: chrt \(util-linux\) is not installed/, 'and logged why');
+  const tgt = new pg.Client({ connectionString: target });
+  await tgt.connect();
+  t.teardown(() => tgt.end());
+  t.equal((await tgt.query(`select 1 from tandem.projects where name = 'cli-no-chrt'`)).rowCount, 1, 'the change is on the target');
 });
