@@ -24,7 +24,7 @@ import { decodePgoutput, dateToPgMicros, type PgoutputMessage } from './pgoutput
 import { DEFAULT_PEER_TIMEOUT_MS, PeerTimeoutError, peerTimeoutStream, watchClient } from '../setup/peer-timeout.js';
 
 export type StreamItem =
-  | { kind: 'data'; walStart: Lsn; msg: PgoutputMessage }
+  | { kind: 'data'; msg: PgoutputMessage }
   /** A keepalive: the server has sent everything up to `walEnd`. */
   | { kind: 'keepalive'; walEnd: Lsn };
 
@@ -106,7 +106,7 @@ export class ReplicationConnection {
     this.client.on('error', (e) => this.fail(e));
     this.framing = new CopyDataFraming(
       (this.client as unknown as { connection: unknown }).connection,
-      (payload) => this.onCopyData(payload),
+      (buf, start, end) => this.onCopyData(buf, start, end),
       (e) => this.fail(e),
     );
   }
@@ -226,17 +226,17 @@ export class ReplicationConnection {
     }
   }
 
-  private onCopyData(chunk: Buffer): void {
+  private onCopyData(buf: Buffer, start: number, end: number): void {
     this.lastReceived = Date.now();
     if (this.failure) return;
     try {
-      const m = decodeCopyData(chunk, this.arena);
-      if (m.kind === 'data') this.push(m, chunk.length);
+      const m = decodeCopyData(buf, start, end, this.arena);
+      if (m.kind === 'data') this.push(m, end - start);
       else {
         // Answered at once with what the target has committed, never the received position: unanswered, the
         // server drops the connection at wal_sender_timeout (when changing this, read replicator/docs/lsn-handling.md).
         if (m.replyRequested) this.sendStatus(false);
-        this.push({ kind: 'keepalive', walEnd: m.walEnd }, chunk.length);
+        this.push({ kind: 'keepalive', walEnd: m.walEnd }, end - start);
       }
     } catch (e) {
       this.fail(e as Error);
@@ -303,27 +303,30 @@ export class ReplicationConnection {
 
 /** One CopyData payload of the replication stream, as the server sent it. */
 export type ReplicationMessage =
-  | { kind: 'data'; walStart: Lsn; msg: PgoutputMessage }
+  | { kind: 'data'; msg: PgoutputMessage }
   | { kind: 'keepalive'; walEnd: Lsn; replyRequested: boolean };
 
 /**
- * Decode one CopyData payload: XLogData ('w': walStart(8) walEnd(8) sendTime(8)
- * pgoutput message) or a primary keepalive ('k': walEnd(8) sendTime(8)
- * replyRequested(1)). The framer (framing.ts) has already put the CopyData
- * message back together from however the socket split it. Decode at once and
- * keep no view of `chunk`: it is a view of the socket's or the framer's memory
+ * Decode one CopyData payload, bytes `start` to `end` of `buf`: XLogData ('w':
+ * walStart(8) walEnd(8) sendTime(8) pgoutput message) or a primary keepalive
+ * ('k': walEnd(8) sendTime(8) replyRequested(1)). The framer (framing.ts) has
+ * already put the CopyData message back together from however the socket split
+ * it; `buf` may hold other messages around it, and nothing past `end` is read. Decode
+ * at once and keep no view of `buf`: it is the socket's or the framer's memory
  * (test/replicator/pgoutput.test.ts); the decoded values are strings or COPY
- * rows in `arena`, copies of the bytes.
+ * rows in `arena`, copies of the bytes. An XLogData's walStart is not read: the
+ * positions that matter are in the pgoutput messages (lsn-handling.md).
  */
-export function decodeCopyData(chunk: Buffer, arena?: CopyRowArena): ReplicationMessage {
-  const type = chunk[0];
+export function decodeCopyData(buf: Buffer, start: number, end: number, arena?: CopyRowArena): ReplicationMessage {
+  const type = start < end ? buf[start] : undefined;
+  const bytes = end - start;
   if (type === 0x77) {
-    if (chunk.length < 25) throw new Error(`replication XLogData message of ${chunk.length} bytes is shorter than its 25-byte header`);
-    return { kind: 'data', walStart: chunk.readBigUInt64BE(1) as Lsn, msg: decodePgoutput(chunk, 25, arena) };
+    if (bytes < 25) throw new Error(`replication XLogData message of ${bytes} bytes is shorter than its 25-byte header`);
+    return { kind: 'data', msg: decodePgoutput(buf, start + 25, end, arena) };
   }
   if (type === 0x6b) {
-    if (chunk.length < 18) throw new Error(`replication keepalive of ${chunk.length} bytes is shorter than 18`);
-    return { kind: 'keepalive', walEnd: chunk.readBigUInt64BE(1) as Lsn, replyRequested: chunk[17] === 1 };
+    if (bytes < 18) throw new Error(`replication keepalive of ${bytes} bytes is shorter than 18`);
+    return { kind: 'keepalive', walEnd: buf.readBigUInt64BE(start + 1) as Lsn, replyRequested: buf[start + 17] === 1 };
   }
   throw new Error(`unknown replication message 0x${type?.toString(16)}`);
 }

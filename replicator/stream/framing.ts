@@ -23,8 +23,12 @@
 
 /** Called with a whole message's bytes for node-pg's parser. */
 type PgParse = (bytes: Buffer) => void;
-/** Called with a CopyData payload, valid only during the call (decode at once). */
-export type CopyDataHandler = (payload: Buffer) => void;
+/**
+ * Called with a CopyData payload: bytes `start` to `end` of `buf`, valid only during the call (decode at once).
+ * Offsets, not a view: a subarray per message was ~5 % of the Tandem process's CPU in a bulk catch-up
+ * (a Buffer object each, and garbage; replicator/docs/performance.md, "Framing the stream below node-pg").
+ */
+export type CopyDataHandler = (buf: Buffer, start: number, end: number) => void;
 
 const COPY_DATA = 0x64; // 'd'
 /** Type byte and 32-bit length (which counts itself, not the type byte). */
@@ -67,7 +71,7 @@ export class CopyDataFramer {
       if (pos + total > chunk.length) break;
       if (this.intercepting && chunk[pos] === COPY_DATA) {
         if (runStart < pos) this.pgParse(chunk.subarray(runStart, pos));
-        this.onCopyData(chunk.subarray(pos + HEADER, pos + total));
+        this.onCopyData(chunk, pos + HEADER, pos + total);
         runStart = pos + total;
       }
       pos += total;
@@ -104,7 +108,7 @@ export class CopyDataFramer {
     pos += n;
     if (this.heldBytes < held.length) return chunk.length;
     this.held = null;
-    if (this.intercepting && held[0] === COPY_DATA) this.onCopyData(held.subarray(HEADER));
+    if (this.intercepting && held[0] === COPY_DATA) this.onCopyData(held, HEADER, held.length);
     else this.pgParse(held);
     return pos;
   }

@@ -120,72 +120,67 @@ function truncated(bytes: number): Error {
   return new Error(`pgoutput: message of ${bytes} bytes ends inside a field`);
 }
 
+/**
+ * Reads one message, bytes `start` to `end` of `buf` (which may hold other
+ * messages around it: every read checks `end`, never `buf.length`).
+ */
 class Reader {
   pos: number;
   constructor(
     readonly buf: Buffer,
     private readonly start: number,
+    readonly end: number,
   ) {
     this.pos = start;
   }
   private truncated(): Error {
-    return truncated(this.buf.length - this.start);
+    return truncated(this.end - this.start);
+  }
+  /** Position of `n` more bytes, which must be in the message; the position moves past them. */
+  private take(n: number): number {
+    const p = this.pos;
+    if (n < 0 || p + n > this.end) throw this.truncated();
+    this.pos = p + n;
+    return p;
   }
   u8(): number {
-    if (this.pos >= this.buf.length) throw this.truncated();
-    return this.buf[this.pos++]!;
+    return this.buf[this.take(1)]!;
   }
   i16(): number {
-    const v = this.buf.readInt16BE(this.pos);
-    this.pos += 2;
-    return v;
+    return this.buf.readInt16BE(this.take(2));
   }
   i32(): number {
-    const v = this.buf.readInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+    return this.buf.readInt32BE(this.take(4));
   }
   u32(): number {
-    const v = this.buf.readUInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+    return this.buf.readUInt32BE(this.take(4));
   }
   u64(): bigint {
-    const v = this.buf.readBigUInt64BE(this.pos);
-    this.pos += 8;
-    return v;
+    return this.buf.readBigUInt64BE(this.take(8));
   }
   i64(): bigint {
-    const v = this.buf.readBigInt64BE(this.pos);
-    this.pos += 8;
-    return v;
+    return this.buf.readBigInt64BE(this.take(8));
   }
   cstring(): string {
     const end = this.buf.indexOf(0, this.pos);
-    if (end < 0) throw new Error('pgoutput: unterminated string');
+    if (end < 0 || end >= this.end) throw new Error('pgoutput: unterminated string');
     const s = this.buf.toString('utf8', this.pos, end);
     this.pos = end + 1;
     return s;
   }
   text(len: number): string {
-    // Buffer.toString stops at the buffer's end without a word: a cut message would give a shorter value.
-    if (len < 0 || this.pos + len > this.buf.length) throw this.truncated();
+    const p = this.take(len);
     // Buffer's own slicer: what toString('utf8', start, end) calls after looking up the encoding,
     // once per value here (the decoder's largest own cost in the profiles).
-    const s = (this.buf as unknown as Slicers).utf8Slice(this.pos, this.pos + len);
-    this.pos += len;
-    return s;
+    return (this.buf as unknown as Slicers).utf8Slice(p, p + len);
   }
   /** A binary value: its bytes as a 'latin1' string, one character per byte. */
   bytes(len: number): string {
-    if (len < 0 || this.pos + len > this.buf.length) throw this.truncated();
-    const p = this.pos;
-    this.pos += len;
-    return binaryString(this.buf, p, len);
+    return binaryString(this.buf, this.take(len), len);
   }
   /** The tuple here as a binary COPY row in `arena` (copy-rows.ts), or null when it has a text value. */
   copyRow(relationOid: number, arena: CopyRowArena): CopyRowInsert | null {
-    const row = copyRowOf(this.buf, this.pos, this.buf.length, arena);
+    const row = copyRowOf(this.buf, this.pos, this.end, arena);
     if (row === 'text') return null;
     if (row === 'cut') throw this.truncated();
     this.pos = row.next;
@@ -225,13 +220,14 @@ function readTuple(r: Reader): Tuple {
 }
 
 /**
- * Decode one pgoutput message: the bytes of `buf` from `start` (an XLogData
- * payload starts after its 25-byte header). With `arena` (binary transfer), an
+ * Decode one pgoutput message: bytes `start` to `end` of `buf` (an XLogData
+ * payload starts after its 25-byte header; the socket's chunk may hold other
+ * messages around it). With `arena` (binary transfer), an
  * insert whose values are all binary or NULL is kept as a COPY row there
  * (copy-rows.ts).
  */
-export function decodePgoutput(buf: Buffer, start = 0, arena?: CopyRowArena): PgoutputMessage {
-  const r = new Reader(buf, start);
+export function decodePgoutput(buf: Buffer, start = 0, end = buf.length, arena?: CopyRowArena): PgoutputMessage {
+  const r = new Reader(buf, start, end);
   const tag = r.u8();
   switch (tag) {
     case 0x42: {

@@ -85,7 +85,8 @@ t.test('COPY rows that arrived as such are copied as they are; a run adjacent in
         parts.push(Buffer.from('b'), len, Buffer.from(v, 'latin1'));
       }
     }
-    return decodePgoutput(Buffer.concat(parts), 0, arena) as CopyRowInsert;
+    const msg = Buffer.concat(parts);
+    return decodePgoutput(msg, 0, msg.length, arena) as CopyRowInsert;
   };
   const tuples = [
     [int4(7), null, latin1([0xc3, 0xbc, 0x00, 0xff])],

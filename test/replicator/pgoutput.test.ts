@@ -218,8 +218,9 @@ t.test('binary values (binary transfer) keep every byte, one character per byte,
     const got = decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([value]).done()) as { newTuple: string[] };
     t.same(Buffer.from(got.newTuple[0]!, 'latin1'), value, `a ${len}-byte value`);
   }
-  const framed = Buffer.concat([Buffer.from('header'), new W().ch('I').u32(7).ch('N').tuple([Buffer.from([9, 8, 7, 6])]).done()]);
-  t.same(decodePgoutput(framed, 6), { tag: 'insert', relationOid: 7, newTuple: ['\x09\x08\x07\x06'] }, 'a message read from an offset of its buffer');
+  const one = new W().ch('I').u32(7).ch('N').tuple([Buffer.from([9, 8, 7, 6])]).done();
+  const framed = Buffer.concat([Buffer.from('header'), one, one]);
+  t.same(decodePgoutput(framed, 6, 6 + one.length), { tag: 'insert', relationOid: 7, newTuple: ['\x09\x08\x07\x06'] }, 'a message read from the middle of its buffer');
 });
 
 t.test('with an arena, an insert of binary values and NULLs is kept as the bytes of a binary COPY row', async (t) => {
@@ -227,7 +228,7 @@ t.test('with an arena, an insert of binary values and NULLs is kept as the bytes
   const value = Buffer.from([0, 0xff, 0x80, 0x0a, 0x5c, 0x00, 0x41, 0x42, 0x43]);
   const long = Buffer.alloc(40, 0xab); // past the byte-by-byte copy (copy-rows.ts SHORT_VALUE)
   const msg = new W().ch('I').u32(9).ch('N').tuple([Buffer.from([0, 0, 0, 1]), null, value, long]).done();
-  const m = decodePgoutput(msg, 0, arena);
+  const m = decodePgoutput(msg, 0, msg.length, arena);
   t.ok(m instanceof CopyRowInsert, 'a COPY row');
   const row = m as CopyRowInsert;
   const want = Buffer.concat([
@@ -245,20 +246,22 @@ t.test('with an arena, an insert of binary values and NULLs is kept as the bytes
   t.same(row.newTuple, ['\0\0\0\x01', null, value.toString('latin1'), long.toString('latin1')]);
 
   const withText = new W().ch('I').u32(9).ch('N').tuple([Buffer.from([0, 0, 0, 1]), 'ü', null]).done();
-  const plain = decodePgoutput(withText, 0, arena);
+  const plain = decodePgoutput(withText, 0, withText.length, arena);
   t.notOk(plain instanceof CopyRowInsert, 'a text value: decoded to strings');
   t.same(plain, { tag: 'insert', relationOid: 9, newTuple: ['\0\0\0\x01', 'ü', null] });
-  t.ok(decodePgoutput(new W().ch('I').u32(9).ch('N').i16(0).done(), 0, arena) instanceof CopyRowInsert, 'no columns');
+  t.ok(decodePgoutput(new W().ch('I').u32(9).ch('N').i16(0).done(), 0, undefined, arena) instanceof CopyRowInsert, 'no columns');
 
   // Cut inside the tuple (after tag, relation OID and 'N'): the decoder's own message, as without an arena.
-  for (let cut = 1; cut < msg.length; cut++) t.throws(() => decodePgoutput(msg.subarray(0, cut), 0, arena), cut >= 6 ? /ends inside a field/ : /./, `cut after ${cut} of ${msg.length} bytes`);
-  t.throws(() => decodePgoutput(new W().ch('I').u32(1).ch('N').i16(1).ch('b').i32(-2).done(), 0, arena), /ends inside a field/, 'a negative length');
+  for (let cut = 1; cut < msg.length; cut++) t.throws(() => decodePgoutput(msg.subarray(0, cut), 0, cut, arena), cut >= 6 ? /ends inside a field/ : /./, `cut after ${cut} of ${msg.length} bytes`);
+  // The same cuts with the buffer going on past the message's end (the socket's chunk holds the next messages): never read.
+  for (let cut = 6; cut < msg.length; cut++) t.throws(() => decodePgoutput(msg, 0, cut, arena), /ends inside a field/, `cut after ${cut} of ${msg.length} bytes, more bytes after it`);
+  t.throws(() => decodePgoutput(new W().ch('I').u32(1).ch('N').i16(1).ch('b').i32(-2).done(), 0, undefined, arena), /ends inside a field/, 'a negative length');
 
-  const after = decodePgoutput(msg, 0, arena) as CopyRowInsert;
+  const after = decodePgoutput(msg, 0, msg.length, arena) as CopyRowInsert;
   t.same(row.slab.subarray(row.start, row.end), want, 'a failed or text row leaves the rows before it as they were');
   t.equal(after.slab, row.slab, 'rows share a slab');
-  const withOffset = decodePgoutput(Buffer.concat([Buffer.from('header'), msg]), 6, arena) as CopyRowInsert;
-  t.same(withOffset.slab.subarray(withOffset.start, withOffset.end), want, 'a message read from an offset of its buffer');
+  const withOffset = decodePgoutput(Buffer.concat([Buffer.from('header'), msg, msg]), 6, 6 + msg.length, arena) as CopyRowInsert;
+  t.same(withOffset.slab.subarray(withOffset.start, withOffset.end), want, 'a message read from the middle of its buffer');
 });
 
 t.test('the arena: rows one after another are adjacent, a slab is never written twice, a large row has its own buffer', async (t) => {
@@ -268,7 +271,7 @@ t.test('the arena: rows one after another are adjacent, a slab is never written 
     const b = Buffer.alloc(8);
     b.writeBigInt64BE(BigInt(i));
     const msg = new W().ch('I').u32(1).ch('N').tuple([b, Buffer.from(`row ${i}`)]).done();
-    rows.push(decodePgoutput(msg, 0, arena) as CopyRowInsert);
+    rows.push(decodePgoutput(msg, 0, msg.length, arena) as CopyRowInsert);
     msg.fill(0); // the parser moves the next bytes into the same memory: the row is a copy
   }
   let adjacent = 0;
@@ -280,10 +283,10 @@ t.test('the arena: rows one after another are adjacent, a slab is never written 
   t.equal(wrong.length, 0, 'every row still has its own values after the slabs filled');
 
   const big = Buffer.alloc(100_000, 7);
-  const large = decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([big]).done(), 0, arena) as CopyRowInsert;
+  const large = decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([big]).done(), 0, undefined, arena) as CopyRowInsert;
   t.equal(large.start, 0, 'a row over 64 KiB starts a buffer of its own');
   t.same(Buffer.from(large.newTuple[0]!, 'latin1'), big);
-  const next = decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([Buffer.from([1, 2, 3, 4])]).done(), 0, arena) as CopyRowInsert;
+  const next = decodePgoutput(new W().ch('I').u32(1).ch('N').tuple([Buffer.from([1, 2, 3, 4])]).done(), 0, undefined, arena) as CopyRowInsert;
   t.same(Buffer.from(large.newTuple[0]!, 'latin1'), big, 'and keeps it when the next row comes');
   t.same(next.newTuple, ['\x01\x02\x03\x04']);
 });
@@ -306,6 +309,37 @@ t.test('a truncated message is an error, never a shorter value', async (t) => {
   t.throws(() => decodePgoutput(Buffer.alloc(0)), 'an empty payload');
 });
 
+t.test('a message is read from its start to its end, whatever the buffer holds around it', async (t) => {
+  // The framer passes the socket's chunk with the message's offsets: bytes before and after belong to other messages.
+  const before = Buffer.from('before');
+  const after = Buffer.alloc(64, 0x41); // no NUL: a string running past the end would find no terminator here either
+  for (const f of fixtures) {
+    const buf = Buffer.concat([before, f.bytes, after]);
+    t.same(decodePgoutput(buf, before.length, before.length + f.bytes.length), f.want, `${f.name}, between other bytes`);
+    // Cut anywhere: an error, as with nothing after it, never a value completed from the next message's bytes.
+    let refused = 0;
+    for (let cut = 1; cut < f.bytes.length; cut++) {
+      try {
+        decodePgoutput(buf, before.length, before.length + cut);
+      } catch {
+        refused++;
+      }
+    }
+    const alone = Array.from({ length: f.bytes.length - 1 }, (_, i) => i + 1).filter((cut) => {
+      try {
+        decodePgoutput(f.bytes.subarray(0, cut));
+        return false;
+      } catch {
+        return true;
+      }
+    }).length;
+    t.equal(refused, alone, `${f.name}: every cut refused with more bytes after it, as without (${alone} of ${f.bytes.length - 1})`);
+  }
+  const name = new W().ch('Y').u32(1).cstr('s').cstr('t').done();
+  const cutInName = Buffer.concat([name.subarray(0, name.length - 2), Buffer.from([0x61, 0])]);
+  t.throws(() => decodePgoutput(cutInName, 0, name.length - 2), /unterminated string/, "a string whose terminator lies past the message's end");
+});
+
 /** XLogData ('w') around a pgoutput message. */
 function xlogData(walStart: bigint, payload: Buffer): Buffer {
   return new W().ch('w').u64(walStart).u64(walStart + 100n).u64(MICROS).bytes(payload).done();
@@ -313,18 +347,28 @@ function xlogData(walStart: bigint, payload: Buffer): Buffer {
 function keepalive(walEnd: bigint, reply: boolean): Buffer {
   return new W().ch('k').u64(walEnd).u64(MICROS).u8(reply ? 1 : 0).done();
 }
+/** A CopyData payload on its own in its buffer. */
+function whole(payload: Buffer): ReplicationMessage {
+  return decodeCopyData(payload, 0, payload.length);
+}
 /** The wire form: CopyData 'd' + length (itself included) + payload. */
 function copyData(payload: Buffer): Buffer {
   return new W().ch('d').i32(payload.length + 4).bytes(payload).done();
 }
 
 t.test('CopyData payloads: XLogData and keepalives', async (t) => {
-  t.same(decodeCopyData(xlogData(COMMIT_LSN, fixtures[0]!.bytes)), { kind: 'data', walStart: lsn(COMMIT_LSN), msg: fixtures[0]!.want });
-  t.same(decodeCopyData(keepalive(END_LSN, true)), { kind: 'keepalive', walEnd: lsn(END_LSN), replyRequested: true });
-  t.same(decodeCopyData(keepalive(END_LSN, false)), { kind: 'keepalive', walEnd: lsn(END_LSN), replyRequested: false });
-  t.throws(() => decodeCopyData(Buffer.from('w0000', 'latin1')), /shorter than its 25-byte header/);
-  t.throws(() => decodeCopyData(keepalive(END_LSN, true).subarray(0, 17)), /shorter than 18/);
-  t.throws(() => decodeCopyData(Buffer.from('r')), /unknown replication message 0x72/);
+  t.same(whole(xlogData(COMMIT_LSN, fixtures[0]!.bytes)), { kind: 'data', msg: fixtures[0]!.want });
+  t.same(whole(keepalive(END_LSN, true)), { kind: 'keepalive', walEnd: lsn(END_LSN), replyRequested: true });
+  t.same(whole(keepalive(END_LSN, false)), { kind: 'keepalive', walEnd: lsn(END_LSN), replyRequested: false });
+  t.throws(() => whole(Buffer.from('w0000', 'latin1')), /shorter than its 25-byte header/);
+  t.throws(() => whole(keepalive(END_LSN, true).subarray(0, 17)), /shorter than 18/);
+  t.throws(() => whole(Buffer.from('r')), /unknown replication message 0x72/);
+  t.throws(() => whole(Buffer.alloc(0)), /unknown replication message/, 'an empty payload');
+  // Between other messages' bytes, as the framer passes them: the same, and a cut one is still refused.
+  const ka = keepalive(END_LSN, true);
+  const around = Buffer.concat([Buffer.from('xx'), ka, ka]);
+  t.same(decodeCopyData(around, 2, 2 + ka.length), { kind: 'keepalive', walEnd: lsn(END_LSN), replyRequested: true });
+  t.throws(() => decodeCopyData(around, 2, 2 + 17), /shorter than 18/);
 });
 
 /** A socket stand-in for node-pg's Connection: what is written to it is what the "server" sent. */
@@ -350,7 +394,7 @@ async function throughPg(wire: Buffer, cuts: number[], expected: number): Promis
       out.push(a);
       if (out.length === expected) resolve();
     };
-    const framing = new CopyDataFraming(con, (payload) => arrived(decodeCopyData(payload)), reject);
+    const framing = new CopyDataFraming(con, (buf, start, end) => arrived(decodeCopyData(buf, start, end)), reject);
     for (const event of ['notice', 'copyDone', 'commandComplete', 'readyForQuery', 'copyData']) con.on(event, () => arrived(event));
     con.on('error', reject);
     (con as unknown as { connect(port: number, host: string): void }).connect(5432, '127.0.0.1');
@@ -375,7 +419,7 @@ function serverMessage(type: string, body: Buffer): Buffer {
 t.test('the framer: node-pg gets whole messages, CopyData only before streaming; a message too short to be one is an error', async (t) => {
   const toPg: Buffer[] = [];
   const payloads: Buffer[] = [];
-  const framer = new CopyDataFramer((b) => toPg.push(Buffer.from(b)), (p) => payloads.push(Buffer.from(p)));
+  const framer = new CopyDataFramer((b) => toPg.push(Buffer.from(b)), (b, start, end) => payloads.push(Buffer.from(b.subarray(start, end))));
   const ready = serverMessage('Z', Buffer.from('I'));
   const d1 = copyData(keepalive(END_LSN, false));
   const w = Buffer.concat([ready, d1]);
@@ -411,7 +455,7 @@ t.test('CopyData split at every offset reassembles to the same messages', async 
   const notice = serverMessage('N', new W().ch('S').cstr('NOTICE').ch('M').cstr('hello').u8(0).done());
   const end = [serverMessage('c', Buffer.alloc(0)), serverMessage('C', new W().cstr('START_REPLICATION').done()), serverMessage('Z', Buffer.from('I'))];
   const wire = Buffer.concat([...payloads.slice(0, 3).map(copyData), notice, ...payloads.slice(3).map(copyData), ...end]);
-  const decoded = payloads.map((p) => decodeCopyData(p));
+  const decoded = payloads.map(whole);
   const want: Arrival[] = [...decoded.slice(0, 3), 'notice', ...decoded.slice(3), 'copyDone', 'commandComplete', 'readyForQuery'];
   t.equal(want.length, 10);
 
