@@ -16,11 +16,12 @@ import type { ReplicationConnection } from '../stream/connection.js';
 import type { CommitMessage } from '../stream/pgoutput.js';
 import { BEGIN, type StatementQueue } from './statement-queue.js';
 
-export function microsToTimestamp(us: bigint): string {
-  const ms = us / 1000n;
-  const rest = us % 1000n;
-  const iso = new Date(Number(ms) + PG_EPOCH_MS).toISOString(); // ...sss Z
-  return iso.slice(0, 23) + rest.toString().padStart(3, '0') + '+00';
+/** A pgoutput commit time (µs since 2000-01-01 UTC) as a timestamptz literal, to the microsecond. */
+export function microsToTimestamp(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const rest = us - ms * 1000; // 0..999, also before 2000
+  const iso = new Date(ms + PG_EPOCH_MS).toISOString(); // ...sss Z
+  return iso.slice(0, 23) + String(rest).padStart(3, '0') + '+00';
 }
 
 export interface GroupOptions {
@@ -176,7 +177,7 @@ export class TargetGroup {
       if (command !== 'COMMIT') throw new Error(`the target answered ${command} to the group's commit (source transactions up to commit LSN ${formatLsn(last.commitLsn)} not applied)`);
       this.appliedTxns += txns;
       this.end = last.endLsn;
-      this.lastCommitTime = new Date(Number(last.commitTimeMicros / 1000n) + PG_EPOCH_MS);
+      this.lastCommitTime = new Date(Math.floor(last.commitTimeMicros / 1000) + PG_EPOCH_MS);
       this.o.metrics?.committed(txns, tables, (Date.now() - started) / 1000, this.lastCommitTime);
       // Only now, with the target transaction durable, may the source forget these transactions
       // (when changing this, read replicator/docs/durability-order.md).

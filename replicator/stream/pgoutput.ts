@@ -46,8 +46,8 @@ export interface BeginMessage {
   tag: 'begin';
   /** LSN of the transaction's commit record ("final LSN"). */
   commitLsn: Lsn;
-  /** Microseconds since 2000-01-01 UTC. */
-  commitTimeMicros: bigint;
+  /** Microseconds since 2000-01-01 UTC (a number: see Reader.micros). */
+  commitTimeMicros: number;
   xid: number;
 }
 
@@ -56,7 +56,8 @@ export interface CommitMessage {
   commitLsn: Lsn;
   /** End of the commit record: the position to acknowledge once applied. */
   endLsn: Lsn;
-  commitTimeMicros: bigint;
+  /** Microseconds since 2000-01-01 UTC. */
+  commitTimeMicros: number;
 }
 
 /** An insert; with binary transfer it may be a CopyRowInsert, which also has the row's COPY bytes (copy-rows.ts). */
@@ -158,8 +159,14 @@ class Reader {
   u64(): bigint {
     return this.buf.readBigUInt64BE(this.take(8));
   }
-  i64(): bigint {
-    return this.buf.readBigInt64BE(this.take(8));
+  /**
+   * A timestamp (signed 64-bit microseconds since 2000-01-01) as a number: exact up to 2^53 µs, the year
+   * 2285. Two per source transaction (begin and commit): read as a number 20–24 ns, as a BigInt 54–58 ns
+   * (micro-benchmark; too little to show in the benchmark's spread, and nothing needs a BigInt here).
+   */
+  micros(): number {
+    const p = this.take(8);
+    return this.buf.readInt32BE(p) * 2 ** 32 + this.buf.readUInt32BE(p + 4);
   }
   cstring(): string {
     const end = this.buf.indexOf(0, this.pos);
@@ -233,7 +240,7 @@ export function decodePgoutput(buf: Buffer, start = 0, end = buf.length, arena?:
     case 0x42: {
       // 'B'
       const commitLsn = r.u64() as Lsn;
-      const commitTimeMicros = r.i64();
+      const commitTimeMicros = r.micros();
       const xid = r.u32();
       return { tag: 'begin', commitLsn, commitTimeMicros, xid };
     }
@@ -242,7 +249,7 @@ export function decodePgoutput(buf: Buffer, start = 0, end = buf.length, arena?:
       r.u8(); // flags (unused)
       const commitLsn = r.u64() as Lsn;
       const endLsn = r.u64() as Lsn;
-      const commitTimeMicros = r.i64();
+      const commitTimeMicros = r.micros();
       return { tag: 'commit', commitLsn, endLsn, commitTimeMicros };
     }
     case 0x52: {

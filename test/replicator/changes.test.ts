@@ -98,6 +98,20 @@ t.test('every change kind is applied', async (t) => {
   await readLoop;
   t.same([...totals], [1000], `a reader on the target saw only whole transactions (${reads} reads)`);
   t.ok([...counts].every((n) => n === 0 || n === 120000), 'the 120,000-row transaction appeared all at once');
+
+  // The target records each group's last source commit time (pgoutput's microseconds since 2000, read as a number):
+  // a transaction that stamps clock_timestamp() just before its commit is recorded within a second after the stamp.
+  await p.src(`insert into extra.other values (2, clock_timestamp()::text)`);
+  const stamped = (await p.src(`select v from extra.other where id = 2`)).rows[0].v as string;
+  await waitFor('the stamped row replicated', async () => (await p.dst(`select 1 from extra.other where id = 2`)).rowCount === 1);
+  const at = await waitFor('its commit time recorded', async () => {
+    const r = await p.dst(
+      `select extract(epoch from source_commit_time - $1::timestamptz)::float8 as after from tandem_site.replication_progress`,
+      [stamped],
+    );
+    return r.rows[0].after >= 0 ? (r.rows[0] as { after: number }) : undefined;
+  });
+  t.ok(at.after < 1, `the commit time is ${at.after} s after the stamp taken inside the transaction`);
   ac.abort();
   await running;
 });

@@ -84,17 +84,18 @@ const lsn = (n: bigint) => n as Lsn;
 const COMMIT_LSN = 0x0000_0001_0200_0a58n;
 const END_LSN = 0x0000_0001_0200_0a88n;
 const MICROS = 849_398_400_123_456n; // 2026-12-01T00:00:00.123456Z in microseconds since 2000-01-01
+const MICROS_N = Number(MICROS);
 
 const fixtures: Array<{ name: string; bytes: Buffer; want: PgoutputMessage }> = [
   {
     name: 'Begin',
     bytes: new W().ch('B').u64(COMMIT_LSN).u64(MICROS).u32(4_000_000_001).done(),
-    want: { tag: 'begin', commitLsn: lsn(COMMIT_LSN), commitTimeMicros: MICROS, xid: 4_000_000_001 },
+    want: { tag: 'begin', commitLsn: lsn(COMMIT_LSN), commitTimeMicros: MICROS_N, xid: 4_000_000_001 },
   },
   {
     name: 'Commit',
     bytes: new W().ch('C').u8(0).u64(COMMIT_LSN).u64(END_LSN).u64(MICROS).done(),
-    want: { tag: 'commit', commitLsn: lsn(COMMIT_LSN), endLsn: lsn(END_LSN), commitTimeMicros: MICROS },
+    want: { tag: 'commit', commitLsn: lsn(COMMIT_LSN), endLsn: lsn(END_LSN), commitTimeMicros: MICROS_N },
   },
   {
     name: 'Relation (default identity, a two-column key, a typmod, a non-ASCII name)',
@@ -191,11 +192,19 @@ t.test('every message type decodes to its fields', async (t) => {
 t.test('fixtures spelled out as bytes (the fixture writer agrees with the protocol page)', async (t) => {
   // Begin: 'B', final LSN 0/16B3748, commit time 0, xid 740.
   const begin = Buffer.from('42' + '00000000016b3748' + '0000000000000000' + '000002e4', 'hex');
-  t.same(decodePgoutput(begin), { tag: 'begin', commitLsn: lsn(0x16b3748n), commitTimeMicros: 0n, xid: 740 });
+  t.same(decodePgoutput(begin), { tag: 'begin', commitLsn: lsn(0x16b3748n), commitTimeMicros: 0, xid: 740 });
   // Insert into relation 16384: (1, NULL, 'ü'): 't' len 1 "1", 'n', 't' len 2 c3 bc.
   const insert = Buffer.from('49' + '00004000' + '4e' + '0003' + '74' + '00000001' + '31' + '6e' + '74' + '00000002' + 'c3bc', 'hex');
   t.same(decodePgoutput(insert), { tag: 'insert', relationOid: 16_384, newTuple: ['1', null, 'ü'] });
   t.same(new W().ch('I').u32(16_384).ch('N').tuple(['1', null, 'ü']).done(), insert);
+});
+
+t.test('commit times are read as numbers of microseconds, exactly, before 2000 too', async (t) => {
+  // Exact up to 2^53 µs (the year 2285): a number, not a BigInt, per begin and commit (pgoutput.ts, Reader.micros).
+  for (const v of [0n, 1n, MICROS, -1n, -MICROS, 2n ** 32n - 1n, 2n ** 32n, -(2n ** 32n), 2n ** 53n - 1n, -(2n ** 53n - 1n)]) {
+    const m = decodePgoutput(new W().ch('C').u8(0).u64(COMMIT_LSN).u64(END_LSN).u64(BigInt.asUintN(64, v)).done()) as { commitTimeMicros: number };
+    t.equal(m.commitTimeMicros, Number(v), `${v} µs`);
+  }
 });
 
 t.test('a long value (over 64 KiB) and a value of only multi-byte characters keep every character', async (t) => {
