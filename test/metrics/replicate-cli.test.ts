@@ -19,10 +19,16 @@ import { scrape } from './scrape.js';
 const SCHED_BATCH = 3;
 
 function threadPolicies(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []; // the thread ended after the listing
+      throw e;
+    }
     // The fields after the command name in parentheses (which may hold spaces) start at field 3.
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
+    return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3])];
   });
 }
 
